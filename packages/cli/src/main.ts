@@ -1,0 +1,56 @@
+/**
+ * The `tsemu` command line. QEMU-style options are rewritten first, then yargs parses
+ * tsemu's own flags. With no arguments tsemu boots the built-in demo guest under the
+ * best available accelerator. Every error the user can cause ends as one line on
+ * stderr and a non-zero status; a stack trace only with TSEMU_DEBUG=1.
+ */
+import yargs from 'yargs';
+import { normalizeQemuArgs } from './args/qemu-args.js';
+import { declareRunOptions, runArgsToConfig, type RunArgs } from './args/run-options.js';
+import { describeError } from './run/errors.js';
+import { runVm } from './run/vm-runner.js';
+
+const EXIT_USAGE = 2;
+
+function fail(message: string, status: number): never {
+  process.stderr.write(`tsemu: ${message}\n`);
+  process.exit(status);
+}
+
+async function main(rawArgs: string[]): Promise<void> {
+  let argv: string[];
+  try {
+    argv = normalizeQemuArgs(rawArgs);
+  } catch (err) {
+    fail(describeError(err), EXIT_USAGE);
+  }
+  // `tsemu` and `tsemu -kernel ...` mean `tsemu run ...`.
+  const first = argv[0];
+  if (first === undefined || (first.startsWith('-') && !['--help', '-h', '--version'].includes(first))) argv.unshift('run');
+
+  await yargs(argv)
+    .scriptName('tsemu')
+    .usage('$0 [run] [options]   boot a PC guest (no options: the built-in demo guest)')
+    .command<RunArgs>(
+      'run',
+      'boot a PC machine',
+      (y) => declareRunOptions(y) as never,
+      async (args) => {
+        let status: number;
+        try {
+          status = await runVm(runArgsToConfig(args));
+        } catch (err) {
+          fail(describeError(err), 1);
+        }
+        process.exit(status & 0xff);
+      },
+    )
+    .demandCommand(1)
+    .strict()
+    .help()
+    .version('0.1.0')
+    .fail((message, err) => fail(err ? describeError(err) : message, EXIT_USAGE))
+    .parseAsync();
+}
+
+await main(process.argv.slice(2));
