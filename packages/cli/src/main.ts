@@ -13,7 +13,8 @@ import { runVm } from './run/vm-runner.js';
 const EXIT_USAGE = 2;
 
 function fail(message: string, status: number): never {
-  process.stderr.write(`tsemu: ${message}\n`);
+  // yargs words some messages over several lines; the user gets one.
+  process.stderr.write(`tsemu: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(status);
 }
 

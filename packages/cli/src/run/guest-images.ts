@@ -55,7 +55,7 @@ export function readGuestImages(config: VmConfig): GuestImages {
         modules: modules.map((m) => ({ data: m.data, cmdline: m.cmdline })),
         initrd: modules[0]?.data,
         linuxEntry: '64',
-        name: kernel.path,
+        fileName: kernel.path,
       }).cpu,
   };
 }

@@ -35,7 +35,6 @@ function chooseAccelerator(config: VmConfig): 'kvm' {
 }
 
 export async function runVm(config: VmConfig): Promise<number> {
-  chooseAccelerator(config);
   const images = readGuestImages(config);
   const trace = config.trace.includes('kvm') ? stderrLine : null;
   const serial = openSerialBackend(config.serial);
@@ -83,6 +82,7 @@ export async function runVm(config: VmConfig): Promise<number> {
     trace?.(`machine reset: ${reason}`);
     try {
       await accel.pause();
+      machine.reset();
       const cpu = images.load(machine.memory);
       await accel.vcpus[0].setState(cpu);
       accel.resume();
@@ -100,7 +100,9 @@ export async function runVm(config: VmConfig): Promise<number> {
 
   const started = process.hrtime.bigint();
   try {
+    // Load first: a bad kernel is reported as such whatever the accelerator situation.
     const cpu = images.load(machine.memory);
+    chooseAccelerator(config);
     accel = await createKvmAccelerator(machine.binding, { vcpuCount: 1, irqchip: config.irqchip, trace });
     machine.connectInterrupts(accel.kernelIrqLines, () => accel?.notifyInterrupt());
     await accel.vcpus[0].setState(cpu);

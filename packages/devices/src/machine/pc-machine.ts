@@ -111,6 +111,18 @@ export class PcMachine {
   }
 
   /**
+   * A machine reset (triple fault, 0xCF9, i8042 0xFE): the devices return to their
+   * power-on state, except what a PC keeps across reset (CMOS contents, the time).
+   */
+  reset(): void {
+    this.com1.reset();
+    this.i8042.reset();
+    this.rtc.reset();
+    this.pic?.reset();
+    this.pit?.reset();
+  }
+
+  /**
    * Connects device IRQs to the accelerator: to KVM's in-kernel irqchip when it has
    * one (`kernelIrqLines`), otherwise the PIC's INTR pin wakes the vCPU.
    */
