@@ -1,1 +1,13 @@
-export {};
+/**
+ * `npm run bench`: every benchmark, printed as figures (never asserted). Figures that
+ * compare with a peer are measured in the same run on the same machine, as ratios.
+ */
+import { runIoBusBench } from './io-bus-dispatch.js';
+import { runKvmPioBench } from './kvm-pio-exit.js';
+
+function section(title: string, lines: readonly string[]): void {
+  process.stdout.write(`\n== ${title}\n${lines.join('\n')}\n`);
+}
+
+section('IoBus dispatch (benchmark.js, ns per operation)', await runIoBusBench());
+section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await runKvmPioBench());
