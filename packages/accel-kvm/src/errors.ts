@@ -25,20 +25,20 @@ export class KvmUnavailableError extends Error {
   }
 }
 
-/** The one-line cause for a failed open("/dev/kvm"). */
-export function openFailureReason(errno: number, strerror: string): string {
+/** The one-line cause for a failed open("/dev/kvm") (or KVM_CREATE_VM failing with EBUSY). */
+export function openFailureReason(errno: number, strerror: string, path = '/dev/kvm'): string {
   switch (errno) {
     case Errno.ENOENT:
-      return '/dev/kvm does not exist (no KVM on this host)';
+      return `${path} does not exist (no KVM on this host)`;
     case Errno.EACCES:
     case Errno.EPERM:
-      return 'permission denied opening /dev/kvm (add yourself to the kvm group)';
+      return `permission denied opening ${path} (add yourself to the kvm group)`;
     case Errno.EBUSY:
-      return '/dev/kvm is busy (another hypervisor holds the virtualization extensions)';
+      return `${path} is busy (another hypervisor holds the virtualization extensions)`;
     case Errno.ENXIO:
     case Errno.ENODEV:
-      return '/dev/kvm has no driver behind it (kvm module not loaded, or virtualization disabled in the firmware)';
+      return `${path} has no driver behind it (kvm module not loaded, or virtualization disabled in the firmware)`;
     default:
-      return `cannot open /dev/kvm: ${strerror}`;
+      return `cannot open ${path}: ${strerror}`;
   }
 }

@@ -26,7 +26,7 @@ import { holdKickSignal, releaseKickSignal } from './kick-signal.js';
 import { Kvm } from './kvm.js';
 import { KvmVcpu } from './kvm-vcpu.js';
 import { PAGE_SIZE } from './libc.js';
-import { MailboxServer } from './mailbox.js';
+import { MailboxServer, defaultMailboxTiming, type MailboxTiming } from './mailbox.js';
 import { KERNEL_IRQCHIP_CAPS, REQUIRED_CAPS, requireCaps } from './probe.js';
 import { resetKvmFpu } from './structs/kvm-fpu.js';
 import { KVM_MEM_READONLY } from './structs/kvm-memory-region.js';
@@ -54,6 +54,8 @@ export interface KvmAcceleratorOptions {
   onWarning?: ((message: string) => void) | null;
   /** Default /dev/kvm. */
   devicePath?: string;
+  /** Polling before sleeping on the mailbox (see mailbox.ts); default from defaultMailboxTiming(). */
+  mailboxTiming?: Partial<MailboxTiming>;
 }
 
 /** A configuration KVM cannot run (not a host problem). */
@@ -97,6 +99,7 @@ export class KvmAccelerator implements Accelerator {
   private readonly serverLoops: Promise<void>[] = [];
   private readonly irqLines = new Map<number, IrqLine>();
   private readonly trace: TraceSink;
+  private readonly timing: MailboxTiming;
   private started = false;
   private paused = false;
   private destroyed: Promise<void> | null = null;
@@ -109,6 +112,7 @@ export class KvmAccelerator implements Accelerator {
     readonly vm: VmFd,
   ) {
     this.trace = options.trace ?? null;
+    this.timing = { ...defaultMailboxTiming(), ...options.mailboxTiming };
     this.kernelIrqLines = options.irqchip === 'kernel' ? (gsi) => this.irqLine(gsi) : null;
   }
 
@@ -159,6 +163,7 @@ export class KvmAccelerator implements Accelerator {
         await v.spawn(url, {
           index: v.index, vcpuFd: v.fd.fd, runAddress: v.fd.runAddress, runSize, irqchip: options.irqchip,
           trace: trace !== null, tracePrefix: vcpuCount > 1 ? `vcpu${v.index}: ` : '', ioMaps: acc.ioMaps.buffer, ram: slots,
+          mailboxSpinUs: acc.timing.workerSpinUs,
         });
       }
       return acc;
@@ -206,7 +211,7 @@ export class KvmAccelerator implements Accelerator {
         if (user) vcpu.control.setIrqPending(b.interrupts.hasPendingInterrupt());
       },
       error: (e) => b.onEvent({ kind: 'fatal', message: `a device model threw while serving vCPU ${vcpu.index}: ${(e as Error).message}` }),
-    });
+    }, this.timing);
     this.servers.push(server);
     this.serverLoops.push(server.run());
   }

@@ -31,6 +31,21 @@ const RUN_STATES: Record<number, VcpuRunState> = {
   [Status.STOPPED]: 'stopped',
 };
 
+/**
+ * The parent's Node flags minus those that only make sense for an inline main script
+ * (`node --input-type=module -e ...`): a worker inherits execArgv, and Node refuses to start
+ * a worker file with --input-type.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++;
+    else if (!argv[i].startsWith('--input-type=')) out.push(argv[i]);
+  }
+  return out;
+}
+
 export interface KvmVcpuOptions {
   irqchip: 'kernel' | 'user';
   trace: TraceSink;
@@ -68,7 +83,7 @@ export class KvmVcpu implements Vcpu {
   /** Starts the worker thread; resolves once it is ready (its thread id known). */
   async spawn(url: URL, data: Omit<VcpuWorkerData, 'control' | 'mailbox' | 'stats'>): Promise<void> {
     const workerData: VcpuWorkerData = { ...data, control: this.control.words.buffer as SharedArrayBuffer, mailbox: this.mailbox.buffer, stats: this.stats.buffer };
-    const worker = new Worker(url, { workerData, stdout: false, stderr: false });
+    const worker = new Worker(url, { workerData, execArgv: workerExecArgv(), stdout: false, stderr: false });
     this.worker = worker;
     this.exited = new Promise<void>((resolve) => {
       worker.once('exit', () => {
@@ -77,12 +92,17 @@ export class KvmVcpu implements Vcpu {
         resolve();
       });
     });
+    let startError: Error | null = null;
     worker.on('error', (e) => {
+      const starting = this.control.status === Status.STARTING;
       this.control.setStatus(Status.STOPPED);
-      this.options.onWorkerError(this, e);
+      if (starting) startError = e;
+      else this.options.onWorkerError(this, e);
     });
     const status = await this.control.waitForStatus((s) => s !== Status.STARTING);
-    if (status !== Status.CREATED) throw new Error(`vCPU ${this.index} worker failed to start`);
+    if (status !== Status.CREATED) {
+      throw new Error(`vCPU ${this.index} worker failed to start: ${(startError as Error | null)?.message ?? 'it exited'}`);
+    }
   }
 
   /** Interrupts KVM_RUN: immediate_exit for the next entry, a signal for the current one. */
@@ -148,8 +168,9 @@ export class KvmVcpu implements Vcpu {
     return this.withParked(() => {
       this.fd.setSregs(sregs);
       this.fd.setRegs(regs);
-      // An in-kernel HLT leaves the vCPU HALTED; a new state starts it running.
-      if (this.options.irqchip === 'kernel') this.fd.setMpState(KVM_MP_STATE_RUNNABLE);
+      // An in-kernel HLT leaves the vCPU HALTED; a new state starts the boot processor
+      // running. An AP's mp_state (waiting for SIPI, ...) is not part of CpuState: kept.
+      if (this.options.irqchip === 'kernel' && this.index === 0) this.fd.setMpState(KVM_MP_STATE_RUNNABLE);
       this.control.markStateReplaced();
     });
   }

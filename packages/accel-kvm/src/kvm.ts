@@ -49,7 +49,7 @@ export class Kvm {
     if (fd < 0) {
       const errno = c.errno();
       trace?.(`open ${path} -> ${c.strerror(errno)}`);
-      throw new KvmUnavailableError(openFailureReason(errno, c.strerror(errno)));
+      throw new KvmUnavailableError(openFailureReason(errno, c.strerror(errno), path));
     }
     trace?.(`open ${path} -> fd ${fd}`);
     const kvm = new Kvm(fd, trace);

@@ -22,6 +22,8 @@ export interface VcpuWorkerData {
   mailbox: SharedArrayBuffer;
   ioMaps: SharedArrayBuffer;
   stats: SharedArrayBuffer;
+  /** How long the worker polls for a mailbox answer before sleeping (MailboxTiming). */
+  mailboxSpinUs: number;
   /** Guest RAM slots, viewed by the worker only to show code bytes in fatal messages. */
   ram: RamSlotInfo[];
 }

@@ -65,7 +65,7 @@ function main(data: VcpuWorkerData): void {
   control.setTid(libc().gettid());
   const vcpu = VcpuFd.attach(data.vcpuFd, data.index, data.runAddress, data.runSize, trace);
   const ram = new RamWindow(data.ram);
-  const loop = new VcpuLoop(vcpu, control, new Mailbox(data.mailbox), new IoMaps(data.ioMaps), new ExitStats(data.stats), {
+  const loop = new VcpuLoop(vcpu, control, new Mailbox(data.mailbox, data.mailboxSpinUs), new IoMaps(data.ioMaps), new ExitStats(data.stats), {
     userIrqchip: data.irqchip === 'user',
     trace,
     describeCpu: () => describeCpu(vcpu, ram),

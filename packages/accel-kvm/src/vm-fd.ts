@@ -20,12 +20,13 @@ import { VcpuFd } from './vcpu-fd.js';
 
 /**
  * Three pages KVM needs below 4 GiB for real mode on Intel CPUs without "unrestricted
- * guest" (a TSS for vm86 emulation). Firecracker's value: just under the 256 KiB BIOS
- * window at 0xfffc0000, in a hole the PC memory map leaves unused.
+ * guest" (a TSS for vm86 emulation). QEMU's placement (identity map at 0xfeffc000, TSS
+ * the page after), which the PC machine's e820 map reserves (KVM_TSS_ADDRESS in
+ * @tsemu/devices pc/layout.ts names the same address).
  */
-export const KVM_TSS_ADDRESS = 0xfffbd000;
-/** One page for the EPT identity map in the same case; KVM's own default, made explicit. */
-export const KVM_IDENTITY_MAP_ADDRESS = 0xfffbc000;
+export const KVM_TSS_ADDRESS = 0xfeffd000;
+/** One page for the EPT identity map in the same case, just below the TSS. */
+export const KVM_IDENTITY_MAP_ADDRESS = 0xfeffc000;
 
 export class VmFd {
   private closed = false;
