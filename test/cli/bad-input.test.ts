@@ -43,3 +43,14 @@ describe('bad input', () => {
     expect(r.stdout).toContain('--irqchip');
   });
 });
+
+describe('an unusable /dev/kvm', () => {
+  it.each([
+    ['/nonexistent/kvm', 'does not exist (no KVM on this host)'],
+    ['/etc/hostname', /KVM|ioctl|inappropriate/i],
+  ])('with TSEMU_KVM_DEVICE=%s gives one line naming the cause', async (device, fragment) => {
+    const r = await runTsemu(['--accel', 'kvm', '--serial', 'none'], { env: { TSEMU_KVM_DEVICE: device } });
+    expectOneCleanError(r, fragment);
+    expect(r.stderr).toContain('cannot use KVM');
+  });
+});

@@ -18,13 +18,15 @@ export interface RunOptions {
   stdin?: string;
   stdinAfter?: string;
   timeoutMs?: number;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 /** Runs tsemu to completion; kills it (and fails loudly) after timeoutMs. */
 export function runTsemu(args: string[], options: RunOptions = {}): Promise<TsemuResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSEMU_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [TSEMU_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     let sent = false;

@@ -23,13 +23,19 @@ function stderrLine(line: string): void {
   writeSync(2, line.endsWith('\n') ? line : `${line}\n`);
 }
 
+/** The KVM device; TSEMU_KVM_DEVICE overrides it (tests, hosts with KVM elsewhere). */
+function kvmDevicePath(): string {
+  return process.env.TSEMU_KVM_DEVICE ?? '/dev/kvm';
+}
+
 function chooseAccelerator(config: VmConfig): 'kvm' {
   if (config.accel === 'tcg') {
     throw new ConfigError('the software CPU (--accel=tcg) is not part of this build yet; use --accel=kvm');
   }
-  const probe = probeKvm();
+  const probe = probeKvm({ path: kvmDevicePath() });
   if (!probe.available) {
-    throw new ConfigError(config.accel === 'kvm' ? `${probe.reason}` : `no usable accelerator: ${probe.reason}`);
+    const prefix = config.accel === 'kvm' ? 'cannot use KVM' : 'no usable accelerator';
+    throw new ConfigError(`${prefix}: ${probe.reason}; the software CPU (--accel=tcg) is not in this build yet`);
   }
   return 'kvm';
 }
@@ -103,7 +109,7 @@ export async function runVm(config: VmConfig): Promise<number> {
     // Load first: a bad kernel is reported as such whatever the accelerator situation.
     const cpu = images.load(machine.memory);
     chooseAccelerator(config);
-    accel = await createKvmAccelerator(machine.binding, { vcpuCount: 1, irqchip: config.irqchip, trace });
+    accel = await createKvmAccelerator(machine.binding, { vcpuCount: 1, irqchip: config.irqchip, trace, devicePath: kvmDevicePath() });
     machine.connectInterrupts(accel.kernelIrqLines, () => accel?.notifyInterrupt());
     await accel.vcpus[0].setState(cpu);
     terminal?.attach();
