@@ -1,0 +1,59 @@
+/**
+ * Segment registers with their hidden descriptor caches (SDM Vol. 3, 3.4.3), in the
+ * order of the Sreg encoding (MOV Sreg, the ModRM reg field), then LDTR and TR.
+ * Struct-of-arrays, so the address computation on the hot path is `base[seg] + offset`.
+ */
+import type { SegmentState } from '@tsemu/devices/platform';
+
+export const Seg = { ES: 0, CS: 1, SS: 2, DS: 3, FS: 4, GS: 5, LDTR: 6, TR: 7 } as const;
+export const SEGMENT_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldt', 'tr'] as const;
+
+/** Attribute bits, as in bits 8-23 of a descriptor's high dword (type, S, DPL, P, AVL, L, D/B, G). */
+export const ATTR_TYPE_MASK = 0x000f;
+export const ATTR_S = 0x0010;
+export const ATTR_DPL_SHIFT = 5;
+export const ATTR_P = 0x0080;
+export const ATTR_AVL = 0x1000;
+export const ATTR_L = 0x2000;
+export const ATTR_DB = 0x4000;
+export const ATTR_G = 0x8000;
+/** Not a descriptor bit: the register holds a null selector and must not be used (VMX's "unusable"). */
+export const ATTR_UNUSABLE = 0x10000;
+
+export class SegmentCache {
+  readonly selector = new Uint16Array(8);
+  /** Low 32 bits of each base; FS, GS, LDTR and TR have 64-bit bases in long mode. */
+  readonly base = new Int32Array(8);
+  readonly baseHi = new Int32Array(8);
+  /** Byte-granular limit (G already applied); 0xffffffff is stored as -1. */
+  readonly limit = new Int32Array(8);
+  readonly attr = new Int32Array(8);
+
+  load(seg: number, s: SegmentState): void {
+    this.selector[seg] = s.selector;
+    this.base[seg] = Number(BigInt.asIntN(32, s.base));
+    this.baseHi[seg] = Number(BigInt.asIntN(32, s.base >> 32n));
+    this.limit[seg] = s.limit | 0;
+    this.attr[seg] =
+      (s.type & ATTR_TYPE_MASK) | (s.s ? ATTR_S : 0) | ((s.dpl & 3) << ATTR_DPL_SHIFT) | (s.present ? ATTR_P : 0) |
+      (s.avl ? ATTR_AVL : 0) | (s.l ? ATTR_L : 0) | (s.db ? ATTR_DB : 0) | (s.g ? ATTR_G : 0) | (s.unusable ? ATTR_UNUSABLE : 0);
+  }
+
+  save(seg: number): SegmentState {
+    const a = this.attr[seg];
+    return {
+      selector: this.selector[seg],
+      base: (BigInt(this.baseHi[seg] >>> 0) << 32n) | BigInt(this.base[seg] >>> 0),
+      limit: this.limit[seg] >>> 0,
+      type: a & ATTR_TYPE_MASK,
+      s: (a & ATTR_S) !== 0,
+      dpl: (a >> ATTR_DPL_SHIFT) & 3,
+      present: (a & ATTR_P) !== 0,
+      avl: (a & ATTR_AVL) !== 0,
+      l: (a & ATTR_L) !== 0,
+      db: (a & ATTR_DB) !== 0,
+      g: (a & ATTR_G) !== 0,
+      unusable: (a & ATTR_UNUSABLE) !== 0,
+    };
+  }
+}
