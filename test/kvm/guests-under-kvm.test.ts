@@ -15,7 +15,7 @@ const DEBUG_EXIT = ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x4'];
 
 describe.skipIf(!canRun)('guests under --accel=kvm', () => {
   beforeAll(async () => {
-    for (const name of ['serial-hello', 'pit-hlt', 'mmio-hole', 'triple-fault', 'spin']) {
+    for (const name of ['serial-hello', 'pit-hlt', 'mmio-hole', 'triple-fault', 'spin', 'echo']) {
       writeFileSync(guest(name), await assemble(join(SHARED_GUESTS_DIR, `${name}.asm`)));
     }
   });
@@ -59,6 +59,12 @@ describe.skipIf(!canRun)('guests under --accel=kvm', () => {
     const r = await runTsemu(['--accel', 'kvm', '--kernel', guest('spin')], { stdin: '\x01x', stdinAfter: 'spinning' });
     expect(r.stdout).toContain('spinning');
     expect(r.status).toBe(0);
+  });
+
+  it('delivers stdin to COM1 byte for byte and the guest answers on stdout', async () => {
+    const r = await runTsemu(['--accel', 'kvm', '--kernel', guest('echo'), '--debug-exit'], { stdin: 'hello, tsemu 123.', stdinAfter: 'echo ready' });
+    expect(r.stdout).toContain('HELLO, TSEMU 123\r\nbye');
+    expect(r.status).toBe((0x15 << 1) | 1);
   });
 
   it('narrates the KVM ioctl flow on stderr, never on the serial output', async () => {
