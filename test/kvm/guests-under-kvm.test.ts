@@ -1,7 +1,7 @@
 // The test guests booted by the real `tsemu` command under KVM: serial output, the
 // debug-exit status, timer interrupts through both irqchips, the MMIO hole, triple
 // faults with and without --no-reboot, and quitting a spinning guest from the console.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,14 @@ describe.skipIf(!canRun)('guests under --accel=kvm', () => {
     expect(r.stdout).toContain('hello from a multiboot guest');
     expect(r.stdout).toContain('cmdline: hello=world quiet');
     expect(r.status).toBe((0x10 << 1) | 1);
+  });
+
+  it('writes COM1 to a file with --serial file:PATH and nothing to stdout', async () => {
+    const out = join(dir, 'serial.txt');
+    const r = await runTsemu(['--accel', 'kvm', '--kernel', guest('serial-hello'), '--debug-exit', '--serial', `file:${out}`]);
+    expect(r.status).toBe(33);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(out, 'latin1')).toContain('hello from a multiboot guest');
   });
 
   it.each(['kernel', 'user'])('takes PIT ticks in HLT through the %s irqchip', async (irqchip) => {
