@@ -23,9 +23,16 @@
  *   injectScancodes() are delivered as they are.
  * - The initial state is what a PC BIOS leaves behind (CTR = KBDINT|SYS|AUXDIS|XLATE,
  *   SYS flag set, A20 enabled in the output port), since tsemu may boot without one.
+ *
+ * The keyboard itself (its commands, replies and buffer) is in ps2-keyboard.ts; this
+ * file is the controller, its output buffer and the IRQ lines.
  */
 import { z } from 'zod';
 import type { AccessSize, IoDevice, IrqLine, Persistable } from './platform/index.js';
+import { Ps2Kbd, Ps2Keyboard, ps2KeyboardDefaults, ps2KeyboardStateSchema } from './ps2-keyboard.js';
+
+// Re-exported so code that drives the controller gets the keyboard's command codes from the same import.
+export { Ps2Kbd } from './ps2-keyboard.js';
 
 export const I8042_DATA_PORT = 0x60;
 export const I8042_COMMAND_PORT = 0x64;
@@ -51,23 +58,12 @@ export const I8042Cmd = {
   A20_ENABLE: 0xdf, READ_TEST_INPUTS: 0xe0, PULSE_OUTPUT: 0xf0,
 } as const;
 
-/** PS/2 keyboard commands and replies. */
-export const Ps2Kbd = {
-  SET_LEDS: 0xed, ECHO: 0xee, SCANCODE_SET: 0xf0, GET_ID: 0xf2, SET_TYPEMATIC: 0xf3, ENABLE: 0xf4,
-  RESET_DISABLE: 0xf5, RESET_ENABLE: 0xf6, RESEND: 0xfe, RESET: 0xff,
-  ACK: 0xfa, BAT_OK: 0xaa, NAK: 0xfe, ID_1: 0xab, ID_2: 0x83, ID_2_TRANSLATED: 0x41,
-} as const;
-
 export const I8042_SELF_TEST_OK = 0x55;
 const INITIAL_CTR = I8042Ctr.KBDINT | I8042Ctr.SYSFLAG | I8042Ctr.AUXDIS | I8042Ctr.XLATE;
 /** Output port after reset: not in reset, A20 on, unused bits high (QEMU's value). */
 const INITIAL_OUTPUT_PORT = 0xcf;
 /** Input port: bit 7 = keyboard not inhibited (the keylock switch is open). */
 const INPUT_PORT = 0x80;
-/** A PS/2 keyboard buffers 16 bytes; beyond that it drops keys. */
-const KEYBOARD_BUFFER = 16;
-/** Scan-code set numbers as the controller reports them through translation. */
-const TRANSLATED_SET = [0, 0x43, 0x41, 0x3f] as const;
 
 // Output-buffer entries are the byte plus flags saying where it came from.
 const FROM_AUX = 0x100;
@@ -90,18 +86,11 @@ export const i8042StateSchema = z.object({
   lastData: byte,
   controllerQueue: z.array(entry),
   keyboardQueue: z.array(byte),
-  keyboard: z.object({
-    scanning: z.boolean(),
-    scancodeSet: z.number().int().min(1).max(3),
-    leds: byte,
-    typematic: byte,
-    /** Keyboard command waiting for its parameter byte, or -1. */
-    pendingCommand: z.number().int().min(-1).max(0xff),
-    lastSent: byte,
-  }),
+  keyboard: ps2KeyboardStateSchema,
 });
 export type I8042State = z.infer<typeof i8042StateSchema>;
-type KeyboardState = I8042State['keyboard'];
+/** The controller's own part of the state; the keyboard's part lives in the Ps2Keyboard. */
+type ControllerState = Omit<I8042State, 'keyboardQueue' | 'keyboard'>;
 
 export interface I8042Options {
   irqKeyboard: IrqLine;
@@ -119,20 +108,15 @@ export interface I8042Counters {
   droppedKeys: number;
 }
 
-function keyboardDefaults(): KeyboardState {
-  return { scanning: true, scancodeSet: 2, leds: 0, typematic: 0x2b, pendingCommand: -1, lastSent: 0 };
-}
-
-function initialState(): I8042State {
+function initialControllerState(): ControllerState {
   return {
     version: 1, ctr: INITIAL_CTR, outputPort: INITIAL_OUTPUT_PORT, systemFlag: true, lastWriteWasCommand: false,
-    pendingCommand: -1, outputBuffer: EMPTY, lastData: 0, controllerQueue: [], keyboardQueue: [],
-    keyboard: keyboardDefaults(),
+    pendingCommand: -1, outputBuffer: EMPTY, lastData: 0, controllerQueue: [],
   };
 }
 
-function copyState(s: I8042State): I8042State {
-  return { ...s, controllerQueue: [...s.controllerQueue], keyboardQueue: [...s.keyboardQueue], keyboard: { ...s.keyboard } };
+function initialState(): I8042State {
+  return { ...initialControllerState(), keyboardQueue: [], keyboard: ps2KeyboardDefaults() };
 }
 
 export class I8042 implements Persistable<I8042State> {
@@ -143,7 +127,8 @@ export class I8042 implements Persistable<I8042State> {
   /** Port 0x64: status (read) and controller commands (write). */
   readonly commandPort: IoDevice;
 
-  private s: I8042State = initialState();
+  private s: ControllerState = initialControllerState();
+  private readonly keyboard = new Ps2Keyboard();
   private kbdIrq = false;
   private auxIrq = false;
 
@@ -167,10 +152,7 @@ export class I8042 implements Persistable<I8042State> {
 
   /** Bytes from the keyboard (make/break codes), delivered as given; dropped while scanning is off. */
   injectScancodes(bytes: ArrayLike<number>): void {
-    for (let i = 0; i < bytes.length; i++) {
-      if (!this.s.keyboard.scanning || this.s.keyboardQueue.length >= KEYBOARD_BUFFER) this.counters.droppedKeys++;
-      else this.s.keyboardQueue.push(bytes[i] & 0xff);
-    }
+    this.counters.droppedKeys += this.keyboard.injectScancodes(bytes);
     this.refill();
   }
 
@@ -185,15 +167,19 @@ export class I8042 implements Persistable<I8042State> {
   }
 
   save(): I8042State {
-    return copyState(this.s);
+    const { keyboard, queue } = this.keyboard.save();
+    return { ...this.s, controllerQueue: [...this.s.controllerQueue], keyboardQueue: queue, keyboard };
   }
 
   restore(state: I8042State): void {
-    this.load(copyState(i8042StateSchema.parse(state)));
+    this.load(i8042StateSchema.parse(state));
   }
 
+  /** Takes copies of everything in `state`. */
   private load(state: I8042State): void {
-    this.s = state;
+    const { keyboardQueue, keyboard, ...controller } = state;
+    this.s = { ...controller, controllerQueue: [...controller.controllerQueue] };
+    this.keyboard.load(keyboard, keyboardQueue);
     // Drive both lines to the restored levels: the interrupt controller is restored apart.
     this.computeIrqs();
     this.options.irqKeyboard.setLevel(this.kbdIrq);
@@ -292,7 +278,7 @@ export class I8042 implements Persistable<I8042State> {
     if (cmd === -1) {
       // Sending to the keyboard re-enables its interface (as QEMU and AMI firmware do).
       this.s.ctr &= ~I8042Ctr.KBDDIS;
-      this.keyboardWrite(value);
+      if (!this.keyboard.receive(value, (this.s.ctr & I8042Ctr.XLATE) !== 0)) this.counters.unknownCommands++;
       this.refill();
     } else if (cmd === I8042Cmd.WRITE_CTR) {
       this.s.systemFlag = (value & I8042Ctr.SYSFLAG) !== 0;
@@ -324,81 +310,6 @@ export class I8042 implements Persistable<I8042State> {
     return value;
   }
 
-  /** The PS/2 keyboard receiving a byte from the host. */
-  private keyboardWrite(value: number): void {
-    const kbd = this.s.keyboard;
-    const pending = kbd.pendingCommand;
-    if (pending !== -1) {
-      kbd.pendingCommand = -1;
-      if (pending === Ps2Kbd.SET_LEDS) {
-        kbd.leds = value & 0x07;
-        this.keyboardSend(Ps2Kbd.ACK);
-      } else if (pending === Ps2Kbd.SET_TYPEMATIC) {
-        kbd.typematic = value & 0x7f;
-        this.keyboardSend(Ps2Kbd.ACK);
-      } else if (value === 0) {
-        // Scan-code set query: the reply goes through translation when XLATE is on.
-        this.keyboardSend(Ps2Kbd.ACK);
-        this.keyboardSend(this.s.ctr & I8042Ctr.XLATE ? TRANSLATED_SET[kbd.scancodeSet] : kbd.scancodeSet);
-      } else if (value <= 3) {
-        kbd.scancodeSet = value;
-        this.keyboardSend(Ps2Kbd.ACK);
-      } else {
-        this.keyboardSend(Ps2Kbd.NAK);
-      }
-      return;
-    }
-    switch (value) {
-      case Ps2Kbd.SET_LEDS:
-      case Ps2Kbd.SET_TYPEMATIC:
-      case Ps2Kbd.SCANCODE_SET:
-        kbd.pendingCommand = value;
-        this.keyboardSend(Ps2Kbd.ACK);
-        return;
-      case Ps2Kbd.ECHO:
-        this.keyboardSend(Ps2Kbd.ECHO);
-        return;
-      case Ps2Kbd.GET_ID:
-        this.keyboardSend(Ps2Kbd.ACK);
-        this.keyboardSend(Ps2Kbd.ID_1);
-        this.keyboardSend(this.s.ctr & I8042Ctr.XLATE ? Ps2Kbd.ID_2_TRANSLATED : Ps2Kbd.ID_2);
-        return;
-      case Ps2Kbd.ENABLE:
-        kbd.scanning = true;
-        this.keyboardSend(Ps2Kbd.ACK);
-        return;
-      case Ps2Kbd.RESET_DISABLE:
-      case Ps2Kbd.RESET_ENABLE:
-        // Defaults again; bytes already sent to the controller stay there.
-        this.s.keyboard = { ...keyboardDefaults(), scanning: value === Ps2Kbd.RESET_ENABLE };
-        this.keyboardSend(Ps2Kbd.ACK);
-        return;
-      case Ps2Kbd.RESEND:
-        this.keyboardSend(kbd.lastSent);
-        return;
-      case Ps2Kbd.RESET:
-        // Power-on reset: keys not yet delivered are lost.
-        this.s.keyboard = keyboardDefaults();
-        this.s.keyboardQueue = [];
-        this.keyboardSend(Ps2Kbd.ACK);
-        this.keyboardSend(Ps2Kbd.BAT_OK);
-        return;
-      default:
-        if (value >= 0xf7 && value <= 0xfd) {
-          // Scan-code set 3 key-type commands: acknowledged, not modelled.
-          this.keyboardSend(Ps2Kbd.ACK);
-          return;
-        }
-        this.counters.unknownCommands++;
-        this.keyboardSend(Ps2Kbd.NAK);
-    }
-  }
-
-  private keyboardSend(value: number): void {
-    this.s.keyboard.lastSent = value;
-    this.s.keyboardQueue.push(value);
-  }
-
   /** A byte from the controller itself: ahead of keyboard data, whatever KBDDIS/AUXDIS say. */
   private reply(entry: number): void {
     this.s.controllerQueue.push(entry);
@@ -415,7 +326,7 @@ export class I8042 implements Persistable<I8042State> {
   private refill(): void {
     if (this.s.outputBuffer === EMPTY) {
       if (this.s.controllerQueue.length > 0) this.s.outputBuffer = this.s.controllerQueue.shift()!;
-      else if (!(this.s.ctr & I8042Ctr.KBDDIS) && this.s.keyboardQueue.length > 0) this.s.outputBuffer = this.s.keyboardQueue.shift()!;
+      else if (!(this.s.ctr & I8042Ctr.KBDDIS) && this.keyboard.pendingBytes > 0) this.s.outputBuffer = this.keyboard.takeByte();
     }
     this.updateIrqs();
   }

@@ -4,9 +4,6 @@
  *
  * Facts from the MC146818A datasheet, QEMU hw/rtc/mc146818rtc.c / hw/i386/pc.c
  * (pc_cmos_init) and Linux drivers/rtc (rtc-mc146818-lib.c, rtc-cmos.c):
- * - Time registers 0x00 seconds, 0x02 minutes, 0x04 hours (12-hour mode: 1-12, bit 7 =
- *   PM), 0x06 day of week (1 = Sunday), 0x07 date, 0x08 month, 0x09 year, 0x32 century;
- *   alarms at 0x01/0x03/0x05, where a value with bits 7:6 = 11 matches anything.
  * - Register A: UIP (read-only; set during the last 244 us before each update),
  *   DV2:0 (010 = 32.768 kHz; 11x holds the divider chain in reset, and the first update
  *   after release comes half a second later), RS3:0 periodic rate (RS 1, 2 alias 8, 9;
@@ -25,54 +22,35 @@
  *
  * Not modelled: daylight saving (DSE), the SQW pin, NMI masking itself (the bit is kept
  * in `nmiDisabled` for the machine), QEMU's lost-tick reinjection.
+ *
+ * The register map, the time register encoding (BCD/binary, 12/24 hours, alarms) and the
+ * CMOS memory size layout are in rtc-mc146818-registers.ts.
  */
 import { z } from 'zod';
 import type { AccessSize, Clock, IoDevice, IrqLine, Persistable, Timer } from './platform/index.js';
+import {
+  CMOS_SHUTDOWN_STATUS, CMOS_SIZE, REG_A_UIP, REG_B_24H, REG_B_AIE, REG_B_PIE, REG_B_SET, REG_B_SQWE, REG_B_UIE,
+  REG_C_AF, REG_C_IRQF, REG_C_PF, REG_C_UF, REG_D_VRT, RTC_HOURS_ALARM, RTC_MINUTES_ALARM, RTC_REG_A, RTC_REG_B,
+  RTC_REG_C, RTC_REG_D, RTC_SECONDS_ALARM, RTC_TIME_REGISTERS, alarmMatches, decodeTime, encodeTime,
+  writeCmosMemorySize,
+} from './rtc-mc146818-registers.js';
+
+// The register map is defined in its own file; callers keep importing it from here.
+export {
+  CMOS_SHUTDOWN_STATUS, REG_A_UIP, REG_B_24H, REG_B_AIE, REG_B_DM, REG_B_PIE, REG_B_SET, REG_B_SQWE, REG_B_UIE,
+  REG_C_AF, REG_C_IRQF, REG_C_PF, REG_C_UF, REG_D_VRT, RTC_CENTURY, RTC_DAY_OF_MONTH, RTC_DAY_OF_WEEK, RTC_HOURS,
+  RTC_HOURS_ALARM, RTC_MINUTES, RTC_MINUTES_ALARM, RTC_MONTH, RTC_REG_A, RTC_REG_B, RTC_REG_C, RTC_REG_D, RTC_SECONDS,
+  RTC_SECONDS_ALARM, RTC_YEAR,
+} from './rtc-mc146818-registers.js';
 
 export const RTC_INDEX_PORT = 0x70;
 export const RTC_DATA_PORT = 0x71;
 export const RTC_IRQ = 8;
 
-export const RTC_SECONDS = 0x00;
-export const RTC_SECONDS_ALARM = 0x01;
-export const RTC_MINUTES = 0x02;
-export const RTC_MINUTES_ALARM = 0x03;
-export const RTC_HOURS = 0x04;
-export const RTC_HOURS_ALARM = 0x05;
-export const RTC_DAY_OF_WEEK = 0x06;
-export const RTC_DAY_OF_MONTH = 0x07;
-export const RTC_MONTH = 0x08;
-export const RTC_YEAR = 0x09;
-export const RTC_REG_A = 0x0a;
-export const RTC_REG_B = 0x0b;
-export const RTC_REG_C = 0x0c;
-export const RTC_REG_D = 0x0d;
-/** Shutdown status byte read by the BIOS after a reset. */
-export const CMOS_SHUTDOWN_STATUS = 0x0f;
-export const RTC_CENTURY = 0x32;
-
-export const REG_A_UIP = 0x80;
-export const REG_B_SET = 0x80;
-export const REG_B_PIE = 0x40;
-export const REG_B_AIE = 0x20;
-export const REG_B_UIE = 0x10;
-export const REG_B_SQWE = 0x08;
-export const REG_B_DM = 0x04;
-export const REG_B_24H = 0x02;
-export const REG_C_IRQF = 0x80;
-export const REG_C_PF = 0x40;
-export const REG_C_AF = 0x20;
-export const REG_C_UF = 0x10;
-export const REG_D_VRT = 0x80;
-
-const CMOS_SIZE = 128;
 const NS_PER_S = 1e9;
 const RTC_CLOCK_HZ = 32768;
 /** UIP is set 244 us (8 cycles of the 32.768 kHz base) before each update. */
 const UIP_HOLD_NS = (8 * NS_PER_S) / RTC_CLOCK_HZ;
-const TIME_REGISTERS = new Set([RTC_SECONDS, RTC_MINUTES, RTC_HOURS, RTC_DAY_OF_WEEK, RTC_DAY_OF_MONTH, RTC_MONTH, RTC_YEAR, RTC_CENTURY]);
-const KIB = 1024;
-const MIB = 1024 * KIB;
 
 export const rtcMc146818StateSchema = z.object({
   version: z.literal(1),
@@ -109,9 +87,6 @@ function nsForCycles(cycles: number): number {
   const sec = Math.floor(cycles / RTC_CLOCK_HZ);
   return sec * NS_PER_S + Math.ceil((cycles - sec * RTC_CLOCK_HZ) * (NS_PER_S / RTC_CLOCK_HZ));
 }
-
-const toBcd = (v: number): number => ((Math.floor(v / 10) % 10) << 4) | (v % 10);
-const fromBcd = (v: number): number => (v >> 4) * 10 + (v & 0x0f);
 
 export class RtcMc146818 implements IoDevice, Persistable<RtcMc146818State> {
   readonly name = 'rtc-mc146818';
@@ -158,7 +133,7 @@ export class RtcMc146818 implements IoDevice, Persistable<RtcMc146818State> {
     if ((offset & 1) === 0) return 0xff; // the index register is write-only
     const now = this.clock.nowNs();
     const i = this.index;
-    if (TIME_REGISTERS.has(i)) {
+    if (RTC_TIME_REGISTERS.has(i)) {
       this.syncTimeRegisters(now);
       return this.cmos[i];
     }
@@ -187,7 +162,7 @@ export class RtcMc146818 implements IoDevice, Persistable<RtcMc146818State> {
     }
     const now = this.clock.nowNs();
     const i = this.index;
-    if (TIME_REGISTERS.has(i)) {
+    if (RTC_TIME_REGISTERS.has(i)) {
       if (this.clockRunning()) {
         this.syncTimeRegisters(now);
         this.cmos[i] = value;
@@ -252,25 +227,9 @@ export class RtcMc146818 implements IoDevice, Persistable<RtcMc146818State> {
     return Number.isInteger(index) && index >= 0 && index < CMOS_SIZE ? this.cmos[index] : 0xff;
   }
 
-  /**
-   * Fills the memory size bytes as QEMU's pc_cmos_init does: 0x15/0x16 base memory in
-   * KiB (at most 640), 0x17/0x18 and 0x30/0x31 KiB above 1 MiB (at most 65535),
-   * 0x34/0x35 64 KiB units above 16 MiB below 4 GiB, 0x5B-0x5D 64 KiB units above 4 GiB.
-   */
+  /** Fills the memory size bytes the BIOS reads (see writeCmosMemorySize for the layout). */
   setMemorySize(totalLowBytes: number, highBytes: number): void {
-    const put16 = (index: number, v: number): void => {
-      this.cmos[index] = v & 0xff;
-      this.cmos[index + 1] = (v >> 8) & 0xff;
-    };
-    put16(0x15, Math.min(Math.floor(totalLowBytes / KIB), 640));
-    const ext = totalLowBytes > MIB ? Math.min(Math.floor((totalLowBytes - MIB) / KIB), 0xffff) : 0;
-    put16(0x17, ext);
-    put16(0x30, ext);
-    put16(0x34, totalLowBytes > 16 * MIB ? Math.min(Math.floor((totalLowBytes - 16 * MIB) / (64 * KIB)), 0xffff) : 0);
-    const high = Math.floor(highBytes / (64 * KIB));
-    this.cmos[0x5b] = high & 0xff;
-    this.cmos[0x5c] = Math.floor(high / 0x100) & 0xff;
-    this.cmos[0x5d] = Math.floor(high / 0x10000) & 0xff;
+    writeCmosMemorySize(this.cmos, totalLowBytes, highBytes);
   }
 
   /** The guest's time of day in ms since the Unix epoch (what the registers say). */
@@ -339,54 +298,19 @@ export class RtcMc146818 implements IoDevice, Persistable<RtcMc146818State> {
     return this.clockRunning() && this.guestTime(now).frac >= NS_PER_S - UIP_HOLD_NS;
   }
 
-  private encode(v: number): number {
-    return this.cmos[RTC_REG_B] & REG_B_DM ? v : toBcd(v);
-  }
-
-  private decode(v: number): number {
-    return this.cmos[RTC_REG_B] & REG_B_DM ? v : fromBcd(v);
-  }
-
   private syncTimeRegisters(now: number): void {
-    if (this.clockRunning()) this.writeTimeRegisters(this.guestTime(now).sec);
-  }
-
-  private writeTimeRegisters(sec: number): void {
-    const d = new Date(sec * 1000);
-    const c = this.cmos;
-    const h = d.getUTCHours();
-    c[RTC_SECONDS] = this.encode(d.getUTCSeconds());
-    c[RTC_MINUTES] = this.encode(d.getUTCMinutes());
-    c[RTC_HOURS] = this.cmos[RTC_REG_B] & REG_B_24H ? this.encode(h) : this.encode(h % 12 || 12) | (h >= 12 ? 0x80 : 0);
-    c[RTC_DAY_OF_WEEK] = this.encode(d.getUTCDay() + 1);
-    c[RTC_DAY_OF_MONTH] = this.encode(d.getUTCDate());
-    c[RTC_MONTH] = this.encode(d.getUTCMonth() + 1);
-    c[RTC_YEAR] = this.encode(d.getUTCFullYear() % 100);
-    c[RTC_CENTURY] = this.encode(Math.floor(d.getUTCFullYear() / 100));
+    if (this.clockRunning()) encodeTime(this.cmos, this.guestTime(now).sec);
   }
 
   /** The time the registers hold, in seconds since the epoch (day of week ignored). */
   private registerSeconds(): number {
-    const c = this.cmos;
-    let hour = this.decode(c[RTC_HOURS] & 0x7f);
-    if (!(c[RTC_REG_B] & REG_B_24H)) hour = (hour % 12) + (c[RTC_HOURS] & 0x80 ? 12 : 0);
-    const d = new Date(0);
-    // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
-    d.setUTCFullYear(this.decode(c[RTC_CENTURY]) * 100 + this.decode(c[RTC_YEAR]), this.decode(c[RTC_MONTH]) - 1, this.decode(c[RTC_DAY_OF_MONTH]));
-    d.setUTCHours(hour, this.decode(c[RTC_MINUTES]), this.decode(c[RTC_SECONDS]), 0);
-    const ms = d.getTime();
-    return Number.isFinite(ms) ? Math.floor(ms / 1000) : this.guestTime(this.clock.nowNs()).sec;
+    // Registers naming no valid date leave the guest clock where it is.
+    return decodeTime(this.cmos) ?? this.guestTime(this.clock.nowNs()).sec;
   }
 
   /** Moves the guest clock to the registers' time, keeping the divider's sub-second phase. */
   private setTimeFromRegisters(now: number): void {
     this.offsetSec += this.registerSeconds() - this.guestTime(now).sec;
-  }
-
-  private alarmMatches(): boolean {
-    const c = this.cmos;
-    const match = (alarm: number, reg: number): boolean => (c[alarm] & 0xc0) === 0xc0 || c[alarm] === c[reg];
-    return match(RTC_SECONDS_ALARM, RTC_SECONDS) && match(RTC_MINUTES_ALARM, RTC_MINUTES) && match(RTC_HOURS_ALARM, RTC_HOURS);
   }
 
   // --- interrupts ----------------------------------------------------------------
@@ -450,8 +374,8 @@ export class RtcMc146818 implements IoDevice, Persistable<RtcMc146818State> {
     const at = q * NS_PER_S - this.epochFracNs - this.offsetNs;
     this.updateTimer = this.clock.schedule(at, () => {
       this.updateTimer = null;
-      this.writeTimeRegisters(this.epochSec + this.offsetSec + q);
-      this.cmos[RTC_REG_C] |= REG_C_UF | (this.alarmMatches() ? REG_C_AF : 0);
+      encodeTime(this.cmos, this.epochSec + this.offsetSec + q);
+      this.cmos[RTC_REG_C] |= REG_C_UF | (alarmMatches(this.cmos) ? REG_C_AF : 0);
       this.updateIrq();
       this.armUpdate(q + 1);
     });

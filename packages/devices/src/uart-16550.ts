@@ -22,9 +22,22 @@
  *   loopback the modem inputs read CTS|DSR|DCD: a null-modem cable to an attentive host.
  * - A FIFO reset from the guest (FCR) discards what the hardware FIFO holds, as on the
  *   chip; bytes still in the host queue are kept.
+ *
+ * Register offsets and bit names are in uart-16550-registers.ts, the RX FIFO and host
+ * queue storage in uart-16550-rx-buffer.ts; this file is the register behaviour.
  */
 import { z } from 'zod';
 import type { AccessSize, IoDevice, IrqLine, Persistable } from './platform/index.js';
+import {
+  UART_FIFO_SIZE, UART_LCR_DLAB, UART_RCVR_TRIGGER_LEVELS, UartFcr, UartIer, UartIir, UartLsr, UartMcr, UartMsr, UartReg,
+} from './uart-16550-registers.js';
+import { UartRxBuffer } from './uart-16550-rx-buffer.js';
+
+// Register offsets and bit names live in their own file; callers keep importing them from here.
+export {
+  UART_FIFO_SIZE, UART_LCR_DLAB, UART_RCVR_TRIGGER_LEVELS, UART_REGISTER_COUNT, UartFcr, UartIer, UartIir, UartLsr,
+  UartMcr, UartMsr, UartReg,
+} from './uart-16550-registers.js';
 
 /**
  * The four legacy PC serial ports, COM1..COM4: I/O base (8 ports each) and ISA IRQ, as
@@ -37,45 +50,6 @@ export const COM_PORTS = [
   { base: 0x2e8, irq: 3 },
 ] as const;
 
-/** Size of the register window (offsets 0..7). */
-export const UART_REGISTER_COUNT = 8;
-
-/** Register offsets (PC16550D register summary). RBR/THR and IER are DLL/DLM while LCR.DLAB is set. */
-export const UartReg = { RBR_THR: 0, IER: 1, IIR_FCR: 2, LCR: 3, MCR: 4, LSR: 5, MSR: 6, SCR: 7 } as const;
-
-/** Interrupt Enable Register bits. */
-export const UartIer = { ERBFI: 0x01, ETBEI: 0x02, ELSI: 0x04, EDSSI: 0x08 } as const;
-
-/**
- * Interrupt Identification Register: bit 0 = no interrupt pending, bits 3:1 the source,
- * bits 7:6 both set while the FIFOs are enabled (how Linux tells a 16550A).
- */
-export const UartIir = {
-  NO_INT: 0x01, MODEM_STATUS: 0x00, THRE: 0x02, RX_DATA: 0x04, RX_LINE_STATUS: 0x06, CHAR_TIMEOUT: 0x0c,
-  FIFOS_ENABLED: 0xc0,
-} as const;
-
-/** FIFO Control Register bits. */
-export const UartFcr = {
-  FIFO_ENABLE: 0x01, RCVR_FIFO_RESET: 0x02, XMIT_FIFO_RESET: 0x04, DMA_MODE: 0x08, RCVR_TRIGGER: 0xc0,
-} as const;
-/** RX trigger levels selected by FCR bits 7:6. */
-export const UART_RCVR_TRIGGER_LEVELS = [1, 4, 8, 14] as const;
-
-export const UART_LCR_DLAB = 0x80;
-
-/** Modem Control Register bits. */
-export const UartMcr = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08, LOOP: 0x10 } as const;
-
-/** Line Status Register bits. */
-export const UartLsr = { DR: 0x01, OE: 0x02, PE: 0x04, FE: 0x08, BI: 0x10, THRE: 0x20, TEMT: 0x40 } as const;
-
-/** Modem Status Register bits: deltas in 3:0, line states in 7:4. */
-export const UartMsr = {
-  DCTS: 0x01, DDSR: 0x02, TERI: 0x04, DDCD: 0x08, CTS: 0x10, DSR: 0x20, RI: 0x40, DCD: 0x80,
-} as const;
-
-export const UART_FIFO_SIZE = 16;
 /** Divisor latch at reset: undefined in the datasheet; 12 is 9600 baud with the PC's 1.8432 MHz clock (QEMU's choice). */
 const RESET_DIVISOR = 12;
 
@@ -140,15 +114,8 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
 
   private r: UartRegisters = resetRegisters();
 
-  // RX FIFO as a ring; its capacity is 16 with FIFOs on, 1 (the RBR) with them off.
-  private readonly rx = new Uint8Array(UART_FIFO_SIZE);
-  private rxHead = 0;
-  private rxCount = 0;
-
-  // Host input waiting for FIFO room: chunks consumed from hostOffset in the first one.
-  private hostChunks: Uint8Array[] = [];
-  private hostOffset = 0;
-  private hostQueued = 0;
+  // RX FIFO and the host queue behind it; the FIFO holds 16 bytes with FIFOs on, 1 (the RBR) with them off.
+  private readonly rx = new UartRxBuffer();
 
   private irqLevel = false;
 
@@ -162,8 +129,7 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
   /** Power-on state of the chip. Host input still queued is kept. */
   reset(): void {
     this.r = resetRegisters();
-    this.rxHead = 0;
-    this.rxCount = 0;
+    this.rx.clearFifo();
     this.refill();
     this.update();
   }
@@ -171,16 +137,7 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
   /** Host input: appended to the RX FIFO, and beyond it to the host queue; never dropped. */
   receive(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    let i = 0;
-    if (this.hostQueued === 0 && !this.loopback) {
-      const capacity = this.rxCapacity;
-      while (i < bytes.length && this.rxCount < capacity) this.pushRx(bytes[i++]);
-    }
-    if (i < bytes.length) {
-      // Copy: the caller may reuse its buffer.
-      this.hostChunks.push(bytes.slice(i));
-      this.hostQueued += bytes.length - i;
-    }
+    this.rx.receive(bytes, this.rxCapacity, !this.loopback);
     this.update();
   }
 
@@ -189,12 +146,12 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
    * accepts bytes regardless; this lets a host apply back-pressure if it wants to.
    */
   canReceive(): boolean {
-    return !this.loopback && this.hostQueued === 0 && this.rxCount < this.rxCapacity;
+    return !this.loopback && this.rx.hostCount === 0 && this.rx.fifoCount < this.rxCapacity;
   }
 
   /** Host input not yet read by the guest (FIFO plus host queue). */
   get pendingInput(): number {
-    return this.rxCount + this.hostQueued;
+    return this.rx.fifoCount + this.rx.hostCount;
   }
 
   /** The programmed baud-rate divisor (DLM:DLL). */
@@ -264,24 +221,13 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
   }
 
   save(): Uart16550State {
-    const rxFifo: number[] = [];
-    for (let i = 0; i < this.rxCount; i++) rxFifo.push(this.rx[(this.rxHead + i) % UART_FIFO_SIZE]);
-    const hostQueue: number[] = [];
-    this.hostChunks.forEach((chunk, n) => {
-      for (let i = n === 0 ? this.hostOffset : 0; i < chunk.length; i++) hostQueue.push(chunk[i]);
-    });
-    return { version: 1, ...this.r, rxFifo, hostQueue };
+    return { version: 1, ...this.r, rxFifo: this.rx.fifoBytes(), hostQueue: this.rx.hostBytes() };
   }
 
   restore(state: Uart16550State): void {
     const { version: _version, rxFifo, hostQueue, ...registers } = uart16550StateSchema.parse(state);
     this.r = registers;
-    this.rxHead = 0;
-    this.rxCount = Math.min(rxFifo.length, this.rxCapacity);
-    this.rx.set(rxFifo.slice(0, this.rxCount));
-    this.hostChunks = hostQueue.length > 0 ? [Uint8Array.from(hostQueue)] : [];
-    this.hostOffset = 0;
-    this.hostQueued = hostQueue.length;
+    this.rx.load(rxFifo, hostQueue, this.rxCapacity);
     // Drive the line to the restored level even if it equals the old one: the far end
     // (PIC or kernel irqchip) may have been restored separately.
     this.irqLevel = this.computeIrqLevel();
@@ -304,31 +250,14 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
     return UART_RCVR_TRIGGER_LEVELS[(this.r.fcr & UartFcr.RCVR_TRIGGER) >>> 6];
   }
 
-  private pushRx(value: number): void {
-    this.rx[(this.rxHead + this.rxCount) % UART_FIFO_SIZE] = value;
-    this.rxCount++;
-  }
-
   /** Moves host input into the FIFO while there is room (never during loopback). */
   private refill(): void {
-    if (this.loopback) return;
-    const capacity = this.rxCapacity;
-    while (this.hostQueued > 0 && this.rxCount < capacity) {
-      const chunk = this.hostChunks[0];
-      this.pushRx(chunk[this.hostOffset++]);
-      this.hostQueued--;
-      if (this.hostOffset === chunk.length) {
-        this.hostChunks.shift();
-        this.hostOffset = 0;
-      }
-    }
+    if (!this.loopback) this.rx.refill(this.rxCapacity);
   }
 
   private readRbr(): number {
-    if (this.rxCount > 0) {
-      this.r.rbr = this.rx[this.rxHead];
-      this.rxHead = (this.rxHead + 1) % UART_FIFO_SIZE;
-      this.rxCount--;
+    if (this.rx.fifoCount > 0) {
+      this.r.rbr = this.rx.shift();
       this.refill();
       this.update();
     }
@@ -351,11 +280,11 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
   }
 
   private loopbackReceive(value: number): void {
-    if (this.rxCount < this.rxCapacity) {
-      this.pushRx(value);
+    if (this.rx.fifoCount < this.rxCapacity) {
+      this.rx.push(value);
     } else if (!this.fifoEnabled) {
       // Without FIFOs a new character overwrites the unread RBR.
-      this.rx[this.rxHead] = value;
+      this.rx.overwriteOldest(value);
       this.r.lineErrors |= UartLsr.OE;
       this.counters.overruns++;
     } else {
@@ -377,10 +306,7 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
   private writeFcr(value: number): void {
     // Toggling FIFO enable resets both FIFOs (the datasheet requires it, QEMU does it).
     if ((value ^ this.r.fcr) & UartFcr.FIFO_ENABLE) value |= UartFcr.RCVR_FIFO_RESET | UartFcr.XMIT_FIFO_RESET;
-    if (value & UartFcr.RCVR_FIFO_RESET) {
-      this.rxHead = 0;
-      this.rxCount = 0;
-    }
+    if (value & UartFcr.RCVR_FIFO_RESET) this.rx.clearFifo();
     // The transmit FIFO is always empty; resetting it leaves THR empty, as QEMU reports.
     if (value & UartFcr.XMIT_FIFO_RESET) this.r.thrInterrupt = true;
     this.r.fcr = value & (UartFcr.FIFO_ENABLE | UartFcr.DMA_MODE | UartFcr.RCVR_TRIGGER);
@@ -423,7 +349,7 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
   }
 
   private readLsr(): number {
-    const value = (this.rxCount > 0 ? UartLsr.DR : 0) | this.r.lineErrors | UartLsr.THRE | UartLsr.TEMT;
+    const value = (this.rx.fifoCount > 0 ? UartLsr.DR : 0) | this.r.lineErrors | UartLsr.THRE | UartLsr.TEMT;
     if (this.r.lineErrors) {
       this.r.lineErrors = 0;
       this.update();
@@ -444,8 +370,8 @@ export class Uart16550 implements IoDevice, Persistable<Uart16550State> {
   private pendingInterrupt(): number {
     const ier = this.r.ier;
     if (ier & UartIer.ELSI && this.r.lineErrors) return UartIir.RX_LINE_STATUS;
-    if (ier & UartIer.ERBFI && this.rxCount > 0) {
-      if (!this.fifoEnabled || this.rxCount >= this.triggerLevel) return UartIir.RX_DATA;
+    if (ier & UartIer.ERBFI && this.rx.fifoCount > 0) {
+      if (!this.fifoEnabled || this.rx.fifoCount >= this.triggerLevel) return UartIir.RX_DATA;
       return UartIir.CHAR_TIMEOUT;
     }
     if (ier & UartIer.ETBEI && this.r.thrInterrupt) return UartIir.THRE;
