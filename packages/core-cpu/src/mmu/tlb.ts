@@ -1,0 +1,213 @@
+/**
+ * The software TLB: one Int32Array slot per 4 KiB linear page of the low 4 GiB, so that a
+ * guest RAM access that hits costs one typed-array load, one AND, one compare and the access
+ * itself, with no call (v86's tlb_data and QEMU's CPUTLBEntry make the same trade).
+ *
+ * Entry (Int32, 0 = invalid):
+ *   bits 31:12  backing offset of the page in GuestMemory.bytes (page aligned, < 2 GiB)
+ *   bits 11:0   TLB_* flags below
+ * The fast path is `(e & mask) === expect`, with mask/expect chosen per access kind and
+ * privilege (see Mmu: readMask/readExpect ...); a hit gives the byte offset as
+ * `(e & ~0xfff) | (lin & 0xfff)`.
+ *
+ * Entries record what the page allows (as the walk reported it), never who asked, so a CPL
+ * change needs no flush: NO_USER is checked by the user mask and, inverted, by the SMAP/SMEP
+ * masks. READONLY also covers "D not yet set" so the first write walks and sets D.
+ *
+ * 4-level paging (linear addresses up to 2^48): the same array is direct-mapped by bits 31:12
+ * and `tags` holds bits 47:32 of the page that filled each slot; outside long mode every tag
+ * is 0, so legacy fast paths skip the tag compare. Long-mode fast paths compare it.
+ *
+ * Large pages are cached as their 4 KiB pieces. INVLPG in a linear range that ever held a
+ * large-page piece flushes everything (QEMU's tlb_flush_page does the same with its
+ * large_page_addr/mask), because the other pieces of that large page must go too.
+ *
+ * Flushes walk a list of filled slots instead of clearing 4 MiB; global entries (G with
+ * CR4.PGE) survive a CR3 reload.
+ */
+import type { GuestMemory } from '@tsemu/devices/platform';
+import type { WalkResult } from './paging-walk.js';
+
+/** The slot holds a translation. */
+export const TLB_VALID = 1 << 0;
+/** Writes take the slow path: the mapping is read-only, or its D flag is still clear. */
+export const TLB_READONLY = 1 << 1;
+/** U/S is 0 at some level: user accesses take the slow path (and fault there). */
+export const TLB_NO_USER = 1 << 2;
+/** The RAM page holds translated code: writes take the slow path and call the code hook. */
+export const TLB_HAS_CODE = 1 << 3;
+/** Not directly addressable RAM (MMIO, a hole, or RAM past the 2 GiB direct window). */
+export const TLB_NOT_RAM = 1 << 4;
+/** Kept across CR3 reloads. */
+export const TLB_GLOBAL = 1 << 5;
+/** XD is set at some level (with EFER.NXE): fetches take the slow path. */
+export const TLB_NO_EXEC = 1 << 6;
+/** Scratch mark used only inside flushNonGlobal (never seen by a lookup). */
+const TLB_SEEN = 1 << 11;
+
+/** Linear pages the flat array covers (2^20 x 4 KiB = 4 GiB). */
+export const TLB_SLOTS = 1 << 20;
+/** Filled slots remembered for cheap flushes; past this a fill flushes everything first. */
+export const TLB_VALID_LIST_CAPACITY = 1 << 16;
+
+const TWO_32 = 4294967296;
+/** Backing offsets must fit bits 31:12 of a positive Int32. */
+const DIRECT_LIMIT = 0x80000000;
+
+export interface TlbCounters {
+  fills: number;
+  flushes: number;
+  globalFlushes: number;
+  invlpgs: number;
+  /** List overflows that forced a full flush. */
+  overflows: number;
+}
+
+export class Tlb {
+  readonly entries = new Int32Array(TLB_SLOTS);
+  /** Bits 47:32 of the linear page each slot was filled for (4-level paging). */
+  readonly tags = new Uint16Array(TLB_SLOTS);
+  /** Guest-physical page number (phys / 4096) of each slot: for MMIO and the code hook. */
+  readonly frames = new Float64Array(TLB_SLOTS);
+  readonly counters: TlbCounters = { fills: 0, flushes: 0, globalFlushes: 0, invlpgs: 0, overflows: 0 };
+  private readonly valid = new Int32Array(TLB_VALID_LIST_CAPACITY);
+  private validCount = 0;
+  /** Linear range [largeLo, largeHi) that has held pieces of large pages since the last full flush. */
+  private largeLo = Infinity;
+  private largeHi = -Infinity;
+  /** One byte per 4 KiB of the backing: 1 when the JIT holds code translated from it. */
+  private readonly codePages: Uint8Array;
+
+  constructor(private readonly mem: GuestMemory) {
+    this.codePages = new Uint8Array(Math.ceil(mem.size / 4096));
+  }
+
+  /** Number of slots currently on the valid list (duplicates included); for tests and stats. */
+  get listed(): number {
+    return this.validCount;
+  }
+
+  /** The entry for a linear address (any mode), or 0. */
+  lookup(linear: number): number {
+    const i = linear >>> 12;
+    const hi = linear >= TWO_32 ? Math.floor(linear / TWO_32) : 0;
+    return this.tags[i] === hi ? this.entries[i] : 0;
+  }
+
+  /** Caches a successful walk for the page containing `linear`; returns the new entry. */
+  fill(linear: number, w: WalkResult): number {
+    const i = linear >>> 12;
+    const hi = linear >= TWO_32 ? Math.floor(linear / TWO_32) : 0;
+    const pagePhys = w.phys - (w.phys % 4096);
+    let e = TLB_VALID;
+    if (!(w.writable && w.dirty)) e |= TLB_READONLY;
+    if (!w.user) e |= TLB_NO_USER;
+    if (!w.executable) e |= TLB_NO_EXEC;
+    if (w.global) e |= TLB_GLOBAL;
+    const off = this.mem.offsetOf(pagePhys, 4096);
+    if (off >= 0 && this.codePages[Math.floor(off / 4096)] !== 0) e |= TLB_HAS_CODE;
+    if (off >= 0 && off + 4096 <= DIRECT_LIMIT && (off & 0xfff) === 0) e |= off;
+    else e |= TLB_NOT_RAM;
+    if (this.entries[i] === 0) {
+      if (this.validCount === TLB_VALID_LIST_CAPACITY) {
+        this.counters.overflows++;
+        this.flushAll();
+      }
+      this.valid[this.validCount++] = i;
+    }
+    if (w.pageSize > 4096) {
+      const base = linear - (linear % w.pageSize);
+      if (base < this.largeLo) this.largeLo = base;
+      if (base + w.pageSize > this.largeHi) this.largeHi = base + w.pageSize;
+    }
+    this.entries[i] = e;
+    this.tags[i] = hi;
+    this.frames[i] = pagePhys / 4096;
+    this.counters.fills++;
+    return e;
+  }
+
+  /** INVLPG: drops the page containing `linear`, global or not (SDM 4.10.4.1). */
+  invalidatePage(linear: number): void {
+    this.counters.invlpgs++;
+    if (linear >= this.largeLo && linear < this.largeHi) {
+      this.flushAll();
+      return;
+    }
+    const i = linear >>> 12;
+    const hi = linear >= TWO_32 ? Math.floor(linear / TWO_32) : 0;
+    // Left on the valid list: a refill lists it again, and flushes tolerate duplicates.
+    if (this.tags[i] === hi) this.entries[i] = 0;
+  }
+
+  /** MOV to CR3: drops every entry but the global ones. */
+  flushNonGlobal(): void {
+    this.counters.flushes++;
+    const { entries, tags, valid } = this;
+    let kept = 0;
+    for (let k = 0; k < this.validCount; k++) {
+      const i = valid[k];
+      const e = entries[i];
+      if (e === 0) continue;
+      if ((e & TLB_GLOBAL) === 0) {
+        entries[i] = 0;
+        tags[i] = 0;
+      } else if ((e & TLB_SEEN) === 0) {
+        entries[i] = e | TLB_SEEN;
+        valid[kept++] = i;
+      }
+    }
+    for (let k = 0; k < kept; k++) entries[valid[k]] &= ~TLB_SEEN;
+    this.validCount = kept;
+  }
+
+  /** Drops everything, global entries included (paging-mode changes, CR4.PGE toggles). */
+  flushAll(): void {
+    this.counters.globalFlushes++;
+    const { entries, tags, valid } = this;
+    for (let k = 0; k < this.validCount; k++) {
+      const i = valid[k];
+      entries[i] = 0;
+      tags[i] = 0;
+    }
+    this.validCount = 0;
+    this.largeLo = Infinity;
+    this.largeHi = -Infinity;
+  }
+
+  /**
+   * The JIT translated code from the RAM page holding `phys`: from now on writes to it take
+   * the slow path, which calls the code-write hook.
+   */
+  markCode(phys: number): void {
+    this.setCode(phys, true);
+  }
+
+  /** The JIT dropped all code of the page: writes may hit the fast path again. */
+  unmarkCode(phys: number): void {
+    this.setCode(phys, false);
+  }
+
+  /** True when the RAM page holding `phys` is marked as holding translated code. */
+  hasCode(phys: number): boolean {
+    const off = this.mem.offsetOf(phys);
+    return off >= 0 && this.codePages[Math.floor(off / 4096)] !== 0;
+  }
+
+  private setCode(phys: number, on: boolean): void {
+    const off = this.mem.offsetOf(phys);
+    if (off < 0) return;
+    const page = Math.floor(off / 4096);
+    if ((this.codePages[page] !== 0) === on) return;
+    this.codePages[page] = on ? 1 : 0;
+    // Entries already cached for this page must learn about it: scan the filled slots.
+    const pageOff = page * 4096;
+    const { entries, valid } = this;
+    for (let k = 0; k < this.validCount; k++) {
+      const i = valid[k];
+      const e = entries[i];
+      if (e === 0 || (e & TLB_NOT_RAM) !== 0 || (e & ~0xfff) !== pageOff) continue;
+      entries[i] = on ? e | TLB_HAS_CODE : e & ~TLB_HAS_CODE;
+    }
+  }
+}
