@@ -1,0 +1,114 @@
+/**
+ * Operands: effective addresses (16- and 32-bit addressing; 64-bit comes with long mode),
+ * linear addresses through the segment base, and register/memory reads and writes by size.
+ * These are the interpreter's hot helpers: plain functions on typed arrays, no allocation.
+ */
+import type { Instruction } from '../decoder/instruction.js';
+import { PREFIX_REX } from '../decoder/instruction.js';
+import { GprFile } from '../state/gpr-file.js';
+import { raise, Vector } from './faults.js';
+import type { SoftCpu } from './soft-cpu.js';
+
+const SS = 2;
+
+/** Offset of the ModRM memory operand inside its segment. */
+export function effectiveOffset(cpu: SoftCpu, insn: Instruction): number {
+  const g = cpu.regs.gpr;
+  if (insn.addrSize === 2) {
+    let off = insn.disp;
+    if (insn.base >= 0) off += g.r16[insn.base << 1];
+    if (insn.index >= 0) off += g.r16[insn.index << 1];
+    return off & 0xffff;
+  }
+  if (insn.addrSize === 4) {
+    let off = insn.disp;
+    if (insn.base >= 0) off += g.r32[insn.base];
+    if (insn.index >= 0) off += g.r32[insn.index] << insn.scale;
+    if (insn.ripRelative) off += cpu.regs.rip;
+    return off >>> 0;
+  }
+  throw new Error('64-bit addressing is not implemented in the interpreter yet');
+}
+
+/**
+ * Linear address of an access of `size` bytes at `offset` in segment `seg`, after the limit
+ * check (expand-up segments; expand-down ones arrive with protected mode): past the limit is
+ * #SS(0) for the stack segment and #GP(0) otherwise, in real mode as in protected mode
+ * (a word at offset 0xFFFF faults on a 286 and on a P6 alike).
+ */
+export function segmentLinear(cpu: SoftCpu, seg: number, offset: number, size: number): number {
+  const s = cpu.regs.seg;
+  if (offset + size - 1 > s.limit[seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
+  return (s.base[seg] + offset) >>> 0;
+}
+
+/** Linear address of `offset` in the instruction's memory segment. */
+export function linearOf(cpu: SoftCpu, insn: Instruction, offset: number, size = 1): number {
+  return segmentLinear(cpu, insn.segment, offset, size);
+}
+
+export function memoryLinear(cpu: SoftCpu, insn: Instruction, size = 1): number {
+  return segmentLinear(cpu, insn.segment, effectiveOffset(cpu, insn), size);
+}
+
+// ---- registers by size
+
+export function getReg8(cpu: SoftCpu, insn: Instruction, n: number): number {
+  return cpu.regs.gpr.r8[GprFile.byteIndex(n, (insn.prefixes & PREFIX_REX) !== 0)];
+}
+export function setReg8(cpu: SoftCpu, insn: Instruction, n: number, v: number): void {
+  cpu.regs.gpr.r8[GprFile.byteIndex(n, (insn.prefixes & PREFIX_REX) !== 0)] = v;
+}
+
+/** A register of `size` bytes (2 or 4); 32-bit writes clear the high half as in 64-bit mode. */
+export function getRegV(cpu: SoftCpu, n: number, size: number): number {
+  const g = cpu.regs.gpr;
+  return size === 2 ? g.r16[n << 1] : g.r32[n] >>> 0;
+}
+export function setRegV(cpu: SoftCpu, n: number, size: number, v: number): void {
+  const g = cpu.regs.gpr;
+  if (size === 2) g.r16[n << 1] = v;
+  else {
+    g.r32[n] = v;
+    g.hi[n] = 0;
+  }
+}
+
+// ---- memory by size
+
+export function readMem(cpu: SoftCpu, linear: number, size: number): number {
+  const m = cpu.mem;
+  return size === 1 ? m.read8(linear) : size === 2 ? m.read16(linear) : m.read32(linear);
+}
+export function writeMem(cpu: SoftCpu, linear: number, size: number, v: number): void {
+  const m = cpu.mem;
+  if (size === 1) m.write8(linear, v & 0xff);
+  else if (size === 2) m.write16(linear, v & 0xffff);
+  else m.write32(linear, v >>> 0);
+}
+
+// ---- the ModRM E operand, given its linear address (computed once for read-modify-write)
+
+export function readE(cpu: SoftCpu, insn: Instruction, size: number, linear: number): number {
+  if (insn.isMem) return readMem(cpu, linear, size);
+  return size === 1 ? getReg8(cpu, insn, insn.rm) : getRegV(cpu, insn.rm, size);
+}
+export function writeE(cpu: SoftCpu, insn: Instruction, size: number, linear: number, v: number): void {
+  if (insn.isMem) writeMem(cpu, linear, size, v);
+  else if (size === 1) setReg8(cpu, insn, insn.rm, v);
+  else setRegV(cpu, insn.rm, size, v);
+}
+export function readG(cpu: SoftCpu, insn: Instruction, size: number): number {
+  return size === 1 ? getReg8(cpu, insn, insn.reg) : getRegV(cpu, insn.reg, size);
+}
+export function writeG(cpu: SoftCpu, insn: Instruction, size: number, v: number): void {
+  if (size === 1) setReg8(cpu, insn, insn.reg, v);
+  else setRegV(cpu, insn.reg, size, v);
+}
+
+/** Sign-extends the low `size` bytes of v to a 32-bit signed number. */
+export function signExtend(v: number, size: number): number {
+  return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;
+}
+
+export const SIZE_MASK = [0, 0xff, 0xffff, 0, 0xffffffff] as const;

@@ -1,0 +1,25 @@
+/**
+ * The dispatch array: for every opcode-table entry, the handler registered under its key,
+ * or #UD. Built once at module load; indexed by Instruction.entryIndex on every step.
+ */
+import { OPCODE_TABLE } from '../../decoder/opcode-table.js';
+import { raise, Vector } from '../faults.js';
+import { ALU_HANDLERS } from './alu.js';
+import { CONTROL_HANDLERS } from './control.js';
+import { DATA_HANDLERS } from './data.js';
+import { IO_HANDLERS } from './io-ops.js';
+import { FLAG_HANDLERS, STACK_HANDLERS } from './stack-ops.js';
+import type { Handler, HandlerTable } from './types.js';
+
+const GROUPS: readonly HandlerTable[] = [ALU_HANDLERS, DATA_HANDLERS, CONTROL_HANDLERS, STACK_HANDLERS, FLAG_HANDLERS, IO_HANDLERS];
+
+const undefinedOpcode: Handler = () => raise(Vector.UD);
+
+export const HANDLERS: HandlerTable = Object.assign({}, ...GROUPS);
+
+export const DISPATCH: readonly Handler[] = OPCODE_TABLE.map((entry) => HANDLERS[entry.key] ?? undefinedOpcode);
+
+/** Table keys that have no handler yet: these raise #UD (listed in docs/gaps.md). */
+export function unimplementedKeys(): string[] {
+  return [...new Set(OPCODE_TABLE.filter((e) => !HANDLERS[e.key]).map((e) => e.key))];
+}

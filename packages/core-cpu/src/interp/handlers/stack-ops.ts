@@ -1,0 +1,125 @@
+/**
+ * PUSH and POP in their register, memory, immediate and segment forms, PUSHA/POPA,
+ * PUSHF/POPF, ENTER/LEAVE. A POP to memory computes the address after incrementing the
+ * stack pointer, as the SDM specifies for POP r/m with an rSP-based address.
+ */
+import type { Instruction } from '../../decoder/instruction.js';
+import { Seg } from '../../state/segment-cache.js';
+import { memoryLinear, readE, setRegV, writeE } from '../addressing.js';
+import { raise, Vector } from '../faults.js';
+import type { SoftCpu } from '../soft-cpu.js';
+import { loadRealModeSegment, popV, pushV } from '../stack.js';
+import type { HandlerTable } from './types.js';
+
+const zReg = (insn: Instruction) => (insn.opcode & 7) | ((insn.rex & 1) << 3);
+
+function pushSeg(seg: number) {
+  return (cpu: SoftCpu, insn: Instruction) => pushV(cpu, insn.opSize, cpu.regs.seg.selector[seg]);
+}
+
+function popSeg(seg: number) {
+  return (cpu: SoftCpu, insn: Instruction) => {
+    if (cpu.regs.cr0 & 1) throw new Error('protected-mode segment loads are not implemented in the interpreter yet');
+    loadRealModeSegment(cpu, seg, popV(cpu, insn.opSize) & 0xffff);
+  };
+}
+
+/** Bits POPF may change in real mode: all but VM, RF (and reserved ones). */
+const POPF_MASK_32 = 0x00257fd5;
+
+export const STACK_HANDLERS: HandlerTable = {
+  push_Zv: (cpu, insn) => {
+    const n = zReg(insn);
+    const g = cpu.regs.gpr;
+    pushV(cpu, insn.opSize, insn.opSize === 2 ? g.r16[n << 1] : g.r32[n]);
+  },
+  pop_Zv: (cpu, insn) => setRegV(cpu, zReg(insn), insn.opSize, popV(cpu, insn.opSize)),
+  push_Iz: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm),
+  push_Ibs: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm),
+  push_Ev: (cpu, insn) => pushV(cpu, insn.opSize, readE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0)),
+  pop_Ev: (cpu, insn) => {
+    const v = popV(cpu, insn.opSize);
+    writeE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0, v);
+  },
+  push_ES: pushSeg(Seg.ES),
+  push_CS: pushSeg(Seg.CS),
+  push_SS: pushSeg(Seg.SS),
+  push_DS: pushSeg(Seg.DS),
+  push_FS: pushSeg(Seg.FS),
+  push_GS: pushSeg(Seg.GS),
+  pop_ES: popSeg(Seg.ES),
+  pop_SS: popSeg(Seg.SS),
+  pop_DS: popSeg(Seg.DS),
+  pop_FS: popSeg(Seg.FS),
+  pop_GS: popSeg(Seg.GS),
+  pusha: (cpu, insn) => {
+    const g = cpu.regs.gpr;
+    const size = insn.opSize;
+    const sp = size === 2 ? g.r16[8] : g.r32[4];
+    for (let n = 0; n < 8; n++) pushV(cpu, size, n === 4 ? sp : size === 2 ? g.r16[n << 1] : g.r32[n]);
+  },
+  popa: (cpu, insn) => {
+    const size = insn.opSize;
+    const g = cpu.regs.gpr;
+    for (let n = 7; n >= 0; n--) {
+      const v = popV(cpu, size);
+      if (n !== 4) setRegV(cpu, n, size, v);
+    }
+    void g;
+  },
+  pushf: (cpu, insn) => {
+    // VM and RF are never pushed.
+    pushV(cpu, insn.opSize, cpu.regs.flags.get() & 0x00fcffff);
+  },
+  popf: (cpu, insn) => {
+    if (cpu.regs.cr0 & 1) throw new Error('protected-mode POPF is not implemented in the interpreter yet');
+    const f = cpu.regs.flags;
+    const v = popV(cpu, insn.opSize);
+    f.set(insn.opSize === 2 ? (f.get() & ~0xffff) | (v & 0x7fd5) : (v & POPF_MASK_32) | (f.get() & 0x1a0000));
+  },
+  leave: (cpu, insn) => {
+    const g = cpu.regs.gpr;
+    if (cpu.regs.seg.attr[Seg.SS] & 0x4000) g.r32[4] = g.r32[5];
+    else g.r16[8] = g.r16[10];
+    setRegV(cpu, 5, insn.opSize, popV(cpu, insn.opSize));
+  },
+  enter_Iw_Ib: (cpu, insn) => {
+    const g = cpu.regs.gpr;
+    const size = insn.opSize;
+    const level = insn.imm2 & 31;
+    const big = (cpu.regs.seg.attr[Seg.SS] & 0x4000) !== 0;
+    pushV(cpu, size, size === 2 ? g.r16[10] : g.r32[5]);
+    const frame = big ? g.r32[4] : g.r16[8];
+    if (level > 0) {
+      let bp = big ? g.r32[5] : g.r16[10];
+      for (let i = 1; i < level; i++) {
+        bp = big ? bp - size : (bp - size) & 0xffff;
+        pushV(cpu, size, cpu.mem.read16((cpu.regs.seg.base[Seg.SS] + bp) >>> 0) | (size === 4 ? cpu.mem.read16((cpu.regs.seg.base[Seg.SS] + bp + 2) >>> 0) << 16 : 0));
+      }
+      pushV(cpu, size, frame);
+    }
+    setRegV(cpu, 5, size, frame);
+    if (big) g.r32[4] = g.r32[4] - insn.imm;
+    else g.r16[8] = g.r16[8] - insn.imm;
+  },
+};
+
+export const FLAG_HANDLERS: HandlerTable = {
+  clc: (cpu) => cpu.regs.flags.set(cpu.regs.flags.get() & ~0x1),
+  stc: (cpu) => cpu.regs.flags.set(cpu.regs.flags.get() | 0x1),
+  cmc: (cpu) => cpu.regs.flags.set(cpu.regs.flags.get() ^ 0x1),
+  cld: (cpu) => cpu.regs.flags.set(cpu.regs.flags.get() & ~0x400),
+  std: (cpu) => cpu.regs.flags.set(cpu.regs.flags.get() | 0x400),
+  cli: (cpu) => {
+    if (cpu.regs.cr0 & 1 && cpu.regs.cpl > ((cpu.regs.flags.get() >> 12) & 3)) raise(Vector.GP, 0);
+    cpu.regs.flags.set(cpu.regs.flags.get() & ~0x200);
+  },
+  sti: (cpu) => {
+    if (cpu.regs.cr0 & 1 && cpu.regs.cpl > ((cpu.regs.flags.get() >> 12) & 3)) raise(Vector.GP, 0);
+    cpu.regs.flags.set(cpu.regs.flags.get() | 0x200);
+  },
+  nop: () => {},
+  pause: () => {},
+  nop_Ev: () => {},
+  fwait: () => {},
+};
