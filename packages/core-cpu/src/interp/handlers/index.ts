@@ -5,13 +5,22 @@
 import { OPCODE_TABLE } from '../../decoder/opcode-table.js';
 import { raise, Vector } from '../faults.js';
 import { ALU_HANDLERS } from './alu.js';
+import { BCD_HANDLERS } from './bcd.js';
+import { BITOP_HANDLERS } from './bitops.js';
+import { MULDIV_HANDLERS } from './muldiv.js';
+import { SEGMENT_LOAD_HANDLERS } from './segment-loads.js';
+import { SHIFT_HANDLERS } from './shift.js';
+import { STRING_HANDLERS } from './string.js';
 import { CONTROL_HANDLERS } from './control.js';
 import { DATA_HANDLERS } from './data.js';
 import { IO_HANDLERS } from './io-ops.js';
 import { FLAG_HANDLERS, STACK_HANDLERS } from './stack-ops.js';
 import type { Handler, HandlerTable } from './types.js';
 
-const GROUPS: readonly HandlerTable[] = [ALU_HANDLERS, DATA_HANDLERS, CONTROL_HANDLERS, STACK_HANDLERS, FLAG_HANDLERS, IO_HANDLERS];
+const GROUPS: readonly HandlerTable[] = [
+  ALU_HANDLERS, DATA_HANDLERS, CONTROL_HANDLERS, STACK_HANDLERS, FLAG_HANDLERS, IO_HANDLERS,
+  SHIFT_HANDLERS, BITOP_HANDLERS, MULDIV_HANDLERS, BCD_HANDLERS, STRING_HANDLERS, SEGMENT_LOAD_HANDLERS,
+];
 
 const undefinedOpcode: Handler = () => raise(Vector.UD);
 

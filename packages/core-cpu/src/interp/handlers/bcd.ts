@@ -1,0 +1,4 @@
+/** BCD handlers: being written (see docs/software-cpu.md); keys absent here raise #UD. */
+import type { HandlerTable } from './types.js';
+
+export const BCD_HANDLERS: HandlerTable = {};

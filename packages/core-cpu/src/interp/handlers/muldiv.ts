@@ -1,0 +1,4 @@
+/** MULDIV handlers: being written (see docs/software-cpu.md); keys absent here raise #UD. */
+import type { HandlerTable } from './types.js';
+
+export const MULDIV_HANDLERS: HandlerTable = {};

@@ -1,0 +1,4 @@
+/** SEGMENT_LOAD handlers: being written (see docs/software-cpu.md); keys absent here raise #UD. */
+import type { HandlerTable } from './types.js';
+
+export const SEGMENT_LOAD_HANDLERS: HandlerTable = {};

@@ -1,0 +1,4 @@
+/** STRING handlers: being written (see docs/software-cpu.md); keys absent here raise #UD. */
+import type { HandlerTable } from './types.js';
+
+export const STRING_HANDLERS: HandlerTable = {};
