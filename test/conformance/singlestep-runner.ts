@@ -2,7 +2,9 @@
 import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
 import { decode } from '../../packages/core-cpu/src/decoder/decoder.js';
 import { CpuMode, DecodeStatus, Instruction } from '../../packages/core-cpu/src/decoder/instruction.js';
-import { FlatLinearMemory, type LinearMemory } from '../../packages/core-cpu/src/interp/linear-memory.js';
+import type { LinearMemory } from '../../packages/core-cpu/src/interp/linear-memory.js';
+import { PagedLinearMemory } from '../../packages/core-cpu/src/interp/paged-memory.js';
+import { Mmu } from '../../packages/core-cpu/src/mmu/mmu.js';
 import { SoftCpu } from '../../packages/core-cpu/src/interp/soft-cpu.js';
 import { Seg } from '../../packages/core-cpu/src/state/segment-cache.js';
 import type { Regs16, SingleStepCase } from './singlestep-data.js';
@@ -16,7 +18,7 @@ const FLAGS_LOADABLE = 0x0fff;
 /** Linear memory that remembers what was written, so each case starts from clean RAM. */
 class TrackingMemory implements LinearMemory {
   readonly written: number[] = [];
-  constructor(private readonly inner: FlatLinearMemory) {}
+  constructor(private readonly inner: LinearMemory) {}
   read8(a: number) { return this.inner.read8(a); }
   read16(a: number) { return this.inner.read16(a); }
   read32(a: number) { return this.inner.read32(a); }
@@ -39,7 +41,8 @@ export function lockRejectedByP6(c: SingleStepCase): boolean {
 
 export class SingleStepRunner {
   private readonly memory = new GuestMemory(createSharedRamBacking(RAM_SIZE), [{ gpa: 0, size: RAM_SIZE, offset: 0 }]);
-  private readonly tracking = new TrackingMemory(new FlatLinearMemory(this.memory, createPortBus(), RAM_SIZE - 1));
+  // Through the software MMU with paging off (linear = physical), the path every mode takes.
+  private readonly tracking = new TrackingMemory(new PagedLinearMemory(new Mmu(this.memory, createPortBus())));
   readonly cpu = new SoftCpu(this.tracking, createPortBus());
   private loaded: number[] = [];
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState, type IoDevice } from '@tsemu/devices/platform';
-import { FlatLinearMemory } from '../../src/interp/linear-memory.js';
+import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
+import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { unimplementedKeys } from '../../src/interp/handlers/index.js';
 import { Seg } from '../../src/state/segment-cache.js';
@@ -9,7 +10,7 @@ import { Seg } from '../../src/state/segment-cache.js';
 function realModeCpu(code: number[]) {
   const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
   const io = createPortBus();
-  const cpu = new SoftCpu(new FlatLinearMemory(memory, createPortBus()), io);
+  const cpu = new SoftCpu(new PagedLinearMemory(new Mmu(memory, createPortBus())), io);
   for (let v = 0; v < 32; v++) {
     memory.write16(v * 4, 0x500 + v);
     memory.write16(v * 4 + 2, 0);

@@ -1,0 +1,91 @@
+/**
+ * LinearMemory over the software MMU: the interpreter's memory in every mode (with paging
+ * off the MMU maps linear = physical). Each access tries the TLB inline (one typed-array
+ * load and a mask compare) and calls the MMU only on a miss, a page crossing, MMIO, or a
+ * page that needs a walk for its rights. The privilege of data accesses follows CPL, which
+ * the CPU reports through `setUser` (the MMU's masks follow with `mmu.setPrivilege`).
+ */
+import { Priv } from '../mmu/paging-walk.js';
+import type { Mmu } from '../mmu/mmu.js';
+import type { LinearMemory } from './linear-memory.js';
+
+export class PagedLinearMemory implements LinearMemory {
+  private priv: Priv = Priv.SUPERVISOR;
+  private readonly entries: Int32Array;
+  private readonly bytes: Uint8Array;
+
+  constructor(readonly mmu: Mmu) {
+    this.entries = mmu.entries;
+    this.bytes = mmu.bytes;
+  }
+
+  /** CPL 3 accesses are user accesses. */
+  setUser(user: boolean): void {
+    this.priv = user ? Priv.USER : Priv.SUPERVISOR;
+  }
+
+  read8(linear: number): number {
+    const m = this.mmu;
+    const e = this.entries[linear >>> 12];
+    if ((e & m.readMask) === m.readExpect) return this.bytes[(e & ~0xfff) | (linear & 0xfff)];
+    return m.read8(linear, this.priv);
+  }
+
+  read16(linear: number): number {
+    const m = this.mmu;
+    const e = this.entries[linear >>> 12];
+    if ((e & m.readMask) === m.readExpect && (linear & 0xfff) <= 0xffe) {
+      const at = (e & ~0xfff) | (linear & 0xfff);
+      return this.bytes[at] | (this.bytes[at + 1] << 8);
+    }
+    return m.read16(linear, this.priv);
+  }
+
+  read32(linear: number): number {
+    const m = this.mmu;
+    const e = this.entries[linear >>> 12];
+    if ((e & m.readMask) === m.readExpect && (linear & 0xfff) <= 0xffc) {
+      const at = (e & ~0xfff) | (linear & 0xfff);
+      const b = this.bytes;
+      return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+    }
+    return m.read32(linear, this.priv);
+  }
+
+  write8(linear: number, value: number): void {
+    const m = this.mmu;
+    const e = this.entries[linear >>> 12];
+    if ((e & m.writeMask) === m.writeExpect) this.bytes[(e & ~0xfff) | (linear & 0xfff)] = value;
+    else m.write8(linear, value, this.priv);
+  }
+
+  write16(linear: number, value: number): void {
+    const m = this.mmu;
+    const e = this.entries[linear >>> 12];
+    if ((e & m.writeMask) === m.writeExpect && (linear & 0xfff) <= 0xffe) {
+      const at = (e & ~0xfff) | (linear & 0xfff);
+      this.bytes[at] = value;
+      this.bytes[at + 1] = value >>> 8;
+    } else m.write16(linear, value, this.priv);
+  }
+
+  write32(linear: number, value: number): void {
+    const m = this.mmu;
+    const e = this.entries[linear >>> 12];
+    if ((e & m.writeMask) === m.writeExpect && (linear & 0xfff) <= 0xffc) {
+      const at = (e & ~0xfff) | (linear & 0xfff);
+      const b = this.bytes;
+      b[at] = value;
+      b[at + 1] = value >>> 8;
+      b[at + 2] = value >>> 16;
+      b[at + 3] = value >>> 24;
+    } else m.write32(linear, value, this.priv);
+  }
+
+  fetch8(linear: number): number {
+    const m = this.mmu;
+    const e = this.entries[linear >>> 12];
+    if ((e & m.fetchMask) === m.fetchExpect) return this.bytes[(e & ~0xfff) | (linear & 0xfff)];
+    return m.fetch8(linear, this.priv);
+  }
+}
