@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, printed as figures (never asserted). Figures that
  * compare with a peer are measured in the same run on the same machine, as ratios.
  */
+import { runInterpreterBench } from './interp-mips.js';
 import { runIoBusBench } from './io-bus-dispatch.js';
 import { runKvmPioBench } from './kvm-pio-exit.js';
 
@@ -11,3 +12,4 @@ function section(title: string, lines: readonly string[]): void {
 
 section('IoBus dispatch (benchmark.js, ns per operation)', await runIoBusBench());
 section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await runKvmPioBench());
+section('Software CPU interpreter (no JIT yet)', runInterpreterBench());
