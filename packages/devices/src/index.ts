@@ -12,3 +12,4 @@ export { RtcMc146818, rtcMc146818StateSchema, type RtcMc146818State, type RtcMc1
 export { AcpiPmControl } from './acpi-pm-control.js';
 export { ResetControl } from './reset-control.js';
 export { PcMachine, type PcMachineOptions, type IrqchipMode } from './machine/pc-machine.js';
+export { LocalApic, APIC_DEFAULT_BASE, APIC_MMIO_SIZE, localApicStateSchema, type LocalApicOptions, type LocalApicState, type ApicIpi } from './local-apic.js';
