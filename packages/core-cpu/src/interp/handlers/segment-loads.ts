@@ -1,4 +1,55 @@
-/** SEGMENT_LOAD handlers: being written (see docs/software-cpu.md); keys absent here raise #UD. */
+/**
+ * Far-pointer loads LES LDS LSS LFS LGS (SDM Vol. 2, "LDS/LES/LFS/LGS/LSS") and BOUND
+ * (SDM Vol. 2, "BOUND"). Both read a pair from a memory operand; a register operand is #UD.
+ *
+ * The pointer is offset (operand size) then a 16-bit selector. The segment is loaded before
+ * the register, and nothing is written until both halves are read, so a fault leaves the
+ * state unchanged. Only real mode is done here: protected-mode descriptor loads arrive with
+ * the system-architecture work and stop with a host error until then.
+ */
+import type { Instruction } from '../../decoder/instruction.js';
+import { Seg } from '../../state/segment-cache.js';
+import { memoryLinear, readG, readMem, signExtend, writeG } from '../addressing.js';
+import { raise, Vector } from '../faults.js';
+import type { SoftCpu } from '../soft-cpu.js';
+import { loadRealModeSegment } from '../stack.js';
 import type { HandlerTable } from './types.js';
 
-export const SEGMENT_LOAD_HANDLERS: HandlerTable = {};
+function checkOpSize(insn: Instruction): void {
+  if (insn.opSize === 8) throw new Error('64-bit operand size is not implemented in the interpreter yet');
+}
+
+function farPointerLoad(seg: number) {
+  return (cpu: SoftCpu, insn: Instruction): void => {
+    checkOpSize(insn);
+    if (!insn.isMem) raise(Vector.UD);
+    const size = insn.opSize;
+    const linear = memoryLinear(cpu, insn, size + 2);
+    const offset = readMem(cpu, linear, size);
+    const selector = readMem(cpu, linear + size, 2);
+    if (cpu.regs.cr0 & 1) throw new Error('protected-mode segment loads are not implemented in the interpreter yet');
+    // LSS, like MOV SS and POP SS, should hold off interrupts for one instruction (SDM Vol. 2,
+    // "LSS"); the run loop has no interrupt shadow yet, so that arrives with it.
+    loadRealModeSegment(cpu, seg, selector);
+    writeG(cpu, insn, size, offset);
+  };
+}
+
+export const SEGMENT_LOAD_HANDLERS: HandlerTable = {
+  les_Gz_Mp: farPointerLoad(Seg.ES),
+  lds_Gz_Mp: farPointerLoad(Seg.DS),
+  lss_Gv_Mp: farPointerLoad(Seg.SS),
+  lfs_Gv_Mp: farPointerLoad(Seg.FS),
+  lgs_Gv_Mp: farPointerLoad(Seg.GS),
+  /** #BR when the signed index is below the lower bound or above the upper one (inclusive). */
+  bound_Gv_Ma: (cpu, insn) => {
+    checkOpSize(insn);
+    if (!insn.isMem) raise(Vector.UD);
+    const size = insn.opSize;
+    const linear = memoryLinear(cpu, insn, size * 2);
+    const lower = signExtend(readMem(cpu, linear, size), size);
+    const upper = signExtend(readMem(cpu, linear + size, size), size);
+    const value = signExtend(readG(cpu, insn, size), size);
+    if (value < lower || value > upper) raise(Vector.BR);
+  },
+};

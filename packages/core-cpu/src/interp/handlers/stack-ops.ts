@@ -5,7 +5,7 @@
  */
 import type { Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
-import { memoryLinear, readE, setRegV, writeE } from '../addressing.js';
+import { memoryLinear, readE, readMem, segmentLinear, setRegV, writeE, writeMem } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadRealModeSegment, popV, pushV } from '../stack.js';
@@ -26,6 +26,43 @@ function popSeg(seg: number) {
 
 /** Bits POPF may change in real mode: all but VM, RF (and reserved ones). */
 const POPF_MASK_32 = 0x00257fd5;
+
+/**
+ * ENTER (SDM Vol. 2, "ENTER"): push rBP, copy level-1 frame pointers from the old frame
+ * (read through SS at rBP - i*size, limit-checked), push the new frame pointer, then lower
+ * rSP by the allocation. The stack pointer is the stack size's (SS.B); the pushed values and
+ * rBP are the operand size's. Stores go below rSP and rSP/rBP are committed only at the end,
+ * so a fault part-way leaves the registers as before and the instruction restarts cleanly.
+ * The new rSP must lie inside the stack segment (#SS otherwise).
+ */
+function enter(cpu: SoftCpu, insn: Instruction): void {
+  const size = insn.opSize;
+  if (size === 8) throw new Error('64-bit operand size is not implemented in the interpreter yet');
+  const g = cpu.regs.gpr;
+  const big = (cpu.regs.seg.attr[Seg.SS] & 0x4000) !== 0;
+  const mask = big ? 0xffffffff : 0xffff;
+  const level = insn.imm2 & 31;
+  const esp = g.r32[4] >>> 0;
+  const bp = big ? g.r32[5] >>> 0 : g.r16[10];
+  let sp = ((esp & mask) - size) & mask;
+  writeMem(cpu, segmentLinear(cpu, Seg.SS, sp >>> 0, size), size, size === 2 ? g.r16[10] : g.r32[5]);
+  const frame = sp >>> 0;
+  if (level > 0) {
+    for (let i = 1; i < level; i++) {
+      const v = readMem(cpu, segmentLinear(cpu, Seg.SS, ((bp - i * size) & mask) >>> 0, size), size);
+      sp = (sp - size) & mask;
+      writeMem(cpu, segmentLinear(cpu, Seg.SS, sp >>> 0, size), size, v);
+    }
+    sp = (sp - size) & mask;
+    writeMem(cpu, segmentLinear(cpu, Seg.SS, sp >>> 0, size), size, frame);
+  }
+  const newSp = ((sp - insn.imm) & mask) >>> 0;
+  segmentLinear(cpu, Seg.SS, newSp, 1);
+  // With a 16-bit stack only SP moves; a 32-bit frame pointer keeps ESP's upper half.
+  setRegV(cpu, 5, size, big ? frame : (esp & 0xffff0000) | frame);
+  if (big) g.r32[4] = newSp;
+  else g.r16[8] = newSp;
+}
 
 export const STACK_HANDLERS: HandlerTable = {
   push_Zv: (cpu, insn) => {
@@ -83,25 +120,7 @@ export const STACK_HANDLERS: HandlerTable = {
     else g.r16[8] = g.r16[10];
     setRegV(cpu, 5, insn.opSize, popV(cpu, insn.opSize));
   },
-  enter_Iw_Ib: (cpu, insn) => {
-    const g = cpu.regs.gpr;
-    const size = insn.opSize;
-    const level = insn.imm2 & 31;
-    const big = (cpu.regs.seg.attr[Seg.SS] & 0x4000) !== 0;
-    pushV(cpu, size, size === 2 ? g.r16[10] : g.r32[5]);
-    const frame = big ? g.r32[4] : g.r16[8];
-    if (level > 0) {
-      let bp = big ? g.r32[5] : g.r16[10];
-      for (let i = 1; i < level; i++) {
-        bp = big ? bp - size : (bp - size) & 0xffff;
-        pushV(cpu, size, cpu.mem.read16((cpu.regs.seg.base[Seg.SS] + bp) >>> 0) | (size === 4 ? cpu.mem.read16((cpu.regs.seg.base[Seg.SS] + bp + 2) >>> 0) << 16 : 0));
-      }
-      pushV(cpu, size, frame);
-    }
-    setRegV(cpu, 5, size, frame);
-    if (big) g.r32[4] = g.r32[4] - insn.imm;
-    else g.r16[8] = g.r16[8] - insn.imm;
-  },
+  enter_Iw_Ib: enter,
 };
 
 export const FLAG_HANDLERS: HandlerTable = {
