@@ -13,6 +13,7 @@ import { Seg } from '../state/segment-cache.js';
 import { CpuFault, raise, Vector } from './faults.js';
 import { deliverException } from './interrupts.js';
 import type { LinearMemory } from './linear-memory.js';
+import type { Mmu } from '../mmu/mmu.js';
 import { DISPATCH } from './handlers/index.js';
 
 export class SoftCpu {
@@ -28,6 +29,11 @@ export class SoftCpu {
   constructor(
     readonly mem: LinearMemory,
     readonly io: IoBus,
+    /**
+     * The MMU behind `mem`, for the system side (CR0/CR3/CR4 writes, INVLPG, CPL changes
+     * update its context and privilege); null only in tests that need no paging.
+     */
+    readonly mmu: Mmu | null = null,
   ) {
     const regs = this.regs;
     const seg = regs.seg;
