@@ -29,3 +29,4 @@ export type { LinearMemory } from './interp/linear-memory.js';
 export * from './mmu/index.js';
 export { LazyFlags, FlagOp } from './alu/lazy-flags.js';
 export { CpuRegisters } from './state/cpu-registers.js';
+export * as fpu from './fpu/index.js';
