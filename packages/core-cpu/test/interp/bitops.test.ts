@@ -1,36 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
+import { testCpu } from './test-machine.js';
 import { AF, ARITH_FLAGS, CF, EFLAGS_FIXED, LazyFlags, OF, PF, SF, ZF } from '../../src/alu/lazy-flags.js';
 import { bitOp, BitOp, bitScan, byteSwap32 } from '../../src/interp/handlers/bitops.js';
-import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
-import { SoftCpu } from '../../src/interp/soft-cpu.js';
-import { Mmu } from '../../src/mmu/mmu.js';
-import { Seg } from '../../src/state/segment-cache.js';
 
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3;
-const CODE = 0x7c00;
 
 /** A CPU with `code` at 0x7c00: real mode (DS = 0x1000), or flat 32-bit protected mode. */
 function machine(code: number[], flat32: boolean) {
-  const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
-  const cpu = new SoftCpu(new PagedLinearMemory(new Mmu(memory, createPortBus())), createPortBus());
-  memory.writeBytes(CODE, Uint8Array.from(code));
-  const s = resetCpuState();
-  s.cs = { ...s.cs, selector: 0, base: 0n };
-  s.ds = { ...s.ds, selector: 0x1000, base: 0x10000n };
-  s.rip = BigInt(CODE);
-  s.gpr[4] = 0x7000n;
-  cpu.regs.load(s);
-  if (flat32) {
-    const r = cpu.regs;
-    r.cr0 |= 1;
-    r.seg.attr[Seg.CS] |= 0x4000;
-    for (const seg of [Seg.ES, Seg.DS, Seg.SS]) {
-      r.seg.base[seg] = 0;
-      r.seg.limit[seg] = 0xffffffff;
-    }
-  }
-  return { cpu, memory };
+  return testCpu(code, { ds: 0x1000, flat32 });
 }
 
 describe('bit helpers', () => {

@@ -1,22 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
+import { testCpu } from './test-machine.js';
 import { AF, ARITH_FLAGS, CF, EFLAGS_FIXED, LazyFlags, OF, PF, SF, ZF } from '../../src/alu/lazy-flags.js';
 import { doubleShift, shiftRotate, ShiftOp } from '../../src/interp/handlers/shift.js';
 import type { LinearMemory } from '../../src/interp/linear-memory.js';
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
-import { Mmu } from '../../src/mmu/mmu.js';
-import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Seg } from '../../src/state/segment-cache.js';
 
 const EAX = 0, ECX = 1, EBX = 3;
-const CODE = 0x7c00;
 
 /** A CPU with `code` at 0x7c00: real mode, or flat 32-bit protected mode (CS.D, 4 GiB limits). */
 function machine(code: number[], flat32: boolean, writes: number[] = []) {
-  const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
-  const paged = new PagedLinearMemory(new Mmu(memory, createPortBus()));
   // Records the linear address of every data write (what a read-only page would refuse).
-  const recording: LinearMemory = {
+  const wrapMemory = (paged: PagedLinearMemory): LinearMemory => ({
     read8: (a) => paged.read8(a),
     read16: (a) => paged.read16(a),
     read32: (a) => paged.read32(a),
@@ -24,24 +19,8 @@ function machine(code: number[], flat32: boolean, writes: number[] = []) {
     write16: (a, v) => (writes.push(a), paged.write16(a, v)),
     write32: (a, v) => (writes.push(a), paged.write32(a, v)),
     fetch8: (a) => paged.fetch8(a),
-  };
-  const cpu = new SoftCpu(recording, createPortBus());
-  memory.writeBytes(CODE, Uint8Array.from(code));
-  const s = resetCpuState();
-  s.cs = { ...s.cs, selector: 0, base: 0n };
-  s.rip = BigInt(CODE);
-  s.gpr[4] = 0x7000n;
-  cpu.regs.load(s);
-  if (flat32) {
-    const r = cpu.regs;
-    r.cr0 |= 1;
-    r.seg.attr[Seg.CS] |= 0x4000;
-    for (const seg of [Seg.ES, Seg.DS, Seg.SS]) {
-      r.seg.base[seg] = 0;
-      r.seg.limit[seg] = 0xffffffff;
-    }
-  }
-  return { cpu, memory };
+  });
+  return testCpu(code, { flat32, wrapMemory });
 }
 
 function flagsOf(initial: number): LazyFlags {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState, type IoDevice } from '@tsemu/devices/platform';
-import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
-import { Mmu } from '../../src/mmu/mmu.js';
-import { SoftCpu } from '../../src/interp/soft-cpu.js';
+import { testCpu } from './test-machine.js';
+import { type IoDevice } from '@tsemu/devices/platform';
 import { DISPATCH, unimplementedKeys } from '../../src/interp/handlers/index.js';
 import { CpuFault } from '../../src/interp/faults.js';
 import { OPCODE_TABLE } from '../../src/decoder/opcode-table.js';
@@ -10,21 +8,7 @@ import { Seg } from '../../src/state/segment-cache.js';
 
 /** A real-mode CPU at 0:0x7c00 with `code` there and an IVT whose handlers are HLTs at 0x500. */
 function realModeCpu(code: number[]) {
-  const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
-  const io = createPortBus();
-  const cpu = new SoftCpu(new PagedLinearMemory(new Mmu(memory, createPortBus())), io);
-  for (let v = 0; v < 32; v++) {
-    memory.write16(v * 4, 0x500 + v);
-    memory.write16(v * 4 + 2, 0);
-    memory.write8(0x500 + v, 0xf4);
-  }
-  memory.writeBytes(0x7c00, Uint8Array.from(code));
-  const s = resetCpuState();
-  s.cs = { ...s.cs, selector: 0, base: 0n };
-  s.rip = 0x7c00n;
-  s.gpr[4] = 0x7000n;
-  cpu.regs.load(s);
-  return { cpu, memory, io };
+  return testCpu(code, { haltingIvt: true });
 }
 
 describe('SoftCpu (real mode)', () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState, type IoDevice } from '@tsemu/devices/platform';
-import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
+import { testCpu } from './test-machine.js';
+import { type IoDevice } from '@tsemu/devices/platform';
 import { REP_CHUNK, STRING_HANDLERS } from '../../src/interp/handlers/string.js';
-import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Seg } from '../../src/state/segment-cache.js';
 import type { CpuFault } from '../../src/interp/faults.js';
@@ -17,36 +16,12 @@ const ZF = 0x40;
  * handlers are HLTs at 0x500 + vector (so a fault ends at IP 0x501 + vector).
  */
 function realModeCpu(code: number[]) {
-  const memory = new GuestMemory(createSharedRamBacking(0x200000), [{ gpa: 0, size: 0x200000, offset: 0 }]);
-  const io = createPortBus();
-  const cpu = new SoftCpu(new PagedLinearMemory(new Mmu(memory, createPortBus())), io);
-  for (let v = 0; v < 32; v++) {
-    memory.write16(v * 4, 0x500 + v);
-    memory.write16(v * 4 + 2, 0);
-    memory.write8(0x500 + v, 0xf4);
-  }
-  memory.writeBytes(CODE, Uint8Array.from(code));
-  const s = resetCpuState();
-  s.cs = { ...s.cs, selector: 0, base: 0n };
-  s.ds = { ...s.ds, selector: 0x1000, base: 0x10000n };
-  s.es = { ...s.es, selector: 0x2000, base: 0x20000n };
-  s.rip = BigInt(CODE);
-  s.gpr[4] = 0x7000n;
-  cpu.regs.load(s);
-  return { cpu, memory, io };
+  return testCpu(code, { ramSize: 0x200000, ds: 0x1000, es: 0x2000, haltingIvt: true });
 }
 
 /** The same machine in flat 32-bit protected mode (CS.D set, 4 GiB limits, ring 0). */
 function flat32Cpu(code: number[]) {
-  const m = realModeCpu(code);
-  const r = m.cpu.regs;
-  r.cr0 |= 1;
-  r.seg.attr[Seg.CS] |= 0x4000;
-  for (const s of [Seg.ES, Seg.DS, Seg.SS]) {
-    r.seg.base[s] = 0;
-    r.seg.limit[s] = 0xffffffff;
-  }
-  return m;
+  return testCpu(code, { ramSize: 0x200000, ds: 0x1000, es: 0x2000, haltingIvt: true, flat32: true });
 }
 
 const r16 = (cpu: SoftCpu, n: number) => cpu.regs.gpr.r16[n << 1];

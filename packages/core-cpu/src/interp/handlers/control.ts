@@ -1,16 +1,21 @@
 /**
- * Control flow: JMP, Jcc, CALL, RET (near, and far in real mode), LOOP/JCXZ, INT/INTO/IRET
- * in real mode, SETcc and CMOVcc (they share the condition evaluation), HLT.
+ * Control flow: JMP, Jcc, CALL, RET (near and far), LOOP/JCXZ, INT/INTO/IRET, SETcc and
+ * CMOVcc (they share the condition evaluation), HLT. Protected-mode far transfers, IDT
+ * delivery and IRET live in ../protected/.
  * Branch targets wrap to the operand size (a 16-bit operand size truncates EIP to 16 bits).
  */
 import type { Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
 import { memoryLinear, readE, readMem, writeE, writeG } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
-import { realModeInterrupt } from '../interrupts.js';
+import { softwareInterrupt } from '../interrupts.js';
+import { protectedFarReturn, protectedFarTransfer } from '../protected/far-transfer.js';
+import { protectedIret } from '../protected/interrupt-gate.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadRealModeSegment, pop16, popV, push16, pushV } from '../stack.js';
 import type { HandlerTable } from './types.js';
+
+const FLAG_VM = 0x20000;
 
 const CONDITIONS = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'] as const;
 
@@ -46,9 +51,38 @@ function counter(cpu: SoftCpu, insn: Instruction): number {
 }
 
 function farJump(cpu: SoftCpu, selector: number, offset: number, size: number): void {
-  if (cpu.regs.cr0 & 1) throw new Error('protected-mode far transfers are not implemented in the interpreter yet');
+  if (cpu.regs.cr0 & 1 && !(cpu.regs.flags.get() & FLAG_VM)) {
+    protectedFarTransfer(cpu, selector, offset, size, false);
+    return;
+  }
   loadRealModeSegment(cpu, Seg.CS, selector);
   setIp(cpu, size, offset);
+}
+
+/** Far CALL: in protected mode the checks (and any gate) come before the pushes. */
+function farCall(cpu: SoftCpu, selector: number, offset: number, size: number): void {
+  if (cpu.regs.cr0 & 1 && !(cpu.regs.flags.get() & FLAG_VM)) {
+    protectedFarTransfer(cpu, selector, offset, size, true);
+    return;
+  }
+  pushV(cpu, size, cpu.regs.seg.selector[Seg.CS]);
+  pushV(cpu, size, cpu.regs.rip);
+  loadRealModeSegment(cpu, Seg.CS, selector);
+  setIp(cpu, size, offset);
+}
+
+function farReturn(cpu: SoftCpu, insn: Instruction, release: number): void {
+  if (cpu.regs.cr0 & 1 && !(cpu.regs.flags.get() & FLAG_VM)) {
+    protectedFarReturn(cpu, insn.opSize, release);
+    return;
+  }
+  const ip = popV(cpu, insn.opSize);
+  const cs = popV(cpu, insn.opSize) & 0xffff;
+  const g = cpu.regs.gpr;
+  if (cpu.regs.seg.attr[Seg.SS] & 0x4000) g.r32[4] += release;
+  else g.r16[8] += release;
+  loadRealModeSegment(cpu, Seg.CS, cs);
+  setIp(cpu, insn.opSize, ip);
 }
 
 export const CONTROL_HANDLERS: HandlerTable = {
@@ -73,37 +107,21 @@ export const CONTROL_HANDLERS: HandlerTable = {
     setIp(cpu, insn.opSize, target);
   },
   jmp_Ap: (cpu, insn) => farJump(cpu, insn.imm2, insn.imm, insn.opSize),
-  call_Ap: (cpu, insn) => {
-    pushV(cpu, insn.opSize, cpu.regs.seg.selector[Seg.CS]);
-    pushV(cpu, insn.opSize, cpu.regs.rip);
-    farJump(cpu, insn.imm2, insn.imm, insn.opSize);
-  },
+  call_Ap: (cpu, insn) => farCall(cpu, insn.imm2, insn.imm, insn.opSize),
   jmp_Mp: (cpu, insn) => {
+    if (!insn.isMem) raise(Vector.UD);
     const lin = memoryLinear(cpu, insn, insn.opSize + 2);
     const offset = readMem(cpu, lin, insn.opSize);
     farJump(cpu, readMem(cpu, lin + insn.opSize, 2), offset, insn.opSize);
   },
   call_Mp: (cpu, insn) => {
+    if (!insn.isMem) raise(Vector.UD);
     const lin = memoryLinear(cpu, insn, insn.opSize + 2);
     const offset = readMem(cpu, lin, insn.opSize);
-    const selector = readMem(cpu, lin + insn.opSize, 2);
-    pushV(cpu, insn.opSize, cpu.regs.seg.selector[Seg.CS]);
-    pushV(cpu, insn.opSize, cpu.regs.rip);
-    farJump(cpu, selector, offset, insn.opSize);
+    farCall(cpu, readMem(cpu, lin + insn.opSize, 2), offset, insn.opSize);
   },
-  retf: (cpu, insn) => {
-    const ip = popV(cpu, insn.opSize);
-    const cs = popV(cpu, insn.opSize) & 0xffff;
-    farJump(cpu, cs, ip, insn.opSize);
-  },
-  retf_Iw: (cpu, insn) => {
-    const ip = popV(cpu, insn.opSize);
-    const cs = popV(cpu, insn.opSize) & 0xffff;
-    const g = cpu.regs.gpr;
-    if (cpu.regs.seg.attr[Seg.SS] & 0x4000) g.r32[4] += insn.imm;
-    else g.r16[8] += insn.imm;
-    farJump(cpu, cs, ip, insn.opSize);
-  },
+  retf: (cpu, insn) => farReturn(cpu, insn, 0),
+  retf_Iw: (cpu, insn) => farReturn(cpu, insn, insn.imm & 0xffff),
   loop_Jb: (cpu, insn) => {
     if (counter(cpu, insn) !== 0) relative(cpu, insn);
   },
@@ -118,27 +136,26 @@ export const CONTROL_HANDLERS: HandlerTable = {
     if ((insn.addrSize === 2 ? g.r16[2] : g.r32[1]) === 0) relative(cpu, insn);
   },
   int_Ib: (cpu, insn) => {
-    if (cpu.regs.cr0 & 1) throw new Error('protected-mode INT is not implemented in the interpreter yet');
-    realModeInterrupt(cpu, insn.imm & 0xff, cpu.regs.rip);
+    if (cpu.regs.cr0 & 1 && cpu.regs.flags.get() & FLAG_VM) throw new Error('INT n in virtual-8086 mode is not implemented yet');
+    softwareInterrupt(cpu, insn.imm & 0xff, cpu.regs.rip);
   },
-  int3: (cpu) => {
-    if (cpu.regs.cr0 & 1) throw new Error('protected-mode INT3 is not implemented in the interpreter yet');
-    realModeInterrupt(cpu, Vector.BP, cpu.regs.rip);
-  },
+  int3: (cpu) => softwareInterrupt(cpu, Vector.BP, cpu.regs.rip),
   into: (cpu) => {
-    if (!cpu.regs.flags.of()) return;
-    if (cpu.regs.cr0 & 1) throw new Error('protected-mode INTO is not implemented in the interpreter yet');
-    realModeInterrupt(cpu, Vector.OF, cpu.regs.rip);
+    if (cpu.regs.flags.of()) softwareInterrupt(cpu, Vector.OF, cpu.regs.rip);
   },
   iret: (cpu, insn) => {
-    if (cpu.regs.cr0 & 1) throw new Error('protected-mode IRET is not implemented in the interpreter yet');
+    if (cpu.regs.cr0 & 1) {
+      protectedIret(cpu, insn.opSize);
+      return;
+    }
     const ip = popV(cpu, insn.opSize);
     const cs = popV(cpu, insn.opSize) & 0xffff;
     const flags = popV(cpu, insn.opSize);
     const f = cpu.regs.flags;
     // Real mode: IOPL and NT are writable; with a 16-bit operand only the low word changes.
     f.set(insn.opSize === 2 ? (f.get() & ~0xffff) | (flags & 0x7fd5) : (flags & 0x257fd5) | (f.get() & 0x1a0000));
-    farJump(cpu, cs, ip, insn.opSize);
+    loadRealModeSegment(cpu, Seg.CS, cs);
+    setIp(cpu, insn.opSize, ip);
   },
   hlt: (cpu) => {
     if (cpu.regs.cpl !== 0) raise(Vector.GP, 0);

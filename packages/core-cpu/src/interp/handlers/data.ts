@@ -10,7 +10,7 @@ import {
 } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
-import { loadRealModeSegment } from '../stack.js';
+import { loadSegment } from '../protected/segment-load.js';
 import type { HandlerTable } from './types.js';
 
 const byteSize = () => 1;
@@ -56,13 +56,12 @@ function movzx(fromSize: number, signed: boolean) {
   };
 }
 
-/** MOV Sreg, r/m16 (real mode: base = selector * 16). Loading CS this way is #UD. */
+/** MOV Sreg, r/m16 (real mode: base = selector * 16; protected mode: descriptor checks). Loading CS this way is #UD. */
 function movSregFrom(cpu: SoftCpu, insn: Instruction): void {
   const seg = insn.reg & 7;
   if (seg === Seg.CS || seg > Seg.GS) raise(Vector.UD);
   const sel = readE(cpu, insn, 2, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
-  if (cpu.regs.cr0 & 1) throw new Error('protected-mode segment loads are not implemented in the interpreter yet');
-  loadRealModeSegment(cpu, seg, sel);
+  loadSegment(cpu, seg, sel);
 }
 
 function movSregTo(cpu: SoftCpu, insn: Instruction): void {

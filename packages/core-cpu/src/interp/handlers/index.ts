@@ -11,7 +11,9 @@ import { MULDIV_HANDLERS } from './muldiv.js';
 import { SEGMENT_LOAD_HANDLERS } from './segment-loads.js';
 import { SHIFT_HANDLERS } from './shift.js';
 import { STRING_HANDLERS } from './string.js';
+import { SYSTEM_HANDLERS } from './system.js';
 import { CONTROL_HANDLERS } from './control.js';
+import { CPUID_MSR_HANDLERS } from './cpuid-msr.js';
 import { DATA_HANDLERS } from './data.js';
 import { IO_HANDLERS } from './io-ops.js';
 import { FLAG_HANDLERS, STACK_HANDLERS } from './stack-ops.js';
@@ -20,6 +22,8 @@ import type { Handler, HandlerTable } from './types.js';
 const GROUPS: readonly HandlerTable[] = [
   ALU_HANDLERS, DATA_HANDLERS, CONTROL_HANDLERS, STACK_HANDLERS, FLAG_HANDLERS, IO_HANDLERS,
   SHIFT_HANDLERS, BITOP_HANDLERS, MULDIV_HANDLERS, BCD_HANDLERS, STRING_HANDLERS, SEGMENT_LOAD_HANDLERS,
+  SYSTEM_HANDLERS,
+  CPUID_MSR_HANDLERS,
 ];
 
 const undefinedOpcode: Handler = () => raise(Vector.UD);

@@ -4,15 +4,14 @@
  *
  * The pointer is offset (operand size) then a 16-bit selector. The segment is loaded before
  * the register, and nothing is written until both halves are read, so a fault leaves the
- * state unchanged. Only real mode is done here: protected-mode descriptor loads arrive with
- * the system-architecture work and stop with a host error until then.
+ * state unchanged. Protected-mode descriptor checks are in ../protected/segment-load.ts.
  */
 import type { Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
 import { memoryLinear, readG, readMem, signExtend, writeG } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
-import { loadRealModeSegment } from '../stack.js';
+import { loadSegment } from '../protected/segment-load.js';
 import type { HandlerTable } from './types.js';
 
 function checkOpSize(insn: Instruction): void {
@@ -27,10 +26,9 @@ function farPointerLoad(seg: number) {
     const linear = memoryLinear(cpu, insn, size + 2);
     const offset = readMem(cpu, linear, size);
     const selector = readMem(cpu, linear + size, 2);
-    if (cpu.regs.cr0 & 1) throw new Error('protected-mode segment loads are not implemented in the interpreter yet');
     // LSS, like MOV SS and POP SS, should hold off interrupts for one instruction (SDM Vol. 2,
     // "LSS"); the run loop has no interrupt shadow yet, so that arrives with it.
-    loadRealModeSegment(cpu, seg, selector);
+    loadSegment(cpu, seg, selector);
     writeG(cpu, insn, size, offset);
   };
 }

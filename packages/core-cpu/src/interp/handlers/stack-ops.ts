@@ -8,7 +8,9 @@ import { Seg } from '../../state/segment-cache.js';
 import { memoryLinear, readE, readMem, segmentLinear, setRegV, writeE, writeMem } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
-import { loadRealModeSegment, popV, pushV } from '../stack.js';
+import { loadSegment } from '../protected/segment-load.js';
+import { syncPrivilege } from '../protected/privilege.js';
+import { popV, pushV } from '../stack.js';
 import type { HandlerTable } from './types.js';
 
 const zReg = (insn: Instruction) => (insn.opcode & 7) | ((insn.rex & 1) << 3);
@@ -19,8 +21,14 @@ function pushSeg(seg: number) {
 
 function popSeg(seg: number) {
   return (cpu: SoftCpu, insn: Instruction) => {
-    if (cpu.regs.cr0 & 1) throw new Error('protected-mode segment loads are not implemented in the interpreter yet');
-    loadRealModeSegment(cpu, seg, popV(cpu, insn.opSize) & 0xffff);
+    // The selector is read first and ESP moves only once the load succeeded (a fault restarts POP).
+    const g = cpu.regs.gpr;
+    const esp = g.r32[4];
+    const selector = popV(cpu, insn.opSize) & 0xffff;
+    const after = g.r32[4];
+    g.r32[4] = esp;
+    loadSegment(cpu, seg, selector);
+    g.r32[4] = after;
   };
 }
 
@@ -109,10 +117,20 @@ export const STACK_HANDLERS: HandlerTable = {
     pushV(cpu, insn.opSize, cpu.regs.flags.get() & 0x00fcffff);
   },
   popf: (cpu, insn) => {
-    if (cpu.regs.cr0 & 1) throw new Error('protected-mode POPF is not implemented in the interpreter yet');
     const f = cpu.regs.flags;
+    const old = f.get();
+    if (old & 0x20000) throw new Error('POPF in virtual-8086 mode is not implemented yet');
     const v = popV(cpu, insn.opSize);
-    f.set(insn.opSize === 2 ? (f.get() & ~0xffff) | (v & 0x7fd5) : (v & POPF_MASK_32) | (f.get() & 0x1a0000));
+    // Protected mode: IOPL changes only at CPL 0, IF only when CPL <= IOPL (SDM Vol. 2, "POPF").
+    let mask = insn.opSize === 2 ? 0x7fd5 : POPF_MASK_32;
+    if (cpu.regs.cr0 & 1) {
+      const cpl = cpu.regs.cpl;
+      if (cpl > 0) mask &= ~0x3000;
+      if (cpl > ((old >> 12) & 3)) mask &= ~0x200;
+    }
+    // A 32-bit POPF clears RF; VM, VIF, VIP keep their values.
+    f.set((old & ~mask & (insn.opSize === 2 ? ~0 : ~0x10000)) | (v & mask));
+    if ((old ^ v) & mask & 0x40000) syncPrivilege(cpu);
   },
   leave: (cpu, insn) => {
     const g = cpu.regs.gpr;

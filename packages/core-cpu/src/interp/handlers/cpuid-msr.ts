@@ -1,0 +1,133 @@
+/**
+ * Identification and model-specific instructions: CPUID, RDTSC, RDMSR, WRMSR, and the fast
+ * system calls SYSENTER/SYSEXIT (SDM Vol. 2, each instruction's page; SYSENTER/SYSEXIT
+ * "Operation" for legacy protected mode). The model, CPUID leaves, MSRs and the TSC source
+ * come from the CPU's environment (`cpu-model/cpu-environment.ts`).
+ *
+ * SYSENTER/SYSEXIT load fixed flat descriptors into the CS and SS caches without reading the
+ * GDT: the operating system promises that its GDT matches (SDM Vol. 3A, 5.8.7). IA-32e mode
+ * forms (64-bit targets, REX.W SYSEXIT) stop with a host error until x86-64 lands.
+ */
+import type { Instruction } from '../../decoder/instruction.js';
+import { cpuEnvironmentOf } from '../../cpu-model/cpu-environment.js';
+import { cpuidQuery } from '../../cpu-model/cpuid.js';
+import { APIC_BASE_EN } from '../../cpu-model/msr-file.js';
+import { ATTR_DB, ATTR_DPL_SHIFT, ATTR_G, ATTR_P, ATTR_S, Seg } from '../../state/segment-cache.js';
+import { setRegV } from '../addressing.js';
+import { raise, Vector } from '../faults.js';
+import type { SoftCpu } from '../soft-cpu.js';
+import type { HandlerTable } from './types.js';
+
+const EFLAGS_IF = 1 << 9;
+const EFLAGS_RF = 1 << 16;
+const EFLAGS_VM = 1 << 17;
+const EFLAGS_AC = 1 << 18;
+const CR4_TSD = 1 << 2;
+const EFER_LMA = 1 << 10;
+const TWO_32 = 4294967296;
+
+const EAX = 0;
+const ECX = 1;
+const EDX = 2;
+const EBX = 3;
+const ESP = 4;
+
+/** Flat 4 GiB segments as SYSENTER/SYSEXIT load them: accessed execute/read code, accessed read/write data. */
+const FLAT_CODE = 0xb | ATTR_S | ATTR_P | ATTR_DB | ATTR_G;
+const FLAT_DATA = 0x3 | ATTR_S | ATTR_P | ATTR_DB | ATTR_G;
+const DPL3 = 3 << ATTR_DPL_SHIFT;
+
+/** CPL with virtual-8086 mode counted as 3 (RDMSR, RDTSC and SYSEXIT all check it). */
+function currentPl(cpu: SoftCpu): number {
+  const r = cpu.regs;
+  if (!(r.cr0 & 1)) return 0;
+  return r.flags.get() & EFLAGS_VM ? 3 : r.cpl;
+}
+
+function requireLegacyMode(cpu: SoftCpu, what: string): void {
+  if (cpu.regs.efer & EFER_LMA) throw new Error(`${what} in IA-32e mode is not implemented in the interpreter yet`);
+}
+
+function loadFlat(cpu: SoftCpu, seg: number, selector: number, attr: number): void {
+  const s = cpu.regs.seg;
+  s.selector[seg] = selector;
+  s.base[seg] = 0;
+  s.baseHi[seg] = 0;
+  s.limit[seg] = -1;
+  s.attr[seg] = attr;
+}
+
+/** After a CPL change: data accesses and the MMU's fast-path masks follow the new privilege. */
+function privilegeChanged(cpu: SoftCpu, cpl: number): void {
+  cpu.mmu?.setPrivilege(cpl, (cpu.regs.flags.get() & EFLAGS_AC) !== 0);
+  (cpu.mem as { setUser?: (user: boolean) => void }).setUser?.(cpl === 3);
+}
+
+function cpuid(cpu: SoftCpu): void {
+  const r = cpu.regs;
+  const env = cpuEnvironmentOf(cpu);
+  const out = env.cpuidOut;
+  cpuidQuery(env.cpuid, r.gpr.r32[EAX] >>> 0, env.model.apic && (r.apicBase & APIC_BASE_EN) !== 0, out);
+  env.msrs.onCpuid();
+  setRegV(cpu, EAX, 4, out[0]);
+  setRegV(cpu, EBX, 4, out[1]);
+  setRegV(cpu, ECX, 4, out[2]);
+  setRegV(cpu, EDX, 4, out[3]);
+}
+
+/** CR4.TSD restricts RDTSC to CPL 0 in protected and virtual-8086 mode; real mode always may. */
+function rdtsc(cpu: SoftCpu): void {
+  if (cpu.regs.cr4 & CR4_TSD && currentPl(cpu) !== 0) raise(Vector.GP, 0);
+  const t = cpuEnvironmentOf(cpu).msrs.tsc();
+  setRegV(cpu, EAX, 4, t >>> 0);
+  setRegV(cpu, EDX, 4, Math.floor(t / TWO_32) >>> 0);
+}
+
+function rdmsr(cpu: SoftCpu): void {
+  if (currentPl(cpu) !== 0) raise(Vector.GP, 0);
+  const msrs = cpuEnvironmentOf(cpu).msrs;
+  if (!msrs.read(cpu.regs.gpr.r32[ECX] >>> 0)) raise(Vector.GP, 0);
+  setRegV(cpu, EAX, 4, msrs.lo);
+  setRegV(cpu, EDX, 4, msrs.hi);
+}
+
+function wrmsr(cpu: SoftCpu): void {
+  if (currentPl(cpu) !== 0) raise(Vector.GP, 0);
+  const g = cpu.regs.gpr;
+  if (!cpuEnvironmentOf(cpu).msrs.write(g.r32[ECX] >>> 0, g.r32[EAX], g.r32[EDX])) raise(Vector.GP, 0);
+}
+
+/** SYSENTER: to CPL 0 at SYSENTER_CS:SYSENTER_EIP with SS = CS + 8 and ESP = SYSENTER_ESP. */
+function sysenter(cpu: SoftCpu): void {
+  const r = cpu.regs;
+  const msrs = cpuEnvironmentOf(cpu).msrs;
+  const cs = msrs.sysenterCs & 0xfffc;
+  if (!(r.cr0 & 1) || cs === 0) raise(Vector.GP, 0);
+  requireLegacyMode(cpu, 'SYSENTER');
+  r.flags.set(r.flags.get() & ~(EFLAGS_VM | EFLAGS_IF | EFLAGS_RF));
+  loadFlat(cpu, Seg.CS, cs, FLAT_CODE);
+  loadFlat(cpu, Seg.SS, (cs + 8) & 0xffff, FLAT_DATA);
+  setRegV(cpu, ESP, 4, msrs.sysenterEsp);
+  r.rip = msrs.sysenterEip | 0;
+  r.ripHi = 0;
+  privilegeChanged(cpu, 0);
+}
+
+/** SYSEXIT: from CPL 0 to CPL 3 at (SYSENTER_CS + 16) | 3 : EDX, SS = (SYSENTER_CS + 24) | 3, ESP = ECX. */
+function sysexit(cpu: SoftCpu, insn: Instruction): void {
+  const r = cpu.regs;
+  const msrs = cpuEnvironmentOf(cpu).msrs;
+  const base = msrs.sysenterCs & 0xffff;
+  if ((base & 0xfffc) === 0 || !(r.cr0 & 1) || currentPl(cpu) !== 0) raise(Vector.GP, 0);
+  if (insn.opSize === 8) throw new Error('64-bit operand size is not implemented in the interpreter yet');
+  requireLegacyMode(cpu, 'SYSEXIT');
+  const g = r.gpr;
+  loadFlat(cpu, Seg.CS, ((base + 16) | 3) & 0xffff, FLAT_CODE | DPL3);
+  loadFlat(cpu, Seg.SS, ((base + 24) | 3) & 0xffff, FLAT_DATA | DPL3);
+  r.rip = g.r32[EDX];
+  r.ripHi = 0;
+  setRegV(cpu, ESP, 4, g.r32[ECX]);
+  privilegeChanged(cpu, 3);
+}
+
+export const CPUID_MSR_HANDLERS: HandlerTable = { cpuid, rdtsc, rdmsr, wrmsr, sysenter, sysexit };
