@@ -43,8 +43,10 @@ export function lockRejectedByP6(c: SingleStepCase): boolean {
 export class SingleStepRunner {
   private readonly memory = new GuestMemory(createSharedRamBacking(RAM_SIZE), [{ gpa: 0, size: RAM_SIZE, offset: 0 }]);
   // Through the software MMU with paging off (linear = physical), the path every mode takes.
-  private readonly tracking = new TrackingMemory(new PagedLinearMemory(new Mmu(this.memory, createPortBus())));
-  readonly cpu = new SoftCpu(this.tracking, createPortBus());
+  private readonly mmu = new Mmu(this.memory, createPortBus());
+  private readonly tracking = new TrackingMemory(new PagedLinearMemory(this.mmu));
+  // Given its MMU, the CPU caches decoded instructions, as it will in a machine.
+  readonly cpu = new SoftCpu(this.tracking, createPortBus(), this.mmu);
   private loaded: number[] = [];
 
   /** Runs one case; returns null when the CPU ends in the captured state, else what differs. */
@@ -56,6 +58,7 @@ export class SingleStepRunner {
       this.loaded.push(addr);
     }
     const cpu = this.cpu;
+    cpu.flushDecodeCache(); // the case's code was written straight into RAM
     const r = cpu.regs;
     r.load(resetCpuState());
     const init = c.initial.regs;

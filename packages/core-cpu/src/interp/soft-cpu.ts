@@ -4,6 +4,11 @@
  * index (one function per entry key), so the decoder, the interpreter and (later) the JIT
  * share one description of the ISA. An entry with no handler raises #UD, as a CPU without
  * that instruction would.
+ *
+ * Speed: with an MMU, decoded instructions come from a DecodeCache keyed by physical address
+ * (see decode-cache.ts), found through the same TLB slot the memory fast path uses. The run
+ * loop executes many instructions inside one try block and re-enters it after delivering a
+ * fault, so the common path pays for no exception handling setup per instruction.
  */
 import type { IoBus } from '@tsemu/devices/platform';
 import { decode, type ByteSource } from '../decoder/decoder.js';
@@ -14,68 +19,207 @@ import { CpuFault, raise, Vector } from './faults.js';
 import { deliverException } from './interrupts.js';
 import type { LinearMemory } from './linear-memory.js';
 import type { Mmu } from '../mmu/mmu.js';
+import { TLB_HAS_CODE } from '../mmu/tlb.js';
 import { DISPATCH } from './handlers/index.js';
+import type { Handler } from './handlers/types.js';
+import { DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
+
+const CS = Seg.CS;
+const SLOT_MASK = DECODE_CACHE_SLOTS - 1;
+const CR0_PE = 1;
+const EFER_LMA = 0x400;
+const ATTR_L = 0x2000;
+const ATTR_DB = 0x4000;
+// Stand-ins for the cache arrays when there is no MMU (keeps the loop's locals monomorphic).
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U8 = new Uint8Array(0);
+const EMPTY_U16 = new Uint16Array(0);
+const EMPTY_INSNS: Instruction[] = [];
+const EMPTY_HANDLERS: Handler[] = [];
+
+/** Instruction bytes at CS:IP for decode(): `address` is IP plus the byte's position. */
+class CodeBytes implements ByteSource {
+  /** CS base (linear). */
+  base = 0;
+  /** 16-bit code: IP wraps at 64 KiB. */
+  wrap16 = true;
+
+  constructor(private readonly mem: LinearMemory) {}
+
+  fetch8(ip: number): number {
+    return this.mem.fetch8(this.wrap16 ? (this.base + (ip & 0xffff)) >>> 0 : (this.base + ip) >>> 0);
+  }
+}
+
+/** Raises the exception a failed decode stands for: #GP(0) past 15 bytes, #UD otherwise. */
+function raiseDecodeFailure(status: DecodeStatus): never {
+  return status === DecodeStatus.TooLong ? raise(Vector.GP, 0) : raise(Vector.UD);
+}
 
 export class SoftCpu {
   readonly regs = new CpuRegisters();
+  /** Decode target when an instruction is not cacheable (no MMU, TLB miss, page crossing). */
   readonly insn = new Instruction();
   /** Instructions retired (the virtual clock's source). */
   retired = 0;
   halted = false;
   /** Vector of the last exception delivered, -1 for none (traces, conformance tests). */
   lastException = -1;
-  private readonly code: ByteSource;
+  /** Decoded instructions by physical address; null without an MMU (nothing to track writes). */
+  readonly decodeCache: DecodeCache | null;
+  private readonly code: CodeBytes;
 
   constructor(
     readonly mem: LinearMemory,
     readonly io: IoBus,
     /**
      * The MMU behind `mem`, for the system side (CR0/CR3/CR4 writes, INVLPG, CPL changes
-     * update its context and privilege); null only in tests that need no paging.
+     * update its context and privilege); null only in tests that need no paging. With an MMU
+     * the decode cache is on, and it takes the MMU's code-write hook (chaining any set before).
      */
     readonly mmu: Mmu | null = null,
   ) {
-    const regs = this.regs;
-    const seg = regs.seg;
-    this.code = {
-      fetch8: (ip: number) => mem.fetch8(seg.base[Seg.CS] + (this.mode === CpuMode.Bits16 ? ip & 0xffff : ip >>> 0)),
-    };
+    this.code = new CodeBytes(mem);
+    if (mmu === null) {
+      this.decodeCache = null;
+    } else {
+      const cache = new DecodeCache(DISPATCH[0]);
+      this.decodeCache = cache;
+      const previous = mmu.onCodeWrite;
+      mmu.onCodeWrite = previous === null
+        ? (phys, length) => cache.invalidate(phys, length)
+        : (phys, length) => {
+          cache.invalidate(phys, length);
+          previous(phys, length);
+        };
+    }
   }
 
   /** Decoding mode from CR0.PE, EFER.LMA and CS.L/D. */
   get mode(): CpuMode {
     const r = this.regs;
-    if (!(r.cr0 & 1)) return CpuMode.Bits16;
-    const attr = r.seg.attr[Seg.CS];
-    if (r.efer & 0x400 && attr & 0x2000) return CpuMode.Bits64;
-    return attr & 0x4000 ? CpuMode.Bits32 : CpuMode.Bits16;
+    if (!(r.cr0 & CR0_PE)) return CpuMode.Bits16;
+    const attr = r.seg.attr[CS];
+    if (r.efer & EFER_LMA && attr & ATTR_L) return CpuMode.Bits64;
+    return attr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16;
+  }
+
+  /**
+   * Forgets every decoded instruction. Needed only after guest RAM holding code was changed
+   * behind the MMU's back (GuestMemory.bytes, DMA, a snapshot restore); writes through the
+   * MMU and paging changes (the cache is keyed by physical address) need no call.
+   */
+  flushDecodeCache(): void {
+    this.decodeCache?.flush();
   }
 
   /** Executes one instruction (or delivers the exception it raised). */
   step(): void {
-    const r = this.regs;
-    const start = r.rip;
-    try {
-      const mode = this.mode;
-      const insn = this.insn;
-      const status = decode(this.code, start, mode, insn);
-      if (status !== DecodeStatus.Ok) raise(status === DecodeStatus.TooLong ? Vector.GP : Vector.UD, status === DecodeStatus.TooLong ? 0 : -1);
-      const next = start + insn.length;
-      r.rip = mode === CpuMode.Bits16 ? next & 0xffff : next | 0;
-      DISPATCH[insn.entryIndex](this, insn);
-      this.retired++;
-    } catch (e) {
-      if (!(e instanceof CpuFault)) throw e;
-      r.rip = start;
-      this.lastException = e.vector;
-      deliverException(this, e);
-    }
+    this.execute(1);
   }
 
   /** Runs up to `count` instructions; stops early on HLT. Returns the number executed. */
   run(count: number): number {
     const before = this.retired;
-    for (let i = 0; i < count && !this.halted; i++) this.step();
+    let done = 0;
+    while (done < count && !this.halted) done += this.execute(count - done);
     return this.retired - before;
+  }
+
+  /**
+   * Executes instructions until `limit` have run (a fault counts as one) or one halted the
+   * CPU; the first always runs. Returns how many ran. A fault ends the call after delivery,
+   * so the caller's loop re-enters the try block.
+   */
+  private execute(limit: number): number {
+    const r = this.regs;
+    const segBase = r.seg.base;
+    const segAttr = r.seg.attr;
+    const mmu = this.mmu;
+    const cache = this.decodeCache;
+    // Read-only arrays hoisted; the fetch masks are re-read per instruction (CPL may change).
+    const entries = mmu === null ? EMPTY_I32 : mmu.entries;
+    const frames = mmu === null ? EMPTY_F64 : mmu.tlb.frames;
+    const tlbTags = mmu === null ? EMPTY_U16 : mmu.tags;
+    const tags = cache === null ? EMPTY_F64 : cache.tags;
+    const modes = cache === null ? EMPTY_U8 : cache.modes;
+    const insns = cache === null ? EMPTY_INSNS : cache.insns;
+    const handlers = cache === null ? EMPTY_HANDLERS : cache.handlers;
+    let i = 0;
+    let start = 0;
+    try {
+      for (;;) {
+        start = r.rip;
+        let mode: CpuMode = CpuMode.Bits16;
+        if (r.cr0 & CR0_PE) {
+          const attr = segAttr[CS];
+          mode = r.efer & EFER_LMA && attr & ATTR_L ? CpuMode.Bits64 : attr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16;
+        }
+        let insn: Instruction | null = null;
+        let handler: Handler;
+        if (cache !== null && mmu !== null && mode !== CpuMode.Bits64) {
+          const lin = (segBase[CS] + (mode === CpuMode.Bits16 ? start & 0xffff : start)) >>> 0;
+          const page = lin >>> 12;
+          const e = entries[page];
+          // A slot may hold a long-mode page with the same low bits: its tag (bits 47:32) is not 0.
+          if ((e & mmu.fetchMask) === mmu.fetchExpect && tlbTags[page] === 0) {
+            const phys = frames[page] * 4096 + (lin & 0xfff);
+            const slot = phys & SLOT_MASK;
+            if (tags[slot] === phys && modes[slot] === mode) {
+              insn = insns[slot];
+              handler = handlers[slot];
+            } else {
+              insn = this.decodeIntoCache(phys, slot, e, lin, start, mode);
+              handler = DISPATCH[insn.entryIndex];
+            }
+          }
+        }
+        if (insn === null) {
+          insn = this.insn;
+          this.decodeAt(start, mode, insn);
+          handler = DISPATCH[insn.entryIndex];
+        }
+        const next = start + insn.length;
+        r.rip = mode === CpuMode.Bits16 ? next & 0xffff : next | 0;
+        handler!(this, insn);
+        this.retired++;
+        if (++i >= limit || this.halted) return i;
+      }
+    } catch (e) {
+      if (!(e instanceof CpuFault)) throw e;
+      r.rip = start;
+      this.lastException = e.vector;
+      deliverException(this, e);
+      return i + 1;
+    }
+  }
+
+  /** Decodes the instruction at CS:`ip` into `out`; raises #UD/#GP when it does not decode. */
+  private decodeAt(ip: number, mode: CpuMode, out: Instruction): void {
+    const code = this.code;
+    code.base = this.regs.seg.base[CS];
+    code.wrap16 = mode === CpuMode.Bits16;
+    const status = decode(code, ip, mode, out);
+    if (status !== DecodeStatus.Ok) raiseDecodeFailure(status);
+  }
+
+  /**
+   * A cache miss: decodes into the slot's record and keeps it when the instruction lies in
+   * one page (marking that page as code, so writes to it reach the invalidation hook).
+   */
+  private decodeIntoCache(phys: number, slot: number, e: number, lin: number, ip: number, mode: CpuMode): Instruction {
+    const cache = this.decodeCache!;
+    cache.counters.misses++;
+    cache.tags[slot] = -1;
+    const insn = cache.recordFor(slot);
+    this.decodeAt(ip, mode, insn);
+    // Kept only when its bytes are contiguous in one page: not across a page boundary, and in
+    // 16-bit code not wrapping from IP 0xFFFF to 0 (the invalidation hook assumes contiguity).
+    if ((lin & 0xfff) + insn.length <= 0x1000 && !(mode === CpuMode.Bits16 && (ip & 0xffff) + insn.length > 0x10000)) {
+      if ((e & TLB_HAS_CODE) === 0) this.mmu!.tlb.markCode(phys);
+      cache.store(slot, phys, mode, DISPATCH[insn.entryIndex]);
+    }
+    return insn;
   }
 }

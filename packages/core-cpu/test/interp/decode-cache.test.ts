@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { createPortBus, createSharedRamBacking, flatSegment32, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
+import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
+import { Mmu } from '../../src/mmu/mmu.js';
+import { SoftCpu } from '../../src/interp/soft-cpu.js';
+import { DecodeCache } from '../../src/interp/decode-cache.js';
+
+const CR0_PE = 1;
+const CR0_PG = 0x80000000;
+
+/** A CPU with the decode cache on (it has an MMU), real mode at 0:`at`, an IVT of HLTs at 0x500. */
+function cachedCpu(code: number[], at = 0x7c00) {
+  const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
+  const mmu = new Mmu(memory, createPortBus());
+  const cpu = new SoftCpu(new PagedLinearMemory(mmu), createPortBus(), mmu);
+  for (let v = 0; v < 32; v++) {
+    memory.write16(v * 4, 0x500 + v);
+    memory.write16(v * 4 + 2, 0);
+    memory.write8(0x500 + v, 0xf4);
+  }
+  memory.writeBytes(at, Uint8Array.from(code));
+  const s = resetCpuState();
+  s.cs = { ...s.cs, selector: 0, base: 0n };
+  s.rip = BigInt(at);
+  s.gpr[4] = 0x7000n;
+  cpu.regs.load(s);
+  return { cpu, memory, mmu, cache: cpu.decodeCache! };
+}
+
+/** Switches the CPU to flat 32-bit protected mode at CPL 0 (cr0 as given, mirrored into the MMU). */
+function enterFlat32(cpu: SoftCpu, mmu: Mmu, cr0: number, cr3 = 0): void {
+  const s = cpu.regs.save();
+  s.cs = flatSegment32(8, true);
+  for (const k of ['ds', 'es', 'ss', 'fs', 'gs'] as const) s[k] = flatSegment32(16, false);
+  s.cr0 = BigInt(cr0 >>> 0);
+  s.cr3 = BigInt(cr3);
+  cpu.regs.load(s);
+  mmu.setPagingContext({ cr0: cr0 | 0, cr3, cr3Hi: 0, cr4: 0, efer: 0 });
+}
+
+describe('DecodeCache', () => {
+  it('is on with an MMU and off without one', () => {
+    const { cpu } = cachedCpu([0xf4]);
+    expect(cpu.decodeCache).toBeInstanceOf(DecodeCache);
+    const memory = new GuestMemory(createSharedRamBacking(0x10000), [{ gpa: 0, size: 0x10000, offset: 0 }]);
+    expect(new SoftCpu(new PagedLinearMemory(new Mmu(memory, createPortBus())), createPortBus()).decodeCache).toBeNull();
+  });
+
+  it('decodes a loop body once and reuses it on every iteration', () => {
+    const { cpu, cache } = cachedCpu([
+      0x31, 0xc0, //       xor ax, ax
+      0xb9, 0x64, 0x00, // mov cx, 100
+      0x01, 0xc8, //       add ax, cx   <- loop
+      0xe2, 0xfc, //       loop -4
+      0xf4, //             hlt
+    ]);
+    cpu.run(1000);
+    expect(cpu.halted).toBe(true);
+    expect(cpu.regs.gpr.r16[0]).toBe(5050);
+    // Four misses: XOR, the first instruction, found no TLB entry for its page and was decoded
+    // outside the cache (the fetch fills the TLB); every later instruction missed once.
+    expect(cache.counters.misses).toBe(4);
+  });
+
+  it('sees a store into the immediate of an instruction it already cached', () => {
+    const { cpu, cache } = cachedCpu([
+      0x31, 0xc0, //                   7c00 xor ax, ax
+      0xb9, 0x03, 0x00, //             7c02 mov cx, 3
+      0xfe, 0x06, 0x0a, 0x7c, //       7c05 inc byte [0x7c0a]   <- loop
+      0x04, 0x10, //                   7c09 add al, 0x10 (immediate at 0x7c0a)
+      0xe2, 0xf8, //                   7c0b loop 7c05
+      0xf4, //                         7c0d hlt
+    ]);
+    cpu.run(100);
+    expect(cpu.halted).toBe(true);
+    // The immediate is 0x11, 0x12, 0x13 on the three passes; a stale decode would add 0x11 thrice.
+    expect(cpu.regs.gpr.r8[0]).toBe(0x11 + 0x12 + 0x13);
+    expect(cache.counters.invalidations).toBeGreaterThanOrEqual(2);
+  });
+
+  it('sees a store that rewrites the opcode of an instruction it already cached', () => {
+    const { cpu } = cachedCpu([
+      0x31, 0xdb, //                   7c00 xor bx, bx
+      0xb9, 0x02, 0x00, //             7c02 mov cx, 2
+      0x43, //                         7c05 inc bx  (becomes dec bx: 0x4b) <- loop
+      0xc6, 0x06, 0x05, 0x7c, 0x4b, // 7c06 mov byte [0x7c05], 0x4b
+      0xe2, 0xf8, //                   7c0b loop 7c05
+      0xf4, //                         7c0d hlt
+    ]);
+    cpu.run(100);
+    expect(cpu.halted).toBe(true);
+    expect(cpu.regs.gpr.r16[3 << 1]).toBe(0); // BX: +1 then -1 (a stale INC would give 2)
+  });
+
+  it('marks the pages it caches code from, and leaves data pages alone', () => {
+    const { cpu, mmu } = cachedCpu([
+      0xc6, 0x06, 0x00, 0x20, 0x55, // mov byte [0x2000], 0x55
+      0xf4,
+    ]);
+    cpu.run(10);
+    expect(mmu.tlb.hasCode(0x7c00)).toBe(true);
+    expect(mmu.tlb.hasCode(0x2000)).toBe(false);
+  });
+
+  it('runs an instruction that crosses a page boundary correctly without caching it', () => {
+    const { cpu, cache } = cachedCpu([
+      0xb8, 0x34, 0x12, // 7ffe mov ax, 0x1234 (crosses into 0x8000)
+      0xf4,
+    ], 0x7ffe);
+    cpu.run(10);
+    expect(cpu.regs.gpr.r16[0]).toBe(0x1234);
+    expect(cache.lookup(0x7ffe, 16)).toBeNull();
+    expect(cache.lookup(0x8001, 16)).not.toBeNull();
+  });
+
+  it('does not cache 16-bit code that wraps from IP 0xFFFF to 0, so a store to the wrapped byte is seen', () => {
+    const { cpu, mmu, memory, cache } = cachedCpu([]);
+    // CS base 0x1800: IP 0xFFFE-0xFFFF is linear 0x117FE-0x117FF, IP 0 is linear 0x1800.
+    memory.writeBytes(0x117fe, Uint8Array.from([0xb8, 0x34])); // mov ax, 0x??34
+    memory.writeBytes(0x1800, Uint8Array.from([0x12, 0xf4])); //  (high byte at IP 0), hlt
+    const start = () => {
+      cpu.regs.seg.selector[1] = 0x180;
+      cpu.regs.seg.base[1] = 0x1800;
+      cpu.regs.rip = 0xfffe;
+      cpu.halted = false;
+      cpu.run(10);
+    };
+    start();
+    start(); // the first pass decoded on a TLB miss; this one would cache it
+    expect(cpu.regs.gpr.r16[0]).toBe(0x1234);
+    expect(cache.lookup(0x117fe, 16)).toBeNull();
+    mmu.write8(0x1800, 0x56, 0); // a guest store through the MMU
+    start();
+    expect(cpu.regs.gpr.r16[0]).toBe(0x5634);
+  });
+
+  it('after flushDecodeCache runs code rewritten behind the MMU (DMA, test harnesses)', () => {
+    const { cpu, memory } = cachedCpu([0xb0, 0x01, 0xf4]); // mov al, 1; hlt
+    cpu.run(10);
+    expect(cpu.regs.gpr.r8[0]).toBe(1);
+    memory.write8(0x7c01, 2); // straight into RAM: the MMU never sees it
+    cpu.flushDecodeCache();
+    cpu.regs.rip = 0x7c00;
+    cpu.halted = false;
+    cpu.run(10);
+    expect(cpu.regs.gpr.r8[0]).toBe(2);
+  });
+
+  it('keys entries by decoding mode: the same bytes run as 16-bit and then as 32-bit code', () => {
+    // 16-bit: mov eax, 0x00020001 (66 = 32-bit operand). 32-bit: mov ax, 1; add al, [eax].
+    const { cpu, mmu, memory } = cachedCpu([0x66, 0xb8, 0x01, 0x00, 0x02, 0x00, 0xf4]);
+    cpu.run(10);
+    expect(cpu.regs.gpr.r32[0] >>> 0).toBe(0x00020001);
+    enterFlat32(cpu, mmu, CR0_PE);
+    memory.write8(1, 0x40);
+    cpu.regs.gpr.r32[0] = 0;
+    cpu.regs.rip = 0x7c00;
+    cpu.halted = false;
+    cpu.run(10);
+    expect(cpu.regs.gpr.r32[0] >>> 0).toBe(0x41);
+  });
+
+  it('follows a remapped page: the same linear address runs the new physical page', () => {
+    const { cpu, mmu, memory } = cachedCpu([]);
+    const pd = 0x10000;
+    const pt = 0x11000;
+    memory.write32(pd, 0x0 | 3); // 0-4 MiB identity, for the page tables themselves
+    const low = 0x12000;
+    memory.write32(pd, low | 3);
+    for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
+    memory.write32(pd + 4, pt | 3); // 4 MiB: one page, switched between two frames
+    memory.write32(pt, 0x30000 | 3);
+    memory.writeBytes(0x30000, Uint8Array.from([0xb8, 0x01, 0x00, 0x00, 0x00, 0xf4])); // mov eax, 1; hlt
+    memory.writeBytes(0x40000, Uint8Array.from([0xb8, 0x02, 0x00, 0x00, 0x00, 0xf4])); // mov eax, 2; hlt
+    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, pd);
+    cpu.regs.rip = 0x400000;
+    cpu.run(10);
+    expect(cpu.regs.gpr.r32[0]).toBe(1);
+    mmu.write32(pt, 0x40000 | 3, 0); // the guest edits its page table, then INVLPG
+    mmu.invlpg(0x400000);
+    cpu.regs.rip = 0x400000;
+    cpu.halted = false;
+    cpu.run(10);
+    expect(cpu.regs.gpr.r32[0]).toBe(2);
+  });
+
+  it('delivers a fault in the middle of a run and keeps running from the handler', () => {
+    const { cpu, memory } = cachedCpu([
+      0xb0, 0x07, // mov al, 7
+      0x0f, 0xff, // #UD (ud0)
+      0xf4,
+    ]);
+    // The #UD handler (vector 6) sets BL and halts.
+    memory.writeBytes(0x506, Uint8Array.from([0xb3, 0x99, 0xf4]));
+    const n = cpu.run(100);
+    expect(cpu.halted).toBe(true);
+    expect(cpu.lastException).toBe(6);
+    expect(cpu.regs.gpr.r16[3 << 1] & 0xff).toBe(0x99); // BL
+    expect(n).toBe(3); // mov, then the handler's mov and hlt; the faulting instruction did not retire
+    expect(memory.read16(0x7000 - 6)).toBe(0x7c02); // the pushed IP is the faulting instruction's
+  });
+
+  it('invalidate drops only the entries whose bytes overlap the write', () => {
+    const cache = new DecodeCache(() => {});
+    const slotA = DecodeCache.slotOf(0x1000);
+    const slotB = DecodeCache.slotOf(0x1020);
+    const nop = () => {};
+    cache.store(slotA, 0x1000, 16, nop);
+    cache.store(slotB, 0x1020, 16, nop);
+    cache.invalidate(0x100e, 1); // 14 bytes on: may be the last byte of a 15-byte instruction
+    expect(cache.lookup(0x1000, 16)).toBeNull();
+    expect(cache.lookup(0x1020, 16)).not.toBeNull();
+    expect(cache.lookup(0x1020, 32)).toBeNull();
+    cache.flush();
+    expect(cache.lookup(0x1020, 16)).toBeNull();
+  });
+});
