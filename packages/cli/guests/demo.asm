@@ -47,6 +47,7 @@ PM1A_CNT        equ 0x604           ; ACPI PM1a control block on tsemu's PC (QEM
 PM1_SLP_EN      equ 1 << 13         ; with SLP_TYP = 0 (S5 on this machine): soft power-off
 
 MSR_EFER        equ 0xc0000080      ; IA32_EFER
+CPUID_LM        equ 1 << 29         ; CPUID.80000001h:EDX: long mode (Intel 64 / AMD64)
 EFER_LME        equ 1 << 8          ; long mode enable
 
 CR0_PE          equ 1 << 0          ; protection enable
@@ -156,6 +157,22 @@ protected_mode:
         mov esi, msg_protected
         call puts32
 
+        ; Not every CPU has long mode (CPUID.80000001h:EDX bit 29, "LM"); a P6-class CPU does
+        ; not, and turning on EFER.LME there would fault. Ask first, and stop politely if not.
+        mov eax, 0x80000000         ; highest extended leaf
+        cpuid
+        cmp eax, 0x80000001
+        jb .no_long_mode
+        mov eax, 0x80000001
+        cpuid
+        test edx, CPUID_LM
+        jnz .long_mode_ok
+.no_long_mode:
+        mov esi, msg_no_long
+        call puts32
+        jmp power_off
+.long_mode_ok:
+
 ; ---------------------------------------------------------------------------------------------
 ; Protected mode -> long mode (SDM 10.8.5, AMD APM 14.6)
 ; ---------------------------------------------------------------------------------------------
@@ -255,6 +272,8 @@ long_mode:
         call puts64
 
         ; Power off: write SLP_EN (with SLP_TYP 0 = soft-off) to the PM1a control register.
+        ; (The same bytes serve the 32-bit path above: OUT DX, AX is encoded alike there.)
+power_off:
         mov dx, PM1A_CNT
         mov ax, PM1_SLP_EN
         out dx, ax
@@ -348,6 +367,7 @@ msg_long:       db `entered long mode (64-bit)\r\n`, 0
 msg_vendor:     db `cpu vendor: `, 0
 msg_fib:        db `fib(90) = 0x`, 0
 msg_done:       db `demo guest done: powering off\r\n`, 0
+msg_no_long:    db `this CPU has no long mode (64-bit): powering off\r\n`, 0
 msg_crlf:       db `\r\n`, 0
 hex_digits:     db `0123456789abcdef`
 vendor:         times 13 db 0       ; 12 vendor bytes from CPUID, then the terminating NUL

@@ -30,3 +30,4 @@ export * from './mmu/index.js';
 export { LazyFlags, FlagOp } from './alu/lazy-flags.js';
 export { CpuRegisters } from './state/cpu-registers.js';
 export * as fpu from './fpu/index.js';
+export { TcgAccelerator, createTcgAccelerator, type TcgAcceleratorOptions } from './tcg/tcg-accelerator.js';

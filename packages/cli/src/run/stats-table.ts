@@ -23,3 +23,13 @@ function row(label: string, r: ExitStatRow, all: number): string {
   const avgUs = r.count ? (r.timeNs / r.count / 1e3).toFixed(2) : '-';
   return `${label.padEnd(40)} ${String(r.count).padStart(10)} ${pct.padStart(6)} ${(r.timeNs / 1e6).toFixed(2).padStart(10)} ${avgUs.padStart(8)}`;
 }
+
+/** The software CPU's figures: instructions, the CPU time they took, MIPS, interrupts taken. */
+export function formatTcgStats(rows: readonly ExitStatRow[], elapsedNs: number): string {
+  const insns = rows.find((r) => r.reason === 'instructions');
+  const irqs = rows.find((r) => r.reason === 'interrupts');
+  const count = insns?.count ?? 0;
+  const cpuNs = insns?.timeNs ?? 0;
+  const mips = cpuNs ? ((count / cpuNs) * 1e3).toFixed(1) : '0.0';
+  return `tcg: ${count} instructions in ${(cpuNs / 1e9).toFixed(3)} s of CPU time (${mips} MIPS), ${irqs?.count ?? 0} interrupts, ${(elapsedNs / 1e9).toFixed(3)} s wall`;
+}

@@ -6,15 +6,16 @@
  */
 import { writeSync } from 'node:fs';
 import { createKvmAccelerator, createMmapRamBacking, probeKvm } from '@tsemu/accel-kvm';
+import { createTcgAccelerator } from '@tsemu/core-cpu';
 import { PcMachine } from '@tsemu/devices';
-import type { Accelerator, MachineEvent } from '@tsemu/devices/platform';
+import { createSharedRamBacking, type Accelerator, type MachineEvent } from '@tsemu/devices/platform';
 import { ConfigError } from '../config/errors.js';
 import type { VmConfig } from '../config/vm-config.js';
 import { StdioConsole } from '../console/stdio-console.js';
 import { readGuestImages } from './guest-images.js';
 import { HostClock } from './host-clock.js';
 import { openSerialBackend } from './serial-backend.js';
-import { formatStatsTable } from './stats-table.js';
+import { formatStatsTable, formatTcgStats } from './stats-table.js';
 
 /** Exit status when the accelerator cannot go on (QEMU aborts in the same cases). */
 export const EXIT_FATAL = 1;
@@ -28,16 +29,14 @@ function kvmDevicePath(): string {
   return process.env.TSEMU_KVM_DEVICE ?? '/dev/kvm';
 }
 
-function chooseAccelerator(config: VmConfig): 'kvm' {
-  if (config.accel === 'tcg') {
-    throw new ConfigError('the software CPU (--accel=tcg) is not part of this build yet; use --accel=kvm');
-  }
+/** kvm when asked for or (auto) usable; tcg when asked for or (auto) KVM is not usable. */
+function chooseAccelerator(config: VmConfig, trace: ((line: string) => void) | null): 'kvm' | 'tcg' {
+  if (config.accel === 'tcg') return 'tcg';
   const probe = probeKvm({ path: kvmDevicePath() });
-  if (!probe.available) {
-    const prefix = config.accel === 'kvm' ? 'cannot use KVM' : 'no usable accelerator';
-    throw new ConfigError(`${prefix}: ${probe.reason}; the software CPU (--accel=tcg) is not in this build yet`);
-  }
-  return 'kvm';
+  if (probe.available) return 'kvm';
+  if (config.accel === 'kvm') throw new ConfigError(`cannot use KVM: ${probe.reason}; --accel=tcg runs without it`);
+  trace?.(`KVM not usable (${probe.reason}): using the software CPU`);
+  return 'tcg';
 }
 
 export async function runVm(config: VmConfig): Promise<number> {
@@ -45,7 +44,11 @@ export async function runVm(config: VmConfig): Promise<number> {
   const trace = config.trace.includes('kvm') ? stderrLine : null;
   const serial = openSerialBackend(config.serial);
   const clock = new HostClock();
-  const backing = createMmapRamBacking(config.memoryBytes);
+  const accelKind = chooseAccelerator(config, trace);
+  // KVM needs page-aligned memory (mmap); the software CPU takes any shareable buffer.
+  const backing = accelKind === 'kvm' ? createMmapRamBacking(config.memoryBytes) : createSharedRamBacking(config.memoryBytes);
+  // The software CPU always uses tsemu's own PIC and PIT.
+  const irqchip = accelKind === 'kvm' ? config.irqchip : 'user';
 
   let finish!: (status: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
@@ -76,7 +79,7 @@ export async function runVm(config: VmConfig): Promise<number> {
   const machine = new PcMachine({
     backing,
     clock,
-    irqchip: config.irqchip,
+    irqchip,
     com1Output: serial ? (bytes) => serial.write(bytes) : null,
     debugExit: config.debugExit,
     onEvent,
@@ -106,10 +109,10 @@ export async function runVm(config: VmConfig): Promise<number> {
 
   const started = process.hrtime.bigint();
   try {
-    // Load first: a bad kernel is reported as such whatever the accelerator situation.
     const cpu = images.load(machine.memory);
-    chooseAccelerator(config);
-    accel = await createKvmAccelerator(machine.binding, { vcpuCount: 1, irqchip: config.irqchip, trace, devicePath: kvmDevicePath() });
+    accel = accelKind === 'kvm'
+      ? await createKvmAccelerator(machine.binding, { vcpuCount: 1, irqchip, trace, devicePath: kvmDevicePath() })
+      : createTcgAccelerator(machine.binding, { trace });
     machine.connectInterrupts(accel.kernelIrqLines, () => accel?.notifyInterrupt());
     await accel.vcpus[0].setState(cpu);
     terminal?.attach();
@@ -123,7 +126,9 @@ export async function runVm(config: VmConfig): Promise<number> {
       // Stop the vCPUs first so the figures are final.
       await accel.pause().catch(() => {});
       if (config.stats) {
-        stderrLine(formatStatsTable('kvm exits', accel.stats(), Number(process.hrtime.bigint() - started)));
+        const elapsed = Number(process.hrtime.bigint() - started);
+        if (accel.kind === 'kvm') stderrLine(formatStatsTable('kvm exits', accel.stats(), elapsed));
+        else stderrLine(formatTcgStats(accel.stats(), elapsed));
       }
       await accel.destroy();
     }

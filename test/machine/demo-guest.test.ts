@@ -21,3 +21,13 @@ describe.skipIf(!kvmUsable())('the demo guest', () => {
     expect(r.stderr).toMatch(/0x3f[8d]/);
   });
 });
+
+describe('the demo guest under --accel=tcg', () => {
+  it('greets from real and protected mode, finds no long mode on the P6-class CPU, and powers off', async () => {
+    const r = await runTsemu(['--accel', 'tcg']);
+    expect(r.stdout).toContain('hello from real mode (16-bit)');
+    expect(r.stdout).toContain('entered protected mode (32-bit)');
+    expect(r.stdout).toContain('this CPU has no long mode (64-bit): powering off');
+    expect(r.status).toBe(0);
+  });
+});
