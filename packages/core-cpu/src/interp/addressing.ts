@@ -106,6 +106,56 @@ export function writeG(cpu: SoftCpu, insn: Instruction, size: number, v: number)
   else setRegV(cpu, insn.reg, size, v);
 }
 
+// ---- the same, one function per size: called with a constant size, they inline into a
+// handler without the size branches (the generic forms above stay for the rarer handlers).
+
+export function readE8(cpu: SoftCpu, insn: Instruction, linear: number): number {
+  if (insn.isMem) return cpu.mem.read8(linear);
+  return cpu.regs.gpr.r8[GprFile.byteIndex(insn.rm, (insn.prefixes & PREFIX_REX) !== 0)];
+}
+export function readE16(cpu: SoftCpu, insn: Instruction, linear: number): number {
+  return insn.isMem ? cpu.mem.read16(linear) : cpu.regs.gpr.r16[insn.rm << 1];
+}
+export function readE32(cpu: SoftCpu, insn: Instruction, linear: number): number {
+  return insn.isMem ? cpu.mem.read32(linear) : cpu.regs.gpr.r32[insn.rm] >>> 0;
+}
+export function writeE8(cpu: SoftCpu, insn: Instruction, linear: number, v: number): void {
+  if (insn.isMem) cpu.mem.write8(linear, v & 0xff);
+  else cpu.regs.gpr.r8[GprFile.byteIndex(insn.rm, (insn.prefixes & PREFIX_REX) !== 0)] = v;
+}
+export function writeE16(cpu: SoftCpu, insn: Instruction, linear: number, v: number): void {
+  if (insn.isMem) cpu.mem.write16(linear, v & 0xffff);
+  else cpu.regs.gpr.r16[insn.rm << 1] = v;
+}
+export function writeE32(cpu: SoftCpu, insn: Instruction, linear: number, v: number): void {
+  if (insn.isMem) cpu.mem.write32(linear, v >>> 0);
+  else {
+    const g = cpu.regs.gpr;
+    g.r32[insn.rm] = v;
+    g.hi[insn.rm] = 0;
+  }
+}
+export function readG8(cpu: SoftCpu, insn: Instruction): number {
+  return cpu.regs.gpr.r8[GprFile.byteIndex(insn.reg, (insn.prefixes & PREFIX_REX) !== 0)];
+}
+export function readG16(cpu: SoftCpu, insn: Instruction): number {
+  return cpu.regs.gpr.r16[insn.reg << 1];
+}
+export function readG32(cpu: SoftCpu, insn: Instruction): number {
+  return cpu.regs.gpr.r32[insn.reg] >>> 0;
+}
+export function writeG8(cpu: SoftCpu, insn: Instruction, v: number): void {
+  cpu.regs.gpr.r8[GprFile.byteIndex(insn.reg, (insn.prefixes & PREFIX_REX) !== 0)] = v;
+}
+export function writeG16(cpu: SoftCpu, insn: Instruction, v: number): void {
+  cpu.regs.gpr.r16[insn.reg << 1] = v;
+}
+export function writeG32(cpu: SoftCpu, insn: Instruction, v: number): void {
+  const g = cpu.regs.gpr;
+  g.r32[insn.reg] = v;
+  g.hi[insn.reg] = 0;
+}
+
 /** Sign-extends the low `size` bytes of v to a 32-bit signed number. */
 export function signExtend(v: number, size: number): number {
   return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v | 0;

@@ -6,168 +6,213 @@
  */
 import { FlagOp } from '../../alu/lazy-flags.js';
 import type { Instruction } from '../../decoder/instruction.js';
-import { memoryLinear, readE, readG, writeE, writeG } from '../addressing.js';
+import {
+  memoryLinear, readE8, readE16, readE32, readG8, readG16, readG32, writeE8, writeE16, writeE32,
+} from '../addressing.js';
 import type { SoftCpu } from '../soft-cpu.js';
+import { ALU_FORM_HANDLERS } from '../../generated/alu-forms.js';
 import type { HandlerTable } from './types.js';
 
-const OPS = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'] as const;
-type AluName = (typeof OPS)[number];
+// Each handler below is its own function (no factory closures) so V8 keeps per-handler type
+// feedback and folds the operand-size branches of the size-specific helpers.
 
-/** Computes `a op b` at `size` bytes, records its flags, and returns the (unmasked) result. */
-function alu(cpu: SoftCpu, op: AluName, size: number, a: number, b: number): number {
-  const f = cpu.regs.flags;
-  const bits = size << 3;
-  let r: number;
-  switch (op) {
-    case 'add':
-      r = a + b;
-      f.record(FlagOp.ADD, bits, a, b, r);
-      return r;
-    case 'adc':
-      r = a + b + f.cf();
-      f.record(FlagOp.ADD, bits, a, b, r);
-      return r;
-    case 'sub':
-    case 'cmp':
-      r = a - b;
-      f.record(FlagOp.SUB, bits, a, b, r);
-      return r;
-    case 'sbb':
-      r = a - b - f.cf();
-      f.record(FlagOp.SUB, bits, a, b, r);
-      return r;
-    case 'and':
-      r = a & b;
-      break;
-    case 'or':
-      r = a | b;
-      break;
-    case 'xor':
-      r = a ^ b;
-      break;
+function testEbGb(cpu: SoftCpu, insn: Instruction): void {
+  const a = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
+  const b = readG8(cpu, insn);
+  cpu.regs.flags.record(FlagOp.LOGIC, 8, a, b, a & b);
+}
+
+function testEbIb(cpu: SoftCpu, insn: Instruction): void {
+  const a = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
+  const b = insn.imm;
+  cpu.regs.flags.record(FlagOp.LOGIC, 8, a, b, a & b);
+}
+
+function testEvGv(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) {
+    const a = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
+    const b = readG16(cpu, insn);
+    cpu.regs.flags.record(FlagOp.LOGIC, 16, a, b, a & b);
+  } else {
+    const size = insn.opSize;
+    const a = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    const b = readG32(cpu, insn);
+    cpu.regs.flags.record(FlagOp.LOGIC, size << 3, a, b, a & b);
   }
-  f.record(FlagOp.LOGIC, bits, a, b, r);
-  return r;
 }
 
-const byteSize = () => 1;
-const vSize = (insn: Instruction) => insn.opSize;
+function testEvIz(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) {
+    const a = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
+    const b = insn.imm;
+    cpu.regs.flags.record(FlagOp.LOGIC, 16, a, b, a & b);
+  } else {
+    const size = insn.opSize;
+    const a = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    const b = insn.imm;
+    cpu.regs.flags.record(FlagOp.LOGIC, size << 3, a, b, a & b);
+  }
+}
 
-function eFirst(op: AluName, sizeOf: (i: Instruction) => number, immediate: boolean) {
-  return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = sizeOf(insn);
+function testAlIb(cpu: SoftCpu, insn: Instruction): void {
+  const a = cpu.regs.gpr.r8[0];
+  const b = insn.imm;
+  cpu.regs.flags.record(FlagOp.LOGIC, 8, a, b, a & b);
+}
+
+function testRaxIz(cpu: SoftCpu, insn: Instruction): void {
+  const g = cpu.regs.gpr;
+  const b = insn.imm;
+  if (insn.opSize === 2) {
+    const a = g.r16[0];
+    cpu.regs.flags.record(FlagOp.LOGIC, 16, a, b, a & b);
+  } else {
+    const a = g.r32[0] >>> 0;
+    cpu.regs.flags.record(FlagOp.LOGIC, insn.opSize << 3, a, b, a & b);
+  }
+}
+
+function incEb(cpu: SoftCpu, insn: Instruction): void {
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
+  const a = readE8(cpu, insn, lin);
+  const r = a + 1;
+  cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 8, a, 1, r);
+  writeE8(cpu, insn, lin, r);
+}
+
+function decEb(cpu: SoftCpu, insn: Instruction): void {
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
+  const a = readE8(cpu, insn, lin);
+  const r = a - 1;
+  cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 8, a, 1, r);
+  writeE8(cpu, insn, lin, r);
+}
+
+function incEv(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
+    const a = readE16(cpu, insn, lin);
+    const r = a + 1;
+    cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 16, a, 1, r);
+    writeE16(cpu, insn, lin, r);
+  } else {
+    const size = insn.opSize;
     const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
-    const a = readE(cpu, insn, size, lin);
-    const b = immediate ? insn.imm : readG(cpu, insn, size);
-    const r = alu(cpu, op, size, a, b);
-    if (op !== 'cmp') writeE(cpu, insn, size, lin, r);
-  };
+    const a = readE32(cpu, insn, lin);
+    const r = a + 1;
+    cpu.regs.flags.recordKeepCarry(FlagOp.ADD, size << 3, a, 1, r);
+    writeE32(cpu, insn, lin, r);
+  }
 }
 
-function gFirst(op: AluName, sizeOf: (i: Instruction) => number) {
-  return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = sizeOf(insn);
-    const b = readE(cpu, insn, size, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
-    const r = alu(cpu, op, size, readG(cpu, insn, size), b);
-    if (op !== 'cmp') writeG(cpu, insn, size, r);
-  };
-}
-
-function accumulator(op: AluName, sizeOf: (i: Instruction) => number) {
-  return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = sizeOf(insn);
-    const g = cpu.regs.gpr;
-    const a = size === 1 ? g.r8[0] : size === 2 ? g.r16[0] : g.r32[0] >>> 0;
-    const r = alu(cpu, op, size, a, insn.imm);
-    if (op === 'cmp') return;
-    if (size === 1) g.r8[0] = r;
-    else if (size === 2) g.r16[0] = r;
-    else {
-      g.r32[0] = r;
-      g.hi[0] = 0;
-    }
-  };
-}
-
-function test(sizeOf: (i: Instruction) => number, source: 'G' | 'I') {
-  return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = sizeOf(insn);
-    const a = readE(cpu, insn, size, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
-    alu(cpu, 'and', size, a, source === 'G' ? readG(cpu, insn, size) : insn.imm);
-  };
-}
-
-function incDec(sizeOf: (i: Instruction) => number, delta: 1 | -1) {
-  return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = sizeOf(insn);
+function decEv(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
+    const a = readE16(cpu, insn, lin);
+    const r = a - 1;
+    cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 16, a, 1, r);
+    writeE16(cpu, insn, lin, r);
+  } else {
+    const size = insn.opSize;
     const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
-    const a = readE(cpu, insn, size, lin);
-    const r = a + delta;
-    cpu.regs.flags.recordKeepCarry(delta > 0 ? FlagOp.ADD : FlagOp.SUB, size << 3, a, 1, r);
-    writeE(cpu, insn, size, lin, r);
-  };
+    const a = readE32(cpu, insn, lin);
+    const r = a - 1;
+    cpu.regs.flags.recordKeepCarry(FlagOp.SUB, size << 3, a, 1, r);
+    writeE32(cpu, insn, lin, r);
+  }
 }
 
 /** INC/DEC r16/r32 (0x40-0x4F outside 64-bit mode): the register is in the opcode. */
-function incDecZ(delta: 1 | -1) {
-  return (cpu: SoftCpu, insn: Instruction): void => {
-    const n = insn.opcode & 7;
-    const g = cpu.regs.gpr;
+function incZv(cpu: SoftCpu, insn: Instruction): void {
+  const n = insn.opcode & 7;
+  const g = cpu.regs.gpr;
+  if (insn.opSize === 2) {
+    const a = g.r16[n << 1];
+    const r = a + 1;
+    cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 16, a, 1, r);
+    g.r16[n << 1] = r;
+  } else {
+    const a = g.r32[n] >>> 0;
+    const r = a + 1;
+    cpu.regs.flags.recordKeepCarry(FlagOp.ADD, insn.opSize << 3, a, 1, r);
+    g.r32[n] = r;
+  }
+}
+
+function decZv(cpu: SoftCpu, insn: Instruction): void {
+  const n = insn.opcode & 7;
+  const g = cpu.regs.gpr;
+  if (insn.opSize === 2) {
+    const a = g.r16[n << 1];
+    const r = a - 1;
+    cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 16, a, 1, r);
+    g.r16[n << 1] = r;
+  } else {
+    const a = g.r32[n] >>> 0;
+    const r = a - 1;
+    cpu.regs.flags.recordKeepCarry(FlagOp.SUB, insn.opSize << 3, a, 1, r);
+    g.r32[n] = r;
+  }
+}
+
+function notEb(cpu: SoftCpu, insn: Instruction): void {
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
+  writeE8(cpu, insn, lin, ~readE8(cpu, insn, lin));
+}
+
+function notEv(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
+    writeE16(cpu, insn, lin, ~readE16(cpu, insn, lin));
+  } else {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0;
+    writeE32(cpu, insn, lin, ~readE32(cpu, insn, lin));
+  }
+}
+
+function negEb(cpu: SoftCpu, insn: Instruction): void {
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
+  const b = readE8(cpu, insn, lin);
+  const r = -b;
+  cpu.regs.flags.record(FlagOp.NEG, 8, 0, b, r);
+  writeE8(cpu, insn, lin, r);
+}
+
+function negEv(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
+    const b = readE16(cpu, insn, lin);
+    const r = -b;
+    cpu.regs.flags.record(FlagOp.NEG, 16, 0, b, r);
+    writeE16(cpu, insn, lin, r);
+  } else {
     const size = insn.opSize;
-    const a = size === 2 ? g.r16[n << 1] : g.r32[n] >>> 0;
-    const r = a + delta;
-    cpu.regs.flags.recordKeepCarry(delta > 0 ? FlagOp.ADD : FlagOp.SUB, size << 3, a, 1, r);
-    if (size === 2) g.r16[n << 1] = r;
-    else g.r32[n] = r;
-  };
-}
-
-function not(sizeOf: (i: Instruction) => number) {
-  return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = sizeOf(insn);
     const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
-    writeE(cpu, insn, size, lin, ~readE(cpu, insn, size, lin));
-  };
-}
-
-function neg(sizeOf: (i: Instruction) => number) {
-  return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = sizeOf(insn);
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
-    const b = readE(cpu, insn, size, lin);
+    const b = readE32(cpu, insn, lin);
     const r = -b;
     cpu.regs.flags.record(FlagOp.NEG, size << 3, 0, b, r);
-    writeE(cpu, insn, size, lin, r);
-  };
+    writeE32(cpu, insn, lin, r);
+  }
 }
 
 export const ALU_HANDLERS: HandlerTable = {
-  test_Eb_Gb: test(byteSize, 'G'),
-  test_Ev_Gv: test(vSize, 'G'),
-  test_Eb_Ib: test(byteSize, 'I'),
-  test_Ev_Iz: test(vSize, 'I'),
-  test_AL_Ib: (cpu, insn) => void alu(cpu, 'and', 1, cpu.regs.gpr.r8[0], insn.imm),
-  test_rAX_Iz: (cpu, insn) => void alu(cpu, 'and', insn.opSize, insn.opSize === 2 ? cpu.regs.gpr.r16[0] : cpu.regs.gpr.r32[0] >>> 0, insn.imm),
-  inc_Eb: incDec(byteSize, 1),
-  dec_Eb: incDec(byteSize, -1),
-  inc_Ev: incDec(vSize, 1),
-  dec_Ev: incDec(vSize, -1),
-  inc_Zv: incDecZ(1),
-  dec_Zv: incDecZ(-1),
-  not_Eb: not(byteSize),
-  not_Ev: not(vSize),
-  neg_Eb: neg(byteSize),
-  neg_Ev: neg(vSize),
+  test_Eb_Gb: testEbGb,
+  test_Ev_Gv: testEvGv,
+  test_Eb_Ib: testEbIb,
+  test_Ev_Iz: testEvIz,
+  test_AL_Ib: testAlIb,
+  test_rAX_Iz: testRaxIz,
+  inc_Eb: incEb,
+  dec_Eb: decEb,
+  inc_Ev: incEv,
+  dec_Ev: decEv,
+  inc_Zv: incZv,
+  dec_Zv: decZv,
+  not_Eb: notEb,
+  not_Ev: notEv,
+  neg_Eb: negEb,
+  neg_Ev: negEv,
 };
 
-for (const op of OPS) {
-  ALU_HANDLERS[`${op}_Eb_Gb`] = eFirst(op, byteSize, false);
-  ALU_HANDLERS[`${op}_Ev_Gv`] = eFirst(op, vSize, false);
-  ALU_HANDLERS[`${op}_Gb_Eb`] = gFirst(op, byteSize);
-  ALU_HANDLERS[`${op}_Gv_Ev`] = gFirst(op, vSize);
-  ALU_HANDLERS[`${op}_AL_Ib`] = accumulator(op, byteSize);
-  ALU_HANDLERS[`${op}_rAX_Iz`] = accumulator(op, vSize);
-  ALU_HANDLERS[`${op}_Eb_Ib`] = eFirst(op, byteSize, true);
-  ALU_HANDLERS[`${op}_Ev_Iz`] = eFirst(op, vSize, true);
-  ALU_HANDLERS[`${op}_Ev_Ibs`] = eFirst(op, vSize, true);
-}
+// The eight operations in their ModRM and accumulator forms, one function each (generated: src/generated/alu-forms.ts).
+Object.assign(ALU_HANDLERS, ALU_FORM_HANDLERS);

@@ -12,8 +12,8 @@ import { softwareInterrupt } from '../interrupts.js';
 import { protectedFarReturn, protectedFarTransfer } from '../protected/far-transfer.js';
 import { protectedIret } from '../protected/interrupt-gate.js';
 import type { SoftCpu } from '../soft-cpu.js';
-import { loadRealModeSegment, pop16, popV, push16, pushV } from '../stack.js';
-import type { HandlerTable } from './types.js';
+import { loadRealModeSegment, pop16, pop32, popV, push16, push32, pushV } from '../stack.js';
+import type { Handler, HandlerTable } from './types.js';
 
 const FLAG_VM = 0x20000;
 
@@ -90,15 +90,23 @@ export const CONTROL_HANDLERS: HandlerTable = {
   jmp_Jz: relative,
   jmp_Ev: (cpu, insn) => setIp(cpu, insn.opSize, readE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0)),
   call_Jz: (cpu, insn) => {
-    pushV(cpu, insn.opSize, cpu.regs.rip);
-    relative(cpu, insn);
+    if (insn.opSize === 2) {
+      push16(cpu, cpu.regs.rip);
+      cpu.regs.rip = (cpu.regs.rip + insn.imm) & 0xffff;
+    } else {
+      push32(cpu, cpu.regs.rip);
+      cpu.regs.rip = (cpu.regs.rip + insn.imm) | 0;
+    }
   },
   call_Ev: (cpu, insn) => {
     const target = readE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0);
     pushV(cpu, insn.opSize, cpu.regs.rip);
     setIp(cpu, insn.opSize, target);
   },
-  ret: (cpu, insn) => setIp(cpu, insn.opSize, popV(cpu, insn.opSize)),
+  ret: (cpu, insn) => {
+    if (insn.opSize === 2) cpu.regs.rip = pop16(cpu);
+    else cpu.regs.rip = pop32(cpu) | 0;
+  },
   ret_Iw: (cpu, insn) => {
     const target = popV(cpu, insn.opSize);
     const g = cpu.regs.gpr;
@@ -163,10 +171,32 @@ export const CONTROL_HANDLERS: HandlerTable = {
   },
 };
 
+/*
+ * Jcc, one function per condition rather than one closure over `cc`: closures from one
+ * literal share V8's type feedback, so the condition switch would never fold. Each tests its
+ * flags directly (SDM Vol. 1, Appendix B, condition codes).
+ */
+const JCC: Record<string, Handler> = {
+  jo: (cpu, insn) => { if (cpu.regs.flags.of() === 1) relative(cpu, insn); },
+  jno: (cpu, insn) => { if (cpu.regs.flags.of() !== 1) relative(cpu, insn); },
+  jb: (cpu, insn) => { if (cpu.regs.flags.cf() === 1) relative(cpu, insn); },
+  jae: (cpu, insn) => { if (cpu.regs.flags.cf() !== 1) relative(cpu, insn); },
+  je: (cpu, insn) => { if (cpu.regs.flags.zf() === 1) relative(cpu, insn); },
+  jne: (cpu, insn) => { if (cpu.regs.flags.zf() !== 1) relative(cpu, insn); },
+  jbe: (cpu, insn) => { const f = cpu.regs.flags; if ((f.cf() | f.zf()) === 1) relative(cpu, insn); },
+  ja: (cpu, insn) => { const f = cpu.regs.flags; if ((f.cf() | f.zf()) !== 1) relative(cpu, insn); },
+  js: (cpu, insn) => { if (cpu.regs.flags.sf() === 1) relative(cpu, insn); },
+  jns: (cpu, insn) => { if (cpu.regs.flags.sf() !== 1) relative(cpu, insn); },
+  jp: (cpu, insn) => { if (cpu.regs.flags.pf() === 1) relative(cpu, insn); },
+  jnp: (cpu, insn) => { if (cpu.regs.flags.pf() !== 1) relative(cpu, insn); },
+  jl: (cpu, insn) => { const f = cpu.regs.flags; if (f.sf() !== f.of()) relative(cpu, insn); },
+  jge: (cpu, insn) => { const f = cpu.regs.flags; if (f.sf() === f.of()) relative(cpu, insn); },
+  jle: (cpu, insn) => { const f = cpu.regs.flags; if (f.zf() === 1 || f.sf() !== f.of()) relative(cpu, insn); },
+  jg: (cpu, insn) => { const f = cpu.regs.flags; if (!(f.zf() === 1 || f.sf() !== f.of())) relative(cpu, insn); },
+};
+
 CONDITIONS.forEach((name, cc) => {
-  const jump = (cpu: SoftCpu, insn: Instruction) => {
-    if (condition(cpu, cc)) relative(cpu, insn);
-  };
+  const jump = JCC[`j${name}`];
   CONTROL_HANDLERS[`j${name}_Jb`] = jump;
   CONTROL_HANDLERS[`j${name}_Jz`] = jump;
   CONTROL_HANDLERS[`set${name}_Eb`] = (cpu, insn) =>

@@ -6,7 +6,8 @@
 import type { Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
 import {
-  effectiveOffset, linearOf, memoryLinear, readE, readG, readMem, setRegV, signExtend, writeE, writeG, writeMem,
+  effectiveOffset, linearOf, memoryLinear, readE, readE8, readE16, readE32, readG, readG8, readG16, readG32, readMem,
+  setRegV, writeE, writeE8, writeE16, writeE32, writeG, writeG8, writeG16, writeG32, writeMem,
 } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
@@ -16,24 +17,39 @@ import type { HandlerTable } from './types.js';
 const byteSize = () => 1;
 const vSize = (insn: Instruction) => insn.opSize;
 
-function movEG(sizeOf: (i: Instruction) => number) {
-  return (cpu: SoftCpu, insn: Instruction) => {
-    const size = sizeOf(insn);
-    writeE(cpu, insn, size, insn.isMem ? memoryLinear(cpu, insn, size) : 0, readG(cpu, insn, size));
-  };
+// The MOV forms are written one function each (not made by a factory) so each keeps its own
+// type feedback and the size-specific operand helpers inline with constant sizes.
+
+function movEbGb(cpu: SoftCpu, insn: Instruction): void {
+  writeE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0, readG8(cpu, insn));
 }
 
-function movGE(sizeOf: (i: Instruction) => number) {
-  return (cpu: SoftCpu, insn: Instruction) => {
-    const size = sizeOf(insn);
-    writeG(cpu, insn, size, readE(cpu, insn, size, insn.isMem ? memoryLinear(cpu, insn, size) : 0));
-  };
+function movEvGv(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) writeE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0, readG16(cpu, insn));
+  else writeE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0, readG32(cpu, insn));
 }
 
-function movEI(sizeOf: (i: Instruction) => number) {
-  return (cpu: SoftCpu, insn: Instruction) => {
-    writeE(cpu, insn, sizeOf(insn), insn.isMem ? memoryLinear(cpu, insn, sizeOf(insn)) : 0, insn.imm);
-  };
+function movGbEb(cpu: SoftCpu, insn: Instruction): void {
+  writeG8(cpu, insn, readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0));
+}
+
+function movGvEv(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) writeG16(cpu, insn, readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0));
+  else writeG32(cpu, insn, readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0));
+}
+
+function movEbIb(cpu: SoftCpu, insn: Instruction): void {
+  writeE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0, insn.imm);
+}
+
+function movEvIz(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) writeE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0, insn.imm);
+  else writeE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0, insn.imm);
+}
+
+function lea(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.opSize === 2) writeG16(cpu, insn, effectiveOffset(cpu, insn));
+  else writeG32(cpu, insn, effectiveOffset(cpu, insn));
 }
 
 function xchg(sizeOf: (i: Instruction) => number) {
@@ -49,11 +65,29 @@ function xchg(sizeOf: (i: Instruction) => number) {
 /** moffs: the address is the displacement itself, in the instruction's segment. */
 const moffs = (cpu: SoftCpu, insn: Instruction, size: number) => linearOf(cpu, insn, insn.disp >>> 0, size);
 
-function movzx(fromSize: number, signed: boolean) {
-  return (cpu: SoftCpu, insn: Instruction) => {
-    const v = readE(cpu, insn, fromSize, insn.isMem ? memoryLinear(cpu, insn, fromSize) : 0);
-    writeG(cpu, insn, insn.opSize, signed ? signExtend(v, fromSize) : v);
-  };
+// MOVZX/MOVSX: the source size is fixed by the opcode, the destination is the operand size.
+function movzxGvEb(cpu: SoftCpu, insn: Instruction): void {
+  const v = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
+  if (insn.opSize === 2) writeG16(cpu, insn, v);
+  else writeG32(cpu, insn, v);
+}
+
+function movzxGvEw(cpu: SoftCpu, insn: Instruction): void {
+  const v = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
+  if (insn.opSize === 2) writeG16(cpu, insn, v);
+  else writeG32(cpu, insn, v);
+}
+
+function movsxGvEb(cpu: SoftCpu, insn: Instruction): void {
+  const v = (readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0) << 24) >> 24;
+  if (insn.opSize === 2) writeG16(cpu, insn, v);
+  else writeG32(cpu, insn, v);
+}
+
+function movsxGvEw(cpu: SoftCpu, insn: Instruction): void {
+  const v = (readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0) << 16) >> 16;
+  if (insn.opSize === 2) writeG16(cpu, insn, v);
+  else writeG32(cpu, insn, v);
 }
 
 /** MOV Sreg, r/m16 (real mode: base = selector * 16; protected mode: descriptor checks). Loading CS this way is #UD. */
@@ -73,12 +107,12 @@ function movSregTo(cpu: SoftCpu, insn: Instruction): void {
 }
 
 export const DATA_HANDLERS: HandlerTable = {
-  mov_Eb_Gb: movEG(byteSize),
-  mov_Ev_Gv: movEG(vSize),
-  mov_Gb_Eb: movGE(byteSize),
-  mov_Gv_Ev: movGE(vSize),
-  mov_Eb_Ib: movEI(byteSize),
-  mov_Ev_Iz: movEI(vSize),
+  mov_Eb_Gb: movEbGb,
+  mov_Ev_Gv: movEvGv,
+  mov_Gb_Eb: movGbEb,
+  mov_Gv_Ev: movGvEv,
+  mov_Eb_Ib: movEbIb,
+  mov_Ev_Iz: movEvIz,
   mov_Zb_Ib: (cpu, insn) => {
     const n = insn.opcode & 7 | ((insn.rex & 1) << 3);
     cpu.regs.gpr.r8[insn.prefixes & 0x40 ? n << 2 : n < 4 ? n << 2 : ((n - 4) << 2) | 1] = insn.imm;
@@ -88,7 +122,7 @@ export const DATA_HANDLERS: HandlerTable = {
   mov_rAX_Ov: (cpu, insn) => setRegV(cpu, 0, insn.opSize, readMem(cpu, moffs(cpu, insn, insn.opSize), insn.opSize)),
   mov_Ob_AL: (cpu, insn) => writeMem(cpu, moffs(cpu, insn, 1), 1, cpu.regs.gpr.r8[0]),
   mov_Ov_rAX: (cpu, insn) => writeMem(cpu, moffs(cpu, insn, insn.opSize), insn.opSize, cpu.regs.gpr.r32[0]),
-  lea_Gv_M: (cpu, insn) => writeG(cpu, insn, insn.opSize, effectiveOffset(cpu, insn)),
+  lea_Gv_M: lea,
   xchg_Eb_Gb: xchg(byteSize),
   xchg_Ev_Gv: xchg(vSize),
   xchg_Zv_rAX: (cpu, insn) => {
@@ -99,10 +133,10 @@ export const DATA_HANDLERS: HandlerTable = {
     setRegV(cpu, 0, size, size === 2 ? g.r16[n << 1] : g.r32[n]);
     setRegV(cpu, n, size, a);
   },
-  movzx_Gv_Eb: movzx(1, false),
-  movzx_Gv_Ew: movzx(2, false),
-  movsx_Gv_Eb: movzx(1, true),
-  movsx_Gv_Ew: movzx(2, true),
+  movzx_Gv_Eb: movzxGvEb,
+  movzx_Gv_Ew: movzxGvEw,
+  movsx_Gv_Eb: movsxGvEb,
+  movsx_Gv_Ew: movsxGvEw,
   cbw: (cpu, insn) => {
     const g = cpu.regs.gpr;
     if (insn.opSize === 2) g.r16[0] = (g.r8[0] << 24) >> 24;

@@ -10,7 +10,7 @@ import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadSegment } from '../protected/segment-load.js';
 import { syncPrivilege } from '../protected/privilege.js';
-import { popV, pushV } from '../stack.js';
+import { pop16, pop32, popV, push16, push32, pushV } from '../stack.js';
 import type { HandlerTable } from './types.js';
 
 const zReg = (insn: Instruction) => (insn.opcode & 7) | ((insn.rex & 1) << 3);
@@ -76,9 +76,18 @@ export const STACK_HANDLERS: HandlerTable = {
   push_Zv: (cpu, insn) => {
     const n = zReg(insn);
     const g = cpu.regs.gpr;
-    pushV(cpu, insn.opSize, insn.opSize === 2 ? g.r16[n << 1] : g.r32[n]);
+    if (insn.opSize === 2) push16(cpu, g.r16[n << 1]);
+    else push32(cpu, g.r32[n]);
   },
-  pop_Zv: (cpu, insn) => setRegV(cpu, zReg(insn), insn.opSize, popV(cpu, insn.opSize)),
+  pop_Zv: (cpu, insn) => {
+    const n = zReg(insn);
+    const g = cpu.regs.gpr;
+    if (insn.opSize === 2) g.r16[n << 1] = pop16(cpu);
+    else {
+      g.r32[n] = pop32(cpu);
+      g.hi[n] = 0;
+    }
+  },
   push_Iz: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm),
   push_Ibs: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm),
   push_Ev: (cpu, insn) => pushV(cpu, insn.opSize, readE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0)),
