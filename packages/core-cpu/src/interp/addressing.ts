@@ -1,5 +1,5 @@
 /**
- * Operands: effective addresses (16- and 32-bit addressing; 64-bit comes with long mode),
+ * Operands: effective addresses (16-, 32- and 64-bit addressing),
  * linear addresses through the segment base, and register/memory reads and writes by size.
  * These are the interpreter's hot helpers: plain functions on typed arrays, no allocation.
  */
@@ -27,7 +27,71 @@ export function effectiveOffset(cpu: SoftCpu, insn: Instruction): number {
     if (insn.ripRelative) off += cpu.regs.rip;
     return off >>> 0;
   }
-  throw new Error('64-bit addressing is not implemented in the interpreter yet');
+  throw new Error('effectiveOffset: 64-bit addressing goes through linear64()');
+}
+
+// ---- 64-bit mode. A linear address is a canonical 64-bit address held in a JS number as its
+// signed value (exact: |value| <= 2^47); the MMU takes negative numbers as sign-extended.
+// Segment bases are zero except FS and GS; there are no limit checks.
+
+const TWO_32 = 4294967296;
+
+/**
+ * The 64-bit linear address lo + hi * 2^32 after adding the FS/GS base of `seg`; a
+ * non-canonical address raises #SS(0) for stack references and #GP(0) otherwise.
+ */
+export function canonicalLinear(cpu: SoftCpu, seg: number, lo: number, hi: number): number {
+  if (seg >= 4) {
+    const s = cpu.regs.seg;
+    const sum = (lo >>> 0) + (s.base[seg] >>> 0);
+    lo = sum | 0;
+    hi = (hi + s.baseHi[seg] + (sum >= TWO_32 ? 1 : 0)) | 0;
+  }
+  if ((hi << 16) >> 16 !== hi) raise(seg === SS ? Vector.SS : Vector.GP, 0);
+  return hi * TWO_32 + (lo >>> 0);
+}
+
+/**
+ * Linear address of the ModRM memory operand in 64-bit mode (address size 8, or 4 with a 67
+ * prefix: the 32-bit offset is zero-extended). RIP-relative uses the next instruction's RIP,
+ * which the run loop has already stored in regs.rip/ripHi.
+ */
+export function linear64(cpu: SoftCpu, insn: Instruction): number {
+  const g = cpu.regs.gpr;
+  const disp = insn.disp | 0;
+  let lo: number;
+  let hi: number;
+  if (insn.addrSize === 8) {
+    lo = disp >>> 0;
+    hi = disp >> 31;
+    if (insn.base >= 0) {
+      const sum = lo + (g.r32[insn.base] >>> 0);
+      lo = sum >>> 0;
+      hi = hi + g.hi[insn.base] + (sum >= TWO_32 ? 1 : 0);
+    } else if (insn.ripRelative) {
+      const r = cpu.regs;
+      const sum = lo + (r.rip >>> 0);
+      lo = sum >>> 0;
+      hi = hi + r.ripHi + (sum >= TWO_32 ? 1 : 0);
+    }
+    if (insn.index >= 0) {
+      const sc = insn.scale;
+      const iLo = g.r32[insn.index] >>> 0;
+      const iHi = sc === 0 ? g.hi[insn.index] : (g.hi[insn.index] << sc) | (iLo >>> (32 - sc));
+      const sum = lo + ((iLo << sc) >>> 0);
+      lo = sum >>> 0;
+      hi = hi + iHi + (sum >= TWO_32 ? 1 : 0);
+    }
+    hi |= 0;
+  } else {
+    let off = disp;
+    if (insn.base >= 0) off += g.r32[insn.base];
+    if (insn.index >= 0) off += g.r32[insn.index] << insn.scale;
+    if (insn.ripRelative) off += cpu.regs.rip;
+    lo = off >>> 0;
+    hi = 0;
+  }
+  return canonicalLinear(cpu, insn.segment, lo, hi);
 }
 
 /**
@@ -48,6 +112,7 @@ export function linearOf(cpu: SoftCpu, insn: Instruction, offset: number, size =
 }
 
 export function memoryLinear(cpu: SoftCpu, insn: Instruction, size = 1): number {
+  if (insn.mode === 64) return linear64(cpu, insn);
   return segmentLinear(cpu, insn.segment, effectiveOffset(cpu, insn), size);
 }
 
@@ -162,3 +227,53 @@ export function signExtend(v: number, size: number): number {
 }
 
 export const SIZE_MASK = [0, 0xff, 0xffff, 0, 0xffffffff] as const;
+
+// ---- 64-bit operands: the low half is returned (or passed) as a number, the high half
+// travels in cpu.valueHi (reads) or a second argument (writes), so nothing is allocated.
+
+export function getReg64(cpu: SoftCpu, n: number): number {
+  const g = cpu.regs.gpr;
+  cpu.valueHi = g.hi[n];
+  return g.r32[n] >>> 0;
+}
+export function setReg64(cpu: SoftCpu, n: number, lo: number, hi: number): void {
+  const g = cpu.regs.gpr;
+  g.r32[n] = lo;
+  g.hi[n] = hi;
+}
+
+/** Reads 8 bytes: returns bits 31:0, leaves bits 63:32 in cpu.valueHi. */
+export function readMem64(cpu: SoftCpu, linear: number): number {
+  const m = cpu.mem;
+  const lo = m.read32(linear);
+  cpu.valueHi = m.read32(linear + 4) | 0;
+  return lo;
+}
+
+/**
+ * Writes 8 bytes. A write that crosses a page is checked on both pages before either is
+ * written, so a #PF on the second page leaves memory unchanged (as the CPU does).
+ */
+export function writeMem64(cpu: SoftCpu, linear: number, lo: number, hi: number): void {
+  const m = cpu.mem;
+  if ((linear & 0xfff) > 0xff8 && m.probeWrite !== undefined) {
+    m.probeWrite(linear);
+    m.probeWrite(linear + 7);
+  }
+  m.write32(linear, lo >>> 0);
+  m.write32(linear + 4, hi >>> 0);
+}
+
+export function readE64(cpu: SoftCpu, insn: Instruction, linear: number): number {
+  return insn.isMem ? readMem64(cpu, linear) : getReg64(cpu, insn.rm);
+}
+export function writeE64(cpu: SoftCpu, insn: Instruction, linear: number, lo: number, hi: number): void {
+  if (insn.isMem) writeMem64(cpu, linear, lo, hi);
+  else setReg64(cpu, insn.rm, lo, hi);
+}
+export function readG64(cpu: SoftCpu, insn: Instruction): number {
+  return getReg64(cpu, insn.reg);
+}
+export function writeG64(cpu: SoftCpu, insn: Instruction, lo: number, hi: number): void {
+  setReg64(cpu, insn.reg, lo, hi);
+}

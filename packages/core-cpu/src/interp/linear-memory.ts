@@ -13,4 +13,10 @@ export interface LinearMemory {
   write32(linear: number, value: number): void;
   /** An instruction-fetch byte (execute permission, code-page tracking). */
   fetch8(linear: number): number;
+  /**
+   * Checks that a write to the byte at `linear` would succeed (raising the #PF it would
+   * raise) without writing: multi-part writes across pages probe first. Optional for
+   * memories that cannot fault.
+   */
+  probeWrite?(linear: number): void;
 }

@@ -82,6 +82,10 @@ export class PagedLinearMemory implements LinearMemory {
     } else m.write32(linear, value, this.priv);
   }
 
+  probeWrite(linear: number): void {
+    this.mmu.translateWrite(linear, this.priv, 0);
+  }
+
   fetch8(linear: number): number {
     const m = this.mmu;
     const e = this.entries[linear >>> 12];

@@ -64,6 +64,8 @@ export class SoftCpu {
   /** Instructions retired (the virtual clock's source). */
   retired = 0;
   halted = false;
+  /** Bits 63:32 of the last 64-bit operand read by the addressing helpers (readE64 ...). */
+  valueHi = 0;
   /** Vector of the last exception delivered, -1 for none (traces, conformance tests). */
   lastException = -1;
   /** Decoded instructions by physical address; null without an MMU (nothing to track writes). */

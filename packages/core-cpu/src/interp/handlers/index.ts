@@ -17,6 +17,8 @@ import { CPUID_MSR_HANDLERS } from './cpuid-msr.js';
 import { DATA_HANDLERS } from './data.js';
 import { IO_HANDLERS } from './io-ops.js';
 import { FLAG_HANDLERS, STACK_HANDLERS } from './stack-ops.js';
+import { X87_HANDLERS } from './x87.js';
+import { ATOMIC_HANDLERS } from './atomics.js';
 import type { Handler, HandlerTable } from './types.js';
 
 const GROUPS: readonly HandlerTable[] = [
@@ -24,6 +26,8 @@ const GROUPS: readonly HandlerTable[] = [
   SHIFT_HANDLERS, BITOP_HANDLERS, MULDIV_HANDLERS, BCD_HANDLERS, STRING_HANDLERS, SEGMENT_LOAD_HANDLERS,
   SYSTEM_HANDLERS,
   CPUID_MSR_HANDLERS,
+  X87_HANDLERS,
+  ATOMIC_HANDLERS,
 ];
 
 const undefinedOpcode: Handler = () => raise(Vector.UD);
