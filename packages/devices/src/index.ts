@@ -13,3 +13,4 @@ export { AcpiPmControl } from './acpi-pm-control.js';
 export { ResetControl } from './reset-control.js';
 export { PcMachine, type PcMachineOptions, type IrqchipMode } from './machine/pc-machine.js';
 export { LocalApic, APIC_DEFAULT_BASE, APIC_MMIO_SIZE, localApicStateSchema, type LocalApicOptions, type LocalApicState, type ApicIpi } from './local-apic.js';
+export { IoApic, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, IOAPIC_PINS, ioApicStateSchema, type IoApicMessage, type IoApicState } from './ioapic-82093.js';
