@@ -10,6 +10,8 @@ export { PicPair, Pic8259, picPairStateSchema, type PicPairState, type PicPairOp
 export { Pit8254, pit8254StateSchema, PIT_FREQUENCY_HZ, type Pit8254State, type Pit8254Options } from './pit-8254.js';
 export { RtcMc146818, rtcMc146818StateSchema, type RtcMc146818State, type RtcMc146818Options } from './rtc-mc146818.js';
 export { AcpiPmControl } from './acpi-pm-control.js';
+export { AcpiPmTimer, PM_TIMER_FREQUENCY_HZ } from './acpi-pm-timer.js';
+export { AcpiPmEvents, acpiPmEventsStateSchema, type AcpiPmEventsState } from './acpi-pm-events.js';
 export { ResetControl } from './reset-control.js';
 export { PcMachine, type PcMachineOptions, type IrqchipMode } from './machine/pc-machine.js';
 export { LocalApic, APIC_DEFAULT_BASE, APIC_MMIO_SIZE, localApicStateSchema, type LocalApicOptions, type LocalApicState, type ApicIpi } from './local-apic.js';

@@ -26,3 +26,8 @@ export { BOOT_CS, BOOT_DS } from './loaders/boot-gdt.js';
 export {
   detectKernelFormat, loadKernel, type KernelFormat, type KernelLoadOptions, type KernelLoadResult,
 } from './loaders/kernel.js';
+export {
+  BiosRom, biosRomLayout, ramRegionsWithoutBios, BIOS_ROM_GRANULE, BIOS_ROM_LOW_WINDOW, BIOS_ROM_MAX_SIZE,
+  type BiosRomLayout,
+} from './bios-rom.js';
+export { buildAcpiTables, type AcpiMachineDescription, type AcpiBlob } from './acpi/tables.js';
