@@ -120,6 +120,13 @@ describe('loadLinux, 32-bit entry', () => {
 });
 
 describe('loadLinux, 64-bit entry', () => {
+  it("'auto' takes startup_64 when the kernel has XLF_KERNEL_64 and startup_32 when it does not", () => {
+    expect(loadLinux(pcMemory(64 * MiB), buildBzImage(), { entry: 'auto' }).entry).toBe(0x100200);
+    const legacy = loadLinux(pcMemory(64 * MiB), buildBzImage({ xloadflags: 0 }), { entry: 'auto' });
+    expect(legacy.entry).toBe(0x100000);
+    expect(legacy.cpu.efer & EFER_LMA).toBe(0n);
+  });
+
   it('enters startup_64 at load address + 0x200 in long mode with RSI = boot_params', () => {
     const mem = pcMemory(64 * MiB);
     const { cpu, entry } = loadLinux(mem, buildBzImage(), { entry: '64' });

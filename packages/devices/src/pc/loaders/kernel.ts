@@ -38,8 +38,8 @@ export interface KernelLoadOptions {
    * module serves as it; two or more modules are refused.
    */
   modules?: readonly MultibootModule[];
-  /** Linux entry mode, default '32'. */
-  linuxEntry?: '32' | '64';
+  /** Linux entry mode, default '32' (see LinuxBootOptions.entry). */
+  linuxEntry?: '32' | '64' | 'auto';
   /** Linux: load a relocatable kernel at pref_address. */
   usePreferredAddress?: boolean;
   /** Names the kernel in error messages. */

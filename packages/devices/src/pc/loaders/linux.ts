@@ -57,8 +57,11 @@ export const XLOADFLAGS_PROTOCOL = 0x20c;
 export interface LinuxBootOptions {
   cmdline?: string;
   initrd?: Uint8Array;
-  /** '32': startup_32 in flat protected mode (default). '64': startup_64 in long mode. */
-  entry?: '32' | '64';
+  /**
+   * '32': startup_32 in flat protected mode (default). '64': startup_64 in long mode.
+   * 'auto': '64' when the kernel has a 64-bit entry point (XLF_KERNEL_64), else '32'.
+   */
+  entry?: '32' | '64' | 'auto';
   /**
    * Load a relocatable kernel at its pref_address instead of 1 MiB. Ignored for a
    * non-relocatable kernel: it moves itself to pref_address anyway.
@@ -85,7 +88,8 @@ export interface LinuxLoadResult {
 export function loadLinux(mem: GuestMemory, image: Uint8Array, opts: LinuxBootOptions = {}): LinuxLoadResult {
   const placement: BootPlacement = new BootPlacement(mem, opts.fileName);
   const h = parseBzImageHeader(image, opts.fileName);
-  const mode = opts.entry ?? '32';
+  const has64 = h.version >= XLOADFLAGS_PROTOCOL && (h.xloadflags & XLF_KERNEL_64) !== 0;
+  const mode = opts.entry === 'auto' ? (has64 ? '64' : '32') : opts.entry ?? '32';
   if (h.version < MIN_BOOT_PROTOCOL) {
     placement.fail(`Linux boot protocol ${formatBootProtocol(h.version)} is older than 2.06, the oldest tsemu supports`);
   }
@@ -93,7 +97,7 @@ export function loadLinux(mem: GuestMemory, image: Uint8Array, opts: LinuxBootOp
     placement.fail('Linux kernel is not a bzImage (loadflags LOADED_HIGH is clear); zImage kernels are not supported');
   }
   if (h.kernelSize === 0) placement.fail('Linux image has no protected-mode kernel after its setup sectors');
-  if (mode === '64' && (h.version < XLOADFLAGS_PROTOCOL || (h.xloadflags & XLF_KERNEL_64) === 0)) {
+  if (mode === '64' && !has64) {
     placement.fail(`Linux kernel has no 64-bit entry point (needs protocol 2.12+ with XLF_KERNEL_64; protocol ${formatBootProtocol(h.version)}, xloadflags ${hex(h.xloadflags)})`);
   }
 
