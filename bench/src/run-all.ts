@@ -2,9 +2,9 @@
  * `npm run bench`: every benchmark, printed as figures (never asserted). Figures that
  * compare with a peer are measured in the same run on the same machine, as ratios.
  */
-import { runInterpreterBench } from './interp-mips.js';
 import { runIoBusBench } from './io-bus-dispatch.js';
 import { runKvmPioBench } from './kvm-pio-exit.js';
+import { runInterpreterVsV86Bench } from './v86-interp.js';
 
 function section(title: string, lines: readonly string[]): void {
   process.stdout.write(`\n== ${title}\n${lines.join('\n')}\n`);
@@ -12,4 +12,4 @@ function section(title: string, lines: readonly string[]): void {
 
 section('IoBus dispatch (benchmark.js, ns per operation)', await runIoBusBench());
 section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await runKvmPioBench());
-section('Software CPU interpreter (no JIT yet)', runInterpreterBench());
+section('Software CPU interpreter vs v86 (same guests; tsemu has no JIT yet)', await runInterpreterVsV86Bench());

@@ -23,7 +23,7 @@ function expectOneCleanError(r: { status: number | null; stderr: string; stdout:
 
 describe('bad input', () => {
   it.each([
-    [['-kernel', '/nonexistent/vmlinuz'], "kernel '/nonexistent/vmlinuz' does not exist"],
+    [['-kernel', '/nonexistent/vmlinuz'], "could not load kernel '/nonexistent/vmlinuz': No such file or directory"],
     [['-kernel', garbage], /not a Linux bzImage, Multiboot or ELF kernel/],
     [['-kernel', empty], /empty/i],
     [['-m', '0'], 'memory size must not be zero'],

@@ -46,6 +46,11 @@ export interface KvmAcceleratorOptions {
   vcpuCount?: number;
   /** 'kernel': KVM's PIC/IOAPIC/LAPIC and PIT; 'user': the machine's own PIC on the port bus. */
   irqchip: 'kernel' | 'user';
+  /**
+   * irqchip 'user' only: the machine models a local APIC (its MMIO page exits to user space),
+   * so CPUID keeps the APIC bit. Default false: no APIC, the guest uses the PIC.
+   */
+  userLocalApic?: boolean;
   /** Narrates the ioctl flow (main thread through this sink, workers on stderr). */
   trace?: TraceSink;
   /** Memory slots; default binding.memory.regions, all writable. */
@@ -188,7 +193,7 @@ export class KvmAccelerator implements Accelerator {
     });
     this.vcpus.push(vcpu);
     this.startServer(vcpu);
-    fd.setCpuid2(cpuidForVcpu(supportedCpuid, index, this.options.irqchip));
+    fd.setCpuid2(cpuidForVcpu(supportedCpuid, index, this.options.irqchip, this.options.userLocalApic === true));
     fd.setFpu(resetKvmFpu());
     const msrs = fd.setMsrs([{ index: MSR_IA32_MISC_ENABLE, data: MSR_IA32_MISC_ENABLE_FAST_STRING }]);
     for (const m of msrs.refused) this.warn(`vCPU ${index}: KVM refused MSR ${hex(m)} (continuing without it)`);

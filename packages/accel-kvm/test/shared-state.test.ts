@@ -120,6 +120,12 @@ describe('cpuidForVcpu', () => {
     expect(out[0].edx).toBe(1);
     expect(out[0].ecx).toBe(1);
   });
+
+  it("keeps the APIC bit for the machine's user-space local APIC, without x2APIC", () => {
+    const out = cpuidForVcpu(supported, 0, 'user', true);
+    expect(out[0].edx).toBe(CPUID_1_EDX_APIC | 1);
+    expect(out[0].ecx).toBe(1);
+  });
 });
 
 describe('openFailureReason', () => {

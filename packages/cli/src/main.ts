@@ -5,7 +5,7 @@
  * stderr and a non-zero status; a stack trace only with TSEMU_DEBUG=1.
  */
 import yargs from 'yargs';
-import { normalizeQemuArgs } from './args/qemu-args.js';
+import { normalizeQemuArgs, qemuInfoRequest } from './args/qemu-args.js';
 import { declareRunOptions, runArgsToConfig, type RunArgs } from './args/run-options.js';
 import { describeError } from './run/errors.js';
 import { runVm } from './run/vm-runner.js';
@@ -19,9 +19,14 @@ function fail(message: string, status: number): never {
 }
 
 async function main(rawArgs: string[]): Promise<void> {
+  const info = qemuInfoRequest(rawArgs);
+  if (info !== null) {
+    process.stdout.write(`${info}\n`);
+    process.exit(0);
+  }
   let argv: string[];
   try {
-    argv = normalizeQemuArgs(rawArgs);
+    argv = normalizeQemuArgs(rawArgs, (warning) => process.stderr.write(`tsemu: warning: ${warning}\n`));
   } catch (err) {
     fail(describeError(err), EXIT_USAGE);
   }
@@ -31,7 +36,7 @@ async function main(rawArgs: string[]): Promise<void> {
 
   await yargs(argv)
     .scriptName('tsemu')
-    .usage('$0 [run] [options]   boot a PC guest (no options: the built-in demo guest)')
+    .usage('$0 [run] [options]   boot a PC guest (no options: the built-in demo guest); QEMU-style options (-kernel, -m, -device, ...) work too')
     .command<RunArgs>(
       'run',
       'boot a PC machine',

@@ -4,33 +4,222 @@
 // one factory because closures from one factory share V8's type feedback: a shared body that
 // switches on the operation stays polymorphic, distinct functions with a constant operation and
 // size let V8 fold the size branches and inline the flag recording (+18-32% MIPS measured).
+// 64-bit operand size (REX.W) has its own function per form, called from the v-form's last
+// branch, so the 16/32-bit bodies stay small; it works on 32-bit halves (no BigInt).
 // Usage: node scripts/gen-alu-forms.mjs [--check]   (--check: exit 1 if the file is stale)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const OUT = fileURLToPath(new URL('../src/generated/alu-forms.ts', import.meta.url));
 
-/** In ModRM /digit order: name, result expression, lazy-flags kind, whether the result is stored. */
+/** The 64-bit body: a, aHi, b, bHi are in scope (low halves unsigned); defines r and rHi. */
+const ADD64 = (carry) => [
+  `  const s = a + b${carry};`,
+  '  const r = s | 0;',
+  '  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;',
+].join('\n');
+const SUB64 = (borrow) => [
+  `  const s = a - b${borrow};`,
+  '  const r = s | 0;',
+  '  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;',
+].join('\n');
+const LOGIC64 = (o) => [
+  `  const r = a ${o} b;`,
+  `  const rHi = aHi ${o} bHi;`,
+].join('\n');
+
+/** In ModRM /digit order: name, result expression, lazy-flags kind, whether the result is stored, 64-bit body. */
 const OPS = [
-  ['add', 'a + b', 'ADD', true],
-  ['or', 'a | b', 'LOGIC', true],
-  ['adc', 'a + b + f.cf()', 'ADD', true],
-  ['sbb', 'a - b - f.cf()', 'SUB', true],
-  ['and', 'a & b', 'LOGIC', true],
-  ['sub', 'a - b', 'SUB', true],
-  ['xor', 'a ^ b', 'LOGIC', true],
-  ['cmp', 'a - b', 'SUB', false],
+  ['add', 'a + b', 'ADD', true, ADD64('')],
+  ['or', 'a | b', 'LOGIC', true, LOGIC64('|')],
+  ['adc', 'a + b + f.cf()', 'ADD', true, ADD64(' + f.cf()')],
+  ['sbb', 'a - b - f.cf()', 'SUB', true, SUB64(' - f.cf()')],
+  ['and', 'a & b', 'LOGIC', true, LOGIC64('&')],
+  ['sub', 'a - b', 'SUB', true, SUB64('')],
+  ['xor', 'a ^ b', 'LOGIC', true, LOGIC64('^')],
+  ['cmp', 'a - b', 'SUB', false, SUB64('')],
 ];
 const FORMS = ['Eb_Gb', 'Eb_Ib', 'Ev_Gv', 'Ev_Iz', 'Gb_Eb', 'Gv_Ev', 'AL_Ib', 'rAX_Iz'];
 
-const TEMPLATE = "function ${op}_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {\n  const f = cpu.regs.flags;\n  const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;\n  const a = readE8(cpu, insn, lin);\n  const b = readG8(cpu, insn);\n  const r = ${expr};\n  f.record(FlagOp.${kind}, 8, a, b, r);\n@@WRITE@@  writeE8(cpu, insn, lin, r);\n}\n\nfunction ${op}_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {\n  const f = cpu.regs.flags;\n  const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;\n  const a = readE8(cpu, insn, lin);\n  const b = insn.imm;\n  const r = ${expr};\n  f.record(FlagOp.${kind}, 8, a, b, r);\n@@WRITE@@  writeE8(cpu, insn, lin, r);\n}\n\nfunction ${op}_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {\n  const f = cpu.regs.flags;\n  if (insn.opSize === 2) {\n    const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;\n    const a = readE16(cpu, insn, lin);\n    const b = readG16(cpu, insn);\n    const r = ${expr};\n    f.record(FlagOp.${kind}, 16, a, b, r);\n@@WRITE@@    writeE16(cpu, insn, lin, r);\n  } else {\n    const size = insn.opSize;\n    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;\n    const a = readE32(cpu, insn, lin);\n    const b = readG32(cpu, insn);\n    const r = ${expr};\n    f.record(FlagOp.${kind}, size << 3, a, b, r);\n@@WRITE@@    writeE32(cpu, insn, lin, r);\n  }\n}\n\nfunction ${op}_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {\n  const f = cpu.regs.flags;\n  if (insn.opSize === 2) {\n    const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;\n    const a = readE16(cpu, insn, lin);\n    const b = insn.imm;\n    const r = ${expr};\n    f.record(FlagOp.${kind}, 16, a, b, r);\n@@WRITE@@    writeE16(cpu, insn, lin, r);\n  } else {\n    const size = insn.opSize;\n    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;\n    const a = readE32(cpu, insn, lin);\n    const b = insn.imm;\n    const r = ${expr};\n    f.record(FlagOp.${kind}, size << 3, a, b, r);\n@@WRITE@@    writeE32(cpu, insn, lin, r);\n  }\n}\n\nfunction ${op}_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {\n  const f = cpu.regs.flags;\n  const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);\n  const a = readG8(cpu, insn);\n  const r = ${expr};\n  f.record(FlagOp.${kind}, 8, a, b, r);\n@@WRITE@@  writeG8(cpu, insn, r);\n}\n\nfunction ${op}_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {\n  const f = cpu.regs.flags;\n  if (insn.opSize === 2) {\n    const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);\n    const a = readG16(cpu, insn);\n    const r = ${expr};\n    f.record(FlagOp.${kind}, 16, a, b, r);\n@@WRITE@@    writeG16(cpu, insn, r);\n  } else {\n    const size = insn.opSize;\n    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);\n    const a = readG32(cpu, insn);\n    const r = ${expr};\n    f.record(FlagOp.${kind}, size << 3, a, b, r);\n@@WRITE@@    writeG32(cpu, insn, r);\n  }\n}\n\nfunction ${op}_AL_Ib(cpu: SoftCpu, insn: Instruction): void {\n  const f = cpu.regs.flags;\n  const g = cpu.regs.gpr;\n  const a = g.r8[0];\n  const b = insn.imm;\n  const r = ${expr};\n  f.record(FlagOp.${kind}, 8, a, b, r);\n@@WRITE@@  g.r8[0] = r;\n}\n\nfunction ${op}_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {\n  const f = cpu.regs.flags;\n  const g = cpu.regs.gpr;\n  const b = insn.imm;\n  if (insn.opSize === 2) {\n    const a = g.r16[0];\n    const r = ${expr};\n    f.record(FlagOp.${kind}, 16, a, b, r);\n@@WRITE@@    g.r16[0] = r;\n  } else {\n    const a = g.r32[0] >>> 0;\n    const r = ${expr};\n    f.record(FlagOp.${kind}, insn.opSize << 3, a, b, r);\n@@WRITE@@    g.r32[0] = r;\n@@WRITE@@    g.hi[0] = 0;\n  }\n}";
+// %op% %expr% %kind% %body64% %record64% are substituted; lines starting @@WRITE@@ are kept
+// only for operations that store their result (all but CMP). The flags are recorded after the
+// store: a store that faults (#PF on a copy-on-write page) must leave EFLAGS as they were, or
+// the restarted ADC/SBB would see the carry the aborted attempt produced.
+const TEMPLATE = `function %op%_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
+  const a = readE8(cpu, insn, lin);
+  const b = readG8(cpu, insn);
+  const r = %expr%;
+@@WRITE@@  writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.%kind%, 8, a, b, r);
+}
 
-function section([op, expr, kind, store]) {
-  const body = TEMPLATE.split('\n')
+function %op%_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
+  const a = readE8(cpu, insn, lin);
+  const b = insn.imm;
+  const r = %expr%;
+@@WRITE@@  writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.%kind%, 8, a, b, r);
+}
+
+function %op%_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  if (insn.opSize === 2) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
+    const a = readE16(cpu, insn, lin);
+    const b = readG16(cpu, insn);
+    const r = %expr%;
+@@WRITE@@    writeE16(cpu, insn, lin, r);
+    f.record(FlagOp.%kind%, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
+    const a = readE32(cpu, insn, lin);
+    const b = readG32(cpu, insn);
+    const r = %expr%;
+@@WRITE@@    writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.%kind%, 32, a, b, r);
+  } else {
+    %op%_Ev_Gv_64(cpu, insn);
+  }
+}
+
+function %op%_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  if (insn.opSize === 2) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
+    const a = readE16(cpu, insn, lin);
+    const b = insn.imm;
+    const r = %expr%;
+@@WRITE@@    writeE16(cpu, insn, lin, r);
+    f.record(FlagOp.%kind%, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
+    const a = readE32(cpu, insn, lin);
+    const b = insn.imm;
+    const r = %expr%;
+@@WRITE@@    writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.%kind%, 32, a, b, r);
+  } else {
+    %op%_Ev_Iz_64(cpu, insn);
+  }
+}
+
+function %op%_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
+  const a = readG8(cpu, insn);
+  const r = %expr%;
+@@WRITE@@  writeG8(cpu, insn, r);
+  f.record(FlagOp.%kind%, 8, a, b, r);
+}
+
+function %op%_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  if (insn.opSize === 2) {
+    const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
+    const a = readG16(cpu, insn);
+    const r = %expr%;
+@@WRITE@@    writeG16(cpu, insn, r);
+    f.record(FlagOp.%kind%, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
+    const a = readG32(cpu, insn);
+    const r = %expr%;
+@@WRITE@@    writeG32(cpu, insn, r);
+    f.record(FlagOp.%kind%, 32, a, b, r);
+  } else {
+    %op%_Gv_Ev_64(cpu, insn);
+  }
+}
+
+function %op%_AL_Ib(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r8[0];
+  const b = insn.imm;
+  const r = %expr%;
+@@WRITE@@  g.r8[0] = r;
+  f.record(FlagOp.%kind%, 8, a, b, r);
+}
+
+function %op%_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = insn.imm;
+  if (insn.opSize === 2) {
+    const a = g.r16[0];
+    const r = %expr%;
+@@WRITE@@    g.r16[0] = r;
+    f.record(FlagOp.%kind%, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const a = g.r32[0] >>> 0;
+    const r = %expr%;
+@@WRITE@@    g.r32[0] = r;
+@@WRITE@@    g.hi[0] = 0;
+    f.record(FlagOp.%kind%, 32, a, b, r);
+  } else {
+    %op%_rAX_Iz_64(cpu, insn);
+  }
+}
+
+function %op%_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+%body64%
+@@WRITE@@  writeE64(cpu, insn, lin, r, rHi);
+%record64%
+}
+
+function %op%_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+%body64%
+@@WRITE@@  writeE64(cpu, insn, lin, r, rHi);
+%record64%
+}
+
+function %op%_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+%body64%
+@@WRITE@@  writeG64(cpu, insn, r, rHi);
+%record64%
+}
+
+function %op%_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+%body64%
+@@WRITE@@  g.r32[0] = r;
+@@WRITE@@  g.hi[0] = rHi;
+%record64%
+}`;
+
+function section([op, expr, kind, store, body64]) {
+  const record64 = `  f.record64(FlagOp.${kind}, a | 0, aHi, b | 0, bHi, r, rHi);`;
+  const body = TEMPLATE.replaceAll('%body64%', body64).replaceAll('%record64%', record64).split('\n')
     .filter((line) => store || !line.startsWith('@@WRITE@@'))
     .map((line) => line.replace('@@WRITE@@', ''))
     .join('\n')
-    .replaceAll('${op}', op).replaceAll('${expr}', expr).replaceAll('${kind}', kind);
+    .replaceAll('%op%', op).replaceAll('%expr%', expr).replaceAll('%kind%', kind);
   return `// ---- ${op.toUpperCase()}\n\n${body}\n`;
 }
 
@@ -41,13 +230,15 @@ function generate() {
 /**
  * The eight classic ALU operations (ADD OR ADC SBB AND SUB XOR CMP) in their ModRM and
  * accumulator forms, one function per operation and form (see the generator for why).
- * 64-bit operand size follows the 32-bit path for now.
+ * 64-bit operand size (REX.W) runs in a separate function per form on 32-bit halves: the
+ * carry or borrow out of the low half feeds the high half, and the flags are recorded with
+ * both halves (LazyFlags.record64). A 32-bit register write clears bits 63:32.
  */
 import { FlagOp } from '../alu/lazy-flags.js';
 import type { Instruction } from '../decoder/instruction.js';
 import {
-  memoryLinear, readE8, readE16, readE32, readG8, readG16, readG32, writeE8, writeE16, writeE32,
-  writeG8, writeG16, writeG32,
+  memoryLinear, readE8, readE16, readE32, readE64, readG8, readG16, readG32, readG64, writeE8, writeE16, writeE32,
+  writeE64, writeG8, writeG16, writeG32, writeG64,
 } from '../interp/addressing.js';
 import type { HandlerTable } from '../interp/handlers/types.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';

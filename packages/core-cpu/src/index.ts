@@ -30,4 +30,7 @@ export * from './mmu/index.js';
 export { LazyFlags, FlagOp } from './alu/lazy-flags.js';
 export { CpuRegisters } from './state/cpu-registers.js';
 export * as fpu from './fpu/index.js';
-export { TcgAccelerator, createTcgAccelerator, type TcgAcceleratorOptions } from './tcg/tcg-accelerator.js';
+export {
+  TcgAccelerator, createTcgAccelerator, VirtualClock, MAX_ICOUNT_SHIFT, CpuTracer,
+  type TcgAcceleratorOptions, type TcgLocalApic, type TcgStats, type VirtualClockOptions, type CpuTraceOptions, type CpuTraceRange,
+} from './tcg/tcg-accelerator.js';

@@ -71,6 +71,7 @@ export class AcpiPmEvents implements IoDevice, Persistable<AcpiPmEventsState> {
     if (overflows !== this.seenOverflows) {
       this.seenOverflows = overflows;
       this.status |= PM1_STS_TMR;
+      this.updateSci();
     }
   }
 

@@ -5,16 +5,67 @@
  *   -kernel F -initrd F -append S -m SIZE -smp N -accel kvm|tcg -enable-kvm
  *   -machine [pc][,accel=kvm|tcg|kvm:tcg][,kernel_irqchip=on|off]  -M pc
  *   -nographic -display none -nodefaults -serial stdio|file:F|none|null -no-reboot
- *   -device isa-debug-exit[,iobase=N][,iosize=N]
+ *   -device isa-debug-exit[,iobase=N][,iosize=N]  -device pc-testdev  -device pci-testdev
+ *   -device ? | help (lists the devices)  -global kvm-pit.lost_tick_policy=...  -cpu MODEL[,+f,-f]
+ *   -vnc none  -h | -help
  *
+ * That set is what kvm-unit-tests' x86 runner passes (docs/kvm-unit-tests.md).
  * Anything else that looks like a QEMU option is a ConfigError naming it: silently
  * ignoring an option would make a script appear to work while doing something else.
  */
+import { existsSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
+
+/**
+ * What `-device ?` prints, one device a line in QEMU's format (`name "NAME", bus B, desc "..."`):
+ * the devices tsemu can add on request. kvm-unit-tests greps this for pc-testdev and pci-testdev.
+ */
+export const QEMU_DEVICE_LIST = [
+  'Misc devices:',
+  'name "isa-debug-exit", bus ISA, desc "exit the emulator with status (value << 1) | 1"',
+  'name "pc-testdev", bus ISA, desc "QEMU x86 ISA test device (kvm-unit-tests)"',
+  'name "pci-testdev", bus PCI, desc "PCI Test Device (adds a PCI bus with an i440FX host bridge)"',
+].join('\n');
+
+/** The devices `-device NAME` adds beyond isa-debug-exit (tsemu's --device values). */
+export const TEST_DEVICES = ['pc-testdev', 'pci-testdev'] as const;
+export type TestDeviceName = (typeof TEST_DEVICES)[number];
+
+/**
+ * A QEMU command line that asks for information rather than a VM: `-device ?` / `-device help`
+ * (the device list) or `-h` / `-help` (usage). Returns the text to print on stdout, else null.
+ */
+export function qemuInfoRequest(argv: readonly string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '-device' && (argv[i + 1] === '?' || argv[i + 1] === 'help')) return QEMU_DEVICE_LIST;
+    if (argv[i] === '-h' || argv[i] === '-help') {
+      // QEMU's first line names the program; scripts (kvm-unit-tests) read a version from it.
+      return 'tsemu 0.1.0 (QEMU-compatible options: a subset of qemu-system-x86_64\'s; `tsemu --help` lists all)';
+    }
+  }
+  return null;
+}
+
+/**
+ * -global properties tsemu accepts. kvm-pit.lost_tick_policy tunes KVM's in-kernel PIT
+ * reinjection; tsemu's own PIT (tcg, --irqchip=user) never queues lost ticks, which is what
+ * "discard" asks for, and the in-kernel PIT keeps KVM's default: the value is checked, then ignored.
+ */
+const GLOBALS: Record<string, readonly string[]> = {
+  'kvm-pit.lost_tick_policy': ['discard', 'delay', 'slew'],
+};
+
+/**
+ * -cpu models that mean "the CPU tsemu presents": tsemu has one model per accelerator (the
+ * software CPU's, or the host's under KVM), so `max`/`host`/`base` select it. Any other model
+ * name or +feature is accepted with a warning, as QEMU warns when TCG lacks a requested feature.
+ */
+const CPU_SELF_MODELS = new Set(['max', 'host', 'base']);
 
 /** QEMU options that take a value, as they appear on QEMU's command line. */
 const WITH_VALUE = new Set([
   'kernel', 'initrd', 'append', 'm', 'smp', 'accel', 'machine', 'M', 'display', 'serial', 'device',
+  'global', 'cpu', 'vnc',
 ]);
 const WITHOUT_VALUE = new Set(['nographic', 'nodefaults', 'no-reboot', 'enable-kvm']);
 
@@ -37,10 +88,52 @@ function rejectUnknown(option: string, props: Map<string, string>, known: string
   }
 }
 
-function translate(name: string, value: string): string[] {
+/** Receives the warnings a QEMU option gives (QEMU prints them as "warning: ..."). */
+export type QemuWarn = (message: string) => void;
+
+function translateDevice(value: string): string[] {
+  const { bare, props } = parseProps(value);
+  const name = bare[0];
+  if (name === 'isa-debug-exit') {
+    rejectUnknown('device isa-debug-exit', props, ['iobase', 'iosize']);
+    // QEMU's defaults for the device (hw/misc/debugexit.c): iobase 0x501, iosize 2.
+    return ['--debug-exit', props.get('iobase') ?? '0x501', '--debug-exit-size', props.get('iosize') ?? '2'];
+  }
+  if (name === 'pc-testdev' || name === 'pci-testdev') {
+    rejectUnknown(`device ${name}`, props, []);
+    return ['--device', name];
+  }
+  throw new ConfigError(`unsupported device '${name ?? value}' in -device (-device ? lists the devices)`);
+}
+
+function translateGlobal(value: string): string[] {
+  const eq = value.indexOf('=');
+  const key = eq < 0 ? value : value.slice(0, eq);
+  const allowed = GLOBALS[key];
+  if (allowed === undefined) throw new ConfigError(`unsupported -global property '${key}' (tsemu accepts: ${Object.keys(GLOBALS).join(', ')})`);
+  const v = value.slice(eq + 1);
+  if (eq < 0 || !allowed.includes(v)) throw new ConfigError(`invalid -global ${value} (${key}=${allowed.join('|')})`);
+  return [];
+}
+
+function translateCpu(value: string, warn: QemuWarn): string[] {
+  const [model, ...features] = value.split(',');
+  if (model === '' || model === undefined) throw new ConfigError('-cpu needs a model name');
+  if (!CPU_SELF_MODELS.has(model)) warn(`-cpu ${model}: tsemu presents its own CPU model (as with -cpu max); CPUID may differ from QEMU's ${model}`);
+  for (const f of features) {
+    if (!/^[+-][\w.-]+$/.test(f) && !/^[\w.-]+=[\w.-]+$/.test(f)) throw new ConfigError(`invalid -cpu feature '${f}' (+FEATURE, -FEATURE or PROP=VALUE)`);
+    warn(`-cpu ${model}: feature setting '${f}' is not supported; CPUID reports the features tsemu implements`);
+  }
+  return [];
+}
+
+function translate(name: string, value: string, warn: QemuWarn): string[] {
   switch (name) {
     case 'kernel':
-      return ['--kernel', value];
+      // QEMU's wording: kvm-unit-tests' runner recognises a missing kernel by it.
+      if (!existsSync(value)) throw new ConfigError(`could not load kernel '${value}': No such file or directory`);
+      // QEMU starts kernels through SeaBIOS: give them the device state it leaves (bios-handoff.ts).
+      return ['--kernel', value, '--bios-handoff'];
     case 'initrd':
       // QEMU passes a comma-separated list of Multiboot modules here.
       return ['--initrd', value];
@@ -95,13 +188,15 @@ function translate(name: string, value: string): string[] {
       throw new ConfigError(`unsupported -serial ${value} (stdio, file:PATH, none)`);
     case 'no-reboot':
       return ['--no-reboot'];
-    case 'device': {
-      const { bare, props } = parseProps(value);
-      if (bare[0] !== 'isa-debug-exit') throw new ConfigError(`unsupported device '${bare[0] ?? value}' in -device`);
-      rejectUnknown('device isa-debug-exit', props, ['iobase', 'iosize']);
-      // QEMU's defaults for the device (hw/misc/debugexit.c): iobase 0x501, iosize 2.
-      return ['--debug-exit', props.get('iobase') ?? '0x501', '--debug-exit-size', props.get('iosize') ?? '2'];
-    }
+    case 'device':
+      return translateDevice(value);
+    case 'global':
+      return translateGlobal(value);
+    case 'cpu':
+      return translateCpu(value, warn);
+    case 'vnc':
+      if (value !== 'none') throw new ConfigError(`unsupported -vnc ${value} (tsemu has no display; -vnc none only)`);
+      return [];
     default:
       throw new ConfigError(`unsupported QEMU option -${name}`);
   }
@@ -113,7 +208,7 @@ export function isQemuStyle(arg: string): boolean {
 }
 
 /** Rewrites QEMU-style options into tsemu flags; tsemu's own arguments pass through. */
-export function normalizeQemuArgs(argv: readonly string[]): string[] {
+export function normalizeQemuArgs(argv: readonly string[], warn: QemuWarn = () => {}): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -127,10 +222,10 @@ export function normalizeQemuArgs(argv: readonly string[]): string[] {
     }
     const name = arg.slice(1);
     if (WITHOUT_VALUE.has(name)) {
-      out.push(...translate(name, ''));
+      out.push(...translate(name, '', warn));
     } else if (WITH_VALUE.has(name)) {
       if (i + 1 >= argv.length) throw new ConfigError(`QEMU option ${arg} needs a value`);
-      out.push(...translate(name, argv[++i]));
+      out.push(...translate(name, argv[++i], warn));
     } else {
       throw new ConfigError(`unsupported option ${arg}`);
     }

@@ -19,6 +19,7 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('kernel', { type: 'string', describe: 'kernel to boot: Linux bzImage or Multiboot (detected as QEMU -kernel does)' })
     .option('initrd', { type: 'string', describe: 'initrd for Linux, or comma-separated Multiboot modules ("file args" each)' })
     .option('append', { type: 'string', default: '', describe: 'kernel command line' })
+    .option('bios', { type: 'string', describe: 'start from the reset vector with this firmware image (64-256 KiB, read-only at the top of 1 MiB and of 4 GiB; --accel=tcg); QEMU: -bios' })
     .option('flat', { type: 'string', describe: 'load a flat binary instead of a kernel (see --flat-address, --flat-mode)' })
     .option('flat-address', { type: 'string', default: '0x7c00', describe: 'guest-physical load address of --flat' })
     .option('flat-mode', { type: 'string', choices: ['real', 'protected'], default: 'real', describe: 'CPU mode at the --flat entry' })
@@ -27,8 +28,15 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('debug-exit', { type: 'string', describe: 'add isa-debug-exit at PORT (default 0xf4): writing v exits with status (v<<1)|1' })
     .option('debug-exit-size', { type: 'string', default: '4', describe: 'isa-debug-exit register size in bytes (1, 2, 4)' })
     .option('irqchip', { type: 'string', choices: ['kernel', 'user'], default: 'kernel', describe: "kvm: KVM's in-kernel PIC/PIT/IOAPIC, or tsemu's own models (user)" })
-    .option('trace', { type: 'string', array: true, default: [] as string[], describe: 'narrate on stderr: kvm (the ioctl flow and every exit)' })
-    .option('stats', { type: 'boolean', default: false, describe: 'print a table of exits by reason and port/region at exit (stderr)' });
+    .option('trace', { type: 'string', array: true, default: [] as string[], describe: 'narrate on stderr: kvm (the ioctl flow and every exit); cpu[:START-END] (tcg: each instruction as cs:ip, linear address, bytes, disassembly, plus exceptions and interrupts; START-END or START+LENGTH in hex linear addresses, inclusive)' })
+    .option('trace-file', { type: 'string', describe: 'write --trace=cpu lines to this file instead of stderr' })
+    .option('stats', { type: 'boolean', default: false, describe: 'print figures at exit (stderr): kvm exits by reason and port/region; tcg instructions, MIPS, interrupts, HLTs, caches, virtual vs host time' })
+    .option('clock', { type: 'string', choices: ['virtual', 'host'], describe: 'time the devices see: virtual (tcg default: counted in instructions, so runs are reproducible; idle time is skipped) or host (real time; the only one under kvm)' })
+    .option('icount', { type: 'string', describe: 'virtual clock rate: 2^SHIFT ns per instruction, SHIFT 0-10 (default 0 = 1 ns); implies --clock=virtual (like QEMU -icount shift=N)' })
+    .option('rtc-base', { type: 'string', describe: "the RTC's date at power-on: utc (the host's time, default) or YYYY-MM-DD[THH:MM:SS] in UTC, for reproducible runs (like QEMU -rtc base=DATE)" })
+    .option('bios-handoff', { type: 'boolean', default: false, describe: "start --kernel with the PIC (bases 0x08/0x70), PIT (18.2 Hz, IRQ 0 open) and real-mode IVT as a PC BIOS leaves them; QEMU's -kernel implies it (QEMU boots kernels through SeaBIOS)" })
+    .option('device', { type: 'string', array: true, choices: ['pc-testdev', 'pci-testdev'], default: [] as string[], describe: "add QEMU's test devices for kvm-unit-tests: pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017 IRQ lines, MMIO 0xff000000); pci-testdev (a PCI bus, i440FX host bridge at 00:00.0, the device at 00:02.0); QEMU: -device" })
+    .option('jit', { type: 'string', choices: ['on', 'off'], describe: 'tcg: translate guest code to JS; not implemented yet, so both values run the interpreter' });
 }
 
 export interface RunArgs {
@@ -39,6 +47,7 @@ export interface RunArgs {
   initrd?: string;
   append: string;
   flat?: string;
+  bios?: string;
   flatAddress: string;
   flatMode: string;
   serial: string;
@@ -47,7 +56,14 @@ export interface RunArgs {
   debugExitSize: string;
   irqchip: string;
   trace: string[];
+  traceFile?: string;
   stats: boolean;
+  clock?: string;
+  icount?: string;
+  rtcBase?: string;
+  jit?: string;
+  device?: string[];
+  biosHandoff?: boolean;
 }
 
 function parseSerial(text: string): SerialConfig {
@@ -55,6 +71,47 @@ function parseSerial(text: string): SerialConfig {
   if (text === 'none' || text === 'null') return { kind: 'none' };
   if (text.startsWith('file:') && text.length > 5) return { kind: 'file', path: text.slice(5) };
   throw new ConfigError(`invalid --serial '${text}' (stdio, file:PATH, none)`);
+}
+
+/** A hex linear address ("0x" optional). */
+function parseHexAddress(text: string, what: string): number {
+  const digits = text.replace(/^0x/i, '');
+  if (!/^[0-9a-f]{1,16}$/i.test(digits)) throw new ConfigError(`invalid ${what} '${text}' (a hex linear address)`);
+  const value = Number.parseInt(digits, 16);
+  if (!Number.isSafeInteger(value)) throw new ConfigError(`${what} '${text}' is too large`);
+  return value;
+}
+
+/** --trace values: kvm, cpu, cpu:START-END, cpu:START+LENGTH (hex, inclusive). */
+export function parseTraces(values: readonly string[]): { kinds: ('kvm' | 'cpu')[]; cpuRange: { start: number; end: number } | null } {
+  const kinds = new Set<'kvm' | 'cpu'>();
+  let cpuRange: { start: number; end: number } | null = null;
+  for (const value of values.flatMap((v) => v.split(','))) {
+    if (value === 'kvm' || value === 'cpu') {
+      kinds.add(value);
+      continue;
+    }
+    const m = /^cpu:([^-+]+)([-+])(.+)$/.exec(value);
+    if (!m) throw new ConfigError(`unknown --trace '${value}' (kvm, cpu, cpu:START-END, cpu:START+LENGTH)`);
+    const start = parseHexAddress(m[1], '--trace=cpu start');
+    const second = parseHexAddress(m[3], m[2] === '-' ? '--trace=cpu end' : '--trace=cpu length');
+    const end = m[2] === '-' ? second : start + second - 1;
+    if (end < start) throw new ConfigError(`--trace '${value}': the range ends before it starts`);
+    kinds.add('cpu');
+    cpuRange = { start, end };
+  }
+  return { kinds: [...kinds], cpuRange };
+}
+
+/** --rtc-base: utc/now (null: the host's time at start) or an ISO date, taken as UTC. */
+export function parseRtcBase(text: string | undefined): number | null {
+  if (text === undefined || text === 'utc' || text === 'now') return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
+  const ms = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0)) : NaN;
+  if (!m || Number.isNaN(ms) || new Date(ms).getUTCDate() !== +m[3]) {
+    throw new ConfigError(`invalid --rtc-base '${text}' (utc, or YYYY-MM-DD[THH:MM[:SS]] in UTC)`);
+  }
+  return ms;
 }
 
 function checkReadable(path: string, what: string): void {
@@ -70,7 +127,12 @@ export function runArgsToConfig(args: RunArgs): VmConfig {
   }
   if (args.kernel !== undefined && args.flat !== undefined) throw new ConfigError('--kernel and --flat cannot be used together');
   let kernel: VmConfig['kernel'] = { kind: 'demo' };
-  if (args.kernel !== undefined) {
+  if (args.bios !== undefined) {
+    // No fw_cfg yet: firmware cannot be handed a kernel, so the ROM is the whole guest.
+    if (args.kernel !== undefined || args.flat !== undefined) throw new ConfigError('--bios cannot be combined with --kernel or --flat yet');
+    checkReadable(args.bios, 'BIOS image');
+    kernel = { kind: 'bios', path: args.bios };
+  } else if (args.kernel !== undefined) {
     checkReadable(args.kernel, 'kernel');
     kernel = { kind: 'file', path: args.kernel };
   } else if (args.flat !== undefined) {
@@ -85,7 +147,10 @@ export function runArgsToConfig(args: RunArgs): VmConfig {
         port: args.debugExit === '' ? DEFAULT_DEBUG_EXIT_PORT : parseInteger(args.debugExit, '--debug-exit port'),
         size: parseInteger(args.debugExitSize, '--debug-exit-size'),
       };
-  for (const t of args.trace) if (t !== 'kvm') throw new ConfigError(`unknown --trace '${t}' (kvm)`);
+  const trace = parseTraces(args.trace);
+  if (args.traceFile !== undefined && !trace.kinds.includes('cpu')) throw new ConfigError('--trace-file needs --trace=cpu');
+  const icountShift = args.icount === undefined ? null : parseInteger(args.icount, '--icount');
+  if (icountShift !== null && args.clock === 'host') throw new ConfigError('--icount counts virtual time: it cannot be used with --clock=host');
   return validateVmConfig({
     accel: args.accel,
     memoryBytes,
@@ -97,7 +162,15 @@ export function runArgsToConfig(args: RunArgs): VmConfig {
     noReboot: !args.reboot,
     debugExit,
     irqchip: args.irqchip,
-    trace: args.trace,
+    trace: trace.kinds,
+    cpuTraceRange: trace.cpuRange,
+    traceFile: args.traceFile ?? null,
     stats: args.stats,
+    clock: icountShift !== null ? 'virtual' : args.clock ?? null,
+    icountShift,
+    rtcBaseMs: parseRtcBase(args.rtcBase),
+    jit: args.jit ?? null,
+    devices: [...new Set(args.device ?? [])],
+    biosHandoff: args.biosHandoff ?? false,
   });
 }

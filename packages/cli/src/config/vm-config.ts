@@ -15,8 +15,16 @@ export const serialSchema = z.union([
 ]);
 export type SerialConfig = z.infer<typeof serialSchema>;
 
-export const traceSchema = z.enum(['kvm']);
+export const traceSchema = z.enum(['kvm', 'cpu']);
 export type TraceKind = z.infer<typeof traceSchema>;
+
+/** The clock devices see: host time, or time counted in instructions (tcg only). */
+export const clockSchema = z.enum(['host', 'virtual']);
+export type ClockKind = z.infer<typeof clockSchema>;
+
+/** --trace=cpu's address filter: linear addresses, both ends inclusive. */
+export const traceRangeSchema = z.object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() })
+  .refine((r) => r.start <= r.end, { message: 'the trace range ends before it starts' });
 
 export const vmConfigSchema = z.object({
   accel: z.enum(['kvm', 'tcg', 'auto']),
@@ -27,6 +35,7 @@ export const vmConfigSchema = z.object({
       z.object({ kind: z.literal('file'), path: z.string().min(1) }),
       z.object({ kind: z.literal('flat'), path: z.string().min(1), address: z.number().int().nonnegative(), mode: z.enum(['real', 'protected']) }),
       z.object({ kind: z.literal('demo') }),
+      z.object({ kind: z.literal('bios'), path: z.string().min(1) }),
     ]),
   initrd: z.array(z.string().min(1)),
   append: z.string(),
@@ -35,7 +44,23 @@ export const vmConfigSchema = z.object({
   debugExit: z.object({ port: z.number().int().min(0).max(0xffff), size: z.union([z.literal(1), z.literal(2), z.literal(4)]) }).nullable(),
   irqchip: z.enum(['kernel', 'user']),
   trace: z.array(traceSchema),
+  /** --trace=cpu:START-END; null traces every address. */
+  cpuTraceRange: traceRangeSchema.nullable(),
+  /** Where --trace=cpu lines go; null: stderr. */
+  traceFile: z.string().min(1).nullable(),
   stats: z.boolean(),
+  /** null: virtual under tcg, host under kvm. */
+  clock: clockSchema.nullable(),
+  /** --icount: 2^shift ns of virtual time per instruction; null: 0. */
+  icountShift: z.number().int().min(0).max(10, '--icount shift must be 0-10').nullable(),
+  /** The RTC's date at power-on (ms since the Unix epoch); null: the host's time at start. */
+  rtcBaseMs: z.number().int().nullable(),
+  /** Start --kernel with the PIC, PIT and real-mode IVT as a BIOS leaves them (QEMU boots -kernel through SeaBIOS). */
+  biosHandoff: z.boolean().default(false),
+  /** Test devices added on request (--device; QEMU: -device pc-testdev / pci-testdev), for kvm-unit-tests. */
+  devices: z.array(z.enum(['pc-testdev', 'pci-testdev'])).default([]),
+  /** --jit: accepted for the software CPU; both values run the interpreter until the JIT exists. */
+  jit: z.enum(['on', 'off']).nullable(),
 });
 export type VmConfig = z.infer<typeof vmConfigSchema>;
 

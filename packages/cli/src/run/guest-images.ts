@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadFlatBinary, loadKernel } from '@tsemu/devices';
-import type { CpuState, GuestMemory } from '@tsemu/devices/platform';
+import { resetCpuState, type CpuState, type GuestMemory } from '@tsemu/devices/platform';
 import { ConfigError } from '../config/errors.js';
 import type { VmConfig } from '../config/vm-config.js';
 
@@ -28,10 +28,16 @@ function readFile(path: string, what: string): Uint8Array {
 export interface GuestImages {
   load(memory: GuestMemory): CpuState;
   readonly description: string;
+  /** The firmware image the machine maps as its ROM (--bios), else null. */
+  readonly bios: Uint8Array | null;
 }
 
 export function readGuestImages(config: VmConfig): GuestImages {
   const kernel = config.kernel;
+  if (kernel.kind === 'bios') {
+    // The ROM is mapped by the machine; the CPU starts at the reset vector, RAM as it is.
+    return { description: `BIOS ${kernel.path}`, bios: readFile(kernel.path, 'BIOS image'), load: () => resetCpuState() };
+  }
   if (kernel.kind === 'demo' || kernel.kind === 'flat') {
     const path = kernel.kind === 'demo' ? DEMO_GUEST_PATH : kernel.path;
     const image = readFile(path, kernel.kind === 'demo' ? 'demo guest image' : 'flat binary');
@@ -39,6 +45,7 @@ export function readGuestImages(config: VmConfig): GuestImages {
     const mode = kernel.kind === 'demo' ? 'real' : kernel.mode;
     return {
       description: kernel.kind === 'demo' ? 'built-in demo guest' : `flat binary ${path}`,
+      bios: null,
       load: (memory) => loadFlatBinary(memory, image, { address, mode }).cpu,
     };
   }
@@ -49,12 +56,14 @@ export function readGuestImages(config: VmConfig): GuestImages {
   });
   return {
     description: `kernel ${kernel.path}`,
+    bios: null,
     load: (memory) =>
       loadKernel(memory, image, {
         cmdline: config.append,
         modules: modules.map((m) => ({ data: m.data, cmdline: m.cmdline })),
         initrd: modules[0]?.data,
-        linuxEntry: '64',
+        // A 64-bit kernel starts in long mode (as Firecracker does), a 32-bit one at startup_32.
+        linuxEntry: 'auto',
         fileName: kernel.path,
       }).cpu,
   };

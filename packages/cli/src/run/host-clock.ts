@@ -13,12 +13,17 @@ interface Entry {
 }
 
 export class HostClock implements Clock {
-  readonly epochMs = Date.now();
+  /** The RTC's date at time 0: the host's time now unless given (--rtc-base). */
+  readonly epochMs: number;
   private readonly origin = process.hrtime.bigint();
   private entries: Entry[] = [];
   private armed: NodeJS.Timeout | null = null;
   private armedFor = Infinity;
   private stopped = false;
+
+  constructor(epochMs: number = Date.now()) {
+    this.epochMs = epochMs;
+  }
 
   nowNs(): number {
     return Number(process.hrtime.bigint() - this.origin);

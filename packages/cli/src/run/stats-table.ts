@@ -1,7 +1,9 @@
 /**
  * Prints exit statistics as a kvm_stat-like table: one row per exit reason (total),
- * then its busiest ports or MMIO regions, with counts, share and time spent.
+ * then its busiest ports or MMIO regions, with counts, share and time spent; and the
+ * software CPU's figures as one row per figure.
  */
+import type { TcgStats } from '@tsemu/core-cpu';
 import type { ExitStatRow } from '@tsemu/devices/platform';
 
 export function formatStatsTable(title: string, rows: readonly ExitStatRow[], elapsedNs: number): string {
@@ -24,12 +26,48 @@ function row(label: string, r: ExitStatRow, all: number): string {
   return `${label.padEnd(40)} ${String(r.count).padStart(10)} ${pct.padStart(6)} ${(r.timeNs / 1e6).toFixed(2).padStart(10)} ${avgUs.padStart(8)}`;
 }
 
-/** The software CPU's figures: instructions, the CPU time they took, MIPS, interrupts taken. */
-export function formatTcgStats(rows: readonly ExitStatRow[], elapsedNs: number): string {
-  const insns = rows.find((r) => r.reason === 'instructions');
-  const irqs = rows.find((r) => r.reason === 'interrupts');
-  const count = insns?.count ?? 0;
-  const cpuNs = insns?.timeNs ?? 0;
-  const mips = cpuNs ? ((count / cpuNs) * 1e3).toFixed(1) : '0.0';
-  return `tcg: ${count} instructions in ${(cpuNs / 1e9).toFixed(3)} s of CPU time (${mips} MIPS), ${irqs?.count ?? 0} interrupts, ${(elapsedNs / 1e9).toFixed(3)} s wall`;
+/**
+ * The software CPU's figures: a summary line (instructions, CPU time, MIPS, interrupts,
+ * wall time), then one row per figure. MIPS is instructions per microsecond of CPU time
+ * spent in the vCPU loop (not wall time, which includes sleeping in HLT).
+ */
+export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
+  const ms = (ns: number) => (ns / 1e6).toFixed(3);
+  const lines = [
+    `tcg: ${s.instructions} instructions in ${(s.cpuNs / 1e9).toFixed(3)} s of CPU time (${s.mips.toFixed(1)} MIPS), ${s.interrupts} interrupts, ${(elapsedNs / 1e9).toFixed(3)} s wall`,
+  ];
+  const rows: [string, string][] = [
+    ['instructions retired', String(s.instructions)],
+    ['vCPU loop CPU time ms', ms(s.cpuNs)],
+    ['MIPS', s.mips.toFixed(1)],
+    ['interrupts taken', String(s.interrupts)],
+    ['NMIs taken', String(s.nmis)],
+    ['HLT', String(s.hlts)],
+    ['host time asleep in HLT ms', ms(s.sleepNs)],
+    ['clock', s.clock === 'virtual' ? `virtual, ${s.nsPerInstruction} ns per instruction` : 'host'],
+  ];
+  if (s.virtualNs !== null) {
+    rows.push(['virtual time ms', ms(s.virtualNs)]);
+    rows.push(['virtual time skipped in HLT ms', ms(s.idleVirtualNs ?? 0)]);
+    rows.push(['timers fired', String(s.timersFired ?? 0)]);
+  }
+  rows.push(['host time ms', ms(elapsedNs)]);
+  if (s.virtualNs !== null && elapsedNs > 0) rows.push(['virtual / host time', (s.virtualNs / elapsedNs).toFixed(3)]);
+  if (s.decodeCache) {
+    rows.push(['decode-cache hits (retired - misses)', String(s.decodeCache.hits)]);
+    rows.push(['decode-cache misses', String(s.decodeCache.misses)]);
+    rows.push(['decode-cache invalidations', String(s.decodeCache.invalidations)]);
+    rows.push(['decode-cache flushes', String(s.decodeCache.flushes)]);
+  }
+  rows.push(['TLB fills', String(s.tlb.fills)]);
+  rows.push(['TLB flushes', String(s.tlb.flushes)]);
+  rows.push(['TLB global flushes', String(s.tlb.globalFlushes)]);
+  rows.push(['TLB INVLPG', String(s.tlb.invlpgs)]);
+  rows.push(['page walks', String(s.mmu.walks)]);
+  rows.push(['page faults', String(s.mmu.pageFaults)]);
+  rows.push(['MMIO reads', String(s.mmu.mmioReads)]);
+  rows.push(['MMIO writes', String(s.mmu.mmioWrites)]);
+  if (s.traceLines !== null) rows.push(['trace lines', String(s.traceLines)]);
+  for (const [label, value] of rows) lines.push(`${label.padEnd(40)} ${value.padStart(16)}`);
+  return lines.join('\n');
 }

@@ -6,16 +6,17 @@
  */
 import { writeSync } from 'node:fs';
 import { createKvmAccelerator, createMmapRamBacking, probeKvm } from '@tsemu/accel-kvm';
-import { createTcgAccelerator } from '@tsemu/core-cpu';
+import { createTcgAccelerator, type TcgAccelerator } from '@tsemu/core-cpu';
 import { PcMachine } from '@tsemu/devices';
 import { createSharedRamBacking, type Accelerator, type MachineEvent } from '@tsemu/devices/platform';
 import { ConfigError } from '../config/errors.js';
 import type { VmConfig } from '../config/vm-config.js';
 import { StdioConsole } from '../console/stdio-console.js';
 import { readGuestImages } from './guest-images.js';
-import { HostClock } from './host-clock.js';
+import { checkAcceleratorOptions, createMachineClock, softwareCpuOption } from './machine-clock.js';
 import { openSerialBackend } from './serial-backend.js';
 import { formatStatsTable, formatTcgStats } from './stats-table.js';
+import { TraceSink } from './trace-sink.js';
 
 /** Exit status when the accelerator cannot go on (QEMU aborts in the same cases). */
 export const EXIT_FATAL = 1;
@@ -29,9 +30,14 @@ function kvmDevicePath(): string {
   return process.env.TSEMU_KVM_DEVICE ?? '/dev/kvm';
 }
 
-/** kvm when asked for or (auto) usable; tcg when asked for or (auto) KVM is not usable. */
+/**
+ * kvm when asked for or (auto) usable; tcg when asked for, when (auto) an option needs the
+ * software CPU, or when (auto) KVM is not usable.
+ */
 function chooseAccelerator(config: VmConfig, trace: ((line: string) => void) | null): 'kvm' | 'tcg' {
   if (config.accel === 'tcg') return 'tcg';
+  if (config.accel === 'kvm') checkAcceleratorOptions(config, 'kvm');
+  else if (softwareCpuOption(config) !== null) return 'tcg';
   const probe = probeKvm({ path: kvmDevicePath() });
   if (probe.available) return 'kvm';
   if (config.accel === 'kvm') throw new ConfigError(`cannot use KVM: ${probe.reason}; --accel=tcg runs without it`);
@@ -43,8 +49,13 @@ export async function runVm(config: VmConfig): Promise<number> {
   const images = readGuestImages(config);
   const trace = config.trace.includes('kvm') ? stderrLine : null;
   const serial = openSerialBackend(config.serial);
-  const clock = new HostClock();
   const accelKind = chooseAccelerator(config, trace);
+  const machineClock = createMachineClock(config, accelKind);
+  const clock = machineClock.clock;
+  if (images.bios && accelKind === 'kvm') {
+    // The ROM is an MMIO window, and KVM cannot fetch code from MMIO (a read-only memory slot would be needed).
+    throw new ConfigError('--bios runs only under --accel=tcg for now');
+  }
   // KVM needs page-aligned memory (mmap); the software CPU takes any shareable buffer.
   const backing = accelKind === 'kvm' ? createMmapRamBacking(config.memoryBytes) : createSharedRamBacking(config.memoryBytes);
   // The software CPU always uses tsemu's own PIC and PIT.
@@ -53,9 +64,12 @@ export async function runVm(config: VmConfig): Promise<number> {
   let finish!: (status: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   let accel: Accelerator | null = null;
+  let tcg: TcgAccelerator | null = null;
   let resetting = false;
 
   const onEvent = (event: MachineEvent): void => {
+    // The software CPU stops at the instruction that ended the run (its figures stay exact).
+    if (event.kind !== 'reset' || config.noReboot) void tcg?.pause();
     switch (event.kind) {
       case 'exit':
         trace?.(`machine exit: ${event.reason}, status ${event.status}`);
@@ -83,6 +97,13 @@ export async function runVm(config: VmConfig): Promise<number> {
     com1Output: serial ? (bytes) => serial.write(bytes) : null,
     debugExit: config.debugExit,
     onEvent,
+    // A local APIC beside tsemu's own PIC (tcg, kvm with --irqchip=user); KVM's irqchip has its own.
+    localApic: irqchip === 'user',
+    pcTestdev: config.devices.includes('pc-testdev'),
+    pciTestdev: config.devices.includes('pci-testdev'),
+    bios: images.bios,
+    // test386.asm (and some chipsets) report POST codes on 0x190.
+    extraPostPorts: images.bios ? [0x190] : [],
   });
 
   const resetMachine = async (reason: string): Promise<void> => {
@@ -93,6 +114,7 @@ export async function runVm(config: VmConfig): Promise<number> {
       await accel.pause();
       machine.reset();
       const cpu = images.load(machine.memory);
+      if (config.biosHandoff) machine.applyBiosHandoff();
       await accel.vcpus[0].setState(cpu);
       accel.resume();
     } catch (err) {
@@ -107,12 +129,24 @@ export async function runVm(config: VmConfig): Promise<number> {
     ? new StdioConsole({ toGuest: (bytes) => machine.com1.receive(bytes), quit: () => finish(0) })
     : null;
 
+  const cpuTrace = config.trace.includes('cpu') ? new TraceSink(config.traceFile) : null;
   const started = process.hrtime.bigint();
   try {
     const cpu = images.load(machine.memory);
-    accel = accelKind === 'kvm'
-      ? await createKvmAccelerator(machine.binding, { vcpuCount: 1, irqchip, trace, devicePath: kvmDevicePath() })
-      : createTcgAccelerator(machine.binding, { trace });
+    if (config.biosHandoff) machine.applyBiosHandoff();
+    if (accelKind === 'kvm') {
+      accel = await createKvmAccelerator(machine.binding, {
+        vcpuCount: 1, irqchip, trace, devicePath: kvmDevicePath(), userLocalApic: machine.localApic !== null,
+      });
+    } else {
+      tcg = createTcgAccelerator(machine.binding, {
+        trace,
+        clock,
+        localApic: machine.localApic,
+        cpuTrace: cpuTrace ? { write: cpuTrace.write, range: config.cpuTraceRange } : null,
+      });
+      accel = tcg;
+    }
     machine.connectInterrupts(accel.kernelIrqLines, () => accel?.notifyInterrupt());
     await accel.vcpus[0].setState(cpu);
     terminal?.attach();
@@ -121,17 +155,19 @@ export async function runVm(config: VmConfig): Promise<number> {
     return status;
   } finally {
     terminal?.detach();
-    clock.stop();
+    machineClock.stop();
     if (accel) {
       // Stop the vCPUs first so the figures are final.
       await accel.pause().catch(() => {});
       if (config.stats) {
         const elapsed = Number(process.hrtime.bigint() - started);
         if (accel.kind === 'kvm') stderrLine(formatStatsTable('kvm exits', accel.stats(), elapsed));
-        else stderrLine(formatTcgStats(accel.stats(), elapsed));
+        else if (tcg) stderrLine(formatTcgStats(tcg.tcgStats(), elapsed));
+        if (images.bios) stderrLine(`POST codes: ${machine.post.count}, last 0x${(machine.post.lastCode ?? 0xff).toString(16)}`);
       }
       await accel.destroy();
     }
+    cpuTrace?.close();
     serial?.close();
     backing.release();
   }

@@ -12,6 +12,14 @@
  *
  * FXSR is claimed because FXSAVE/FXRSTOR are part of the same issue; until their handlers
  * exist the guest sees #UD on them. `fxsr: false` hides the bit for a build without them.
+ *
+ * Long mode: no P6 had it, but the software CPU issue asks for the integer ISA in 16-, 32- and
+ * 64-bit code with long-mode entry and 4-level paging, and a guest only enters long mode when
+ * CPUID.80000001H:EDX.LM says it may. So this model claims LM and NX (EFER.NXE is honoured by
+ * the MMU) with the extended leaves up to 80000008H (address sizes), and nothing else of an
+ * x86-64 part: SYSCALL/SYSRET, LAHF/SAHF in 64-bit mode, MMX/SSE/SSE2 stay unclaimed until the
+ * interpreter implements them (a later issue), and the family/model stay the Pentium II's.
+ * `longMode: false` gives the plain P6 (no EFER, no extended feature leaf).
  */
 import { CPUID_1_EDX } from './cpuid-bits.js';
 
@@ -27,6 +35,8 @@ export interface CpuModelConfig {
    * null leaves out the extended leaves entirely, as a real Pentium II does.
    */
   brandString?: string | null;
+  /** Claim long mode and NX (CPUID.80000001H:EDX.LM/NX; EFER and the long-mode MSRs exist). Default true. */
+  longMode?: boolean;
 }
 
 export interface CpuModel {
@@ -51,8 +61,11 @@ export interface CpuModel {
   readonly microcodeRevision: number;
   /** IA32_PLATFORM_ID[52:50]. */
   readonly platformId: number;
-  /** IA-32e capable (EFER exists). Not yet: x86-64 is a later model. */
+  /** IA-32e capable: EFER, FS/GS/KERNEL_GS_BASE exist; CPUID reports LM and NX. */
   readonly longMode: boolean;
+  /** CPUID.80000008H:EAX[7:0] and [15:8]: physical and linear address widths. */
+  readonly physAddrBits: number;
+  readonly linearAddrBits: number;
   /**
    * WRMSR to IA32_TSC writes only bits 31:0 and clears 63:32 (P6 and early Pentium 4;
    * SDM Vol. 4, Table 2-2 / Pentium 4 MSR table, IA32_TIME_STAMP_COUNTER).
@@ -106,7 +119,10 @@ export function createCpuModel(config: CpuModelConfig = {}): CpuModel {
     brandString,
     microcodeRevision: 0x2c,
     platformId: 1,
-    longMode: false,
+    longMode: config.longMode ?? true,
+    // 36 physical bits as the PAE P6 has (IA32_APIC_BASE and PAE entries are masked to them); 48 linear.
+    physAddrBits: 36,
+    linearAddrBits: 48,
     tscWriteLow32Only: true,
   };
 }

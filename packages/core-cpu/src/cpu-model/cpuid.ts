@@ -3,13 +3,15 @@
  * allocates nothing (SDM Vol. 2A, CPUID).
  *
  * Leaves: 00H (max basic leaf, vendor), 01H (signature, initial APIC ID, features), 02H (cache
- * descriptors), and, when the model has a brand string, 80000000H-80000004H. An input above
+ * descriptors), and, when the model has a brand string, 80000000H-80000004H; a long-mode
+ * model adds 80000001H:EDX LM|NX and 80000008H (address sizes), so its extended range runs to
+ * 80000008H (80000005H-80000007H are zero, as Intel reports them). An input above
  * the highest basic or extended leaf returns the highest basic leaf's data, as Intel parts do
  * ("If a value entered for CPUID.EAX is higher than the maximum input value for basic or
  * extended function for that processor then the data for the highest basic information leaf
  * is returned"). ECX (the sub-leaf) is ignored: no leaf here has sub-leaves.
  */
-import { CPUID_1_EDX } from './cpuid-bits.js';
+import { CPUID_1_EDX, CPUID_80000001_EDX } from './cpuid-bits.js';
 import type { CpuModel } from './cpu-model.js';
 
 export const CPUID_EXTENDED_BASE = 0x80000000;
@@ -54,13 +56,17 @@ export function buildCpuidTable(model: CpuModel): CpuidTable {
   basic[7] = model.featuresEdx;
   if (max >= 2) basic.set(model.cacheDescriptors, 8);
 
-  if (model.brandString === null) return { maxBasicLeaf: max, maxExtendedLeaf: 0, basic, extended: new Int32Array(0) };
-  const extended = new Int32Array(4 * 5);
-  extended[0] = CPUID_EXTENDED_BASE + 4;
-  // 80000001H stays zero: no NX, SYSCALL, LM or LAHF in 64-bit mode on this model.
-  // 80000002H-80000004H: the 48-byte brand string, NUL-terminated.
-  packAscii(model.brandString, 0, extended, 8, 12);
-  return { maxBasicLeaf: max, maxExtendedLeaf: CPUID_EXTENDED_BASE + 4, basic, extended };
+  if (model.brandString === null && !model.longMode) return { maxBasicLeaf: max, maxExtendedLeaf: 0, basic, extended: new Int32Array(0) };
+  const top = model.longMode ? 8 : 4;
+  const extended = new Int32Array(4 * (top + 1));
+  extended[0] = CPUID_EXTENDED_BASE + top;
+  // 80000001H: LM and NX on a long-mode model; never SYSCALL or LAHF-SAHF (not implemented).
+  if (model.longMode) extended[7] = CPUID_80000001_EDX.LM | CPUID_80000001_EDX.NX;
+  // 80000002H-80000004H: the 48-byte brand string, NUL-terminated (zeros without one).
+  if (model.brandString !== null) packAscii(model.brandString, 0, extended, 8, 12);
+  // 80000008H: EAX[7:0] physical, [15:8] linear address bits.
+  if (model.longMode) extended[32] = (model.linearAddrBits << 8) | model.physAddrBits;
+  return { maxBasicLeaf: max, maxExtendedLeaf: CPUID_EXTENDED_BASE + top, basic, extended };
 }
 
 /**

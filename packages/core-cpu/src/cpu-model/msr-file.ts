@@ -27,6 +27,9 @@ export const MSR = {
   IA32_MISC_ENABLE: 0x1a0,
   IA32_PAT: 0x277,
   IA32_EFER: 0xc0000080,
+  IA32_FS_BASE: 0xc0000100,
+  IA32_GS_BASE: 0xc0000101,
+  IA32_KERNEL_GS_BASE: 0xc0000102,
 } as const;
 
 /** IA32_APIC_BASE fields (SDM Vol. 3A, 11.4.4). */
@@ -51,9 +54,18 @@ const MISC_ENABLE_READ_ONLY = MISC_ENABLE_PERFMON_AVAILABLE | MISC_ENABLE_BTS_UN
 /** No performance monitoring, no BTS or PEBS; fast strings on, as firmware leaves it. */
 const MISC_ENABLE_RESET = MISC_ENABLE_FAST_STRINGS | MISC_ENABLE_BTS_UNAVAILABLE | MISC_ENABLE_PEBS_UNAVAILABLE;
 
-/** EFER bits an IA-32e model would accept (SCE, LME, NXE); LMA (bit 10) is set by the CPU. */
+/** EFER bits an IA-32e model accepts (SCE, LME, NXE); LMA (bit 10) is set by the CPU. */
 const EFER_WRITABLE = (1 << 0) | (1 << 8) | (1 << 11);
+const EFER_LME = 1 << 8;
 const EFER_LMA = 1 << 10;
+const CR0_PG = 1 << 31;
+const SEG_FS = 4;
+const SEG_GS = 5;
+
+/** True when hi:lo is a canonical 48-bit address (bits 63:47 all equal). */
+function canonical(hi: number): boolean {
+  return ((hi | 0) << 16) >> 16 === (hi | 0);
+}
 
 const TWO_32 = 4294967296;
 
@@ -68,6 +80,8 @@ export const msrFileStateSchema = z.object({
   sysenterEip: msr64,
   miscEnable: msr64,
   biosSignId: msr64,
+  /** IA32_KERNEL_GS_BASE (long-mode models; absent in states saved before it existed). */
+  kernelGsBase: msr64.optional(),
 });
 export type MsrFileState = z.infer<typeof msrFileStateSchema>;
 
@@ -88,6 +102,9 @@ export class MsrFile implements Persistable<MsrFileState> {
   miscEnable = MISC_ENABLE_RESET;
   biosSignIdLo = 0;
   biosSignIdHi = 0;
+  /** IA32_KERNEL_GS_BASE: what SWAPGS exchanges with GS.base. */
+  kernelGsBase = 0;
+  kernelGsBaseHi = 0;
   /** Guest TSC = source() + tscOffset. */
   private tscOffset = 0;
   /** Counted, not thrown: RDMSR/WRMSR of MSRs this model does not have (for traces). */
@@ -168,6 +185,19 @@ export class MsrFile implements Persistable<MsrFileState> {
         if (!this.model.longMode) return this.unknown();
         lo = this.regs.efer >>> 0;
         break;
+      case MSR.IA32_FS_BASE:
+      case MSR.IA32_GS_BASE: {
+        if (!this.model.longMode) return this.unknown();
+        const seg = index === MSR.IA32_FS_BASE ? SEG_FS : SEG_GS;
+        lo = this.regs.seg.base[seg] >>> 0;
+        hi = this.regs.seg.baseHi[seg] >>> 0;
+        break;
+      }
+      case MSR.IA32_KERNEL_GS_BASE:
+        if (!this.model.longMode) return this.unknown();
+        lo = this.kernelGsBase;
+        hi = this.kernelGsBaseHi;
+        break;
       default:
         return this.unknown();
     }
@@ -215,7 +245,22 @@ export class MsrFile implements Persistable<MsrFileState> {
         return true;
       case MSR.IA32_EFER:
         if (!this.model.longMode || hi !== 0 || lo & ~(EFER_WRITABLE | EFER_LMA)) return this.unknown();
+        // LME may not change while paging is on (SDM Vol. 3, 9.8.5); LMA is the CPU's, not written.
+        if ((lo ^ this.regs.efer) & EFER_LME && this.regs.cr0 & CR0_PG) return this.unknown();
         this.regs.efer = (lo & EFER_WRITABLE) | (this.regs.efer & EFER_LMA);
+        return true;
+      case MSR.IA32_FS_BASE:
+      case MSR.IA32_GS_BASE: {
+        if (!this.model.longMode || !canonical(hi)) return this.unknown();
+        const seg = index === MSR.IA32_FS_BASE ? SEG_FS : SEG_GS;
+        this.regs.seg.base[seg] = lo | 0;
+        this.regs.seg.baseHi[seg] = hi | 0;
+        return true;
+      }
+      case MSR.IA32_KERNEL_GS_BASE:
+        if (!this.model.longMode || !canonical(hi)) return this.unknown();
+        this.kernelGsBase = lo;
+        this.kernelGsBaseHi = hi;
         return true;
       default:
         // Read-only MSRs (PLATFORM_ID, MTRRCAP) and unimplemented ones.
@@ -238,6 +283,7 @@ export class MsrFile implements Persistable<MsrFileState> {
       sysenterEip: { lo: this.sysenterEip >>> 0, hi: this.sysenterEipHi >>> 0 },
       miscEnable: { lo: this.miscEnable >>> 0, hi: 0 },
       biosSignId: { lo: this.biosSignIdLo >>> 0, hi: this.biosSignIdHi >>> 0 },
+      kernelGsBase: { lo: this.kernelGsBase >>> 0, hi: this.kernelGsBaseHi >>> 0 },
     };
   }
 
@@ -253,5 +299,7 @@ export class MsrFile implements Persistable<MsrFileState> {
     this.miscEnable = s.miscEnable.lo;
     this.biosSignIdLo = s.biosSignId.lo;
     this.biosSignIdHi = s.biosSignId.hi;
+    this.kernelGsBase = s.kernelGsBase?.lo ?? 0;
+    this.kernelGsBaseHi = s.kernelGsBase?.hi ?? 0;
   }
 }

@@ -101,6 +101,8 @@ export const TWO_BYTE_ROWS: OpcodeRow[] = [
   { op: 0x0fc0, mnemonic: 'xadd', operands: 'Eb,Gb', flags: { written: 'OSZAPC' }, lock: true, since: '486' },
   { op: 0x0fc1, mnemonic: 'xadd', operands: 'Ev,Gv', flags: { written: 'OSZAPC' }, lock: true, since: '486' },
   // Group 9 /1: CMPXCHG8B, or CMPXCHG16B with REX.W.
+  { op: 0x0fae, reg: 0, mod: 'mem', mnemonic: 'fxsave/fxsave/fxsave64', operands: 'M', since: 'p6' },
+  { op: 0x0fae, reg: 1, mod: 'mem', mnemonic: 'fxrstor/fxrstor/fxrstor64', operands: 'M', since: 'p6' },
   { op: 0x0fc7, reg: 1, mnemonic: 'cmpxchg8b/cmpxchg8b/cmpxchg16b', operands: 'Mqo', flags: { written: 'Z' }, lock: true, since: 'pentium' },
   // BSWAP of a 16-bit register is undefined (SDM); it still decodes with operand size 16.
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((r): OpcodeRow => ({ op: 0x0fc8 + r, mnemonic: 'bswap', operands: 'Zv', since: '486' })),

@@ -191,6 +191,8 @@ export const ONE_BYTE_ROWS: OpcodeRow[] = [
   ...group2(0xd3, 'Ev,CL', '8086'),
   { op: 0xd4, mnemonic: 'aam', operands: 'Ib', flags: { written: 'SZP', undefined: 'OAC' }, i64: true, since: '8086' },
   { op: 0xd5, mnemonic: 'aad', operands: 'Ib', flags: { written: 'SZP', undefined: 'OAC' }, i64: true, since: '8086' },
+  // SALC (undocumented until the SDM listed it as reserved; every Intel CPU runs it): AL = CF ? 0xFF : 0.
+  { op: 0xd6, mnemonic: 'salc', flags: { read: 'C' }, i64: true, since: '8086' },
   { op: 0xd7, mnemonic: 'xlat', operands: 'BXb', since: '8086' },
   { op: 0xe0, mnemonic: 'loopne', operands: 'Jb', flags: { read: 'Z' }, f64: true, blockEnd: true, since: '8086' },
   { op: 0xe1, mnemonic: 'loope', operands: 'Jb', flags: { read: 'Z' }, f64: true, blockEnd: true, since: '8086' },

@@ -3,13 +3,15 @@
 /**
  * The eight classic ALU operations (ADD OR ADC SBB AND SUB XOR CMP) in their ModRM and
  * accumulator forms, one function per operation and form (see the generator for why).
- * 64-bit operand size follows the 32-bit path for now.
+ * 64-bit operand size (REX.W) runs in a separate function per form on 32-bit halves: the
+ * carry or borrow out of the low half feeds the high half, and the flags are recorded with
+ * both halves (LazyFlags.record64). A 32-bit register write clears bits 63:32.
  */
 import { FlagOp } from '../alu/lazy-flags.js';
 import type { Instruction } from '../decoder/instruction.js';
 import {
-  memoryLinear, readE8, readE16, readE32, readG8, readG16, readG32, writeE8, writeE16, writeE32,
-  writeG8, writeG16, writeG32,
+  memoryLinear, readE8, readE16, readE32, readE64, readG8, readG16, readG32, readG64, writeE8, writeE16, writeE32,
+  writeE64, writeG8, writeG16, writeG32, writeG64,
 } from '../interp/addressing.js';
 import type { HandlerTable } from '../interp/handlers/types.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
@@ -22,8 +24,8 @@ function add_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = readG8(cpu, insn);
   const r = a + b;
-  f.record(FlagOp.ADD, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.ADD, 8, a, b, r);
 }
 
 function add_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
@@ -32,8 +34,8 @@ function add_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = insn.imm;
   const r = a + b;
-  f.record(FlagOp.ADD, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.ADD, 8, a, b, r);
 }
 
 function add_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
@@ -43,16 +45,17 @@ function add_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = readG16(cpu, insn);
     const r = a + b;
-    f.record(FlagOp.ADD, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.ADD, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = readG32(cpu, insn);
     const r = a + b;
-    f.record(FlagOp.ADD, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.ADD, 32, a, b, r);
+  } else {
+    add_Ev_Gv_64(cpu, insn);
   }
 }
 
@@ -63,16 +66,17 @@ function add_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = insn.imm;
     const r = a + b;
-    f.record(FlagOp.ADD, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.ADD, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = insn.imm;
     const r = a + b;
-    f.record(FlagOp.ADD, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.ADD, 32, a, b, r);
+  } else {
+    add_Ev_Iz_64(cpu, insn);
   }
 }
 
@@ -81,8 +85,8 @@ function add_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {
   const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
   const a = readG8(cpu, insn);
   const r = a + b;
-  f.record(FlagOp.ADD, 8, a, b, r);
   writeG8(cpu, insn, r);
+  f.record(FlagOp.ADD, 8, a, b, r);
 }
 
 function add_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
@@ -91,15 +95,16 @@ function add_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
     const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const a = readG16(cpu, insn);
     const r = a + b;
-    f.record(FlagOp.ADD, 16, a, b, r);
     writeG16(cpu, insn, r);
-  } else {
-    const size = insn.opSize;
-    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    f.record(FlagOp.ADD, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const a = readG32(cpu, insn);
     const r = a + b;
-    f.record(FlagOp.ADD, size << 3, a, b, r);
     writeG32(cpu, insn, r);
+    f.record(FlagOp.ADD, 32, a, b, r);
+  } else {
+    add_Gv_Ev_64(cpu, insn);
   }
 }
 
@@ -109,8 +114,8 @@ function add_AL_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r8[0];
   const b = insn.imm;
   const r = a + b;
-  f.record(FlagOp.ADD, 8, a, b, r);
   g.r8[0] = r;
+  f.record(FlagOp.ADD, 8, a, b, r);
 }
 
 function add_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
@@ -120,15 +125,73 @@ function add_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const a = g.r16[0];
     const r = a + b;
-    f.record(FlagOp.ADD, 16, a, b, r);
     g.r16[0] = r;
-  } else {
+    f.record(FlagOp.ADD, 16, a, b, r);
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
     const r = a + b;
-    f.record(FlagOp.ADD, insn.opSize << 3, a, b, r);
     g.r32[0] = r;
     g.hi[0] = 0;
+    f.record(FlagOp.ADD, 32, a, b, r);
+  } else {
+    add_rAX_Iz_64(cpu, insn);
   }
+}
+
+function add_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+  const s = a + b;
+  const r = s | 0;
+  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.ADD, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function add_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a + b;
+  const r = s | 0;
+  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.ADD, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function add_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+  const s = a + b;
+  const r = s | 0;
+  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  writeG64(cpu, insn, r, rHi);
+  f.record64(FlagOp.ADD, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function add_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a + b;
+  const r = s | 0;
+  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  g.r32[0] = r;
+  g.hi[0] = rHi;
+  f.record64(FlagOp.ADD, a | 0, aHi, b | 0, bHi, r, rHi);
 }
 
 // ---- OR
@@ -139,8 +202,8 @@ function or_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = readG8(cpu, insn);
   const r = a | b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function or_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
@@ -149,8 +212,8 @@ function or_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = insn.imm;
   const r = a | b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function or_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
@@ -160,16 +223,17 @@ function or_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = readG16(cpu, insn);
     const r = a | b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = readG32(cpu, insn);
     const r = a | b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    or_Ev_Gv_64(cpu, insn);
   }
 }
 
@@ -180,16 +244,17 @@ function or_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = insn.imm;
     const r = a | b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = insn.imm;
     const r = a | b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    or_Ev_Iz_64(cpu, insn);
   }
 }
 
@@ -198,8 +263,8 @@ function or_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {
   const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
   const a = readG8(cpu, insn);
   const r = a | b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeG8(cpu, insn, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function or_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
@@ -208,15 +273,16 @@ function or_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
     const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const a = readG16(cpu, insn);
     const r = a | b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeG16(cpu, insn, r);
-  } else {
-    const size = insn.opSize;
-    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const a = readG32(cpu, insn);
     const r = a | b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeG32(cpu, insn, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    or_Gv_Ev_64(cpu, insn);
   }
 }
 
@@ -226,8 +292,8 @@ function or_AL_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r8[0];
   const b = insn.imm;
   const r = a | b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   g.r8[0] = r;
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function or_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
@@ -237,15 +303,69 @@ function or_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const a = g.r16[0];
     const r = a | b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     g.r16[0] = r;
-  } else {
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
     const r = a | b;
-    f.record(FlagOp.LOGIC, insn.opSize << 3, a, b, r);
     g.r32[0] = r;
     g.hi[0] = 0;
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    or_rAX_Iz_64(cpu, insn);
   }
+}
+
+function or_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+  const r = a | b;
+  const rHi = aHi | bHi;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function or_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const r = a | b;
+  const rHi = aHi | bHi;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function or_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+  const r = a | b;
+  const rHi = aHi | bHi;
+  writeG64(cpu, insn, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function or_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const r = a | b;
+  const rHi = aHi | bHi;
+  g.r32[0] = r;
+  g.hi[0] = rHi;
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
 }
 
 // ---- ADC
@@ -256,8 +376,8 @@ function adc_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = readG8(cpu, insn);
   const r = a + b + f.cf();
-  f.record(FlagOp.ADD, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.ADD, 8, a, b, r);
 }
 
 function adc_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
@@ -266,8 +386,8 @@ function adc_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = insn.imm;
   const r = a + b + f.cf();
-  f.record(FlagOp.ADD, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.ADD, 8, a, b, r);
 }
 
 function adc_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
@@ -277,16 +397,17 @@ function adc_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = readG16(cpu, insn);
     const r = a + b + f.cf();
-    f.record(FlagOp.ADD, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.ADD, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = readG32(cpu, insn);
     const r = a + b + f.cf();
-    f.record(FlagOp.ADD, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.ADD, 32, a, b, r);
+  } else {
+    adc_Ev_Gv_64(cpu, insn);
   }
 }
 
@@ -297,16 +418,17 @@ function adc_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = insn.imm;
     const r = a + b + f.cf();
-    f.record(FlagOp.ADD, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.ADD, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = insn.imm;
     const r = a + b + f.cf();
-    f.record(FlagOp.ADD, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.ADD, 32, a, b, r);
+  } else {
+    adc_Ev_Iz_64(cpu, insn);
   }
 }
 
@@ -315,8 +437,8 @@ function adc_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {
   const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
   const a = readG8(cpu, insn);
   const r = a + b + f.cf();
-  f.record(FlagOp.ADD, 8, a, b, r);
   writeG8(cpu, insn, r);
+  f.record(FlagOp.ADD, 8, a, b, r);
 }
 
 function adc_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
@@ -325,15 +447,16 @@ function adc_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
     const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const a = readG16(cpu, insn);
     const r = a + b + f.cf();
-    f.record(FlagOp.ADD, 16, a, b, r);
     writeG16(cpu, insn, r);
-  } else {
-    const size = insn.opSize;
-    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    f.record(FlagOp.ADD, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const a = readG32(cpu, insn);
     const r = a + b + f.cf();
-    f.record(FlagOp.ADD, size << 3, a, b, r);
     writeG32(cpu, insn, r);
+    f.record(FlagOp.ADD, 32, a, b, r);
+  } else {
+    adc_Gv_Ev_64(cpu, insn);
   }
 }
 
@@ -343,8 +466,8 @@ function adc_AL_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r8[0];
   const b = insn.imm;
   const r = a + b + f.cf();
-  f.record(FlagOp.ADD, 8, a, b, r);
   g.r8[0] = r;
+  f.record(FlagOp.ADD, 8, a, b, r);
 }
 
 function adc_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
@@ -354,15 +477,73 @@ function adc_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const a = g.r16[0];
     const r = a + b + f.cf();
-    f.record(FlagOp.ADD, 16, a, b, r);
     g.r16[0] = r;
-  } else {
+    f.record(FlagOp.ADD, 16, a, b, r);
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
     const r = a + b + f.cf();
-    f.record(FlagOp.ADD, insn.opSize << 3, a, b, r);
     g.r32[0] = r;
     g.hi[0] = 0;
+    f.record(FlagOp.ADD, 32, a, b, r);
+  } else {
+    adc_rAX_Iz_64(cpu, insn);
   }
+}
+
+function adc_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+  const s = a + b + f.cf();
+  const r = s | 0;
+  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.ADD, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function adc_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a + b + f.cf();
+  const r = s | 0;
+  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.ADD, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function adc_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+  const s = a + b + f.cf();
+  const r = s | 0;
+  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  writeG64(cpu, insn, r, rHi);
+  f.record64(FlagOp.ADD, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function adc_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a + b + f.cf();
+  const r = s | 0;
+  const rHi = (aHi + bHi + (s > 0xffffffff ? 1 : 0)) | 0;
+  g.r32[0] = r;
+  g.hi[0] = rHi;
+  f.record64(FlagOp.ADD, a | 0, aHi, b | 0, bHi, r, rHi);
 }
 
 // ---- SBB
@@ -373,8 +554,8 @@ function sbb_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = readG8(cpu, insn);
   const r = a - b - f.cf();
-  f.record(FlagOp.SUB, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.SUB, 8, a, b, r);
 }
 
 function sbb_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
@@ -383,8 +564,8 @@ function sbb_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = insn.imm;
   const r = a - b - f.cf();
-  f.record(FlagOp.SUB, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.SUB, 8, a, b, r);
 }
 
 function sbb_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
@@ -394,16 +575,17 @@ function sbb_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = readG16(cpu, insn);
     const r = a - b - f.cf();
-    f.record(FlagOp.SUB, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.SUB, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = readG32(cpu, insn);
     const r = a - b - f.cf();
-    f.record(FlagOp.SUB, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    sbb_Ev_Gv_64(cpu, insn);
   }
 }
 
@@ -414,16 +596,17 @@ function sbb_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = insn.imm;
     const r = a - b - f.cf();
-    f.record(FlagOp.SUB, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.SUB, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = insn.imm;
     const r = a - b - f.cf();
-    f.record(FlagOp.SUB, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    sbb_Ev_Iz_64(cpu, insn);
   }
 }
 
@@ -432,8 +615,8 @@ function sbb_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {
   const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
   const a = readG8(cpu, insn);
   const r = a - b - f.cf();
-  f.record(FlagOp.SUB, 8, a, b, r);
   writeG8(cpu, insn, r);
+  f.record(FlagOp.SUB, 8, a, b, r);
 }
 
 function sbb_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
@@ -442,15 +625,16 @@ function sbb_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
     const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const a = readG16(cpu, insn);
     const r = a - b - f.cf();
-    f.record(FlagOp.SUB, 16, a, b, r);
     writeG16(cpu, insn, r);
-  } else {
-    const size = insn.opSize;
-    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    f.record(FlagOp.SUB, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const a = readG32(cpu, insn);
     const r = a - b - f.cf();
-    f.record(FlagOp.SUB, size << 3, a, b, r);
     writeG32(cpu, insn, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    sbb_Gv_Ev_64(cpu, insn);
   }
 }
 
@@ -460,8 +644,8 @@ function sbb_AL_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r8[0];
   const b = insn.imm;
   const r = a - b - f.cf();
-  f.record(FlagOp.SUB, 8, a, b, r);
   g.r8[0] = r;
+  f.record(FlagOp.SUB, 8, a, b, r);
 }
 
 function sbb_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
@@ -471,15 +655,73 @@ function sbb_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const a = g.r16[0];
     const r = a - b - f.cf();
-    f.record(FlagOp.SUB, 16, a, b, r);
     g.r16[0] = r;
-  } else {
+    f.record(FlagOp.SUB, 16, a, b, r);
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
     const r = a - b - f.cf();
-    f.record(FlagOp.SUB, insn.opSize << 3, a, b, r);
     g.r32[0] = r;
     g.hi[0] = 0;
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    sbb_rAX_Iz_64(cpu, insn);
   }
+}
+
+function sbb_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+  const s = a - b - f.cf();
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function sbb_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a - b - f.cf();
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function sbb_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+  const s = a - b - f.cf();
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  writeG64(cpu, insn, r, rHi);
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function sbb_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a - b - f.cf();
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  g.r32[0] = r;
+  g.hi[0] = rHi;
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
 }
 
 // ---- AND
@@ -490,8 +732,8 @@ function and_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = readG8(cpu, insn);
   const r = a & b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function and_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
@@ -500,8 +742,8 @@ function and_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = insn.imm;
   const r = a & b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function and_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
@@ -511,16 +753,17 @@ function and_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = readG16(cpu, insn);
     const r = a & b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = readG32(cpu, insn);
     const r = a & b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    and_Ev_Gv_64(cpu, insn);
   }
 }
 
@@ -531,16 +774,17 @@ function and_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = insn.imm;
     const r = a & b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = insn.imm;
     const r = a & b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    and_Ev_Iz_64(cpu, insn);
   }
 }
 
@@ -549,8 +793,8 @@ function and_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {
   const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
   const a = readG8(cpu, insn);
   const r = a & b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeG8(cpu, insn, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function and_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
@@ -559,15 +803,16 @@ function and_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
     const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const a = readG16(cpu, insn);
     const r = a & b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeG16(cpu, insn, r);
-  } else {
-    const size = insn.opSize;
-    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const a = readG32(cpu, insn);
     const r = a & b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeG32(cpu, insn, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    and_Gv_Ev_64(cpu, insn);
   }
 }
 
@@ -577,8 +822,8 @@ function and_AL_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r8[0];
   const b = insn.imm;
   const r = a & b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   g.r8[0] = r;
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function and_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
@@ -588,15 +833,69 @@ function and_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const a = g.r16[0];
     const r = a & b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     g.r16[0] = r;
-  } else {
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
     const r = a & b;
-    f.record(FlagOp.LOGIC, insn.opSize << 3, a, b, r);
     g.r32[0] = r;
     g.hi[0] = 0;
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    and_rAX_Iz_64(cpu, insn);
   }
+}
+
+function and_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+  const r = a & b;
+  const rHi = aHi & bHi;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function and_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const r = a & b;
+  const rHi = aHi & bHi;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function and_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+  const r = a & b;
+  const rHi = aHi & bHi;
+  writeG64(cpu, insn, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function and_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const r = a & b;
+  const rHi = aHi & bHi;
+  g.r32[0] = r;
+  g.hi[0] = rHi;
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
 }
 
 // ---- SUB
@@ -607,8 +906,8 @@ function sub_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = readG8(cpu, insn);
   const r = a - b;
-  f.record(FlagOp.SUB, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.SUB, 8, a, b, r);
 }
 
 function sub_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
@@ -617,8 +916,8 @@ function sub_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = insn.imm;
   const r = a - b;
-  f.record(FlagOp.SUB, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.SUB, 8, a, b, r);
 }
 
 function sub_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
@@ -628,16 +927,17 @@ function sub_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = readG16(cpu, insn);
     const r = a - b;
-    f.record(FlagOp.SUB, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.SUB, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = readG32(cpu, insn);
     const r = a - b;
-    f.record(FlagOp.SUB, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    sub_Ev_Gv_64(cpu, insn);
   }
 }
 
@@ -648,16 +948,17 @@ function sub_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = insn.imm;
     const r = a - b;
-    f.record(FlagOp.SUB, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.SUB, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = insn.imm;
     const r = a - b;
-    f.record(FlagOp.SUB, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    sub_Ev_Iz_64(cpu, insn);
   }
 }
 
@@ -666,8 +967,8 @@ function sub_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {
   const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
   const a = readG8(cpu, insn);
   const r = a - b;
-  f.record(FlagOp.SUB, 8, a, b, r);
   writeG8(cpu, insn, r);
+  f.record(FlagOp.SUB, 8, a, b, r);
 }
 
 function sub_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
@@ -676,15 +977,16 @@ function sub_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
     const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const a = readG16(cpu, insn);
     const r = a - b;
-    f.record(FlagOp.SUB, 16, a, b, r);
     writeG16(cpu, insn, r);
-  } else {
-    const size = insn.opSize;
-    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    f.record(FlagOp.SUB, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const a = readG32(cpu, insn);
     const r = a - b;
-    f.record(FlagOp.SUB, size << 3, a, b, r);
     writeG32(cpu, insn, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    sub_Gv_Ev_64(cpu, insn);
   }
 }
 
@@ -694,8 +996,8 @@ function sub_AL_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r8[0];
   const b = insn.imm;
   const r = a - b;
-  f.record(FlagOp.SUB, 8, a, b, r);
   g.r8[0] = r;
+  f.record(FlagOp.SUB, 8, a, b, r);
 }
 
 function sub_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
@@ -705,15 +1007,73 @@ function sub_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const a = g.r16[0];
     const r = a - b;
-    f.record(FlagOp.SUB, 16, a, b, r);
     g.r16[0] = r;
-  } else {
+    f.record(FlagOp.SUB, 16, a, b, r);
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
     const r = a - b;
-    f.record(FlagOp.SUB, insn.opSize << 3, a, b, r);
     g.r32[0] = r;
     g.hi[0] = 0;
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    sub_rAX_Iz_64(cpu, insn);
   }
+}
+
+function sub_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+  const s = a - b;
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function sub_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a - b;
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function sub_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+  const s = a - b;
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  writeG64(cpu, insn, r, rHi);
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function sub_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a - b;
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  g.r32[0] = r;
+  g.hi[0] = rHi;
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
 }
 
 // ---- XOR
@@ -724,8 +1084,8 @@ function xor_Eb_Gb(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = readG8(cpu, insn);
   const r = a ^ b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function xor_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
@@ -734,8 +1094,8 @@ function xor_Eb_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = readE8(cpu, insn, lin);
   const b = insn.imm;
   const r = a ^ b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeE8(cpu, insn, lin, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function xor_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
@@ -745,16 +1105,17 @@ function xor_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = readG16(cpu, insn);
     const r = a ^ b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = readG32(cpu, insn);
     const r = a ^ b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    xor_Ev_Gv_64(cpu, insn);
   }
 }
 
@@ -765,16 +1126,17 @@ function xor_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, lin);
     const b = insn.imm;
     const r = a ^ b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = insn.imm;
     const r = a ^ b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeE32(cpu, insn, lin, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    xor_Ev_Iz_64(cpu, insn);
   }
 }
 
@@ -783,8 +1145,8 @@ function xor_Gb_Eb(cpu: SoftCpu, insn: Instruction): void {
   const b = readE8(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 1) : 0);
   const a = readG8(cpu, insn);
   const r = a ^ b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   writeG8(cpu, insn, r);
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function xor_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
@@ -793,15 +1155,16 @@ function xor_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
     const b = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const a = readG16(cpu, insn);
     const r = a ^ b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     writeG16(cpu, insn, r);
-  } else {
-    const size = insn.opSize;
-    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const a = readG32(cpu, insn);
     const r = a ^ b;
-    f.record(FlagOp.LOGIC, size << 3, a, b, r);
     writeG32(cpu, insn, r);
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    xor_Gv_Ev_64(cpu, insn);
   }
 }
 
@@ -811,8 +1174,8 @@ function xor_AL_Ib(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r8[0];
   const b = insn.imm;
   const r = a ^ b;
-  f.record(FlagOp.LOGIC, 8, a, b, r);
   g.r8[0] = r;
+  f.record(FlagOp.LOGIC, 8, a, b, r);
 }
 
 function xor_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
@@ -822,15 +1185,69 @@ function xor_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const a = g.r16[0];
     const r = a ^ b;
-    f.record(FlagOp.LOGIC, 16, a, b, r);
     g.r16[0] = r;
-  } else {
+    f.record(FlagOp.LOGIC, 16, a, b, r);
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
     const r = a ^ b;
-    f.record(FlagOp.LOGIC, insn.opSize << 3, a, b, r);
     g.r32[0] = r;
     g.hi[0] = 0;
+    f.record(FlagOp.LOGIC, 32, a, b, r);
+  } else {
+    xor_rAX_Iz_64(cpu, insn);
   }
+}
+
+function xor_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+  const r = a ^ b;
+  const rHi = aHi ^ bHi;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function xor_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const r = a ^ b;
+  const rHi = aHi ^ bHi;
+  writeE64(cpu, insn, lin, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function xor_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+  const r = a ^ b;
+  const rHi = aHi ^ bHi;
+  writeG64(cpu, insn, r, rHi);
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function xor_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const r = a ^ b;
+  const rHi = aHi ^ bHi;
+  g.r32[0] = r;
+  g.hi[0] = rHi;
+  f.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, r, rHi);
 }
 
 // ---- CMP
@@ -861,13 +1278,14 @@ function cmp_Ev_Gv(cpu: SoftCpu, insn: Instruction): void {
     const b = readG16(cpu, insn);
     const r = a - b;
     f.record(FlagOp.SUB, 16, a, b, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = readG32(cpu, insn);
     const r = a - b;
-    f.record(FlagOp.SUB, size << 3, a, b, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    cmp_Ev_Gv_64(cpu, insn);
   }
 }
 
@@ -879,13 +1297,14 @@ function cmp_Ev_Iz(cpu: SoftCpu, insn: Instruction): void {
     const b = insn.imm;
     const r = a - b;
     f.record(FlagOp.SUB, 16, a, b, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const b = insn.imm;
     const r = a - b;
-    f.record(FlagOp.SUB, size << 3, a, b, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    cmp_Ev_Iz_64(cpu, insn);
   }
 }
 
@@ -904,12 +1323,13 @@ function cmp_Gv_Ev(cpu: SoftCpu, insn: Instruction): void {
     const a = readG16(cpu, insn);
     const r = a - b;
     f.record(FlagOp.SUB, 16, a, b, r);
-  } else {
-    const size = insn.opSize;
-    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+  } else if (insn.opSize === 4) {
+    const b = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const a = readG32(cpu, insn);
     const r = a - b;
-    f.record(FlagOp.SUB, size << 3, a, b, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    cmp_Gv_Ev_64(cpu, insn);
   }
 }
 
@@ -930,11 +1350,64 @@ function cmp_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r16[0];
     const r = a - b;
     f.record(FlagOp.SUB, 16, a, b, r);
-  } else {
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
     const r = a - b;
-    f.record(FlagOp.SUB, insn.opSize << 3, a, b, r);
+    f.record(FlagOp.SUB, 32, a, b, r);
+  } else {
+    cmp_rAX_Iz_64(cpu, insn);
   }
+}
+
+function cmp_Ev_Gv_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = readG64(cpu, insn);
+  const bHi = cpu.valueHi;
+  const s = a - b;
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function cmp_Ev_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+  const a = readE64(cpu, insn, lin);
+  const aHi = cpu.valueHi;
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a - b;
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function cmp_Gv_Ev_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const b = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+  const bHi = cpu.valueHi;
+  const a = readG64(cpu, insn);
+  const aHi = cpu.valueHi;
+  const s = a - b;
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
+}
+
+function cmp_rAX_Iz_64(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[0] >>> 0;
+  const aHi = g.hi[0];
+  const b = insn.imm >>> 0;
+  const bHi = insn.imm >> 31;
+  const s = a - b;
+  const r = s | 0;
+  const rHi = (aHi - bHi - (s < 0 ? 1 : 0)) | 0;
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, r, rHi);
 }
 
 /** All eight operations in their nine forms, keyed as in the opcode table. */

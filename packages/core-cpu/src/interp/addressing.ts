@@ -8,6 +8,7 @@ import { PREFIX_REX } from '../decoder/instruction.js';
 import { GprFile } from '../state/gpr-file.js';
 import { raise, Vector } from './faults.js';
 import type { SoftCpu } from './soft-cpu.js';
+import { checkedSegmentLinear, SIMPLE_MASK, SIMPLE_VALUE } from './protected/segment-checks.js';
 
 const SS = 2;
 
@@ -96,12 +97,14 @@ export function linear64(cpu: SoftCpu, insn: Instruction): number {
 
 /**
  * Linear address of an access of `size` bytes at `offset` in segment `seg`, after the limit
- * check (expand-up segments; expand-down ones arrive with protected mode): past the limit is
+ * check (expand-up data here; expand-down, code, null: protected/segment-checks.ts): past the limit is
  * #SS(0) for the stack segment and #GP(0) otherwise, in real mode as in protected mode
  * (a word at offset 0xFFFF faults on a 286 and on a P6 alike).
  */
 export function segmentLinear(cpu: SoftCpu, seg: number, offset: number, size: number): number {
   const s = cpu.regs.seg;
+  // Anything but a usable expand-up data segment takes the full checks (protected/segment-checks.ts).
+  if ((s.attr[seg] & SIMPLE_MASK) !== SIMPLE_VALUE) return checkedSegmentLinear(cpu, seg, offset, size);
   if (offset + size - 1 > s.limit[seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
   return (s.base[seg] + offset) >>> 0;
 }

@@ -14,6 +14,7 @@ import { loadRealModeSegment, push16 } from './stack.js';
 import { Seg } from '../state/segment-cache.js';
 import { CpuFault as FaultClass } from '../mmu/cpu-fault.js';
 import { protectedModeInterrupt } from './protected/interrupt-gate.js';
+import { dropSingleStep } from './debug-traps.js';
 
 const FLAG_TF = 0x100;
 const FLAG_IF = 0x200;
@@ -48,6 +49,7 @@ export function realModeInterrupt(cpu: SoftCpu, vector: number, returnIp: number
  * Faults while delivering it are ordinary faults of the INT instruction.
  */
 export function softwareInterrupt(cpu: SoftCpu, vector: number, returnIp: number): void {
+  dropSingleStep(cpu);
   if (cpu.regs.cr0 & 1) protectedModeInterrupt(cpu, vector, -1, returnIp, true);
   else realModeInterrupt(cpu, vector, returnIp);
 }
@@ -70,6 +72,7 @@ function isFault(vector: number): boolean {
  */
 export function deliverExternalInterrupt(cpu: SoftCpu, vector: number): void {
   cpu.halted = false;
+  dropSingleStep(cpu);
   const rip = cpu.regs.rip;
   try {
     if (cpu.regs.cr0 & 1) protectedModeInterrupt(cpu, vector, -1, rip, false);
@@ -82,8 +85,10 @@ export function deliverExternalInterrupt(cpu: SoftCpu, vector: number): void {
 
 function recordCr2(cpu: SoftCpu, fault: CpuFault): void {
   if (fault.vector !== Vector.PF) return;
-  cpu.regs.cr2 = fault.address | 0;
-  cpu.regs.cr2Hi = Math.floor(fault.address / 4294967296) | 0;
+  // The MMU reports 4-level addresses as 48-bit values: CR2 holds them sign-extended (canonical).
+  const address = fault.address >= 0x800000000000 ? fault.address - 0x1000000000000 : fault.address;
+  cpu.regs.cr2 = address | 0;
+  cpu.regs.cr2Hi = Math.floor(address / 4294967296) | 0;
 }
 
 /**
@@ -91,6 +96,7 @@ function recordCr2(cpu: SoftCpu, fault: CpuFault): void {
  * delivering it raises, per the double-fault rules.
  */
 export function deliverException(cpu: SoftCpu, fault: CpuFault): void {
+  dropSingleStep(cpu);
   recordCr2(cpu, fault);
   let vector = fault.vector;
   let code = fault.hasErrorCode ? fault.errorCode : -1;

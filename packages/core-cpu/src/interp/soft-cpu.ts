@@ -17,7 +17,10 @@ import { CpuRegisters } from '../state/cpu-registers.js';
 import { Seg } from '../state/segment-cache.js';
 import { CpuFault, raise, Vector } from './faults.js';
 import { deliverException } from './interrupts.js';
+import { afterInstruction } from './debug-traps.js';
 import type { LinearMemory } from './linear-memory.js';
+import { LongModeLinearMemory } from './long-mode-memory.js';
+import { PagedLinearMemory } from './paged-memory.js';
 import type { Mmu } from '../mmu/mmu.js';
 import { TLB_HAS_CODE } from '../mmu/tlb.js';
 import { DISPATCH } from './handlers/index.js';
@@ -30,6 +33,8 @@ const CR0_PE = 1;
 const EFER_LMA = 0x400;
 const ATTR_L = 0x2000;
 const ATTR_DB = 0x4000;
+const TWO_32 = 4294967296;
+const CANONICAL_HI = 0xffff;
 // Stand-ins for the cache arrays when there is no MMU (keeps the loop's locals monomorphic).
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_F64 = new Float64Array(0);
@@ -44,10 +49,14 @@ class CodeBytes implements ByteSource {
   base = 0;
   /** 16-bit code: IP wraps at 64 KiB. */
   wrap16 = true;
+  /** 64-bit mode: the fetch address is ripHi * 2^32 + ip (a signed canonical number). */
+  long = false;
+  hiBase = 0;
 
-  constructor(private readonly mem: LinearMemory) {}
+  constructor(public mem: LinearMemory) {}
 
   fetch8(ip: number): number {
+    if (this.long) return this.mem.fetch8(this.hiBase + ip);
     return this.mem.fetch8(this.wrap16 ? (this.base + (ip & 0xffff)) >>> 0 : (this.base + ip) >>> 0);
   }
 }
@@ -68,12 +77,25 @@ export class SoftCpu {
   valueHi = 0;
   /** Vector of the last exception delivered, -1 for none (traces, conformance tests). */
   lastException = -1;
+  /**
+   * Work between instructions (interrupt shadow aging, a single-step trap): bits of
+   * debug-traps.ts, 0 in the common case so the run loop pays one test.
+   */
+  pendingEvents = 0;
+  /** True for the instruction after STI or MOV/POP SS: an external interrupt must wait. */
+  interruptShadow = false;
   /** Decoded instructions by physical address; null without an MMU (nothing to track writes). */
   readonly decodeCache: DecodeCache | null;
+  /**
+   * The memory accesses go through: `legacyMem` while EFER.LMA = 0, a LongModeLinearMemory
+   * (TLB tag compare on every access) while it is 1 — see syncLongMode.
+   */
+  mem: LinearMemory;
   private readonly code: CodeBytes;
+  private longMem: LinearMemory | null = null;
 
   constructor(
-    readonly mem: LinearMemory,
+    readonly legacyMem: LinearMemory,
     readonly io: IoBus,
     /**
      * The MMU behind `mem`, for the system side (CR0/CR3/CR4 writes, INVLPG, CPL changes
@@ -82,7 +104,8 @@ export class SoftCpu {
      */
     readonly mmu: Mmu | null = null,
   ) {
-    this.code = new CodeBytes(mem);
+    this.mem = legacyMem;
+    this.code = new CodeBytes(legacyMem);
     if (mmu === null) {
       this.decodeCache = null;
     } else {
@@ -105,6 +128,25 @@ export class SoftCpu {
     const attr = r.seg.attr[CS];
     if (r.efer & EFER_LMA && attr & ATTR_L) return CpuMode.Bits64;
     return attr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16;
+  }
+
+  /**
+   * Picks the memory for the current EFER.LMA: in IA-32e mode the TLB fast path must compare
+   * the slot's tag (bits 47:32), which legacy modes never need. Called by CR0 writes (the only
+   * instruction that changes LMA) and at the start of every run slice (state loaded from
+   * outside). A memory that is not a PagedLinearMemory (a test's wrapper) is kept as it is.
+   */
+  syncLongMode(): void {
+    const long = (this.regs.efer & EFER_LMA) !== 0;
+    let next = this.legacyMem;
+    if (long && this.legacyMem instanceof PagedLinearMemory) {
+      this.longMem ??= new LongModeLinearMemory(this.legacyMem.mmu);
+      next = this.longMem;
+    }
+    if (next === this.mem) return;
+    this.mem = next;
+    this.code.mem = next;
+    (next as { setUser?: (user: boolean) => void }).setUser?.(this.regs.cpl === 3);
   }
 
   /**
@@ -136,6 +178,9 @@ export class SoftCpu {
    */
   private execute(limit: number): number {
     const r = this.regs;
+    if (((r.efer & EFER_LMA) !== 0) !== (this.mem !== this.legacyMem)) this.syncLongMode();
+    // 64-bit mode has a loop of its own, so the legacy loop below stays as lean as before.
+    if (r.efer & EFER_LMA && r.cr0 & CR0_PE && r.seg.attr[CS] & ATTR_L) return this.execute64(limit);
     const segBase = r.seg.base;
     const segAttr = r.seg.attr;
     const mmu = this.mmu;
@@ -156,11 +201,13 @@ export class SoftCpu {
         let mode: CpuMode = CpuMode.Bits16;
         if (r.cr0 & CR0_PE) {
           const attr = segAttr[CS];
-          mode = r.efer & EFER_LMA && attr & ATTR_L ? CpuMode.Bits64 : attr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16;
+          // Entered 64-bit mode (a far transfer to an L segment): continue in execute64.
+          if (r.efer & EFER_LMA && attr & ATTR_L) return i;
+          mode = attr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16;
         }
         let insn: Instruction | null = null;
         let handler: Handler;
-        if (cache !== null && mmu !== null && mode !== CpuMode.Bits64) {
+        if (cache !== null && mmu !== null) {
           const lin = (segBase[CS] + (mode === CpuMode.Bits16 ? start & 0xffff : start)) >>> 0;
           const page = lin >>> 12;
           const e = entries[page];
@@ -186,6 +233,7 @@ export class SoftCpu {
         r.rip = mode === CpuMode.Bits16 ? next & 0xffff : next | 0;
         handler!(this, insn);
         this.retired++;
+        if (this.pendingEvents !== 0) afterInstruction(this);
         if (++i >= limit || this.halted) return i;
       }
     } catch (e) {
@@ -197,11 +245,86 @@ export class SoftCpu {
     }
   }
 
+  /**
+   * The run loop in 64-bit mode (IA-32e with CS.L): RIP is 64 bits (regs.ripHi carries bits
+   * 63:32, advanced with the carry), fetches use the TLB tag of bits 47:32, and a RIP that ran
+   * off the canonical lower half raises #GP(0). Returns to execute() when CS.L or LMA clears
+   * (a far transfer or IRET to compatibility mode), after at least one instruction.
+   */
+  private execute64(limit: number): number {
+    const r = this.regs;
+    const segAttr = r.seg.attr;
+    const mmu = this.mmu;
+    const cache = this.decodeCache;
+    const entries = mmu === null ? EMPTY_I32 : mmu.entries;
+    const frames = mmu === null ? EMPTY_F64 : mmu.tlb.frames;
+    const tlbTags = mmu === null ? EMPTY_U16 : mmu.tags;
+    const tags = cache === null ? EMPTY_F64 : cache.tags;
+    const modes = cache === null ? EMPTY_U8 : cache.modes;
+    const insns = cache === null ? EMPTY_INSNS : cache.insns;
+    const handlers = cache === null ? EMPTY_HANDLERS : cache.handlers;
+    const mode = CpuMode.Bits64;
+    let i = 0;
+    let start = 0;
+    let startHi = 0;
+    try {
+      for (;;) {
+        if (i > 0 && !(segAttr[CS] & ATTR_L && r.efer & EFER_LMA && r.cr0 & CR0_PE)) return i;
+        start = r.rip;
+        startHi = r.ripHi;
+        // RIP only becomes non-canonical by running off the end of the lower half.
+        if ((startHi << 16) >> 16 !== startHi) raise(Vector.GP, 0);
+        let insn: Instruction | null = null;
+        let handler: Handler;
+        if (cache !== null && mmu !== null) {
+          const lin = start >>> 0;
+          const page = lin >>> 12;
+          const e = entries[page];
+          if ((e & mmu.fetchMask) === mmu.fetchExpect && tlbTags[page] === (startHi & CANONICAL_HI)) {
+            const phys = frames[page] * 4096 + (lin & 0xfff);
+            const slot = phys & SLOT_MASK;
+            if (tags[slot] === phys && modes[slot] === mode) {
+              insn = insns[slot];
+              handler = handlers[slot];
+            } else {
+              insn = this.decodeIntoCache(phys, slot, e, lin, start, mode);
+              handler = DISPATCH[insn.entryIndex];
+            }
+          }
+        }
+        if (insn === null) {
+          insn = this.insn;
+          this.decodeAt(start, mode, insn);
+          handler = DISPATCH[insn.entryIndex];
+        }
+        const next = (start >>> 0) + insn.length;
+        r.rip = next | 0;
+        if (next >= TWO_32) r.ripHi = (startHi + 1) | 0;
+        handler!(this, insn);
+        this.retired++;
+        if (this.pendingEvents !== 0) afterInstruction(this);
+        if (++i >= limit || this.halted) return i;
+      }
+    } catch (e) {
+      if (!(e instanceof CpuFault)) throw e;
+      r.rip = start;
+      r.ripHi = startHi;
+      this.lastException = e.vector;
+      deliverException(this, e);
+      return i + 1;
+    }
+  }
+
   /** Decodes the instruction at CS:`ip` into `out`; raises #UD/#GP when it does not decode. */
   private decodeAt(ip: number, mode: CpuMode, out: Instruction): void {
     const code = this.code;
     code.base = this.regs.seg.base[CS];
     code.wrap16 = mode === CpuMode.Bits16;
+    code.long = mode === CpuMode.Bits64;
+    if (code.long) {
+      code.hiBase = this.regs.ripHi * TWO_32;
+      ip >>>= 0;
+    }
     const status = decode(code, ip, mode, out);
     if (status !== DecodeStatus.Ok) raiseDecodeFailure(status);
   }

@@ -2,21 +2,79 @@
  * The stack: pushes and pops through SS with a 16- or 32-bit stack pointer (SS.B), and
  * real-mode segment loads. Pushes compute the new pointer, write, then commit, so a fault
  * on the write leaves SP unchanged.
+ *
+ * 64-bit mode (SDM Vol. 1, 6.2.5; Vol. 3, 6.14.2): the stack pointer is all of RSP, SS's base
+ * and limit are ignored, and a non-canonical stack address raises #SS(0). Pushes are 8 bytes
+ * (or 2 with a 66 prefix); 32-bit pushes do not exist there.
  */
 import { Seg } from '../state/segment-cache.js';
-import { segmentLinear } from './addressing.js';
+import { canonicalLinear, readMem64, segmentLinear, writeMem64 } from './addressing.js';
 import type { SoftCpu } from './soft-cpu.js';
 
 const RSP = 4;
 const ATTR_DB = 0x4000;
+const ATTR_L = 0x2000;
+const EFER_LMA = 0x400;
+const TWO_32 = 4294967296;
 
 function stack32(cpu: SoftCpu): boolean {
   return (cpu.regs.seg.attr[Seg.SS] & ATTR_DB) !== 0;
 }
 
+/** True in 64-bit mode (IA-32e with CS.L): the stack pointer is all of RSP. */
+export function stack64(cpu: SoftCpu): boolean {
+  const r = cpu.regs;
+  return (r.efer & EFER_LMA) !== 0 && (r.seg.attr[Seg.CS] & ATTR_L) !== 0;
+}
+
+/** RSP + delta (|delta| < 2^32) with the carry into bits 63:32. */
+export function addRsp(cpu: SoftCpu, delta: number): void {
+  const g = cpu.regs.gpr;
+  const sum = (g.r32[RSP] >>> 0) + delta;
+  g.r32[RSP] = sum | 0;
+  if (sum >= TWO_32) g.hi[RSP] = (g.hi[RSP] + 1) | 0;
+  else if (sum < 0) g.hi[RSP] = (g.hi[RSP] - 1) | 0;
+}
+
+/** The canonical linear address RSP + delta (64-bit mode; #SS(0) when not canonical). */
+export function stackAddress64(cpu: SoftCpu, delta: number): number {
+  const g = cpu.regs.gpr;
+  let lo = (g.r32[RSP] >>> 0) + delta;
+  let hi = g.hi[RSP];
+  if (lo >= TWO_32) {
+    lo -= TWO_32;
+    hi = (hi + 1) | 0;
+  } else if (lo < 0) {
+    lo += TWO_32;
+    hi = (hi - 1) | 0;
+  }
+  return canonicalLinear(cpu, Seg.SS, lo, hi);
+}
+
+/** Pushes the 64-bit value hi:lo (64-bit mode). */
+export function push64(cpu: SoftCpu, lo: number, hi: number): void {
+  writeMem64(cpu, stackAddress64(cpu, -8), lo, hi);
+  addRsp(cpu, -8);
+}
+
+/** Pops 8 bytes (64-bit mode): returns bits 31:0, bits 63:32 in cpu.valueHi. */
+export function pop64(cpu: SoftCpu): number {
+  const v = readMem64(cpu, stackAddress64(cpu, 0));
+  addRsp(cpu, 8);
+  return v;
+}
+
+/** Reads 8 bytes at RSP + offset without moving RSP (returns lo, hi in cpu.valueHi). */
+export function peek64(cpu: SoftCpu, offset: number): number {
+  return readMem64(cpu, stackAddress64(cpu, offset));
+}
+
 export function push16(cpu: SoftCpu, v: number): void {
   const g = cpu.regs.gpr;
-  if (stack32(cpu)) {
+  if (stack64(cpu)) {
+    cpu.mem.write16(stackAddress64(cpu, -2), v & 0xffff);
+    addRsp(cpu, -2);
+  } else if (stack32(cpu)) {
     const sp = (g.r32[RSP] - 2) >>> 0;
     cpu.mem.write16(segmentLinear(cpu, Seg.SS, sp, 2), v & 0xffff);
     g.r32[RSP] = sp;
@@ -42,6 +100,11 @@ export function push32(cpu: SoftCpu, v: number): void {
 
 export function pop16(cpu: SoftCpu): number {
   const g = cpu.regs.gpr;
+  if (stack64(cpu)) {
+    const v = cpu.mem.read16(stackAddress64(cpu, 0));
+    addRsp(cpu, 2);
+    return v;
+  }
   if (stack32(cpu)) {
     const v = cpu.mem.read16(segmentLinear(cpu, Seg.SS, g.r32[RSP] >>> 0, 2));
     g.r32[RSP] = g.r32[RSP] + 2;
@@ -66,13 +129,16 @@ export function pop32(cpu: SoftCpu): number {
   return v;
 }
 
-export function pushV(cpu: SoftCpu, size: number, v: number): void {
+/** Pushes a value of `size` bytes; for 8, `hi` is bits 63:32 (default: zero-extension). */
+export function pushV(cpu: SoftCpu, size: number, v: number, hi = 0): void {
   if (size === 2) push16(cpu, v);
+  else if (size === 8) push64(cpu, v, hi);
   else push32(cpu, v);
 }
 
+/** Pops `size` bytes; for 8, bits 63:32 are left in cpu.valueHi. */
 export function popV(cpu: SoftCpu, size: number): number {
-  return size === 2 ? pop16(cpu) : pop32(cpu);
+  return size === 2 ? pop16(cpu) : size === 8 ? pop64(cpu) : pop32(cpu);
 }
 
 /** A segment load in real mode: base = selector * 16; limit and attributes are kept. */

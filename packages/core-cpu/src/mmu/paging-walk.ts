@@ -176,13 +176,16 @@ function walk32(
     out.pageSize = 0x400000;
     return leaf(mem, ctx, kind, priv, ac, out, pdeAddr, pde, pde >>> 1, pde >>> 2, 0);
   }
-  if ((pde & PTE_A) === 0) mem.write32(pdeAddr, pde | PTE_A);
   const pteAddr = ((pde & 0xfffff000) >>> 0) + ((lin >>> 12) & 0x3ff) * 4;
   const pte = mem.read32(pteAddr) | 0;
   if ((pte & PTE_P) === 0) return notPresent(ctx, kind, priv, out);
   out.phys = ((pte & 0xfffff000) >>> 0) + (lin & 0xfff);
   out.pageSize = 4096;
-  return leaf(mem, ctx, kind, priv, ac, out, pteAddr, pte, (pde & pte) >>> 1, (pde & pte) >>> 2, 0);
+  if (!leaf(mem, ctx, kind, priv, ac, out, pteAddr, pte, (pde & pte) >>> 1, (pde & pte) >>> 2, 0)) return false;
+  // The PDE's A flag only once the translation succeeded, as the 386 (test386.asm POST 0x11
+  // checks it), Bochs and KVM's guest walker do; SDM 4.10.3 allows setting it earlier, not requires it.
+  if ((pde & PTE_A) === 0) mem.write32(pdeAddr, mem.read32(pdeAddr) | PTE_A);
+  return true;
 }
 
 function notPresent(ctx: PagingContext, kind: AccessKind, priv: Priv, out: WalkResult): false {

@@ -6,6 +6,7 @@
  */
 import type { CpuState } from '@tsemu/devices/platform';
 import { LazyFlags } from '../alu/lazy-flags.js';
+import { FpuState } from '../fpu/fpu-state.js';
 import { GprFile } from './gpr-file.js';
 import { Seg, SEGMENT_NAMES, SegmentCache } from './segment-cache.js';
 
@@ -17,6 +18,7 @@ export class CpuRegisters {
   readonly gpr = new GprFile();
   readonly seg = new SegmentCache();
   readonly flags = new LazyFlags();
+  readonly fpu = new FpuState();
   /** Bits 63:32 of RFLAGS are reserved (zero); only the low word exists. */
   rip = 0;
   ripHi = 0;
@@ -37,9 +39,13 @@ export class CpuRegisters {
   idtBaseHi = 0;
   idtLimit = 0;
 
-  /** Current privilege level: CS.RPL in protected mode (SS.DPL after loads), 0 in real mode. */
+  /**
+   * Current privilege level: CS.RPL in protected mode (SS.DPL after loads), 0 in real mode,
+   * 3 in virtual-8086 mode (EFLAGS.VM, kept in flags.raw, SDM Vol. 3, 20.2.1).
+   */
   get cpl(): number {
-    return this.cr0 & 1 ? this.seg.selector[Seg.CS] & 3 : 0;
+    if (!(this.cr0 & 1)) return 0;
+    return this.flags.raw & 0x20000 ? 3 : this.seg.selector[Seg.CS] & 3;
   }
 
   load(s: CpuState): void {

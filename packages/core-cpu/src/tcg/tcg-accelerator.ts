@@ -2,15 +2,36 @@
  * The software accelerator (`--accel=tcg`): one vCPU interpreted on the machine thread.
  *
  * The CPU runs in slices scheduled with setImmediate, so timers, stdio and device
- * callbacks get the event loop between slices; within a slice it executes short bursts
- * and checks the interrupt controller between them (an interrupt is taken within at most
- * one burst of instructions). HLT ends the slice: the vCPU sleeps until the machine's
- * interrupt pin calls notifyInterrupt(). A triple fault becomes a machine reset event; an
- * instruction the interpreter does not implement yet ends the run with a fatal event that
- * names it, never a silent wrong result.
+ * callbacks get the event loop between slices. Within a slice it executes bursts and takes
+ * interrupts between them (NMI from the local APIC first, then the interrupt controller's
+ * INTR when EFLAGS.IF is set and no interrupt shadow is in force). Interrupts are still
+ * taken at the instruction boundary where they become deliverable:
+ * - a device that raises INTR during a burst (an OUT, an APIC register write) ends the burst
+ *   after that instruction: notifyInterrupt() sets `cpu.halted` as a stop request, which HLT
+ *   cannot also have set, since HLT touches no device; the loop clears it again;
+ * - when INTR rises while IF is clear the loop steps one instruction at a time, for up to
+ *   STEP_WINDOW instructions, so the interrupt is taken right after the STI/POPF/IRET that sets
+ *   IF in a short critical section (one instruction later for an instruction that set IF, as
+ *   STI's interrupt shadow requires; SoftCpu's own `interruptShadow`, when it has one, is
+ *   honoured as well). A longer IF-clear stretch (a kernel decompressing itself with the PIC's
+ *   power-on IRQ0 pending) goes back to full bursts: the interrupt then waits for the end of
+ *   the burst in which IF is set, as it always does for a burst-ending deadline.
+ *
+ * Time (virtual-clock.ts): with a VirtualClock the devices' time is the retired-instruction
+ * count, each burst ends at the next timer deadline and due timers fire between bursts, so
+ * a run is reproducible. A halted CPU that an interrupt can wake jumps time to the next
+ * deadline; with no deadline it sleeps until the machine's interrupt pin calls
+ * notifyInterrupt() (a byte on stdin, for instance). With any other Clock (host time) timers
+ * fire on the event loop and HLT sleeps until the pin.
+ *
+ * Tracing (cpu-trace.ts) swaps cpu.run() for the tracer's single-stepping loop: the choice is
+ * made per burst, so the interpreter's hot loop is the same with tracing off.
+ *
+ * A triple fault becomes a machine reset event; an instruction the interpreter does not
+ * implement yet ends the run with a fatal event that names it, never a silent wrong result.
  */
 import type {
-  Accelerator, CpuState, ExitStatRow, MachineBinding, Vcpu, VcpuRunState,
+  Accelerator, Clock, CpuState, ExitStatRow, MachineBinding, Vcpu, VcpuRunState,
 } from '@tsemu/devices/platform';
 import { attachCpuEnvironment } from '../cpu-model/cpu-environment.js';
 import { deliverExternalInterrupt, TripleFaultError } from '../interp/interrupts.js';
@@ -18,16 +39,46 @@ import { PagedLinearMemory } from '../interp/paged-memory.js';
 import { syncPrivilege } from '../interp/protected/privilege.js';
 import { SoftCpu } from '../interp/soft-cpu.js';
 import { Mmu } from '../mmu/mmu.js';
+import { CpuTracer, type CpuTraceOptions } from './cpu-trace.js';
+import { collectTcgStats, tcgStatRows, type TcgCounters, type TcgStats } from './tcg-stats.js';
+import { VirtualClock } from './virtual-clock.js';
+
+export { VirtualClock, MAX_ICOUNT_SHIFT, type VirtualClockOptions } from './virtual-clock.js';
+export { CpuTracer, type CpuTraceOptions, type CpuTraceRange } from './cpu-trace.js';
+export type { TcgStats } from './tcg-stats.js';
 
 const FLAG_IF = 0x200;
+const NMI_VECTOR = 2;
 /** Instructions between interrupt checks. */
 const BURST = 1000;
+/** Instructions stepped one at a time after INTR rises while IF is clear. */
+const STEP_WINDOW = 256;
 /** Instructions per event-loop turn. */
 const SLICE = 200_000;
+/** A keep-alive interval while the vCPU sleeps, so Node does not exit with the run unfinished. */
+const KEEPALIVE_MS = 1 << 30;
+
+/** The local APIC as the run loop sees it (devices' LocalApic satisfies it). */
+export interface TcgLocalApic {
+  /** WRMSR IA32_APIC_BASE (and CpuState loads): base address and global enable. */
+  setApicBase(value: bigint): void;
+  /** Returns and clears a pending NMI (LINT1, an NMI IPI or an LVT in NMI mode). */
+  takeNmi(): boolean;
+}
 
 export interface TcgAcceleratorOptions {
   /** Narration of notable events (resets, fatal stops) on stderr. */
   trace?: ((line: string) => void) | null;
+  /**
+   * The machine's clock. A VirtualClock is driven by the run loop (instruction-counted
+   * time); any other clock is taken as host time. The guest TSC counts its nanoseconds.
+   * Absent: host time, TSC = retired instructions.
+   */
+  clock?: Clock | null;
+  /** `--trace=cpu`: every executed instruction (in range) to `write`. */
+  cpuTrace?: CpuTraceOptions | null;
+  /** The machine's local APIC: CPUID claims an APIC and IA32_APIC_BASE reaches it. */
+  localApic?: TcgLocalApic | null;
 }
 
 class TcgVcpu implements Vcpu {
@@ -44,17 +95,34 @@ class TcgVcpu implements Vcpu {
   }
 }
 
+/** True when SoftCpu reports an interrupt shadow (after STI or MOV SS) in force. */
+function inInterruptShadow(cpu: SoftCpu): boolean {
+  return (cpu as unknown as { interruptShadow?: boolean }).interruptShadow === true;
+}
+
 export class TcgAccelerator implements Accelerator {
   readonly kind = 'tcg' as const;
   readonly kernelIrqLines = null;
   readonly vcpus: readonly Vcpu[];
   readonly cpu: SoftCpu;
+  /** The instruction-counted clock when the machine runs on virtual time, else null. */
+  readonly virtualClock: VirtualClock | null;
   private readonly mmu: Mmu;
+  private readonly tracer: CpuTracer | null;
+  private readonly localApic: TcgLocalApic | null;
   private running = false;
   private destroyed = false;
   private scheduled: NodeJS.Immediate | null = null;
-  private runNs = 0;
-  private interrupts = 0;
+  private keepAlive: NodeJS.Timeout | null = null;
+  private sleepStarted = 0n;
+  /** A burst is running: notifyInterrupt() ends it instead of scheduling a slice. */
+  private inBurst = false;
+  private stopRequested = false;
+  /** The last single step set EFLAGS.IF: an interrupt waits one more instruction (STI shadow). */
+  private ifJustSet = false;
+  /** Single steps left to watch for IF being set while an interrupt waits. */
+  private stepWindow = STEP_WINDOW;
+  private readonly counters: TcgCounters = { cpuNs: 0, interrupts: 0, nmis: 0, hlts: 0, sleepNs: 0, slices: 0 };
 
   constructor(
     private readonly binding: MachineBinding,
@@ -62,8 +130,17 @@ export class TcgAccelerator implements Accelerator {
   ) {
     this.mmu = new Mmu(binding.memory, binding.mmio);
     this.cpu = new SoftCpu(new PagedLinearMemory(this.mmu), binding.pio, this.mmu);
-    // The PC machine has no local APIC wired yet: CPUID must not claim one.
-    attachCpuEnvironment(this.cpu, { apic: false });
+    const clock = options.clock ?? null;
+    this.virtualClock = clock instanceof VirtualClock ? clock : null;
+    this.virtualClock?.bindCounter(() => this.cpu.retired);
+    this.localApic = options.localApic ?? null;
+    const apic = this.localApic;
+    attachCpuEnvironment(this.cpu, {
+      apic: apic !== null,
+      onApicBaseWrite: apic === null ? undefined : (lo, hi) => apic.setApicBase((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)),
+      tsc: clock === null ? undefined : () => Math.floor(clock.nowNs()),
+    });
+    this.tracer = options.cpuTrace ? new CpuTracer(this.cpu, options.cpuTrace) : null;
     this.vcpus = [new TcgVcpu(this)];
   }
 
@@ -73,12 +150,13 @@ export class TcgAccelerator implements Accelerator {
     return this.cpu.halted ? 'halted' : 'running';
   }
 
-  /** Loads architectural state: registers, the MMU's view of paging and privilege. */
+  /** Loads architectural state: registers, the MMU's view of paging and privilege, the APIC base. */
   loadState(state: CpuState): void {
     const r = this.cpu.regs;
     r.load(state);
     this.mmu.setPagingContext(r);
     syncPrivilege(this.cpu);
+    this.localApic?.setApicBase(state.apicBase);
     this.cpu.halted = false;
     this.cpu.flushDecodeCache();
   }
@@ -88,10 +166,13 @@ export class TcgAccelerator implements Accelerator {
   }
 
   async pause(): Promise<void> {
-    // Slices run to completion on this thread, so between calls the vCPU is already stopped.
+    // Slices run on this thread, so between them the vCPU is already stopped; called from a
+    // device during a burst (the guest wrote isa-debug-exit), it stops after that instruction.
     this.running = false;
+    this.requestStop();
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
+    this.endSleep();
   }
 
   resume(): void {
@@ -101,7 +182,18 @@ export class TcgAccelerator implements Accelerator {
   }
 
   notifyInterrupt(): void {
-    if (this.running && this.cpu.halted) this.schedule();
+    this.stepWindow = STEP_WINDOW;
+    // Raised by the instruction now executing: stop after it (see the file comment).
+    if (this.inBurst) this.requestStop();
+    else if (this.running && this.cpu.halted) this.schedule();
+  }
+
+  /** Ends the running burst after the current instruction; nothing outside a burst. */
+  private requestStop(): void {
+    if (this.inBurst && !this.cpu.halted) {
+      this.stopRequested = true;
+      this.cpu.halted = true;
+    }
   }
 
   async destroy(): Promise<void> {
@@ -109,37 +201,106 @@ export class TcgAccelerator implements Accelerator {
     this.destroyed = true;
   }
 
+  /** Everything --stats reports under tcg. */
+  tcgStats(): TcgStats {
+    return collectTcgStats(this.cpu, this.mmu, this.counters, this.virtualClock, this.tracer);
+  }
+
   stats(): readonly ExitStatRow[] {
-    return [
-      { reason: 'instructions', where: '', count: this.cpu.retired, timeNs: this.runNs },
-      { reason: 'interrupts', where: '', count: this.interrupts, timeNs: 0 },
-    ];
+    return tcgStatRows(this.tcgStats());
   }
 
   private schedule(): void {
     if (!this.scheduled && this.running) this.scheduled = setImmediate(() => this.slice());
   }
 
-  /** Takes a pending interrupt if the CPU accepts one; true when it did. */
-  private takeInterrupt(): boolean {
+  /** Marks the vCPU asleep (halted, waiting for an event) and keeps the process alive meanwhile. */
+  private beginSleep(): void {
+    if (this.keepAlive !== null) return;
+    this.sleepStarted = process.hrtime.bigint();
+    this.keepAlive = setInterval(() => {}, KEEPALIVE_MS);
+  }
+
+  private endSleep(): void {
+    if (this.keepAlive === null) return;
+    clearInterval(this.keepAlive);
+    this.keepAlive = null;
+    this.counters.sleepNs += Number(process.hrtime.bigint() - this.sleepStarted);
+  }
+
+  /** Delivers a pending NMI, then a pending maskable interrupt the CPU accepts now. */
+  private takeInterrupts(): void {
+    const cpu = this.cpu;
+    if (this.ifJustSet || inInterruptShadow(cpu)) return;
+    if (this.localApic !== null && this.localApic.takeNmi()) {
+      this.tracer?.interrupt(NMI_VECTOR, 'NMI');
+      deliverExternalInterrupt(cpu, NMI_VECTOR);
+      this.counters.nmis++;
+    }
     const source = this.binding.interrupts;
-    if (!(this.cpu.regs.flags.get() & FLAG_IF) || !source.hasPendingInterrupt()) return false;
-    deliverExternalInterrupt(this.cpu, source.acknowledgeInterrupt());
-    this.interrupts++;
-    return true;
+    if (!(cpu.regs.flags.get() & FLAG_IF) || !source.hasPendingInterrupt()) return;
+    const vector = source.acknowledgeInterrupt();
+    this.tracer?.interrupt(vector, 'external');
+    deliverExternalInterrupt(cpu, vector);
+    this.counters.interrupts++;
+    this.stepWindow = STEP_WINDOW;
+  }
+
+  /** Whether a halted CPU can be woken by a timer: only a maskable interrupt with IF set. */
+  private timerCanWake(): boolean {
+    return (this.cpu.regs.flags.get() & FLAG_IF) !== 0;
   }
 
   private slice(): void {
     this.scheduled = null;
     if (!this.running) return;
+    this.endSleep();
+    this.counters.slices++;
     const cpu = this.cpu;
+    const clock = this.virtualClock;
+    const tracer = this.tracer;
     const started = process.hrtime.bigint();
+    let sleep = false;
     try {
       let budget = SLICE;
       while (budget > 0 && this.running) {
-        this.takeInterrupt();
-        if (cpu.halted) break;
-        budget -= cpu.run(Math.min(budget, BURST));
+        this.takeInterrupts();
+        if (cpu.halted) {
+          const deadline = clock === null || !this.timerCanWake() ? Infinity : clock.nextDeadline();
+          if (deadline === Infinity) {
+            sleep = true;
+            break;
+          }
+          // Idle: nothing retires until the next timer, so time jumps straight to it.
+          clock!.skipTo(deadline);
+          clock!.runDue();
+          budget -= BURST;
+          continue;
+        }
+        const ifClear = (cpu.regs.flags.get() & FLAG_IF) === 0;
+        // An interrupt waiting for IF: step for a while, so it is taken where IF is set.
+        let limit = budget < BURST ? budget : BURST;
+        if (this.ifJustSet) limit = 1;
+        else if (ifClear && this.stepWindow > 0 && this.binding.interrupts.hasPendingInterrupt()) {
+          limit = 1;
+          this.stepWindow--;
+        }
+        const n = clock === null ? limit : clock.instructionsUntilDeadline(limit);
+        this.inBurst = true;
+        let ran: number;
+        try {
+          ran = tracer === null ? cpu.run(n) : tracer.run(n);
+        } finally {
+          this.inBurst = false;
+          if (this.stopRequested) {
+            this.stopRequested = false;
+            cpu.halted = false;
+          }
+        }
+        budget -= ran > 0 ? ran : 1;
+        this.ifJustSet = n === 1 && ifClear && (cpu.regs.flags.get() & FLAG_IF) !== 0;
+        if (cpu.halted) this.counters.hlts++;
+        clock?.runDue();
       }
     } catch (e) {
       this.running = false;
@@ -152,10 +313,17 @@ export class TcgAccelerator implements Accelerator {
       }
       return;
     } finally {
-      this.runNs += Number(process.hrtime.bigint() - started);
+      this.counters.cpuNs += Number(process.hrtime.bigint() - started);
     }
-    // Halted with an interrupt already pending: go on at once; otherwise wait for the pin.
-    if (!cpu.halted || ((cpu.regs.flags.get() & FLAG_IF) && this.binding.interrupts.hasPendingInterrupt())) this.schedule();
+    if (!this.running) return;
+    // A device callback during the slice may already have made an interrupt pending.
+    if (sleep && !this.wakeable()) this.beginSleep();
+    else this.schedule();
+  }
+
+  /** Halted, but an interrupt is already waiting to be taken. */
+  private wakeable(): boolean {
+    return (this.cpu.regs.flags.get() & FLAG_IF) !== 0 && this.binding.interrupts.hasPendingInterrupt();
   }
 }
 

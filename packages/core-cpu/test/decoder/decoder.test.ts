@@ -256,10 +256,17 @@ describe('opcode selection', () => {
     expect(dec(M32, hex).status).toBe(DecodeStatus.Invalid);
   });
 
-  it.each(['0f 10 00', '0f 28 c1', '0f 58 c1', '66 0f 6f c1', 'f3 0f 10 c1', 'f2 0f 58 c1', '0f ae 00', '0f 77', '0f 0d 00',
+  it.each(['0f 10 00', '0f 28 c1', '0f 58 c1', '66 0f 6f c1', 'f3 0f 10 c1', 'f2 0f 58 c1', '0f ae 10', '0f ae e8', '0f 77', '0f 0d 00',
     '0f 18 00', '0f 6f c1', '0f c3 00'])('rejects out-of-scope MMX/SSE opcode %s as invalid', (hex) => {
     expect(dec(M32, hex).status).toBe(DecodeStatus.Invalid);
     expect(dec(M64, hex).status).toBe(DecodeStatus.Invalid);
+  });
+
+  it('decodes FXSAVE/FXRSTOR (0F AE /0 /1, memory only) and FXSAVE64 with REX.W', () => {
+    expect(dec(M32, '0f ae 00').insn.entry.key).toBe('fxsave_M');
+    expect(dec(M32, '0f ae 08').insn.entry.key).toBe('fxrstor_M');
+    expect(dec(M32, '0f ae c0').status).toBe(DecodeStatus.Invalid);
+    expect(dec(M64, '48 0f ae 00').insn.opSize).toBe(8);
   });
 
   it('selects x87 forms by mod and reg, and exact register encodings', () => {

@@ -83,6 +83,8 @@ function applyQuirks(mode: CpuMode, theirs: string): string {
     if (mode !== CpuMode.Bits64 && !text.includes('ds:')) text = 'ds ' + text;
   }
   for (const [re, fix] of QUIRKS) text = text.replace(re, fix as (m: string) => string);
+  // SALC (D6) is undocumented: binutils has no name for it.
+  if (text === '(bad)' && mode !== CpuMode.Bits64) text = 'salc';
   return text;
 }
 

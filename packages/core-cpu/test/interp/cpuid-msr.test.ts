@@ -123,18 +123,22 @@ describe('CPUID', () => {
   it('returns the highest basic leaf for inputs above the basic and extended maxima', () => {
     const { cpu } = pmCpu();
     const leaf2 = runCpuid(cpu, 2);
-    for (const leaf of [3, 4, 0xb, 0x40000000, 0x7fffffff, 0x80000005, 0x80000008, 0xffffffff]) {
+    for (const leaf of [3, 4, 0xb, 0x40000000, 0x7fffffff, 0x80000009, 0xffffffff]) {
       expect(runCpuid(cpu, leaf), leaf.toString(16)).toEqual(leaf2);
     }
-    const noExt = pmCpu([], { brandString: null }).cpu;
+    const noExt = pmCpu([], { brandString: null, longMode: false }).cpu;
     expect(runCpuid(noExt, 0x80000000)).toEqual(leaf2);
     expect(runCpuid(noExt, 0x80000002)).toEqual(leaf2);
   });
 
-  it('extended leaves give max 80000004H, no long-mode features, and the brand string', () => {
+  it('extended leaves give max 80000008H, LM and NX (no SYSCALL), address sizes, and the brand string', () => {
     const { cpu } = pmCpu();
-    expect(runCpuid(cpu, 0x80000000)[0]).toBe(0x80000004);
-    expect(runCpuid(cpu, 0x80000001)).toEqual([0, 0, 0, 0]);
+    expect(runCpuid(cpu, 0x80000000)[0]).toBe(0x80000008);
+    expect(runCpuid(cpu, 0x80000001)).toEqual([0, 0, 0, (1 << 29) | (1 << 20)]);
+    expect(runCpuid(cpu, 0x80000008)).toEqual([0x3024, 0, 0, 0]);
+    const p6 = pmCpu([], { longMode: false }).cpu;
+    expect(runCpuid(p6, 0x80000000)[0]).toBe(0x80000004);
+    expect(runCpuid(p6, 0x80000001)).toEqual([0, 0, 0, 0]);
     const brand = [0x80000002, 0x80000003, 0x80000004].map((l) => ascii(...runCpuid(cpu, l))).join('');
     expect(brand.length).toBe(48);
     expect(brand.replace(/\0+$/, '')).toBe('tsemu software CPU');
@@ -206,7 +210,7 @@ describe('RDMSR and WRMSR', () => {
     const { cpu } = pmCpu();
     expect(rdmsr(cpu, MSR.IA32_SYSENTER_CS)).toEqual({ lo: 0, hi: 0 });
     expect(rdmsr(cpu, 0x12345)).toEqual(GP0);
-    expect(wrmsr(cpu, 0xc0000100, 0)).toEqual(GP0);
+    expect(wrmsr(cpu, 0xc0000103, 0)).toEqual(GP0); // IA32_TSC_AUX: no RDTSCP on this model
     toUser(cpu);
     expect(rdmsr(cpu, MSR.IA32_SYSENTER_CS)).toEqual(GP0);
     expect(wrmsr(cpu, MSR.IA32_SYSENTER_CS, 8)).toEqual(GP0);
@@ -271,8 +275,8 @@ describe('RDMSR and WRMSR', () => {
     expect(wrmsr(cpu, MSR.IA32_MTRRCAP, 0)).toEqual(GP0);
   });
 
-  it('MSRs of features CPUID does not claim raise #GP(0): MCG_CAP, PAT, EFER', () => {
-    const { cpu } = pmCpu();
+  it('MSRs of features CPUID does not claim raise #GP(0): MCG_CAP, PAT, EFER without long mode', () => {
+    const { cpu } = pmCpu([], { longMode: false });
     for (const index of [MSR.IA32_MCG_CAP, MSR.IA32_PAT, MSR.IA32_EFER]) {
       expect(rdmsr(cpu, index), index.toString(16)).toEqual(GP0);
       expect(wrmsr(cpu, index, 0), index.toString(16)).toEqual(GP0);

@@ -140,12 +140,15 @@ describe('MUL and IMUL', () => {
     expect(cpu.regs.flags.get() & (CF | OF | ZF)).toBe(CF | OF);
   });
 
-  it('stops with a host error at 64-bit operand size rather than computing a wrong result', () => {
+  it('multiplies at 64-bit operand size into RDX:RAX (details in muldiv64.test.ts)', () => {
     const cpu = shared;
     const insn = new Instruction();
-    insn.opSize = 8;
-    expect(() => MULDIV_HANDLERS.mul_Ev(cpu, insn)).toThrow(/64-bit operand size/);
-    expect(() => MULDIV_HANDLERS.idiv_Ev(cpu, insn)).toThrow(/64-bit operand size/);
+    insn.opSize = 8; // mul rax (rm = 0, a register)
+    cpu.regs.gpr.set64(0, 0x100000000n);
+    MULDIV_HANDLERS.mul_Ev(cpu, insn);
+    expect(cpu.regs.gpr.get64(0)).toBe(0n);
+    expect(cpu.regs.gpr.get64(2)).toBe(1n);
+    expect(cpu.regs.flags.get() & (CF | OF)).toBe(CF | OF);
   });
 });
 

@@ -284,13 +284,6 @@ describe('address size', () => {
     expect(cpu.regs.gpr.r32[DI]).toBe(0x12340000);
   });
 
-  it('REX.W string forms stop with a host error rather than run wrong', () => {
-    const { cpu } = flat32Cpu([]);
-    const insn = cpu.insn;
-    insn.opSize = 8;
-    insn.addrSize = 4;
-    expect(() => stringHandler('movs_Yv_Xv')(cpu, insn)).toThrow(/64-bit operand size/);
-  });
 });
 
 function stringHandler(key: string) {

@@ -101,7 +101,7 @@ export class IoBus {
       this.onUnmapped?.(addr, size, false);
       return ALL_ONES[size];
     }
-    if (r.accessSizes.includes(size)) return r.device.read(addr - r.base, size) & MASK[size];
+    if (r.accessSizes.includes(size)) return (r.device.read(addr - r.base, size) & MASK[size]) >>> 0;
     if (!r.accessSizes.includes(1)) {
       this.counters.rejectedSize++;
       return ALL_ONES[size];

@@ -1,13 +1,16 @@
 /**
  * The eight classic ALU operations (ADD OR ADC SBB AND SUB XOR CMP, in ModRM /digit order)
  * in all their forms, plus TEST, INC, DEC, NOT and NEG. Results are computed unmasked and
- * recorded for the lazy flags; stores mask to the operand size. LOCK needs nothing extra
- * in a single-threaded interpreter.
+ * recorded for the lazy flags after the store (a store that faults leaves EFLAGS alone);
+ * stores mask to the operand size. LOCK needs nothing extra
+ * in a single-threaded interpreter. 64-bit operands (REX.W) go to a function of their own
+ * working on 32-bit halves; a 32-bit register result clears bits 63:32.
  */
 import { FlagOp } from '../../alu/lazy-flags.js';
 import type { Instruction } from '../../decoder/instruction.js';
 import {
-  memoryLinear, readE8, readE16, readE32, readG8, readG16, readG32, writeE8, writeE16, writeE32,
+  memoryLinear, readE8, readE16, readE32, readE64, readG8, readG16, readG32, readG64, writeE8, writeE16, writeE32,
+  writeE64,
 } from '../addressing.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { ALU_FORM_HANDLERS } from '../../generated/alu-forms.js';
@@ -33,11 +36,16 @@ function testEvGv(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const b = readG16(cpu, insn);
     cpu.regs.flags.record(FlagOp.LOGIC, 16, a, b, a & b);
-  } else {
-    const size = insn.opSize;
-    const a = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+  } else if (insn.opSize === 4) {
+    const a = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const b = readG32(cpu, insn);
-    cpu.regs.flags.record(FlagOp.LOGIC, size << 3, a, b, a & b);
+    cpu.regs.flags.record(FlagOp.LOGIC, 32, a, b, a & b);
+  } else {
+    const a = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+    const aHi = cpu.valueHi;
+    const b = readG64(cpu, insn);
+    const bHi = cpu.valueHi;
+    cpu.regs.flags.record64(FlagOp.LOGIC, a | 0, aHi, b | 0, bHi, a & b, aHi & bHi);
   }
 }
 
@@ -46,11 +54,15 @@ function testEvIz(cpu: SoftCpu, insn: Instruction): void {
     const a = readE16(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 2) : 0);
     const b = insn.imm;
     cpu.regs.flags.record(FlagOp.LOGIC, 16, a, b, a & b);
-  } else {
-    const size = insn.opSize;
-    const a = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
+  } else if (insn.opSize === 4) {
+    const a = readE32(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 4) : 0);
     const b = insn.imm;
-    cpu.regs.flags.record(FlagOp.LOGIC, size << 3, a, b, a & b);
+    cpu.regs.flags.record(FlagOp.LOGIC, 32, a, b, a & b);
+  } else {
+    const a = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+    const aHi = cpu.valueHi;
+    const bHi = insn.imm >> 31;
+    cpu.regs.flags.record64(FlagOp.LOGIC, a | 0, aHi, insn.imm, bHi, a & insn.imm, aHi & bHi);
   }
 }
 
@@ -66,9 +78,14 @@ function testRaxIz(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const a = g.r16[0];
     cpu.regs.flags.record(FlagOp.LOGIC, 16, a, b, a & b);
-  } else {
+  } else if (insn.opSize === 4) {
     const a = g.r32[0] >>> 0;
-    cpu.regs.flags.record(FlagOp.LOGIC, insn.opSize << 3, a, b, a & b);
+    cpu.regs.flags.record(FlagOp.LOGIC, 32, a, b, a & b);
+  } else {
+    const a = g.r32[0];
+    const aHi = g.hi[0];
+    const bHi = b >> 31;
+    cpu.regs.flags.record64(FlagOp.LOGIC, a, aHi, b, bHi, a & b, aHi & bHi);
   }
 }
 
@@ -76,16 +93,16 @@ function incEb(cpu: SoftCpu, insn: Instruction): void {
   const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
   const a = readE8(cpu, insn, lin);
   const r = a + 1;
-  cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 8, a, 1, r);
   writeE8(cpu, insn, lin, r);
+  cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 8, a, 1, r);
 }
 
 function decEb(cpu: SoftCpu, insn: Instruction): void {
   const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
   const a = readE8(cpu, insn, lin);
   const r = a - 1;
-  cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 8, a, 1, r);
   writeE8(cpu, insn, lin, r);
+  cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 8, a, 1, r);
 }
 
 function incEv(cpu: SoftCpu, insn: Instruction): void {
@@ -93,15 +110,23 @@ function incEv(cpu: SoftCpu, insn: Instruction): void {
     const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
     const a = readE16(cpu, insn, lin);
     const r = a + 1;
-    cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 16, a, 1, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 16, a, 1, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const r = a + 1;
-    cpu.regs.flags.recordKeepCarry(FlagOp.ADD, size << 3, a, 1, r);
     writeE32(cpu, insn, lin, r);
+    cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 32, a, 1, r);
+  } else {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+    const a = readE64(cpu, insn, lin);
+    const aHi = cpu.valueHi;
+    const s = a + 1;
+    const r = s | 0;
+    const rHi = (aHi + (s > 0xffffffff ? 1 : 0)) | 0;
+    writeE64(cpu, insn, lin, r, rHi);
+    cpu.regs.flags.recordKeepCarry64(FlagOp.ADD, a | 0, aHi, 1, 0, r, rHi);
   }
 }
 
@@ -110,15 +135,23 @@ function decEv(cpu: SoftCpu, insn: Instruction): void {
     const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
     const a = readE16(cpu, insn, lin);
     const r = a - 1;
-    cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 16, a, 1, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 16, a, 1, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const a = readE32(cpu, insn, lin);
     const r = a - 1;
-    cpu.regs.flags.recordKeepCarry(FlagOp.SUB, size << 3, a, 1, r);
     writeE32(cpu, insn, lin, r);
+    cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 32, a, 1, r);
+  } else {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+    const a = readE64(cpu, insn, lin);
+    const aHi = cpu.valueHi;
+    const s = a - 1;
+    const r = s | 0;
+    const rHi = (aHi - (s < 0 ? 1 : 0)) | 0;
+    writeE64(cpu, insn, lin, r, rHi);
+    cpu.regs.flags.recordKeepCarry64(FlagOp.SUB, a | 0, aHi, 1, 0, r, rHi);
   }
 }
 
@@ -164,9 +197,13 @@ function notEv(cpu: SoftCpu, insn: Instruction): void {
   if (insn.opSize === 2) {
     const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
     writeE16(cpu, insn, lin, ~readE16(cpu, insn, lin));
-  } else {
-    const lin = insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0;
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     writeE32(cpu, insn, lin, ~readE32(cpu, insn, lin));
+  } else {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+    const lo = readE64(cpu, insn, lin);
+    writeE64(cpu, insn, lin, ~lo, ~cpu.valueHi);
   }
 }
 
@@ -174,8 +211,8 @@ function negEb(cpu: SoftCpu, insn: Instruction): void {
   const lin = insn.isMem ? memoryLinear(cpu, insn, 1) : 0;
   const b = readE8(cpu, insn, lin);
   const r = -b;
-  cpu.regs.flags.record(FlagOp.NEG, 8, 0, b, r);
   writeE8(cpu, insn, lin, r);
+  cpu.regs.flags.record(FlagOp.NEG, 8, 0, b, r);
 }
 
 function negEv(cpu: SoftCpu, insn: Instruction): void {
@@ -183,15 +220,23 @@ function negEv(cpu: SoftCpu, insn: Instruction): void {
     const lin = insn.isMem ? memoryLinear(cpu, insn, 2) : 0;
     const b = readE16(cpu, insn, lin);
     const r = -b;
-    cpu.regs.flags.record(FlagOp.NEG, 16, 0, b, r);
     writeE16(cpu, insn, lin, r);
-  } else {
-    const size = insn.opSize;
-    const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    cpu.regs.flags.record(FlagOp.NEG, 16, 0, b, r);
+  } else if (insn.opSize === 4) {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 4) : 0;
     const b = readE32(cpu, insn, lin);
     const r = -b;
-    cpu.regs.flags.record(FlagOp.NEG, size << 3, 0, b, r);
     writeE32(cpu, insn, lin, r);
+    cpu.regs.flags.record(FlagOp.NEG, 32, 0, b, r);
+  } else {
+    const lin = insn.isMem ? memoryLinear(cpu, insn, 8) : 0;
+    const b = readE64(cpu, insn, lin);
+    const bHi = cpu.valueHi;
+    // 0 - (bHi:b): the low half borrows unless it is zero.
+    const r = -b | 0;
+    const rHi = (-bHi - (b !== 0 ? 1 : 0)) | 0;
+    writeE64(cpu, insn, lin, r, rHi);
+    cpu.regs.flags.record64(FlagOp.NEG, 0, 0, b | 0, bHi, r, rHi);
   }
 }
 

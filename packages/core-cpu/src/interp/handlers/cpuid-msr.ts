@@ -5,14 +5,15 @@
  * come from the CPU's environment (`cpu-model/cpu-environment.ts`).
  *
  * SYSENTER/SYSEXIT load fixed flat descriptors into the CS and SS caches without reading the
- * GDT: the operating system promises that its GDT matches (SDM Vol. 3A, 5.8.7). IA-32e mode
- * forms (64-bit targets, REX.W SYSEXIT) stop with a host error until x86-64 lands.
+ * GDT: the operating system promises that its GDT matches (SDM Vol. 3A, 5.8.7). In IA-32e
+ * mode SYSENTER enters 64-bit code with the 64-bit MSR values, and SYSEXIT returns to
+ * compatibility mode, or with REX.W to 64-bit code at SYSENTER_CS + 32.
  */
 import type { Instruction } from '../../decoder/instruction.js';
 import { cpuEnvironmentOf } from '../../cpu-model/cpu-environment.js';
 import { cpuidQuery } from '../../cpu-model/cpuid.js';
-import { APIC_BASE_EN } from '../../cpu-model/msr-file.js';
-import { ATTR_DB, ATTR_DPL_SHIFT, ATTR_G, ATTR_P, ATTR_S, Seg } from '../../state/segment-cache.js';
+import { APIC_BASE_EN, MSR } from '../../cpu-model/msr-file.js';
+import { ATTR_DB, ATTR_DPL_SHIFT, ATTR_G, ATTR_L, ATTR_P, ATTR_S, Seg } from '../../state/segment-cache.js';
 import { setRegV } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
@@ -35,6 +36,8 @@ const ESP = 4;
 /** Flat 4 GiB segments as SYSENTER/SYSEXIT load them: accessed execute/read code, accessed read/write data. */
 const FLAT_CODE = 0xb | ATTR_S | ATTR_P | ATTR_DB | ATTR_G;
 const FLAT_DATA = 0x3 | ATTR_S | ATTR_P | ATTR_DB | ATTR_G;
+/** IA-32e mode: the code segment SYSENTER and REX.W SYSEXIT load is 64-bit (L = 1, D = 0). */
+const FLAT_CODE64 = 0xb | ATTR_S | ATTR_P | ATTR_L | ATTR_G;
 const DPL3 = 3 << ATTR_DPL_SHIFT;
 
 /** CPL with virtual-8086 mode counted as 3 (RDMSR, RDTSC and SYSEXIT all check it). */
@@ -42,10 +45,6 @@ function currentPl(cpu: SoftCpu): number {
   const r = cpu.regs;
   if (!(r.cr0 & 1)) return 0;
   return r.flags.get() & EFLAGS_VM ? 3 : r.cpl;
-}
-
-function requireLegacyMode(cpu: SoftCpu, what: string): void {
-  if (cpu.regs.efer & EFER_LMA) throw new Error(`${what} in IA-32e mode is not implemented in the interpreter yet`);
 }
 
 function loadFlat(cpu: SoftCpu, seg: number, selector: number, attr: number): void {
@@ -94,7 +93,10 @@ function rdmsr(cpu: SoftCpu): void {
 function wrmsr(cpu: SoftCpu): void {
   if (currentPl(cpu) !== 0) raise(Vector.GP, 0);
   const g = cpu.regs.gpr;
-  if (!cpuEnvironmentOf(cpu).msrs.write(g.r32[ECX] >>> 0, g.r32[EAX], g.r32[EDX])) raise(Vector.GP, 0);
+  const index = g.r32[ECX] >>> 0;
+  if (!cpuEnvironmentOf(cpu).msrs.write(index, g.r32[EAX], g.r32[EDX])) raise(Vector.GP, 0);
+  // EFER.NXE changes what page-table entries mean: the MMU takes the new context (and flushes).
+  if (index === MSR.IA32_EFER) cpu.mmu?.setPagingContext(cpu.regs);
 }
 
 /** SYSENTER: to CPL 0 at SYSENTER_CS:SYSENTER_EIP with SS = CS + 8 and ESP = SYSENTER_ESP. */
@@ -103,13 +105,18 @@ function sysenter(cpu: SoftCpu): void {
   const msrs = cpuEnvironmentOf(cpu).msrs;
   const cs = msrs.sysenterCs & 0xfffc;
   if (!(r.cr0 & 1) || cs === 0) raise(Vector.GP, 0);
-  requireLegacyMode(cpu, 'SYSENTER');
   r.flags.set(r.flags.get() & ~(EFLAGS_VM | EFLAGS_IF | EFLAGS_RF));
-  loadFlat(cpu, Seg.CS, cs, FLAT_CODE);
+  // IA-32e mode: a 64-bit code segment, and the full 64-bit SYSENTER_ESP/EIP.
+  const long = (r.efer & EFER_LMA) !== 0;
+  loadFlat(cpu, Seg.CS, cs, long ? FLAT_CODE64 : FLAT_CODE);
   loadFlat(cpu, Seg.SS, (cs + 8) & 0xffff, FLAT_DATA);
   setRegV(cpu, ESP, 4, msrs.sysenterEsp);
   r.rip = msrs.sysenterEip | 0;
   r.ripHi = 0;
+  if (long) {
+    r.gpr.hi[ESP] = msrs.sysenterEspHi | 0;
+    r.ripHi = msrs.sysenterEipHi | 0;
+  }
   privilegeChanged(cpu, 0);
 }
 
@@ -119,9 +126,21 @@ function sysexit(cpu: SoftCpu, insn: Instruction): void {
   const msrs = cpuEnvironmentOf(cpu).msrs;
   const base = msrs.sysenterCs & 0xffff;
   if ((base & 0xfffc) === 0 || !(r.cr0 & 1) || currentPl(cpu) !== 0) raise(Vector.GP, 0);
-  if (insn.opSize === 8) throw new Error('64-bit operand size is not implemented in the interpreter yet');
-  requireLegacyMode(cpu, 'SYSEXIT');
   const g = r.gpr;
+  if (insn.opSize === 8) {
+    // SYSEXIT with REX.W (IA-32e mode): to 64-bit code at SYSENTER_CS + 32, SS = + 40; RDX/RCX must be canonical.
+    const ripHi = g.hi[EDX];
+    const rspHi = g.hi[ECX];
+    if ((ripHi << 16) >> 16 !== ripHi || (rspHi << 16) >> 16 !== rspHi) raise(Vector.GP, 0);
+    loadFlat(cpu, Seg.CS, ((base + 32) | 3) & 0xffff, FLAT_CODE64 | DPL3);
+    loadFlat(cpu, Seg.SS, ((base + 40) | 3) & 0xffff, FLAT_DATA | DPL3);
+    r.rip = g.r32[EDX];
+    r.ripHi = ripHi;
+    g.r32[ESP] = g.r32[ECX];
+    g.hi[ESP] = rspHi;
+    privilegeChanged(cpu, 3);
+    return;
+  }
   loadFlat(cpu, Seg.CS, ((base + 16) | 3) & 0xffff, FLAT_CODE | DPL3);
   loadFlat(cpu, Seg.SS, ((base + 24) | 3) & 0xffff, FLAT_DATA | DPL3);
   r.rip = g.r32[EDX];

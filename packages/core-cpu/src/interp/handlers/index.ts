@@ -19,6 +19,7 @@ import { IO_HANDLERS } from './io-ops.js';
 import { FLAG_HANDLERS, STACK_HANDLERS } from './stack-ops.js';
 import { X87_HANDLERS } from './x87.js';
 import { ATOMIC_HANDLERS } from './atomics.js';
+import { SYSTEM_EVENT_HANDLERS } from './system-events.js';
 import type { Handler, HandlerTable } from './types.js';
 
 const GROUPS: readonly HandlerTable[] = [
@@ -28,6 +29,7 @@ const GROUPS: readonly HandlerTable[] = [
   CPUID_MSR_HANDLERS,
   X87_HANDLERS,
   ATOMIC_HANDLERS,
+  SYSTEM_EVENT_HANDLERS,
 ];
 
 const undefinedOpcode: Handler = () => raise(Vector.UD);

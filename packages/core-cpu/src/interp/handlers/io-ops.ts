@@ -1,24 +1,25 @@
 /**
- * IN and OUT through the machine's port bus. The I/O permission checks of protected mode
- * (IOPL, the TSS bitmap) come with the system-architecture work; until then a port access
- * outside real mode at CPL > IOPL raises #GP(0) as if every bitmap bit were set.
+ * IN and OUT through the machine's port bus. In protected mode at CPL > IOPL, and always in
+ * virtual-8086 mode, the TSS I/O permission bitmap decides (protected/io-permission.ts).
  */
 import type { AccessSize } from '@tsemu/devices/platform';
 import type { Instruction } from '../../decoder/instruction.js';
 import { setRegV } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
+import { checkIoPermission } from '../protected/io-permission.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
 
-function checkIo(cpu: SoftCpu): void {
-  if (cpu.regs.cr0 & 1 && cpu.regs.cpl > ((cpu.regs.flags.get() >> 12) & 3)) raise(Vector.GP, 0);
+function checkIo(cpu: SoftCpu, port: number, size: number): void {
+  if (cpu.regs.cr0 & 1) checkIoPermission(cpu, port, size);
 }
 
 function input(size: (i: Instruction) => AccessSize, port: (c: SoftCpu, i: Instruction) => number) {
   return (cpu: SoftCpu, insn: Instruction) => {
-    checkIo(cpu);
     const s = size(insn);
-    const v = cpu.io.read(port(cpu, insn), s);
+    const p = port(cpu, insn);
+    checkIo(cpu, p, s);
+    const v = cpu.io.read(p, s);
     if (s === 1) cpu.regs.gpr.r8[0] = v;
     else setRegV(cpu, 0, s, v);
   };
@@ -26,10 +27,11 @@ function input(size: (i: Instruction) => AccessSize, port: (c: SoftCpu, i: Instr
 
 function output(size: (i: Instruction) => AccessSize, port: (c: SoftCpu, i: Instruction) => number) {
   return (cpu: SoftCpu, insn: Instruction) => {
-    checkIo(cpu);
     const s = size(insn);
+    const p = port(cpu, insn);
+    checkIo(cpu, p, s);
     const g = cpu.regs.gpr;
-    cpu.io.write(port(cpu, insn), s, s === 1 ? g.r8[0] : s === 2 ? g.r16[0] : g.r32[0] >>> 0);
+    cpu.io.write(p, s, s === 1 ? g.r8[0] : s === 2 ? g.r16[0] : g.r32[0] >>> 0);
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * MUL, IMUL (one-, two- and three-operand forms) and DIV, IDIV at 8/16/32-bit operand size
- * (SDM Vol. 2: MUL, IMUL, DIV, IDIV).
+ * MUL, IMUL (one-, two- and three-operand forms) and DIV, IDIV at 8/16/32/64-bit operand size
+ * (SDM Vol. 2: MUL, IMUL, DIV, IDIV). 64-bit operands use ../../alu/wide.ts (128-bit products
+ * in RDX:RAX, 128/64 division).
  *
  * Wide arithmetic without BigInt: a 32x32 product is built from 16-bit partial products
  * (each exact in a double), and a 64/32 division is a two-digit long division in base 2^16
@@ -17,7 +18,8 @@
  */
 import { AF, CF, OF, ZF } from '../../alu/lazy-flags.js';
 import type { Instruction } from '../../decoder/instruction.js';
-import { memoryLinear, readE, readG, signExtend, writeG } from '../addressing.js';
+import { divU128, geU64, mulS64, mulU64, neg64, wide } from '../../alu/wide.js';
+import { memoryLinear, readE, readE64, readG, readG64, setReg64, signExtend, writeG, writeG64 } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
@@ -25,9 +27,6 @@ import type { HandlerTable } from './types.js';
 const TWO_32 = 4294967296;
 const MUL_EAGER = CF | OF | AF | ZF;
 
-function notYet64(): never {
-  throw new Error('64-bit operand size is not implemented in the interpreter yet');
-}
 
 /** High 32 bits of the unsigned product of two uint32 values, exact. */
 export function mulHighU32(a: number, b: number): number {
@@ -75,6 +74,106 @@ function sourceOperand(cpu: SoftCpu, insn: Instruction, size: number): number {
   return readE(cpu, insn, size, insn.isMem ? memoryLinear(cpu, insn, size) : 0);
 }
 
+/** The 64-bit r/m operand: returns bits 31:0, bits 63:32 in cpu.valueHi. */
+function sourceOperand64(cpu: SoftCpu, insn: Instruction): number {
+  return readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+}
+
+/** True when the signed 128-bit product in wide.w0..w3 does not fit in 64 bits. */
+function signedOverflow128(): boolean {
+  const ext = (wide.w1 >> 31) >>> 0;
+  return wide.w2 !== ext || wide.w3 !== ext;
+}
+
+// ---- 64-bit operand size (REX.W)
+
+function mulEv64(cpu: SoftCpu, insn: Instruction): void {
+  const lo = sourceOperand64(cpu, insn);
+  const g = cpu.regs.gpr;
+  mulU64(g.r32[0], g.hi[0], lo, cpu.valueHi);
+  setReg64(cpu, 0, wide.w0, wide.w1);
+  setReg64(cpu, 2, wide.w2, wide.w3);
+  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, (wide.w2 | wide.w3) !== 0 ? CF | OF : 0, MUL_EAGER);
+}
+
+function imulEv64(cpu: SoftCpu, insn: Instruction): void {
+  const lo = sourceOperand64(cpu, insn);
+  const g = cpu.regs.gpr;
+  mulS64(g.r32[0], g.hi[0], lo, cpu.valueHi);
+  setReg64(cpu, 0, wide.w0, wide.w1);
+  setReg64(cpu, 2, wide.w2, wide.w3);
+  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, signedOverflow128() ? CF | OF : 0, MUL_EAGER);
+}
+
+/** Two- and three-operand IMUL at 64 bits: the product truncated to 64 bits into the reg operand. */
+function imulTruncated64(cpu: SoftCpu, insn: Instruction, aLo: number, aHi: number, bLo: number, bHi: number): void {
+  mulS64(aLo, aHi, bLo, bHi);
+  writeG64(cpu, insn, wide.w0, wide.w1);
+  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, signedOverflow128() ? CF | OF : 0, MUL_EAGER);
+}
+
+function divEv64(cpu: SoftCpu, insn: Instruction): void {
+  const dLo = sourceOperand64(cpu, insn);
+  const dHi = cpu.valueHi;
+  if ((dLo | dHi) === 0) raise(Vector.DE);
+  const g = cpu.regs.gpr;
+  // The quotient fits in 64 bits exactly when RDX < divisor.
+  if (geU64(g.r32[2], g.hi[2], dLo, dHi)) raise(Vector.DE);
+  divU128(g.hi[2], g.r32[2], g.hi[0], g.r32[0], dLo, dHi);
+  setReg64(cpu, 0, wide.lo, wide.hi);
+  setReg64(cpu, 2, wide.remLo, wide.remHi);
+}
+
+function idivEv64(cpu: SoftCpu, insn: Instruction): void {
+  let dLo = sourceOperand64(cpu, insn);
+  let dHi = cpu.valueHi;
+  if ((dLo | dHi) === 0) raise(Vector.DE);
+  const g = cpu.regs.gpr;
+  let n0 = g.r32[0] >>> 0;
+  let n1 = g.hi[0] >>> 0;
+  let n2 = g.r32[2] >>> 0;
+  let n3 = g.hi[2] >>> 0;
+  // Divide magnitudes, then apply the signs (quotient negative when the signs differ, the
+  // remainder takes the dividend's sign).
+  const negative = g.hi[2] < 0;
+  if (negative) {
+    let t = (~n0 >>> 0) + 1;
+    n0 = t >>> 0;
+    t = (~n1 >>> 0) + (t > 0xffffffff ? 1 : 0);
+    n1 = t >>> 0;
+    t = (~n2 >>> 0) + (t > 0xffffffff ? 1 : 0);
+    n2 = t >>> 0;
+    n3 = ((~n3 >>> 0) + (t > 0xffffffff ? 1 : 0)) >>> 0;
+  }
+  const divisorNegative = dHi < 0;
+  if (divisorNegative) {
+    neg64(dLo, dHi);
+    dLo = wide.lo;
+    dHi = wide.hi;
+  }
+  if (geU64(n2, n3, dLo, dHi)) raise(Vector.DE);
+  divU128(n3, n2, n1, n0, dLo, dHi);
+  const quotientNegative = negative !== divisorNegative;
+  const qHi = wide.hi >>> 0;
+  // At most 2^63 - 1, or 2^63 for a negative quotient.
+  if (qHi > 0x80000000 || (qHi === 0x80000000 && (!quotientNegative || wide.lo !== 0))) raise(Vector.DE);
+  const qLo = wide.lo;
+  const rLo = wide.remLo;
+  const rHi = wide.remHi;
+  if (quotientNegative) neg64(qLo, qHi);
+  else {
+    wide.lo = qLo;
+    wide.hi = qHi;
+  }
+  setReg64(cpu, 0, wide.lo, wide.hi);
+  if (negative) neg64(rLo, rHi);
+  else {
+    wide.lo = rLo;
+    wide.hi = rHi;
+  }
+  setReg64(cpu, 2, wide.lo, wide.hi);
+}
+
 // ---- one-operand MUL / IMUL: AX <- AL * src, DX:AX <- AX * src, EDX:EAX <- EAX * src
 
 function mulEb(cpu: SoftCpu, insn: Instruction): void {
@@ -95,7 +194,7 @@ function imulEb(cpu: SoftCpu, insn: Instruction): void {
 
 function mulEv(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize;
-  if (size === 8) notYet64();
+  if (size === 8) return mulEv64(cpu, insn);
   const src = sourceOperand(cpu, insn, size);
   const g = cpu.regs.gpr;
   if (size === 2) {
@@ -118,7 +217,7 @@ function mulEv(cpu: SoftCpu, insn: Instruction): void {
 
 function imulEv(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize;
-  if (size === 8) notYet64();
+  if (size === 8) return imulEv64(cpu, insn);
   const src = signExtend(sourceOperand(cpu, insn, size), size);
   const g = cpu.regs.gpr;
   if (size === 2) {
@@ -158,14 +257,22 @@ function imulTruncated(cpu: SoftCpu, insn: Instruction, a: number, b: number): v
 
 function imulGvEv(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize;
-  if (size === 8) notYet64();
+  if (size === 8) {
+    const bLo = sourceOperand64(cpu, insn);
+    const bHi = cpu.valueHi;
+    const aLo = readG64(cpu, insn);
+    return imulTruncated64(cpu, insn, aLo, cpu.valueHi, bLo, bHi);
+  }
   const src = sourceOperand(cpu, insn, size);
   imulTruncated(cpu, insn, readG(cpu, insn, size), src);
 }
 
 function imulGvEvImm(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize;
-  if (size === 8) notYet64();
+  if (size === 8) {
+    const aLo = sourceOperand64(cpu, insn);
+    return imulTruncated64(cpu, insn, aLo, cpu.valueHi, insn.imm, insn.imm >> 31);
+  }
   imulTruncated(cpu, insn, sourceOperand(cpu, insn, size), insn.imm);
 }
 
@@ -195,7 +302,7 @@ function idivEb(cpu: SoftCpu, insn: Instruction): void {
 
 function divEv(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize;
-  if (size === 8) notYet64();
+  if (size === 8) return divEv64(cpu, insn);
   const d = sourceOperand(cpu, insn, size) >>> 0;
   if (d === 0) raise(Vector.DE);
   const g = cpu.regs.gpr;
@@ -218,7 +325,7 @@ function divEv(cpu: SoftCpu, insn: Instruction): void {
 
 function idivEv(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize;
-  if (size === 8) notYet64();
+  if (size === 8) return idivEv64(cpu, insn);
   const d = signExtend(sourceOperand(cpu, insn, size), size);
   if (d === 0) raise(Vector.DE);
   const g = cpu.regs.gpr;

@@ -5,24 +5,33 @@
  * The pointer is offset (operand size) then a 16-bit selector. The segment is loaded before
  * the register, and nothing is written until both halves are read, so a fault leaves the
  * state unchanged. Protected-mode descriptor checks are in ../protected/segment-load.ts.
+ * In 64-bit mode LES/LDS/BOUND do not exist (the decoder gives #UD); LSS/LFS/LGS with REX.W
+ * take an m16:64 pointer (Intel; AMD ignores REX.W there).
  */
 import type { Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
-import { memoryLinear, readG, readMem, signExtend, writeG } from '../addressing.js';
+import { memoryLinear, readG, readMem, readMem64, signExtend, writeG, writeG64 } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadSegment } from '../protected/segment-load.js';
 import type { HandlerTable } from './types.js';
 
 function checkOpSize(insn: Instruction): void {
-  if (insn.opSize === 8) throw new Error('64-bit operand size is not implemented in the interpreter yet');
+  if (insn.opSize === 8) throw new Error('BOUND has no 64-bit form (the decoder should have raised #UD)');
 }
 
 function farPointerLoad(seg: number) {
   return (cpu: SoftCpu, insn: Instruction): void => {
-    checkOpSize(insn);
     if (!insn.isMem) raise(Vector.UD);
     const size = insn.opSize;
+    if (size === 8) {
+      const linear = memoryLinear(cpu, insn, 10);
+      const lo = readMem64(cpu, linear);
+      const hi = cpu.valueHi;
+      loadSegment(cpu, seg, readMem(cpu, linear + 8, 2));
+      writeG64(cpu, insn, lo, hi);
+      return;
+    }
     const linear = memoryLinear(cpu, insn, size + 2);
     const offset = readMem(cpu, linear, size);
     const selector = readMem(cpu, linear + size, 2);

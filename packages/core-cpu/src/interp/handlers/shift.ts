@@ -7,7 +7,7 @@
  * SDM leaves undefined set the way the Intel CPU of the development host (a recent Xeon) sets
  * them, measured by test/differential/shift-flags-vs-cpu.test.ts (an 80286 differs: see the
  * SingleStepTests notes, where its OF for counts above 1 comes from the last step instead):
- * - the count is masked to 5 bits for every operand size; a masked count of 0 changes no flag
+ * - the count is masked to 5 bits, or 6 bits for a 64-bit operand (REX.W); a masked count of 0 changes no flag
  *   and no value, but the destination is still written back, as on the hardware (a read-only
  *   page raises #PF for `shl byte [m], 0`; a 32-bit register is zero-extended in 64-bit mode);
  * - CF is the last bit shifted (or rotated) out; shifts of an 8/16-bit operand by its width or
@@ -24,11 +24,15 @@
  *   rotation of 0 there writes nothing;
  * - SHLD/SHRD of a 16-bit operand by more than 16 (undefined) shift through dest again after
  *   src: the 48-bit pattern dest:src:dest, shifted left (SHLD) or right (SHRD).
- * shiftRotate and doubleShift are exported so unit tests can drive them without a CPU.
+ * - 64-bit operands follow the same rules at width 64 (RCL/RCR rotate 65 bits, and a 6-bit
+ *   count never reaches 65), measured in test/differential/shift64-vs-cpu.test.ts.
+ * shiftRotate, doubleShift and their 64-bit forms are exported so unit tests can drive them
+ * without a CPU.
  */
 import { AF, CF, OF, type LazyFlags } from '../../alu/lazy-flags.js';
 import type { Instruction } from '../../decoder/instruction.js';
-import { memoryLinear, readE, readG, writeE } from '../addressing.js';
+import { bit64, shl64, shr64, sar64, wide } from '../../alu/wide.js';
+import { memoryLinear, readE, readE64, readG, readG64, writeE, writeE64 } from '../addressing.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
 
@@ -177,6 +181,136 @@ export function doubleShift(f: LazyFlags, left: boolean, size: number, dest: num
   return r;
 }
 
+/**
+ * The 64-bit form of shiftRotate: `op` on (hi:lo) with the unmasked count (masked to 6 bits
+ * here). The result is left in wide.lo / wide.hi (the value itself for a masked count of 0).
+ */
+export function shiftRotate64(f: LazyFlags, op: number, lo: number, hi: number, count: number, immediateCount = false): void {
+  count &= 0x3f;
+  lo |= 0;
+  hi |= 0;
+  wide.lo = lo;
+  wide.hi = hi;
+  if (count === 0) return;
+  const top = hi >>> 31;
+  const next = (hi >>> 30) & 1;
+  let cf: number;
+  switch (op) {
+    case ShiftOp.ROL: {
+      shr64(lo, hi, 64 - count);
+      const wLo = wide.lo;
+      const wHi = wide.hi;
+      shl64(lo, hi, count);
+      wide.lo |= wLo;
+      wide.hi |= wHi;
+      cf = wide.lo & 1;
+      if (immediateCount && count !== 1) setCarryOnly(f, cf);
+      else setRotateFlags(f, cf, top ^ next);
+      return;
+    }
+    case ShiftOp.ROR: {
+      shl64(lo, hi, 64 - count);
+      const wLo = wide.lo;
+      const wHi = wide.hi;
+      shr64(lo, hi, count);
+      wide.lo |= wLo;
+      wide.hi |= wHi;
+      cf = wide.hi >>> 31;
+      if (immediateCount && count !== 1) setCarryOnly(f, cf);
+      else setRotateFlags(f, cf, top ^ (lo & 1));
+      return;
+    }
+    case ShiftOp.RCL: {
+      const carryIn = f.cf();
+      cf = bit64(lo, hi, 64 - count);
+      let wLo = 0;
+      let wHi = 0;
+      if (count > 1) {
+        shr64(lo, hi, 65 - count);
+        wLo = wide.lo;
+        wHi = wide.hi;
+      }
+      if (carryIn) {
+        if (count - 1 < 32) wLo |= 1 << (count - 1);
+        else wHi |= 1 << (count - 33);
+      }
+      shl64(lo, hi, count);
+      wide.lo |= wLo;
+      wide.hi |= wHi;
+      setRotateFlags(f, cf, top ^ next);
+      return;
+    }
+    case ShiftOp.RCR: {
+      const carryIn = f.cf();
+      cf = bit64(lo, hi, count - 1);
+      let wLo = 0;
+      let wHi = 0;
+      if (count > 1) {
+        shl64(lo, hi, 65 - count);
+        wLo = wide.lo;
+        wHi = wide.hi;
+      }
+      if (carryIn) {
+        if (64 - count < 32) wLo |= 1 << (64 - count);
+        else wHi |= 1 << (32 - count);
+      }
+      shr64(lo, hi, count);
+      wide.lo |= wLo;
+      wide.hi |= wHi;
+      setRotateFlags(f, cf, top ^ carryIn);
+      return;
+    }
+    case ShiftOp.SHL:
+    case ShiftOp.SAL:
+      cf = bit64(lo, hi, 64 - count);
+      shl64(lo, hi, count);
+      f.recordResultOnly(64, wide.lo, wide.hi, cf | ((top ^ next) << 11), SHIFT_EAGER);
+      return;
+    case ShiftOp.SHR:
+      cf = bit64(lo, hi, count - 1);
+      shr64(lo, hi, count);
+      f.recordResultOnly(64, wide.lo, wide.hi, cf | (top << 11), SHIFT_EAGER);
+      return;
+    default:
+      cf = bit64(lo, hi, count - 1);
+      sar64(lo, hi, count);
+      f.recordResultOnly(64, wide.lo, wide.hi, cf, SHIFT_EAGER);
+  }
+}
+
+/**
+ * The 64-bit form of doubleShift: SHLD/SHRD of (dHi:dLo) with bits from (sHi:sLo), count
+ * masked to 6 bits; the result is left in wide.lo / wide.hi.
+ */
+export function doubleShift64(f: LazyFlags, left: boolean, dLo: number, dHi: number, sLo: number, sHi: number, count: number): void {
+  count &= 0x3f;
+  wide.lo = dLo | 0;
+  wide.hi = dHi | 0;
+  if (count === 0) return;
+  let cf: number;
+  let of: number;
+  if (left) {
+    cf = bit64(dLo, dHi, 64 - count);
+    of = ((dHi >>> 31) ^ (dHi >>> 30)) & 1;
+    shr64(sLo, sHi, 64 - count);
+    const wLo = wide.lo;
+    const wHi = wide.hi;
+    shl64(dLo, dHi, count);
+    wide.lo |= wLo;
+    wide.hi |= wHi;
+  } else {
+    cf = bit64(dLo, dHi, count - 1);
+    of = ((dHi >>> 31) ^ sLo) & 1;
+    shl64(sLo, sHi, 64 - count);
+    const wLo = wide.lo;
+    const wHi = wide.hi;
+    shr64(dLo, dHi, count);
+    wide.lo |= wLo;
+    wide.hi |= wHi;
+  }
+  f.recordResultOnly(64, wide.lo, wide.hi, cf | (of << 11), SHIFT_EAGER);
+}
+
 const byteSize = (): number => 1;
 const vSize = (insn: Instruction): number => insn.opSize;
 
@@ -184,16 +318,30 @@ const COUNT_ONE = 0;
 const COUNT_CL = 1;
 const COUNT_IMM = 2;
 
-function operandSize(insn: Instruction, sizeOf: (i: Instruction) => number): number {
-  const size = sizeOf(insn);
-  if (size === 8) throw new Error('64-bit operand size is not implemented in the interpreter yet');
-  return size;
+/**
+ * RCL/RCR read CF and write it before the result is stored: a memory destination is probed
+ * first, so a store that faults (a copy-on-write page) leaves CF for the restarted instruction.
+ */
+function probeDestination(cpu: SoftCpu, linear: number, size: number): void {
+  const m = cpu.mem;
+  if (m.probeWrite === undefined) return;
+  m.probeWrite(linear);
+  m.probeWrite(linear + size - 1);
 }
 
 function group2(op: number, sizeOf: (i: Instruction) => number, countFrom: number) {
+  const readsCarry = op === ShiftOp.RCL || op === ShiftOp.RCR;
   return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = operandSize(insn, sizeOf);
+    const size = sizeOf(insn);
     const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    if (readsCarry && insn.isMem) probeDestination(cpu, lin, size);
+    if (size === 8) {
+      const lo = readE64(cpu, insn, lin);
+      const count = countFrom === COUNT_ONE ? 1 : countFrom === COUNT_CL ? cpu.regs.gpr.r8[4] : insn.imm;
+      shiftRotate64(cpu.regs.flags, op, lo, cpu.valueHi, count, countFrom === COUNT_IMM && !insn.isMem);
+      writeE64(cpu, insn, lin, wide.lo, wide.hi);
+      return;
+    }
     const v = readE(cpu, insn, size, lin);
     const count = countFrom === COUNT_ONE ? 1 : countFrom === COUNT_CL ? cpu.regs.gpr.r8[4] : insn.imm;
     writeE(cpu, insn, size, lin, shiftRotate(cpu.regs.flags, op, size, v, count, countFrom === COUNT_IMM && !insn.isMem));
@@ -202,8 +350,17 @@ function group2(op: number, sizeOf: (i: Instruction) => number, countFrom: numbe
 
 function double(left: boolean, countFromCl: boolean) {
   return (cpu: SoftCpu, insn: Instruction): void => {
-    const size = operandSize(insn, vSize);
+    const size = insn.opSize;
     const lin = insn.isMem ? memoryLinear(cpu, insn, size) : 0;
+    if (size === 8) {
+      const dLo = readE64(cpu, insn, lin);
+      const dHi = cpu.valueHi;
+      const sLo = readG64(cpu, insn);
+      const count = countFromCl ? cpu.regs.gpr.r8[4] : insn.imm;
+      doubleShift64(cpu.regs.flags, left, dLo, dHi, sLo, cpu.valueHi, count);
+      writeE64(cpu, insn, lin, wide.lo, wide.hi);
+      return;
+    }
     const d = readE(cpu, insn, size, lin);
     const count = countFromCl ? cpu.regs.gpr.r8[4] : insn.imm;
     writeE(cpu, insn, size, lin, doubleShift(cpu.regs.flags, left, size, d, readG(cpu, insn, size), count));

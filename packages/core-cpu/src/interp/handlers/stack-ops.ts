@@ -5,12 +5,14 @@
  */
 import type { Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
-import { memoryLinear, readE, readMem, segmentLinear, setRegV, writeE, writeMem } from '../addressing.js';
+import { memoryLinear, readE, readE64, readMem, segmentLinear, setRegV, writeE, writeE64, writeMem } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
+import { checkV86Iopl } from '../protected/v86.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadSegment } from '../protected/segment-load.js';
 import { syncPrivilege } from '../protected/privilege.js';
-import { pop16, pop32, popV, push16, push32, pushV } from '../stack.js';
+import { addRsp, peek64, pop16, pop32, pop64, popV, push16, push32, push64, pushV } from '../stack.js';
+import { enter64 } from './stack-ops-64.js';
 import type { HandlerTable } from './types.js';
 
 const zReg = (insn: Instruction) => (insn.opcode & 7) | ((insn.rex & 1) << 3);
@@ -24,11 +26,15 @@ function popSeg(seg: number) {
     // The selector is read first and ESP moves only once the load succeeded (a fault restarts POP).
     const g = cpu.regs.gpr;
     const esp = g.r32[4];
+    const espHi = g.hi[4];
     const selector = popV(cpu, insn.opSize) & 0xffff;
     const after = g.r32[4];
+    const afterHi = g.hi[4];
     g.r32[4] = esp;
+    g.hi[4] = espHi;
     loadSegment(cpu, seg, selector);
     g.r32[4] = after;
+    g.hi[4] = afterHi;
   };
 }
 
@@ -45,7 +51,10 @@ const POPF_MASK_32 = 0x00257fd5;
  */
 function enter(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize;
-  if (size === 8) throw new Error('64-bit operand size is not implemented in the interpreter yet');
+  if (insn.mode === 64) {
+    enter64(cpu, insn);
+    return;
+  }
   const g = cpu.regs.gpr;
   const big = (cpu.regs.seg.attr[Seg.SS] & 0x4000) !== 0;
   const mask = big ? 0xffffffff : 0xffff;
@@ -77,21 +86,46 @@ export const STACK_HANDLERS: HandlerTable = {
     const n = zReg(insn);
     const g = cpu.regs.gpr;
     if (insn.opSize === 2) push16(cpu, g.r16[n << 1]);
+    else if (insn.opSize === 8) push64(cpu, g.r32[n], g.hi[n]);
     else push32(cpu, g.r32[n]);
   },
   pop_Zv: (cpu, insn) => {
     const n = zReg(insn);
     const g = cpu.regs.gpr;
     if (insn.opSize === 2) g.r16[n << 1] = pop16(cpu);
-    else {
+    else if (insn.opSize === 8) {
+      g.r32[n] = pop64(cpu);
+      g.hi[n] = cpu.valueHi;
+    } else {
       g.r32[n] = pop32(cpu);
       g.hi[n] = 0;
     }
   },
-  push_Iz: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm),
-  push_Ibs: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm),
-  push_Ev: (cpu, insn) => pushV(cpu, insn.opSize, readE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0)),
+  // In 64-bit mode the immediate is sign-extended to 64 bits (immHi holds its sign).
+  push_Iz: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm, insn.immHi),
+  push_Ibs: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm, insn.immHi),
+  push_Ev: (cpu, insn) => {
+    if (insn.opSize === 8) {
+      const lo = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
+      push64(cpu, lo, cpu.valueHi);
+      return;
+    }
+    pushV(cpu, insn.opSize, readE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0));
+  },
   pop_Ev: (cpu, insn) => {
+    if (insn.opSize === 8) {
+      // The destination address uses the incremented RSP; a fault on it restores RSP.
+      const lo = peek64(cpu, 0);
+      const hi = cpu.valueHi;
+      addRsp(cpu, 8);
+      try {
+        writeE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0, lo, hi);
+      } catch (e) {
+        addRsp(cpu, -8);
+        throw e;
+      }
+      return;
+    }
     const v = popV(cpu, insn.opSize);
     writeE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0, v);
   },
@@ -122,15 +156,18 @@ export const STACK_HANDLERS: HandlerTable = {
     void g;
   },
   pushf: (cpu, insn) => {
+    checkV86Iopl(cpu);
     // VM and RF are never pushed.
-    pushV(cpu, insn.opSize, cpu.regs.flags.get() & 0x00fcffff);
+    pushV(cpu, insn.opSize, cpu.regs.flags.get() & 0x00fcffff, 0);
   },
   popf: (cpu, insn) => {
     const f = cpu.regs.flags;
     const old = f.get();
-    if (old & 0x20000) throw new Error('POPF in virtual-8086 mode is not implemented yet');
+    // Virtual-8086 mode: #GP(0) below IOPL 3; at IOPL 3 the CPL 3 rules below keep IOPL (and VM).
+    checkV86Iopl(cpu);
     const v = popV(cpu, insn.opSize);
     // Protected mode: IOPL changes only at CPL 0, IF only when CPL <= IOPL (SDM Vol. 2, "POPF").
+    // POPFQ: bits 63:22 are reserved; VM and RF are not popped (as with 32 bits).
     let mask = insn.opSize === 2 ? 0x7fd5 : POPF_MASK_32;
     if (cpu.regs.cr0 & 1) {
       const cpl = cpu.regs.cpl;
@@ -143,6 +180,24 @@ export const STACK_HANDLERS: HandlerTable = {
   },
   leave: (cpu, insn) => {
     const g = cpu.regs.gpr;
+    if (insn.mode === 64) {
+      // RSP = RBP, then pop rBP (8 bytes, or 2 with a 66 prefix); RSP moves only if the pop succeeds.
+      const rsp = g.r32[4];
+      const rspHi = g.hi[4];
+      g.r32[4] = g.r32[5];
+      g.hi[4] = g.hi[5];
+      try {
+        if (insn.opSize === 8) {
+          g.r32[5] = pop64(cpu);
+          g.hi[5] = cpu.valueHi;
+        } else g.r16[10] = pop16(cpu);
+      } catch (e) {
+        g.r32[4] = rsp;
+        g.hi[4] = rspHi;
+        throw e;
+      }
+      return;
+    }
     if (cpu.regs.seg.attr[Seg.SS] & 0x4000) g.r32[4] = g.r32[5];
     else g.r16[8] = g.r16[10];
     setRegV(cpu, 5, insn.opSize, popV(cpu, insn.opSize));

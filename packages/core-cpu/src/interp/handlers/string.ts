@@ -12,14 +12,21 @@
  *   instruction, so the next step continues it and interrupts can be taken in between
  *   (what hardware does between iterations), and a huge rCX never blocks the host.
  * - F3 with CMPS/SCAS is REPE, F2 is REPNE; with the others both mean REP.
+ * - 64-bit mode: RSI/RDI/RCX (or ESI/EDI/ECX with 67, zero-extended on write) address flat
+ *   memory, FS/GS overrides add their base, addresses must be canonical; REX.W moves
+ *   quadwords (MOVSQ STOSQ LODSQ CMPSQ SCASQ). A REP with 67 and ECX = 0 runs no element
+ *   but still zero-extends RCX (and RSI/RDI for MOVS, RDI for STOS), as the hardware does
+ *   (test/differential/string64-vs-cpu.test.ts).
  */
 import { FlagOp } from '../../alu/lazy-flags.js';
+import { wide } from '../../alu/wide.js';
 import type { Instruction } from '../../decoder/instruction.js';
 import { CpuMode, PREFIX_REP, PREFIX_REPNE } from '../../decoder/instruction.js';
 import type { GprFile } from '../../state/gpr-file.js';
 import { Seg } from '../../state/segment-cache.js';
-import { readMem, segmentLinear, writeMem } from '../addressing.js';
+import { canonicalLinear, readMem, readMem64, segmentLinear, writeMem, writeMem64 } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
+import { checkIoPermission } from '../protected/io-permission.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
 
@@ -39,24 +46,50 @@ const UNTIL_NONE = 0;
 const UNTIL_NOT_EQUAL = 1;
 const UNTIL_EQUAL = 2;
 
-// ---- index registers at the address size (2: SI DI CX, 4: ESI EDI ECX)
+/**
+ * How rSI/rDI/rCX address memory: 16- or 32-bit offsets in a segment (limit-checked), or in
+ * 64-bit mode 64-bit (or 67-prefixed 32-bit) flat addresses.
+ */
+const ADDR16 = 0;
+const ADDR32 = 1;
+const ADDR64 = 2;
+const ADDR32_IN_64 = 3;
 
-function index(g: GprFile, a16: boolean, n: number): number {
-  return a16 ? g.r16[n << 1] : g.r32[n] >>> 0;
+function addressMode(insn: Instruction): number {
+  if (insn.mode === 64) return insn.addrSize === 8 ? ADDR64 : ADDR32_IN_64;
+  return insn.addrSize === 2 ? ADDR16 : ADDR32;
 }
 
-function setIndex(g: GprFile, a16: boolean, n: number, v: number): void {
-  if (a16) g.r16[n << 1] = v;
+// ---- index registers at the address size (SI DI CX, ESI EDI ECX, RSI RDI RCX)
+
+/** The low 16/32 bits of index register n (below ADDR64; ADDR64 uses addressOf / advance). */
+function index(g: GprFile, am: number, n: number): number {
+  return am === ADDR16 ? g.r16[n << 1] : g.r32[n] >>> 0;
+}
+
+function setIndex(g: GprFile, am: number, n: number, v: number): void {
+  if (am === ADDR16) g.r16[n << 1] = v;
   else {
     g.r32[n] = v;
     g.hi[n] = 0;
   }
 }
 
-function checkSizes(insn: Instruction): boolean {
-  if (insn.opSize === 8) throw new Error('64-bit operand size is not implemented in the interpreter yet');
-  if (insn.addrSize === 8) throw new Error('64-bit addressing is not implemented in the interpreter yet');
-  return insn.addrSize === 2;
+/** Linear address of `size` bytes at seg:index register n. */
+function addressOf(cpu: SoftCpu, seg: number, am: number, n: number, size: number): number {
+  const g = cpu.regs.gpr;
+  if (am === ADDR64) return canonicalLinear(cpu, seg, g.r32[n], g.hi[n]);
+  if (am === ADDR32_IN_64) return canonicalLinear(cpu, seg, g.r32[n], 0);
+  return segmentLinear(cpu, seg, index(g, am, n), size);
+}
+
+/** Index register n += delta at the address size. */
+function advance(g: GprFile, am: number, n: number, delta: number): void {
+  if (am === ADDR64) {
+    const sum = (g.r32[n] >>> 0) + delta;
+    g.r32[n] = sum;
+    g.hi[n] = (g.hi[n] + (sum > 0xffffffff ? 1 : sum < 0 ? -1 : 0)) | 0;
+  } else setIndex(g, am, n, index(g, am, n) + delta);
 }
 
 function step(cpu: SoftCpu, size: number): number {
@@ -65,8 +98,10 @@ function step(cpu: SoftCpu, size: number): number {
 
 /** Points RIP back at the instruction so the next step resumes the REP. */
 function resumeLater(cpu: SoftCpu, insn: Instruction): void {
-  const start = cpu.regs.rip - insn.length;
-  cpu.regs.rip = insn.mode === CpuMode.Bits16 ? start & 0xffff : start | 0;
+  const r = cpu.regs;
+  const start = r.rip - insn.length;
+  if (insn.mode === CpuMode.Bits64 && (r.rip >>> 0) < insn.length) r.ripHi = (r.ripHi - 1) | 0;
+  r.rip = insn.mode === CpuMode.Bits16 ? start & 0xffff : start | 0;
 }
 
 function accumulator(cpu: SoftCpu, size: number): number {
@@ -84,80 +119,103 @@ function setAccumulator(cpu: SoftCpu, size: number, v: number): void {
   }
 }
 
-/** Protected mode at CPL > IOPL: #GP(0), as if every I/O bitmap bit were set (see io-ops.ts). */
-function checkIo(cpu: SoftCpu): void {
-  if (cpu.regs.cr0 & 1 && cpu.regs.cpl > ((cpu.regs.flags.get() >> 12) & 3)) raise(Vector.GP, 0);
+/** Reads an element of `size` bytes (1-8); a quadword's bits 63:32 go to wide.hi. */
+function readElement(cpu: SoftCpu, linear: number, size: number): number {
+  if (size === 8) {
+    const lo = readMem64(cpu, linear);
+    wide.hi = cpu.valueHi;
+    return lo;
+  }
+  return readMem(cpu, linear, size);
+}
+
+function writeElement(cpu: SoftCpu, linear: number, size: number, v: number, hi: number): void {
+  if (size === 8) writeMem64(cpu, linear, v, hi);
+  else writeMem(cpu, linear, size, v);
+}
+
+/** Records the flags of CMPS/SCAS: a - b at the element size (a quadword's high halves given). */
+function compareFlags(cpu: SoftCpu, size: number, a: number, aHi: number, b: number, bHi: number): void {
+  const f = cpu.regs.flags;
+  if (size !== 8) {
+    f.record(FlagOp.SUB, size << 3, a, b, a - b);
+    return;
+  }
+  const d = (a >>> 0) - (b >>> 0);
+  f.record64(FlagOp.SUB, a | 0, aHi, b | 0, bHi, d | 0, (aHi - bHi - (d < 0 ? 1 : 0)) | 0);
+}
+
+/** Protected mode at CPL > IOPL or virtual-8086 mode: the TSS I/O bitmap (protected/io-permission.ts). */
+function checkIo(cpu: SoftCpu, size: number): void {
+  if (cpu.regs.cr0 & 1) checkIoPermission(cpu, cpu.regs.gpr.r16[4], size);
 }
 
 const byteSize = (): number => 1;
 const vSize = (insn: Instruction): number => insn.opSize;
+/** INS/OUTS: z-sized, so REX.W still moves doublewords. */
+const zSize = (insn: Instruction): number => (insn.opSize === 2 ? 2 : 4);
 
 // ---- one element of each instruction; each commits its index registers itself
 
-function movsOne(cpu: SoftCpu, insn: Instruction, a16: boolean, size: number, delta: number): void {
+function movsOne(cpu: SoftCpu, insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  const si = index(g, a16, RSI);
-  const di = index(g, a16, RDI);
-  const v = readMem(cpu, segmentLinear(cpu, insn.segment, si, size), size);
-  writeMem(cpu, segmentLinear(cpu, Seg.ES, di, size), size, v);
-  setIndex(g, a16, RSI, si + delta);
-  setIndex(g, a16, RDI, di + delta);
+  const v = readElement(cpu, addressOf(cpu, insn.segment, am, RSI, size), size);
+  const hi = wide.hi;
+  writeElement(cpu, addressOf(cpu, Seg.ES, am, RDI, size), size, v, hi);
+  advance(g, am, RSI, delta);
+  advance(g, am, RDI, delta);
 }
 
-function stosOne(cpu: SoftCpu, _insn: Instruction, a16: boolean, size: number, delta: number): void {
+function stosOne(cpu: SoftCpu, _insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  const di = index(g, a16, RDI);
-  writeMem(cpu, segmentLinear(cpu, Seg.ES, di, size), size, accumulator(cpu, size));
-  setIndex(g, a16, RDI, di + delta);
+  writeElement(cpu, addressOf(cpu, Seg.ES, am, RDI, size), size, accumulator(cpu, size), g.hi[RAX]);
+  advance(g, am, RDI, delta);
 }
 
-function lodsOne(cpu: SoftCpu, insn: Instruction, a16: boolean, size: number, delta: number): void {
+function lodsOne(cpu: SoftCpu, insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  const si = index(g, a16, RSI);
-  setAccumulator(cpu, size, readMem(cpu, segmentLinear(cpu, insn.segment, si, size), size));
-  setIndex(g, a16, RSI, si + delta);
+  const v = readElement(cpu, addressOf(cpu, insn.segment, am, RSI, size), size);
+  setAccumulator(cpu, size, v);
+  if (size === 8) g.hi[RAX] = wide.hi;
+  advance(g, am, RSI, delta);
 }
 
-function cmpsOne(cpu: SoftCpu, insn: Instruction, a16: boolean, size: number, delta: number): void {
+function cmpsOne(cpu: SoftCpu, insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  const si = index(g, a16, RSI);
-  const di = index(g, a16, RDI);
-  const a = readMem(cpu, segmentLinear(cpu, insn.segment, si, size), size);
-  const b = readMem(cpu, segmentLinear(cpu, Seg.ES, di, size), size);
-  cpu.regs.flags.record(FlagOp.SUB, size << 3, a, b, a - b);
-  setIndex(g, a16, RSI, si + delta);
-  setIndex(g, a16, RDI, di + delta);
+  const a = readElement(cpu, addressOf(cpu, insn.segment, am, RSI, size), size);
+  const aHi = wide.hi;
+  const b = readElement(cpu, addressOf(cpu, Seg.ES, am, RDI, size), size);
+  compareFlags(cpu, size, a, aHi, b, wide.hi);
+  advance(g, am, RSI, delta);
+  advance(g, am, RDI, delta);
 }
 
-function scasOne(cpu: SoftCpu, _insn: Instruction, a16: boolean, size: number, delta: number): void {
+function scasOne(cpu: SoftCpu, _insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  const di = index(g, a16, RDI);
   const a = accumulator(cpu, size);
-  const b = readMem(cpu, segmentLinear(cpu, Seg.ES, di, size), size);
-  cpu.regs.flags.record(FlagOp.SUB, size << 3, a, b, a - b);
-  setIndex(g, a16, RDI, di + delta);
+  const b = readElement(cpu, addressOf(cpu, Seg.ES, am, RDI, size), size);
+  compareFlags(cpu, size, a, g.hi[RAX], b, wide.hi);
+  advance(g, am, RDI, delta);
 }
 
-function insOne(cpu: SoftCpu, _insn: Instruction, a16: boolean, size: number, delta: number): void {
+function insOne(cpu: SoftCpu, _insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  const di = index(g, a16, RDI);
-  const linear = segmentLinear(cpu, Seg.ES, di, size);
+  const linear = addressOf(cpu, Seg.ES, am, RDI, size);
   // The destination is written once before the port is read, so a page fault on it is taken
   // before the read's side effects (a FIFO byte would otherwise be lost on the restart).
   writeMem(cpu, linear, size, 0);
   writeMem(cpu, linear, size, cpu.io.read(g.r16[RDX << 1], size as 1 | 2 | 4));
-  setIndex(g, a16, RDI, di + delta);
+  advance(g, am, RDI, delta);
 }
 
-function outsOne(cpu: SoftCpu, insn: Instruction, a16: boolean, size: number, delta: number): void {
+function outsOne(cpu: SoftCpu, insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  const si = index(g, a16, RSI);
-  const v = readMem(cpu, segmentLinear(cpu, insn.segment, si, size), size);
+  const v = readMem(cpu, addressOf(cpu, insn.segment, am, RSI, size), size);
   cpu.io.write(g.r16[RDX << 1], size as 1 | 2 | 4, v);
-  setIndex(g, a16, RSI, si + delta);
+  advance(g, am, RSI, delta);
 }
 
-type Element = (cpu: SoftCpu, insn: Instruction, a16: boolean, size: number, delta: number) => void;
+type Element = (cpu: SoftCpu, insn: Instruction, am: number, size: number, delta: number) => void;
 
 /**
  * A string handler: one element, or a REP loop of at most REP_CHUNK elements. `compare`
@@ -166,27 +224,35 @@ type Element = (cpu: SoftCpu, insn: Instruction, a16: boolean, size: number, del
  */
 function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compare: boolean, io: boolean) {
   return (cpu: SoftCpu, insn: Instruction): void => {
-    const a16 = checkSizes(insn);
-    if (io) checkIo(cpu);
+    const am = addressMode(insn);
     const size = sizeOf(insn);
+    if (io) checkIo(cpu, size);
     const delta = step(cpu, size);
     const prefixes = insn.prefixes;
     if ((prefixes & ANY_REP) === 0) {
-      element(cpu, insn, a16, size, delta);
+      element(cpu, insn, am, size, delta);
       return;
     }
     const until = !compare ? UNTIL_NONE : prefixes & PREFIX_REPNE ? UNTIL_EQUAL : UNTIL_NOT_EQUAL;
     const g = cpu.regs.gpr;
     const flags = cpu.regs.flags;
-    let cx = index(g, a16, RCX);
-    for (let n = 0; cx !== 0; n++) {
+    if (am === ADDR32_IN_64 && g.r32[RCX] === 0) {
+      // Measured on Intel hardware: with a 32-bit address size and ECX = 0 the REP still
+      // writes ECX (clearing RCX[63:32]), and REP MOVS / REP STOS their index registers too.
+      g.hi[RCX] = 0;
+      if (element === movsOne) g.hi[RSI] = 0;
+      if (element === movsOne || element === stosOne) g.hi[RDI] = 0;
+      return;
+    }
+    for (let n = 0; ; n++) {
+      // rCX at the address size (RCX: both halves) is re-read: the element commits it.
+      if (am === ADDR64 ? (g.r32[RCX] | g.hi[RCX]) === 0 : index(g, am, RCX) === 0) return;
       if (n === REP_CHUNK) {
         resumeLater(cpu, insn);
         return;
       }
-      element(cpu, insn, a16, size, delta);
-      cx = a16 ? (cx - 1) & 0xffff : (cx - 1) >>> 0;
-      setIndex(g, a16, RCX, cx);
+      element(cpu, insn, am, size, delta);
+      advance(g, am, RCX, -1);
       if (until === UNTIL_NOT_EQUAL ? flags.zf() === 0 : until === UNTIL_EQUAL && flags.zf() === 1) return;
     }
   };
@@ -204,7 +270,7 @@ export const STRING_HANDLERS: HandlerTable = {
   scas_AL_Yb: stringOp(scasOne, byteSize, true, false),
   scas_rAX_Yv: stringOp(scasOne, vSize, true, false),
   ins_Yb_DX: stringOp(insOne, byteSize, false, true),
-  ins_Yz_DX: stringOp(insOne, vSize, false, true),
+  ins_Yz_DX: stringOp(insOne, zSize, false, true),
   outs_DX_Xb: stringOp(outsOne, byteSize, false, true),
-  outs_DX_Xz: stringOp(outsOne, vSize, false, true),
+  outs_DX_Xz: stringOp(outsOne, zSize, false, true),
 };

@@ -42,27 +42,45 @@ export const SYS_CALL_GATE32 = 12;
 export const SYS_INT_GATE32 = 14;
 export const SYS_TRAP_GATE32 = 15;
 
-/** The last descriptor read: its two dwords and linear address. */
-export const desc = { lo: 0, hi: 0, addr: 0 };
+/**
+ * The last descriptor read: its two dwords and linear address; `hi2` is the third dword
+ * (base 63:32 or gate offset 63:32) of a 16-byte long-mode system descriptor, once read
+ * with readDescriptorUpper.
+ */
+export const desc = { lo: 0, hi: 0, addr: 0, hi2: 0 };
+
+const TWO_32 = 4294967296;
+
+/** A 64-bit base as a linear-address number (hi signed: upper-half addresses are negative). */
+export function linearBase(lo: number, hi: number): number {
+  return hi * TWO_32 + (lo >>> 0);
+}
 
 export function mmuOf(cpu: SoftCpu): Mmu | null {
   if (cpu.mmu) return cpu.mmu;
-  return cpu.mem instanceof PagedLinearMemory ? cpu.mem.mmu : null;
+  return cpu.legacyMem instanceof PagedLinearMemory ? cpu.legacyMem.mmu : null;
 }
 
 /** Implicit supervisor reads/writes (descriptor tables, TSS). */
+// With an MMU the address is passed as it is: the MMU wraps it to 32 bits in legacy modes and
+// takes it as a 48-bit canonical value (negative = upper half) in 4-level paging.
 export function sysRead32(cpu: SoftCpu, linear: number): number {
   const m = mmuOf(cpu);
-  return m ? m.read32(linear >>> 0, Priv.IMPLICIT) >>> 0 : cpu.mem.read32(linear >>> 0) >>> 0;
+  return m ? m.read32(linear, Priv.IMPLICIT) >>> 0 : cpu.mem.read32(linear >>> 0) >>> 0;
 }
 export function sysRead16(cpu: SoftCpu, linear: number): number {
   const m = mmuOf(cpu);
-  return m ? m.read16(linear >>> 0, Priv.IMPLICIT) : cpu.mem.read16(linear >>> 0);
+  return m ? m.read16(linear, Priv.IMPLICIT) : cpu.mem.read16(linear >>> 0);
 }
 export function sysWrite8(cpu: SoftCpu, linear: number, v: number): void {
   const m = mmuOf(cpu);
-  if (m) m.write8(linear >>> 0, v & 0xff, Priv.IMPLICIT);
+  if (m) m.write8(linear, v & 0xff, Priv.IMPLICIT);
   else cpu.mem.write8(linear >>> 0, v & 0xff);
+}
+export function sysWrite32(cpu: SoftCpu, linear: number, v: number): void {
+  const m = mmuOf(cpu);
+  if (m) m.write32(linear, v >>> 0, Priv.IMPLICIT);
+  else cpu.mem.write32(linear >>> 0, v >>> 0);
 }
 
 /**
@@ -75,18 +93,31 @@ export function tryReadDescriptor(cpu: SoftCpu, selector: number): boolean {
   let limit: number;
   if (selector & 4) {
     if (s.attr[Seg.LDTR] & ATTR_UNUSABLE || (s.selector[Seg.LDTR] & 0xfffc) === 0) return false;
-    base = s.base[Seg.LDTR];
+    base = linearBase(s.base[Seg.LDTR], s.baseHi[Seg.LDTR]);
     limit = s.limit[Seg.LDTR] >>> 0;
   } else {
-    base = cpu.regs.gdtBase;
+    base = linearBase(cpu.regs.gdtBase, cpu.regs.gdtBaseHi);
     limit = cpu.regs.gdtLimit;
   }
   const index = selector & 0xfff8;
   if (index + 7 > limit) return false;
-  desc.addr = (base + index) >>> 0;
+  desc.addr = mmuOf(cpu) ? base + index : (base + index) >>> 0;
   desc.lo = sysRead32(cpu, desc.addr);
   desc.hi = sysRead32(cpu, desc.addr + 4);
   return true;
+}
+
+/**
+ * Reads the upper half of a 16-byte long-mode system descriptor (LDT, TSS, call gate) whose
+ * lower half is in `desc`: its third dword goes to `desc.hi2`. Past the table limit, or with
+ * a non-zero type in the upper half (SDM Vol. 3, Figure 7-4), raises #GP(selector).
+ */
+export function readDescriptorUpper(cpu: SoftCpu, selector: number): void {
+  const s = cpu.regs.seg;
+  const limit = selector & 4 ? s.limit[Seg.LDTR] >>> 0 : cpu.regs.gdtLimit;
+  if ((selector & 0xfff8) + 15 > limit) raise(13, selector & 0xfffc);
+  desc.hi2 = sysRead32(cpu, desc.addr + 8) | 0;
+  if (sysRead32(cpu, desc.addr + 12) & 0x1f00) raise(13, selector & 0xfffc);
 }
 
 /** As tryReadDescriptor, raising `vector`(selector & 0xfffc | ext) when it is out of bounds. */

@@ -14,6 +14,7 @@ import {
   setAccessed, SYS_CALL_GATE16, SYS_CALL_GATE32, SYS_TASK_GATE, SYS_TSS16_AVAIL, SYS_TSS32_AVAIL, TYPE_CONFORMING,
 } from './descriptor.js';
 import { syncPrivilege } from './privilege.js';
+import { TaskSource, taskGateTransfer, tssTransfer } from './task-switch.js';
 import { checkStackDescriptor, invalidateDataSegments } from './segment-load.js';
 import {
   checkTssStackSegment, commitFrameSp, frameOnCurrentStack, frameOnNewStack, framePush, readTssStack, tssStack,
@@ -27,9 +28,6 @@ function legacyOnly(cpu: SoftCpu, size: number): void {
 }
 const CONFORMING = TYPE_CONFORMING << D_TYPE_SHIFT;
 
-function taskSwitch(): never {
-  throw new Error('task switches are not implemented yet');
-}
 
 /** Loads CS from `desc` with RPL = cpl and jumps to `offset`. */
 function enterCode(cpu: SoftCpu, selector: number, cpl: number, offset: number): void {
@@ -71,7 +69,8 @@ export function protectedFarTransfer(cpu: SoftCpu, selector: number, offset: num
   }
   const type = descType(hi);
   if (type === SYS_CALL_GATE16 || type === SYS_CALL_GATE32) callGate(cpu, selector, call);
-  else if (type === SYS_TASK_GATE || type === SYS_TSS16_AVAIL || type === SYS_TSS32_AVAIL) taskSwitch();
+  else if (type === SYS_TASK_GATE) taskGateTransfer(cpu, selector, call ? TaskSource.CALL : TaskSource.JMP, r.rip);
+  else if (type === SYS_TSS16_AVAIL || type === SYS_TSS32_AVAIL) tssTransfer(cpu, selector, call ? TaskSource.CALL : TaskSource.JMP, r.rip);
   else raise(Vector.GP, code);
 }
 

@@ -3,8 +3,8 @@
  * 6.10-6.12; Vol. 2 "INT n/INTO/INT3/INT1", "IRET"). Interrupt and trap gates, 16- and
  * 32-bit, at the same privilege or to an inner one with the TSS stack switch. Error codes
  * for a bad gate name the IDT entry (vector*8 + 2, the IDT bit) plus EXT when the event
- * was not a software INT. Task gates, task returns (NT) and virtual-8086 mode stop with a
- * host error until task switching exists.
+ * was not a software INT. Task gates and task returns (NT) go to task-switch.ts, and
+ * virtual-8086 mode's interrupts and IRETs to v86.ts.
  */
 import { Seg } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
@@ -14,7 +14,10 @@ import {
   sysRead32, SYS_INT_GATE16, SYS_INT_GATE32, SYS_TASK_GATE, SYS_TRAP_GATE16, SYS_TRAP_GATE32, TYPE_CONFORMING,
 } from './descriptor.js';
 import { checkReturnCode, loadOuterStack, stackRead } from './far-transfer.js';
+import { longModeInterrupt, longModeIret } from './long-mode-interrupts.js';
 import { syncPrivilege } from './privilege.js';
+import { interruptTaskGate, taskReturn } from './task-switch.js';
+import { interruptFromV86, iretToV86, v86Iret } from './v86.js';
 import { invalidateDataSegments } from './segment-load.js';
 import {
   checkTssStackSegment, commitFrameSp, frameOnCurrentStack, frameOnNewStack, framePush, readTssStack, tssStack,
@@ -39,7 +42,10 @@ export function protectedModeInterrupt(
   cpu: SoftCpu, vector: number, errorCode: number, returnIp: number, software: boolean, fault = false,
 ): void {
   const r = cpu.regs;
-  if (r.efer & EFER_LMA) throw new Error('long-mode interrupt delivery is not implemented in the interpreter yet');
+  if (r.efer & EFER_LMA) {
+    longModeInterrupt(cpu, vector, errorCode, software, fault);
+    return;
+  }
   const ext = software ? 0 : 1;
   const idtCode = vector * 8 + 2 + ext;
   if (vector * 8 + 7 > r.idtLimit) raise(Vector.GP, idtCode);
@@ -55,7 +61,10 @@ export function protectedModeInterrupt(
   const cpl = r.cpl;
   if (software && descDpl(ghi) < cpl) raise(Vector.GP, vector * 8 + 2);
   if (!isPresent(ghi)) raise(Vector.NP, idtCode);
-  if (type === SYS_TASK_GATE) throw new Error('task switches are not implemented yet (task gate in the IDT)');
+  if (type === SYS_TASK_GATE) {
+    interruptTaskGate(cpu, (glo >>> 16) & 0xffff, returnIp, errorCode, ext);
+    return;
+  }
   const gate32 = type === SYS_INT_GATE32 || type === SYS_TRAP_GATE32;
   const gsize = gate32 ? 4 : 2;
   const offset = gate32 ? ((glo & 0xffff) | (ghi & 0xffff0000)) >>> 0 : glo & 0xffff;
@@ -69,7 +78,11 @@ export function protectedModeInterrupt(
   if (!isPresent(thi)) raise(Vector.NP, tcode | ext);
   if (offset > descLimit(desc.lo, thi)) raise(Vector.GP, ext);
   const flags = r.flags.get();
-  if (flags & FLAG_VM) throw new Error('interrupts from virtual-8086 mode are not implemented yet');
+  if (flags & FLAG_VM) {
+    const isIntGate = type === SYS_INT_GATE16 || type === SYS_INT_GATE32;
+    interruptFromV86(cpu, target, offset, gsize, isIntGate, errorCode, returnIp, ext, fault);
+    return;
+  }
   const s = r.seg;
   const g = r.gpr;
   const inner = (thi & (TYPE_CONFORMING << D_TYPE_SHIFT)) === 0 && dpl < cpl;
@@ -118,17 +131,29 @@ export function protectedModeInterrupt(
 export function protectedIret(cpu: SoftCpu, size: number): void {
   const r = cpu.regs;
   const g = r.gpr;
-  if (r.efer & EFER_LMA || size === 8) throw new Error('IRET in long mode is not implemented in the interpreter yet');
+  if (r.efer & EFER_LMA) {
+    longModeIret(cpu, size, (r.seg.attr[Seg.CS] & 0x2000) !== 0);
+    return;
+  }
   const old = r.flags.get();
-  if (old & FLAG_NT) throw new Error('IRET with NT=1 (task return) is not implemented yet');
-  if (old & FLAG_VM) throw new Error('IRET in virtual-8086 mode is not implemented yet');
+  if (old & FLAG_VM) {
+    v86Iret(cpu, size);
+    return;
+  }
+  if (old & FLAG_NT) {
+    taskReturn(cpu, r.rip);
+    return;
+  }
   const cpl = r.cpl;
   const big = (r.seg.attr[Seg.SS] & ATTR_DB) !== 0;
   const sp = big ? g.r32[4] >>> 0 : g.r16[8];
   const eip = stackRead(cpu, sp, size);
   const cs = stackRead(cpu, sp + size, size) & 0xffff;
   const popped = stackRead(cpu, sp + 2 * size, size);
-  if (size === 4 && popped & FLAG_VM && cpl === 0) throw new Error('IRET to virtual-8086 mode is not implemented yet');
+  if (size === 4 && popped & FLAG_VM && cpl === 0) {
+    iretToV86(cpu, sp);
+    return;
+  }
   if ((cs & 0xfffc) === 0) raise(Vector.GP, 0);
   readDescriptor(cpu, cs, Vector.GP, 0);
   checkReturnCode(cs, cpl);

@@ -8,6 +8,7 @@ import { raise, Vector } from '../faults.js';
 import type { PagedLinearMemory } from '../paged-memory.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { mmuOf } from './descriptor.js';
+import { ATTR_L, Seg } from '../../state/segment-cache.js';
 
 export const CR0_PE = 1;
 export const CR0_TS = 1 << 3;
@@ -35,7 +36,12 @@ function pagingContext(cpu: SoftCpu): PagingContext {
   return cpu.regs;
 }
 
-/** MOV CR0 / LMSW result: validates, stores, and updates the MMU context. */
+/**
+ * MOV CR0 / LMSW result: validates, stores, and updates the MMU context. Setting PG with
+ * EFER.LME activates IA-32e mode (EFER.LMA), which needs CR4.PAE and a CS without L; clearing
+ * PG leaves it, which 64-bit code may not do (SDM Vol. 3, 9.8.5 and "MOV—Move to/from
+ * Control Registers").
+ */
 export function writeCr0(cpu: SoftCpu, value: number): void {
   const r = cpu.regs;
   let v = ((value & CR0_WRITABLE) | CR0_ET) | 0;
@@ -43,14 +49,19 @@ export function writeCr0(cpu: SoftCpu, value: number): void {
   if (v & CR0_NW && !(v & CR0_CD)) raise(Vector.GP, 0);
   let efer = r.efer;
   if (v & CR0_PG && !(r.cr0 & CR0_PG) && efer & EFER_LME) {
-    if (!(r.cr4 & CR4_PAE)) raise(Vector.GP, 0);
+    if (!(r.cr4 & CR4_PAE) || r.seg.attr[Seg.CS] & ATTR_L) raise(Vector.GP, 0);
     efer |= EFER_LMA;
-  } else if (!(v & CR0_PG)) efer &= ~EFER_LMA;
+  } else if (!(v & CR0_PG)) {
+    if (efer & EFER_LMA && r.seg.attr[Seg.CS] & ATTR_L) raise(Vector.GP, 0);
+    efer &= ~EFER_LMA;
+  }
   v |= 0;
   r.cr0 = v;
+  const lmaChanged = ((r.efer ^ efer) & EFER_LMA) !== 0;
   r.efer = efer;
   mmuOf(cpu)?.setPagingContext(pagingContext(cpu));
   syncPrivilege(cpu);
+  if (lmaChanged) cpu.syncLongMode();
 }
 
 export function writeCr4(cpu: SoftCpu, value: number): void {
@@ -61,8 +72,8 @@ export function writeCr4(cpu: SoftCpu, value: number): void {
   mmuOf(cpu)?.setPagingContext(pagingContext(cpu));
 }
 
-export function writeCr3(cpu: SoftCpu, value: number): void {
+export function writeCr3(cpu: SoftCpu, value: number, hi = 0): void {
   cpu.regs.cr3 = value | 0;
-  cpu.regs.cr3Hi = 0;
-  mmuOf(cpu)?.writeCr3(value | 0, 0);
+  cpu.regs.cr3Hi = hi | 0;
+  mmuOf(cpu)?.writeCr3(value | 0, hi | 0);
 }

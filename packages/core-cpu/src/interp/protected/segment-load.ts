@@ -8,12 +8,15 @@ import { ATTR_S, ATTR_UNUSABLE, Seg } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadRealModeSegment } from '../stack.js';
+import { loadNullStack } from './long-mode-interrupts.js';
 import {
   D_TYPE_SHIFT, desc, descDpl, isCode, isPresent, isSegment, loadCache, loadNull, readDescriptor, setAccessed,
   TYPE_CODE, TYPE_CONFORMING, TYPE_READABLE, TYPE_WRITABLE,
 } from './descriptor.js';
 
 const FLAG_VM = 0x20000;
+const EFER_LMA = 0x400;
+const ATTR_L = 0x2000;
 
 /** True when `hi` is a present-or-not writable data segment (what SS needs). */
 export function isWritableData(hi: number): boolean {
@@ -39,7 +42,14 @@ export function loadSegment(cpu: SoftCpu, seg: number, selector: number): void {
   const cpl = r.cpl;
   const code = selector & 0xfffc;
   if (seg === Seg.SS) {
-    if (code === 0) raise(Vector.GP, 0);
+    if (code === 0) {
+      // 64-bit mode allows a null SS below CPL 3 (RPL = CPL), SDM Vol. 2 "MOV" 64-bit mode.
+      if (r.efer & EFER_LMA && r.seg.attr[Seg.CS] & ATTR_L && cpl !== 3 && (selector & 3) === cpl) {
+        loadNullStack(cpu, cpl);
+        return;
+      }
+      raise(Vector.GP, 0);
+    }
     readDescriptor(cpu, selector, Vector.GP, 0);
     checkStackDescriptor(selector, cpl, Vector.GP, code);
     if (!isPresent(desc.hi)) raise(Vector.SS, code);

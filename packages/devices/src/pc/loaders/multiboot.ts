@@ -6,7 +6,8 @@
  * EBX = info address, flat 32-bit protected mode, paging off, IF = 0.
  *
  * Boot data lives in [0x9000, 0x9FC00), as in QEMU (MULTIBOOT_STRUCT_ADDR 0x9000): the
- * info structure, the memory map (from pcE820Map), the module list, then the strings.
+ * info structure, the memory map (from pcE820Map), the module list, then the strings. A kernel
+ * that loads over that area gets them after its modules instead (QEMU lets the kernel overwrite them).
  * Deviations from QEMU, all deliberate:
  *  - the kernel command line is passed as given; QEMU prepends the kernel file name
  *    (callers wanting that pass `${file} ${args}`);
@@ -115,7 +116,7 @@ export function loadMultiboot(mem: GuestMemory, image: Uint8Array, opts: Multibo
     next = alignUp(next + m.data.length, PAGE_SIZE);
   }
 
-  const infoAddress = writeBootInformation(placement, opts.cmdline ?? '', modules);
+  const infoAddress = writeBootInformation(placement, opts.cmdline ?? '', modules, kernel, next);
 
   const cpu = protectedModeEntryState(kernel.entry);
   cpu.gdt = gdt;
@@ -189,7 +190,9 @@ function loadElf(placement: BootPlacement, image: Uint8Array): KernelExtent {
 }
 
 /** Lays out and writes multiboot_info, the mmap, the module list and the strings; returns the info address. */
-function writeBootInformation(placement: BootPlacement, cmdline: string, modules: readonly LoadedMultibootModule[]): number {
+function writeBootInformation(
+  placement: BootPlacement, cmdline: string, modules: readonly LoadedMultibootModule[], kernel: KernelExtent, afterModules: number,
+): number {
   const mem = placement.mem;
   const e820 = pcE820Map(mem.size);
   const strings = [
@@ -197,9 +200,13 @@ function writeBootInformation(placement: BootPlacement, cmdline: string, modules
     cString(placement, 'boot loader name', TSEMU_BOOT_LOADER_NAME),
     ...modules.map((m, i) => cString(placement, `module ${i} command line`, m.cmdline)),
   ];
-  const infoAddress = MULTIBOOT_INFO_AREA_START;
-  const mmapAddress = infoAddress + alignUp(MBI_SIZE, 8);
   const mmapLength = e820.length * MB_MMAP_ENTRY_SIZE;
+  const size = alignUp(MBI_SIZE, 8) + mmapLength + modules.length * MB_MOD_SIZE + strings.reduce((n, s) => n + s.length, 0);
+  // A kernel linked over the low boot-data area (kvm-unit-tests' realmode.flat spans 0x8000-0xda30)
+  // gets the information page-aligned after its last module instead: the spec lets it lie anywhere.
+  const lowArea = kernel.start >= MULTIBOOT_INFO_AREA_START + size || kernel.end <= MULTIBOOT_INFO_AREA_START;
+  const infoAddress = lowArea ? MULTIBOOT_INFO_AREA_START : afterModules;
+  const mmapAddress = infoAddress + alignUp(MBI_SIZE, 8);
   const modsAddress = mmapAddress + mmapLength;
   const stringsAddress = modsAddress + modules.length * MB_MOD_SIZE;
   const stringAddresses: number[] = [];
@@ -208,10 +215,10 @@ function writeBootInformation(placement: BootPlacement, cmdline: string, modules
     stringAddresses.push(end);
     end += s.length;
   }
-  if (end > MULTIBOOT_INFO_AREA_END) {
+  if (lowArea && end > MULTIBOOT_INFO_AREA_END) {
     placement.fail(`Multiboot information needs ${end - infoAddress} bytes; only ${MULTIBOOT_INFO_AREA_END - infoAddress} fit below the EBDA (command lines too long?)`);
   }
-  placement.claim('Multiboot information', infoAddress, end - infoAddress);
+  placement.claim('Multiboot information', infoAddress, end - infoAddress, FOUR_GIB);
   mem.fill(infoAddress, end - infoAddress, 0);
 
   mem.write32(infoAddress + MBI_FLAGS,

@@ -1,0 +1,142 @@
+/**
+ * Differences between the software CPU and this host's CPU that are understood and reported
+ * to the owners of the code at fault, but not fixed yet. Each one is recognised narrowly: it
+ * rewrites the software result the way the fix would, and the sequence counts as "known" only
+ * when nothing else differs after that. The goal is an empty list: delete an entry when its
+ * fix lands (the CI test then fails on any sequence that still shows it).
+ */
+import type { SandboxResult } from '../kvm-user-sandbox.js';
+import { decode } from '../../../packages/core-cpu/src/decoder/decoder.js';
+import { CpuMode, DecodeStatus, Instruction } from '../../../packages/core-cpu/src/decoder/instruction.js';
+import { CODE_BASE, USER_STACK_BASE } from '../sandbox-layout.js';
+import { compareResults } from './compare.js';
+import type { Sequence } from './sequence-generator.js';
+import type { TcgResult } from './tcg-runner.js';
+
+export interface KnownDifference {
+  id: string;
+  /** What the hardware does, what tsemu does, where the fix belongs. */
+  description: string;
+  /** The software result as it would be without this difference, or null when it does not apply. */
+  correct(hw: SandboxResult, tcg: TcgResult, sequence: Sequence): TcgResult | null;
+}
+
+/** The table key and base register of the instruction at `rip` in the sequence, or null. */
+function instructionAt(sequence: Sequence, rip: bigint): { key: string; base: number } | null {
+  const offset = Number(rip - CODE_BASE);
+  if (offset < 0 || offset >= sequence.input.code.length) return null;
+  const code = sequence.input.code;
+  const insn = new Instruction();
+  if (decode({ fetch8: (a: number) => code[a] ?? 0 }, offset, CpuMode.Bits64, insn) !== DecodeStatus.Ok) return null;
+  return { key: insn.entry.key, base: insn.isMem ? insn.base : -1 };
+}
+
+const PF_W = 2;
+
+export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
+  {
+    id: 'pf-rmw-write-bit',
+    description:
+      'A read-modify-write instruction (ADD/OR/.../NOT/NEG/INC/DEC/shifts/XCHG/BTS... with a memory destination) ' +
+      'that page-faults on a non-present page: the CPU reports a write access (#PF error code W = 1, e.g. 0x6), ' +
+      'tsemu reports the read (0x4). Fix in the read-for-write path of the interpreter memory access ' +
+      '(interp/addressing.ts / paged-memory.ts: translate RMW operands with write intent).',
+    correct(hw, tcg) {
+      const a = hw.exception;
+      const b = tcg.exception;
+      if (a === null || b === null || a.vector !== 14 || b.vector !== 14) return null;
+      if (a.errorCode === null || b.errorCode === null || a.errorCode !== (b.errorCode | PF_W) || (b.errorCode & PF_W) !== 0) return null;
+      return { ...tcg, exception: { ...b, errorCode: a.errorCode } };
+    },
+  },
+  {
+    id: 'pf-split-cr2',
+    description:
+      'A write that crosses from a mapped page into a non-present one (e.g. mov [0x60fffb], rax): the CPU sets ' +
+      'CR2 to the first byte of the faulting page (0x610000); tsemu reports address + size - 1 (0x610002). ' +
+      'Fix in the page-crossing write path of the memory access (interp/long-mode-memory.ts / paged-memory.ts).',
+    correct(hw, tcg) {
+      const a = hw.exception;
+      const b = tcg.exception;
+      if (a === null || b === null || a.vector !== 14 || b.vector !== 14) return null;
+      if (a.pageFaultAddress === null || b.pageFaultAddress === null || a.pageFaultAddress === b.pageFaultAddress) return null;
+      if ((a.pageFaultAddress & 0xfffn) !== 0n || b.pageFaultAddress < a.pageFaultAddress || b.pageFaultAddress > a.pageFaultAddress + 15n) return null;
+      return { ...tcg, exception: { ...b, pageFaultAddress: a.pageFaultAddress } };
+    },
+  },
+  {
+    id: 'noncanonical-rbp-ss',
+    description:
+      'A non-canonical memory operand with RBP (or RSP) as base register, even under an ES/DS/CS override ' +
+      '(ignored in 64-bit mode): the CPU raises #SS(0), tsemu #GP(0). Fix in the 64-bit canonical check of ' +
+      'interp/addressing.ts (choose #SS by the base register, not by the override).',
+    correct(hw, tcg, sequence) {
+      const a = hw.exception;
+      const b = tcg.exception;
+      if (a === null || b === null || a.vector !== 12 || b.vector !== 13 || a.errorCode !== 0 || b.errorCode !== 0) return null;
+      const at = instructionAt(sequence, hw.rip);
+      if (at === null || (at.base !== 4 && at.base !== 5)) return null;
+      return { ...tcg, exception: { ...b, vector: 12 } };
+    },
+  },
+  {
+    id: 'call-noncanonical-push',
+    description:
+      'CALL near indirect to a non-canonical target: the CPU stores the return address at RSP - 8 and then raises ' +
+      '#GP(0) with RSP unchanged; tsemu raises #GP(0) before the store (the stack below RSP keeps its old bytes). ' +
+      'Fix (if wanted) in the CALL Ev handler (interp/handlers/control.ts): write the return address before the check.',
+    correct(hw, tcg, sequence) {
+      if (hw.exception?.vector !== 13 || tcg.exception?.vector !== 13) return null;
+      if (instructionAt(sequence, hw.rip)?.key !== 'call_Ev') return null;
+      const at = Number(BigInt.asUintN(64, hw.gpr[4]) - USER_STACK_BASE) - 8;
+      if (at < 0 || at + 8 > hw.stack.length) return null;
+      const stack = tcg.stack.slice();
+      stack.set(hw.stack.subarray(at, at + 8), at);
+      return { ...tcg, stack };
+    },
+  },
+  {
+    id: 'pop-mem-fault-rsp',
+    description:
+      'POP Ev to a memory operand that faults (non-canonical or not present): the CPU leaves RSP unchanged, tsemu ' +
+      'has already added the operand size (2 or 8) to RSP. Fix in interp/handlers/stack-ops.ts (pop_Ev: commit RSP ' +
+      'after the store).',
+    correct(hw, tcg, sequence) {
+      if (hw.exception === null || tcg.exception === null) return null;
+      if (instructionAt(sequence, hw.rip)?.key !== 'pop_Ev') return null;
+      const delta = BigInt.asUintN(64, tcg.gpr[4]) - BigInt.asUintN(64, hw.gpr[4]);
+      if (delta !== 2n && delta !== 8n) return null;
+      const gpr = tcg.gpr.slice();
+      gpr[4] = BigInt.asUintN(64, hw.gpr[4]);
+      return { ...tcg, gpr };
+    },
+  },
+  {
+    id: 'rep-cmps-scas-fault-flags',
+    description:
+      'REP/REPNE CMPS or SCAS that page-faults after some iterations: on this host the CPU reports RCX/RSI/RDI at ' +
+      'the faulting element but RFLAGS as they were before the instruction (measured under PVM on an Intel Xeon; ' +
+      'worth confirming on bare metal); tsemu reports the flags of the last completed comparison. Fix, if confirmed, ' +
+      'in interp/handlers/string.ts (restore the entry flags when an element faults).',
+    correct(hw, tcg, sequence) {
+      if (hw.exception === null || tcg.exception === null || hw.rflags === tcg.rflags) return null;
+      const key = instructionAt(sequence, hw.rip)?.key ?? '';
+      if (!key.startsWith('cmps') && !key.startsWith('scas')) return null;
+      return { ...tcg, rflags: hw.rflags };
+    },
+  },
+];
+
+/** The ids ('+'-joined) of the known differences that together explain all of the mismatch, or null. */
+export function explainMismatch(sequence: Sequence, hw: SandboxResult, tcg: TcgResult): string | null {
+  let result = tcg;
+  const ids: string[] = [];
+  for (const known of KNOWN_DIFFERENCES) {
+    const corrected = known.correct(hw, result, sequence);
+    if (corrected === null) continue;
+    result = corrected;
+    ids.push(known.id);
+    if (compareResults(sequence, hw, result).length === 0) return ids.join('+');
+  }
+  return null;
+}
