@@ -17,7 +17,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { measureInterpreter, type MipsFigure } from './interp-mips.js';
+import { cpuMicros, measureInterpreter, mipsFigure, type MipsFigure } from './interp-mips.js';
 import { FLAT32_INSTRUCTIONS, REAL_MODE_INSTRUCTIONS } from './interp-workloads.js';
 import { flat32LoopImage, realModeLoopImage } from './v86-guest.js';
 
@@ -104,20 +104,25 @@ async function measureV86(V86: V86Constructor, wasmPath: string, jit: boolean, r
     try {
       const cpu = emulator.v86.cpu;
       await runToHalt(cpu); // the prologue and a first pass
-      const rates: number[] = [];
+      const wall: number[] = [];
+      const cpuRates: number[] = [];
       for (let round = 0; round < WARMUP_ROUNDS + rounds; round++) {
         cpu.instruction_pointer[0] = w.start;
         cpu.in_hlt[0] = 0;
         const counted = cpu.instruction_counter[0];
+        const cpuStart = cpuMicros();
         const start = process.hrtime.bigint();
         await runToHalt(cpu);
         const ns = Number(process.hrtime.bigint() - start);
+        const us = Math.max(1, cpuMicros() - cpuStart);
         const ran = (cpu.instruction_counter[0] - counted) >>> 0;
         if (ran !== w.instructions) throw new Error(`v86 ran ${ran} instructions, expected ${w.instructions}`);
-        if (round >= WARMUP_ROUNDS) rates.push((w.instructions / ns) * 1e3);
+        if (round >= WARMUP_ROUNDS) {
+          wall.push((w.instructions / ns) * 1e3);
+          cpuRates.push(w.instructions / us);
+        }
       }
-      rates.sort((a, b) => a - b);
-      figures.push({ name: '', instructions: w.instructions, rounds, median: rates[rates.length >> 1], best: rates[rates.length - 1] });
+      figures.push(mipsFigure('', w.instructions, wall, cpuRates));
     } finally {
       await emulator.destroy();
     }
@@ -149,17 +154,23 @@ export async function runInterpreterVsV86Bench(rounds = 5): Promise<string[]> {
       lines.push(`  v86: failed: ${(e as Error).message}`);
     }
   }
+  const cell = (v: number | undefined, digits: number, width: number): string => pad(v === undefined ? '-' : v.toFixed(digits), width);
   lines.push(
     `  median MIPS of ${rounds} rounds after ${WARMUP_ROUNDS} warm-up rounds, each emulator; ratio = tsemu / v86`,
-    `  ${'workload'.padEnd(54)}${pad('tsemu', 8)}${pad('v86 interp', 12)}${pad('ratio', 8)}${pad('v86 JIT', 10)}${pad('ratio', 8)}`,
+    '  "cpu": instructions per microsecond of process CPU time (user + system): on a loaded machine the',
+    '  figures to compare; "wall": by wall clock',
+    `  ${'workload'.padEnd(54)}${pad('tsemu', 8)}${pad('v86 interp', 12)}${pad('ratio', 8)}` +
+      `${pad('tsemu', 8)}${pad('v86 interp', 12)}${pad('ratio', 8)}${pad('v86 JIT', 10)}${pad('ratio', 8)}`,
+    `  ${''.padEnd(54)}${pad('cpu', 8)}${pad('cpu', 12)}${pad('', 8)}${pad('wall', 8)}${pad('wall', 12)}${pad('', 8)}${pad('cpu', 10)}${pad('', 8)}`,
   );
   ours.forEach((f, i) => {
     const vi = interp?.[i];
     const vj = jit?.[i];
     lines.push(
-      `  ${f.name.padEnd(54)}${pad(f.median.toFixed(1), 8)}` +
-        `${pad(vi ? vi.median.toFixed(1) : '-', 12)}${pad(vi ? (f.median / vi.median).toFixed(2) : '-', 8)}` +
-        `${pad(vj ? vj.median.toFixed(0) : '-', 10)}${pad(vj ? (f.median / vj.median).toFixed(3) : '-', 8)}`,
+      `  ${f.name.padEnd(54)}${cell(f.cpuMedian, 1, 8)}${cell(vi?.cpuMedian, 1, 12)}` +
+        `${cell(vi ? f.cpuMedian / vi.cpuMedian : undefined, 2, 8)}` +
+        `${cell(f.median, 1, 8)}${cell(vi?.median, 1, 12)}${cell(vi ? f.median / vi.median : undefined, 2, 8)}` +
+        `${cell(vj?.cpuMedian, 0, 10)}${cell(vj ? f.cpuMedian / vj.cpuMedian : undefined, 3, 8)}`,
     );
   });
   return lines;

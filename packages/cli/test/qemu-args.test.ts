@@ -37,6 +37,7 @@ describe('normalizeQemuArgs', () => {
   it('warns (as QEMU does under TCG) for a -cpu model or feature it cannot honour', () => {
     const warnings: string[] = [];
     expect(normalizeQemuArgs(['-cpu', 'qemu64,+umip'], (w) => warnings.push(w))).toEqual([]);
+    expect(normalizeQemuArgs(['-cpu', 'max,host-phys-bits,vendor=GenuineIntel,-x2apic'], () => {})).toEqual([]);
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toContain('qemu64');
     expect(warnings[1]).toContain("'+umip'");

@@ -89,4 +89,32 @@ export const REGRESSION_CASES: readonly RegressionCase[] = [
     gpr: ['bd', '13c8093b0c446f', '45624d2c', 'fed93a53d9c957f0', '7fef98', 'cdd70dcaa7379cf7', '0', 'b1', '5', '3756efa137f2cd4a', '1f', 'd165b4128a7f2cd5', '21', '6c72be31', '39fcb3a0', '70f50bbed70dd281'],
     rflags: 213,
   },
+  {
+    note: 'rep stos byte [edi] (67) faulting on its first element: RCX and RDI zero-extended',
+    known: 'rep-a32-fault-zero-extend',
+    seed: 1037948127, code: '48be280860003d7a00cd48bf00006100e9ab268948b929000000e83026c7f36748aa',
+    gpr: ['a9b0bba964e52beb', '535adbea', 'fe4725a5', 'd03f98a7bc3528c2', '7fef60', '1a', 'b0da6fa090650130', '2c', '9e039f2b72dd2ec5', '4', 'bae7633e58a5b0ba', '60e2f0c0', '90', '7fd939353a4fd176', '57', 'e8'],
+    rflags: 3268,
+  },
+  {
+    note: 'rep movs byte (67) faulting on its first source element: RCX, RSI, RDI zero-extended',
+    known: 'rep-a32-fault-zero-extend',
+    seed: 2199374239, code: '48be000061009a5588ab48bfcf10600098bc67a048b92500000032839ebb67f3a480f013662ad648b505',
+    gpr: ['ffffffffffffffff', '1b39bb1e5d55692f', 'b9', 'fffffffffffffffe', '7fef8e', '18685d1a', '1', '64845c63', 'd541946322cbdde3', '7fffffffffffffff', '96be702909a88b34', '4559a1157a3f88d8', '786d8fd12e17478c', '8e', '472bad2d529fcd97', 'a3'],
+    rflags: 20,
+  },
+  {
+    note: 'rep lods dword (67) faulting on an element that straddles the data area end: only RCX zero-extended',
+    known: 'rep-a32-fault-zero-extend',
+    seed: 12536271, code: '48befeff6000de9291bb48bf8c1060003839fbe948b93000000088f7191df367ad48710366e0004981f48080008041b815fbc67f',
+    gpr: ['7fffffffffffffff', '3c', 'ec52f19b87b58afe', '5a5ea69f62671d5d', '7fefb8', '5f', '50', '7a8ad4fe', '23', 'ff', 'f5d5f3e05f57a501', '1373c5b803cfb9c4', 'f5', '73b21ca0', '962ec243549ed96', 'ffffffff'],
+    rflags: 196,
+  },
+  {
+    note: 'rep stos qword (67) straddling into the unmapped page: CR2 at the page, RCX/RDI zero-extended (two known differences)',
+    known: 'rep-a32-fault-zero-extend',
+    seed: 4216194006, code: '9c49d1c74111dc48be86086000c1f5b92848bffeff600086d8393b48b90300000094103feaf36748ab',
+    gpr: ['c480a85a', '1', 'b95485c6b820451c', '80000000', '7fef48', 'c80bfd797a5b7053', '318ee1dc3087903e', '9b96d6c8d37c4ca3', 'cc399251db42c29a', '26', '6b792b730a5dfa0b', 'b5ab1f80162cb2b3', '1', '6efdb40a', 'ba48ea9c4d626bab', '0'],
+    rflags: 129,
+  },
 ];

@@ -408,6 +408,14 @@ export function generateSequence(seed: number, exclude?: ReadonlySet<string>): S
   const gpr = Array.from({ length: 16 }, () => r.value64());
   // RSP inside the user stack, 8-aligned mostly, with room for pushes both ways.
   gpr[RSP] = STACK_TOP - 0x1000n - 8n * small(r, 32) + (r.next() < 0.05 ? small(r, 8) : 0n);
+  // Now and then at an edge of the stack: a PUSH/CALL or POP/RET/LEAVE faults part way and the
+  // CPU must leave RSP as it was. Not below an ENTER (the CPU probes the new frame's lowest
+  // byte, tsemu does not: reported), and never non-canonical (PVM's results are unreliable then:
+  // spurious #UD on a NOP, other flags).
+  const edge = r.next();
+  const enters = blocks.some((b) => b[b.length - 1].entry?.names[0] === 'enter');
+  if (edge < 0.03 && !enters) gpr[RSP] = USER_STACK_BASE + small(r, 0x20);
+  else if (edge < 0.06) gpr[RSP] = STACK_TOP - small(r, 0x20);
   const flagBits = [0x1, 0x4, 0x10, 0x40, 0x80, 0x800];
   let rflags = 0n;
   for (const b of flagBits) if (r.bit()) rflags |= BigInt(b);

@@ -121,7 +121,8 @@ function translateCpu(value: string, warn: QemuWarn): string[] {
   if (model === '' || model === undefined) throw new ConfigError('-cpu needs a model name');
   if (!CPU_SELF_MODELS.has(model)) warn(`-cpu ${model}: tsemu presents its own CPU model (as with -cpu max); CPUID may differ from QEMU's ${model}`);
   for (const f of features) {
-    if (!/^[+-][\w.-]+$/.test(f) && !/^[\w.-]+=[\w.-]+$/.test(f)) throw new ConfigError(`invalid -cpu feature '${f}' (+FEATURE, -FEATURE or PROP=VALUE)`);
+    // QEMU's forms: +feat, -feat, feat (= on), prop=value.
+    if (!/^[+-]?[\w.-]+(=[\w.-]+)?$/.test(f)) throw new ConfigError(`invalid -cpu feature '${f}' (+FEATURE, -FEATURE, FEATURE or PROP=VALUE)`);
     warn(`-cpu ${model}: feature setting '${f}' is not supported; CPUID reports the features tsemu implements`);
   }
   return [];

@@ -37,7 +37,6 @@ const TWO_32 = 4294967296;
 const CANONICAL_HI = 0xffff;
 // Stand-ins for the cache arrays when there is no MMU (keeps the loop's locals monomorphic).
 const EMPTY_I32 = new Int32Array(0);
-const EMPTY_F64 = new Float64Array(0);
 const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_U16 = new Uint16Array(0);
 const EMPTY_INSNS: Instruction[] = [];
@@ -113,9 +112,9 @@ export class SoftCpu {
       this.decodeCache = cache;
       const previous = mmu.onCodeWrite;
       mmu.onCodeWrite = previous === null
-        ? (phys, length) => cache.invalidate(phys, length)
+        ? (phys, length) => cache.invalidatePhys(phys, length)
         : (phys, length) => {
-          cache.invalidate(phys, length);
+          cache.invalidatePhys(phys, length);
           previous(phys, length);
         };
     }
@@ -183,13 +182,19 @@ export class SoftCpu {
     if (r.efer & EFER_LMA && r.cr0 & CR0_PE && r.seg.attr[CS] & ATTR_L) return this.execute64(limit);
     const segBase = r.seg.base;
     const segAttr = r.seg.attr;
+    // The decoding mode and CS base hold until CS or CR0 changes: they are taken once here, and
+    // the loop returns (run() calls again) after an instruction that changed either.
+    const cr0 = r.cr0;
+    const csAttr = segAttr[CS];
+    const csBase = segBase[CS];
+    const mode: CpuMode = cr0 & CR0_PE ? (csAttr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16) : CpuMode.Bits16;
+    const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
     const mmu = this.mmu;
     const cache = this.decodeCache;
-    // Read-only arrays hoisted; the fetch masks are re-read per instruction (CPL may change).
+    // Read-only arrays hoisted; the fetch masks are re-read per instruction (CPL, CR4 may change).
     const entries = mmu === null ? EMPTY_I32 : mmu.entries;
-    const frames = mmu === null ? EMPTY_F64 : mmu.tlb.frames;
     const tlbTags = mmu === null ? EMPTY_U16 : mmu.tags;
-    const tags = cache === null ? EMPTY_F64 : cache.tags;
+    const tags = cache === null ? EMPTY_I32 : cache.tags;
     const modes = cache === null ? EMPTY_U8 : cache.modes;
     const insns = cache === null ? EMPTY_INSNS : cache.insns;
     const handlers = cache === null ? EMPTY_HANDLERS : cache.handlers;
@@ -198,28 +203,22 @@ export class SoftCpu {
     try {
       for (;;) {
         start = r.rip;
-        let mode: CpuMode = CpuMode.Bits16;
-        if (r.cr0 & CR0_PE) {
-          const attr = segAttr[CS];
-          // Entered 64-bit mode (a far transfer to an L segment): continue in execute64.
-          if (r.efer & EFER_LMA && attr & ATTR_L) return i;
-          mode = attr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16;
-        }
         let insn: Instruction | null = null;
         let handler: Handler;
         if (cache !== null && mmu !== null) {
-          const lin = (segBase[CS] + (mode === CpuMode.Bits16 ? start & 0xffff : start)) >>> 0;
+          const lin = (csBase + (start & ipMask)) >>> 0;
           const page = lin >>> 12;
           const e = entries[page];
           // A slot may hold a long-mode page with the same low bits: its tag (bits 47:32) is not 0.
           if ((e & mmu.fetchMask) === mmu.fetchExpect && tlbTags[page] === 0) {
-            const phys = frames[page] * 4096 + (lin & 0xfff);
-            const slot = phys & SLOT_MASK;
-            if (tags[slot] === phys && modes[slot] === mode) {
+            // A RAM entry: bits 31:12 are the page's backing offset, the cache's key space.
+            const key = (e & ~0xfff) | (lin & 0xfff);
+            const slot = key & SLOT_MASK;
+            if (tags[slot] === key && modes[slot] === mode) {
               insn = insns[slot];
               handler = handlers[slot];
             } else {
-              insn = this.decodeIntoCache(phys, slot, e, lin, start, mode);
+              insn = this.decodeIntoCache(key, slot, e, lin, start, mode);
               handler = DISPATCH[insn.entryIndex];
             }
           }
@@ -229,12 +228,13 @@ export class SoftCpu {
           this.decodeAt(start, mode, insn);
           handler = DISPATCH[insn.entryIndex];
         }
-        const next = start + insn.length;
-        r.rip = mode === CpuMode.Bits16 ? next & 0xffff : next | 0;
+        r.rip = (start + insn.length) & ipMask;
         handler!(this, insn);
         this.retired++;
         if (this.pendingEvents !== 0) afterInstruction(this);
         if (++i >= limit || this.halted) return i;
+        // A far transfer, a mode switch or a CR0 write: take the new mode on re-entry.
+        if (segBase[CS] !== csBase || segAttr[CS] !== csAttr || r.cr0 !== cr0) return i;
       }
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
@@ -257,9 +257,8 @@ export class SoftCpu {
     const mmu = this.mmu;
     const cache = this.decodeCache;
     const entries = mmu === null ? EMPTY_I32 : mmu.entries;
-    const frames = mmu === null ? EMPTY_F64 : mmu.tlb.frames;
     const tlbTags = mmu === null ? EMPTY_U16 : mmu.tags;
-    const tags = cache === null ? EMPTY_F64 : cache.tags;
+    const tags = cache === null ? EMPTY_I32 : cache.tags;
     const modes = cache === null ? EMPTY_U8 : cache.modes;
     const insns = cache === null ? EMPTY_INSNS : cache.insns;
     const handlers = cache === null ? EMPTY_HANDLERS : cache.handlers;
@@ -281,13 +280,13 @@ export class SoftCpu {
           const page = lin >>> 12;
           const e = entries[page];
           if ((e & mmu.fetchMask) === mmu.fetchExpect && tlbTags[page] === (startHi & CANONICAL_HI)) {
-            const phys = frames[page] * 4096 + (lin & 0xfff);
-            const slot = phys & SLOT_MASK;
-            if (tags[slot] === phys && modes[slot] === mode) {
+            const key = (e & ~0xfff) | (lin & 0xfff);
+            const slot = key & SLOT_MASK;
+            if (tags[slot] === key && modes[slot] === mode) {
               insn = insns[slot];
               handler = handlers[slot];
             } else {
-              insn = this.decodeIntoCache(phys, slot, e, lin, start, mode);
+              insn = this.decodeIntoCache(key, slot, e, lin, start, mode);
               handler = DISPATCH[insn.entryIndex];
             }
           }
@@ -333,7 +332,7 @@ export class SoftCpu {
    * A cache miss: decodes into the slot's record and keeps it when the instruction lies in
    * one page (marking that page as code, so writes to it reach the invalidation hook).
    */
-  private decodeIntoCache(phys: number, slot: number, e: number, lin: number, ip: number, mode: CpuMode): Instruction {
+  private decodeIntoCache(key: number, slot: number, e: number, lin: number, ip: number, mode: CpuMode): Instruction {
     const cache = this.decodeCache!;
     cache.counters.misses++;
     cache.tags[slot] = -1;
@@ -342,8 +341,11 @@ export class SoftCpu {
     // Kept only when its bytes are contiguous in one page: not across a page boundary, and in
     // 16-bit code not wrapping from IP 0xFFFF to 0 (the invalidation hook assumes contiguity).
     if ((lin & 0xfff) + insn.length <= 0x1000 && !(mode === CpuMode.Bits16 && (ip & 0xffff) + insn.length > 0x10000)) {
-      if ((e & TLB_HAS_CODE) === 0) this.mmu!.tlb.markCode(phys);
-      cache.store(slot, phys, mode, DISPATCH[insn.entryIndex]);
+      const tlb = this.mmu!.tlb;
+      const physPage = tlb.frames[lin >>> 12];
+      cache.notePage(physPage, key >>> 12);
+      if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
+      cache.store(slot, key, mode, DISPATCH[insn.entryIndex]);
     }
     return insn;
   }

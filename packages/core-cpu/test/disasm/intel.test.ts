@@ -98,7 +98,7 @@ describe('Intel-syntax disassembly (objdump -M intel conventions)', () => {
 
   it('returns (bad) for an instruction that did not decode', () => {
     const insn = new Instruction();
-    expect(decode({ fetch8: () => 0xd6 }, 0, M32, insn)).toBe(DecodeStatus.Invalid);
+    expect(decode({ fetch8: () => 0xd6 }, 0, M64, insn)).toBe(DecodeStatus.Invalid);
     expect(disassemble(insn, 0)).toBe('(bad)');
   });
 });

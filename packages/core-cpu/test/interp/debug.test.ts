@@ -79,6 +79,27 @@ after: hlt`;
     expect(m.memory.read32(0x600)).toBe(end - 1); // after the NOP
   });
 
+  it('a DR7 instruction breakpoint faults before the instruction once; RF lets it run after IRETD', () => {
+    const src = `xor edi, edi
+mov eax, brk
+mov dr0, eax
+mov eax, 1
+mov dr7, eax
+xor ecx, ecx
+brk: inc ecx
+jmp brk2
+brk2: hlt`;
+    const m = machine(src);
+    m.cpu.run(100);
+    const bytes = asm(src, TEST_CODE);
+    const bpAt = TEST_CODE + bytes.length - 1 - 2 - 1;
+    expect(m.cpu.halted).toBe(true);
+    expect(m.cpu.regs.gpr.r32[7]).toBe(1); // one #DB
+    expect(m.memory.read32(0x600)).toBe(bpAt); // a fault: EIP of the INC
+    expect(m.cpu.regs.gpr.r32[1]).toBe(1); // the INC ran once
+    expect(debugRegisters(m.cpu)[6] & 0xf).toBe(1); // B0
+  });
+
   it('STI that sets IF and MOV SS hold off external interrupts for one instruction', () => {
     const m = machine('cli\nsti\nnop\nmov ax, ss\nmov ss, ax\nnop\nhlt');
     m.cpu.run(11 + 1);

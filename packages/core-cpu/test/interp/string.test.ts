@@ -193,6 +193,9 @@ describe('INS / OUTS', () => {
     const { dev, out } = fifo();
     io.register(0, 1, dev);
     cpu.regs.seg.selector[Seg.CS] = 3;
+    // A TSS too short to hold the I/O map base (limit < 0x67): no bitmap, so every port is
+    // refused at CPL > IOPL.
+    cpu.regs.seg.limit[Seg.TR] = 0x66;
     for (const key of ['outs_DX_Xb', 'ins_Yb_DX']) {
       let vector = -1;
       try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CpuMode } from '../../src/decoder/instruction.js';
+import { debugRegisters } from '../../src/interp/debug-traps.js';
 import { Seg } from '../../src/state/segment-cache.js';
 import { GDT, idtGate, IDT, place, protectedMachine, SEL, segmentDescriptor, TEST_CODE, TSS } from './protected-machine.js';
 import { asm, haveNasm, writeTss32 } from './sys-asm.js';
@@ -112,6 +113,32 @@ describe.runIf(haveNasm)('hardware task switches', () => {
     expect(m.memory.read16(TSS16)).toBe(0x28);
     expect(m.memory.read32(TSS + 0x28)).toBe(0xabcd1234);
     expect(access(m, SEL_TSS16)).toBe(0x83);
+  });
+
+  it('the new task\'s LDT is loaded before its segment registers, which may name it', () => {
+    const m = taskMachine(`mov ax, 0x28\nltr ax\njmp ${SEL_TSS2}:0`);
+    segmentDescriptor(m.memory, GDT + 0x70, 0x6800, 0x0f, 0x82, 0); // LDT with two entries
+    segmentDescriptor(m.memory, 0x6800 + 8, 0x10000, 0xffff, 0x92, 0); // LDT selector 0x0c: data at 64 KiB
+    m.memory.write16(TSS2 + 0x60, 0x70);
+    m.memory.write16(TSS2 + 0x54, 0x0c); // DS
+    m.memory.write32(0x10000, 0x600dcafe);
+    place(m.memory, 0x8000, asm('mov eax, [0]\nhlt', 0x8000));
+    m.cpu.run(100);
+    const r = m.cpu.regs;
+    expect(r.gpr.r32[0] >>> 0).toBe(0x600dcafe);
+    expect(r.seg.selector[Seg.LDTR]).toBe(0x70);
+    expect(r.seg.base[Seg.DS]).toBe(0x10000);
+  });
+
+  it('the T flag of the new TSS raises #DB (DR6.BT) before its first instruction', () => {
+    const m = taskMachine(`mov ax, 0x28\nltr ax\njmp ${SEL_TSS2}:0`);
+    m.memory.write16(TSS2 + 0x64, 1);
+    idtGate(m.memory, 1, 0x8800);
+    place(m.memory, 0x8800, asm('pop edx\nhlt', 0x8800));
+    m.cpu.run(100);
+    expect(m.cpu.halted).toBe(true);
+    expect(m.cpu.regs.gpr.r32[2]).toBe(0x8000); // return EIP: the new task's first instruction
+    expect(debugRegisters(m.cpu)[6] & 0x8000).toBe(0x8000);
   });
 
   it('a bad CS in the new TSS is #TS(selector), raised in the new task (here through a task gate back)', () => {

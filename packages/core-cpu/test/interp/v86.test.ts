@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CpuMode } from '../../src/decoder/instruction.js';
 import { Seg } from '../../src/state/segment-cache.js';
-import { GDT, idtGate, KERNEL_STACK, place, protectedMachine, SEL, segmentDescriptor, TEST_CODE, TSS } from './protected-machine.js';
-import { asm, haveNasm } from './sys-asm.js';
+import {
+  GDT, idtGate, KERNEL_STACK, place, protectedMachine, SEL, segmentDescriptor, TEST_CODE, toUser, TSS,
+} from './protected-machine.js';
+import { asm, haveNasm, writeTss32 } from './sys-asm.js';
 
 const V86_CODE = 0x8010; // CS 0x0800, IP 0x0010
 const IO_BITMAP = TSS + 0x68;
@@ -116,6 +118,43 @@ hlt`);
     expect(g.r16[6] & IOPL3).toBe(IOPL3); // POPF of 0 kept IOPL
     expect(g.r16[2]).toBe(0x42);
     expect(m.cpu.lastException).toBe(13); // the final HLT
+  });
+
+  it('a task switch to a TSS whose EFLAGS has VM enters the mode', () => {
+    const m = v86Machine(VM | IOPL3 | 2, 'nop');
+    // Replace the IRETD entry: LTR, then JMP to a second TSS holding a virtual-8086 image.
+    place(m.memory, TEST_CODE, asm('mov ax, 0x28\nltr ax\njmp 0x50:0', TEST_CODE));
+    m.memory.write16(0x0f00, 0x57);
+    segmentDescriptor(m.memory, GDT + 0x50, 0x4000, 0x67, 0x89, 0);
+    writeTss32(m.memory, 0x4000, {
+      eip: 0x10, eflags: VM | 2, esp: 0x0ffe, cs: 0x0800, ss: 0x2000, ds: 0x100, es: 0x200, esp0: KERNEL_STACK, ss0: SEL.DATA0,
+    });
+    place(m.memory, V86_CODE, asm('mov ax, [0x10]\nhlt', 0x10, 16));
+    m.memory.write16(0x1010, 0xbeef);
+    m.cpu.run(100);
+    const r = m.cpu.regs;
+    expect(r.gpr.r16[0]).toBe(0xbeef); // DS 0x100: base 0x1000
+    expect(m.cpu.lastException).toBe(13); // HLT at CPL 3, from the mode
+    expect(m.memory.read32((r.gpr.r32[4] >>> 0) + 12) & VM).toBe(VM);
+  });
+
+  it('at CPL 3 with IOPL 0 in protected mode, IN/OUT are allowed exactly by the TSS bitmap', () => {
+    const run = (port: number) => {
+      const m = protectedMachine([...toUser(0x8000)]);
+      segmentDescriptor(m.memory, GDT + 0x28, TSS, 0x68 + 0x2000, 0x89, 0);
+      for (let i = 0; i <= 0x2000; i++) m.memory.write8(IO_BITMAP + i, 0xff);
+      m.memory.write16(TSS + 0x66, 0x68);
+      m.memory.write8(IO_BITMAP + (0x3f8 >> 3), 0xfe); // port 0x3f8 allowed
+      place(m.memory, 0x8000, asm(`mov dx, ${port}\nin al, dx\nint3`, 0x8000));
+      idtGate(m.memory, 13, 0x8800);
+      place(m.memory, 0x8800, asm('hlt', 0x8800));
+      idtGate(m.memory, 3, 0x8900, 3);
+      place(m.memory, 0x8900, asm('hlt', 0x8900));
+      m.cpu.run(200);
+      return m.cpu.regs.rip;
+    };
+    expect(run(0x3f8)).toBe(0x8901);
+    expect(run(0x3f9)).toBe(0x8801);
   });
 
   it('IN/OUT in the mode consult the TSS I/O bitmap whatever IOPL is', () => {

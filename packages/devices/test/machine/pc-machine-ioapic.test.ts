@@ -12,11 +12,11 @@ const IOAPIC = 0xfec00000;
 const SVR = 0xf0;
 const EOI = 0xb0;
 
-function pc(localApic = true) {
+function pc(localApic = true, bios: Uint8Array | null = null) {
   const clock = new ManualClock();
   const machine = new PcMachine({
     backing: createSharedRamBacking(16 << 20), clock, irqchip: 'user', com1Output: null, debugExit: null,
-    onEvent: () => {}, localApic,
+    onEvent: () => {}, localApic, bios,
   });
   let wakeups = 0;
   machine.connectInterrupts(null, () => wakeups++);
@@ -42,8 +42,8 @@ function maskPic(m: PcMachine): void {
 }
 
 /** The RSDP as ACPI 6.5 5.2.5.1 finds it: "RSD PTR " on a 16-byte boundary in 0xE0000-0xFFFFF, checksum 0. */
-function scanRsdp(mem: GuestMemory): number {
-  for (let a = 0xe0000; a < 0x100000; a += 16) {
+function scanRsdp(mem: GuestMemory, end = 0x100000): number {
+  for (let a = 0xe0000; a < end; a += 16) {
     const bytes = mem.readBytes(a, 20);
     if (String.fromCharCode(...bytes.subarray(0, 8)) !== 'RSD PTR ') continue;
     if ((bytes.reduce((s, b) => s + b, 0) & 0xff) === 0) return a;
@@ -106,6 +106,13 @@ describe('PC machine ACPI tables in guest RAM', () => {
     expect(plain.ioApic).toBeNull();
     expect(scanRsdp(plain.memory)).toBe(-1);
     expect(plain.mmio.read(IOAPIC + 0x10, 4)).toBe(0xffffffff);
+  });
+
+  it('leaves 0xE0000 to a firmware image given with --bios (it brings its own tables)', () => {
+    const rom = new Uint8Array(0x10000).fill(0x90);
+    const { machine } = pc(true, rom);
+    expect(machine.ioApic).not.toBeNull();
+    expect(scanRsdp(machine.memory, 0xf0000)).toBe(-1); // 0xF0000 up is the ROM's low window
   });
 });
 

@@ -5,7 +5,6 @@
 import type { AccessSize } from '@tsemu/devices/platform';
 import type { Instruction } from '../../decoder/instruction.js';
 import { setRegV } from '../addressing.js';
-import { raise, Vector } from '../faults.js';
 import { checkIoPermission } from '../protected/io-permission.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';

@@ -25,7 +25,6 @@ import { CpuMode, PREFIX_REP, PREFIX_REPNE } from '../../decoder/instruction.js'
 import type { GprFile } from '../../state/gpr-file.js';
 import { Seg } from '../../state/segment-cache.js';
 import { canonicalLinear, readMem, readMem64, segmentLinear, writeMem, writeMem64 } from '../addressing.js';
-import { raise, Vector } from '../faults.js';
 import { checkIoPermission } from '../protected/io-permission.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';

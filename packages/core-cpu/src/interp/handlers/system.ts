@@ -26,7 +26,7 @@ import {
 import { CR0_PE, CR0_TS, writeCr0, writeCr3, writeCr4 } from '../protected/privilege.js';
 import { CpuFault } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
-import { debugRegisters } from '../debug-traps.js';
+import { debugRegisters, syncBreakpoints } from '../debug-traps.js';
 import type { HandlerTable } from './types.js';
 
 const FLAG_ZF = 0x40;
@@ -329,6 +329,7 @@ export const SYSTEM_HANDLERS: HandlerTable = {
     if (n === 6) v = (v & 0x0000e00f) | (0xffff0ff0 | 0);
     else if (n === 7) v = (v & ~0xd800) | 0x400;
     debugRegs(cpu)[n] = v;
+    if (n === 7) syncBreakpoints(cpu);
   },
   /** INVLPG takes the linear address without a limit or access check and never faults on it. */
   invlpg_Mb: (cpu, insn) => {

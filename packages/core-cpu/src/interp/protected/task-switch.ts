@@ -13,7 +13,7 @@
 import { ATTR_UNUSABLE, Seg } from '../../state/segment-cache.js';
 import { CpuFault, raise, Vector } from '../faults.js';
 import { deliverException } from '../interrupts.js';
-import { noteFlagsLoaded } from '../debug-traps.js';
+import { noteFlagsLoaded, taskSwitchTrap } from '../debug-traps.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import {
   D_TYPE_SHIFT, desc, descDpl, descLimit, descType, isCode, isPresent, isSegment, loadCache, loadNull, readDescriptor,
@@ -143,7 +143,7 @@ export function switchTask(cpu: SoftCpu, selector: number, source: TaskSource, r
   } else {
     eip = sysRead16(cpu, nbase + 0x0e);
     nflags = sysRead16(cpu, nbase + 0x10);
-    for (let i = 0; i < 8; i++) gprs[i] = sysRead16(cpu, nbase + 0x12 + i * 2) | 0xffff0000;
+    for (let i = 0; i < 8; i++) gprs[i] = sysRead16(cpu, nbase + 0x12 + i * 2);
     for (let i = 0; i < 4; i++) sels[i] = sysRead16(cpu, nbase + 0x22 + i * 2);
     sels[4] = 0;
     sels[5] = 0;
@@ -196,6 +196,9 @@ export function switchTask(cpu: SoftCpu, selector: number, source: TaskSource, r
   }
   syncPrivilege(cpu);
   noteFlagsLoaded(cpu);
+  // The T flag (bit 0 of the 32-bit TSS's word at 0x64): #DB with DR6.BT once the switch is
+  // done, before the new task's first instruction (SDM Vol. 3, 17.3.1.5).
+  const debugTrap = n32 && (sysRead16(cpu, nbase + 0x64) & 1) !== 0;
 
   // Step 14: an exception's error code goes on the new task's stack.
   if (errorCode >= 0) {
@@ -203,6 +206,7 @@ export function switchTask(cpu: SoftCpu, selector: number, source: TaskSource, r
     framePush(cpu, n32 ? 4 : 2, errorCode);
     commitFrameSp(cpu);
   }
+  if (debugTrap) taskSwitchTrap(cpu);
 }
 
 function sysWrite16(cpu: SoftCpu, linear: number, v: number): void {
