@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { kvmUsable } from '../support/tsemu-process.js';
 import { KvmUserSandbox } from './kvm-user-sandbox.js';
-import { runDifferential, runOne } from './random-sequences/difftest-driver.js';
+import { OPCODE_TABLE } from '../../packages/core-cpu/src/decoder/opcode-table.js';
+import { runDifferential, runOne, sequenceSeed } from './random-sequences/difftest-driver.js';
+import { exclusionReason, POOL } from './random-sequences/instruction-pool.js';
 import { KNOWN_DIFFERENCES } from './random-sequences/known-differences.js';
 import { REGRESSION_CASES } from './random-sequences/regression-cases.js';
 import { fromCase, generateSequence, toCase } from './random-sequences/sequence-generator.js';
@@ -20,6 +22,27 @@ const EXCLUDED_UNTIL_IMPLEMENTED: ReadonlyMap<string, string> = new Map([]);
 const SEED = Number(process.env.DIFFTEST_SEED ?? 0x7e57_0001);
 const COUNT = Number(process.env.DIFFTEST_COUNT ?? 20_000);
 const CHUNK = 10_000;
+
+describe('random instruction sequence generator', () => {
+  it('draws every entry of the pool within 5,000 seeds, and every instruction decodes', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const sequence = generateSequence(sequenceSeed(1, i));
+      for (const l of sequence.listing) {
+        expect(l.text, `seed ${sequence.seed} at ${l.offset}`).not.toBe('(bad)');
+        if (!l.setup) seen.add(l.key);
+      }
+    }
+    const missing = [...new Set(POOL.map((e) => e.key))].filter((key) => !seen.has(key));
+    expect(missing).toEqual([]);
+  });
+
+  it('lists a reason for every opcode-table entry it leaves out', () => {
+    const left = OPCODE_TABLE.filter((e) => !POOL.includes(e));
+    expect(left.length).toBeGreaterThan(0);
+    for (const e of left) expect(exclusionReason(e), e.key).not.toBeNull();
+  });
+});
 
 describe.skipIf(!kvmUsable())('random instruction sequences: software CPU against the real CPU', () => {
   it('replays every regression case with the real CPU result (up to the known difference it names)', () => {

@@ -6,7 +6,6 @@
  * fix lands (the CI test then fails on any sequence that still shows it).
  *
  * Differences the generator steers around instead (no entry here, see sequence-generator.ts):
- * - POPF setting TF: the CPU raises #DB after the next instruction; tsemu has no TF single-step.
  * - POPF setting AC: #AC(0) on a misaligned access, because PVM runs CPL3 code with CR0.AM = 1
  *   (kvm-user-sandbox.ts says AM is off); tsemu, with the sandbox's CR0, correctly ignores AC.
  * - ENTER whose new frame reaches a non-present page: the CPU faults (#PF, W, at the new RSP)

@@ -197,10 +197,10 @@ function buildInstruction(r: Random, e: OpcodeEntry, block: number, count: numbe
     avoid.add(RDX);
   }
   if (m === 'popf') {
-    // POPF of a controlled image: TF would single-step (#DB) and AC raises #AC on this host
-    // (PVM runs CPL3 code with the host's CR0.AM = 1), so both stay clear; the rest is random.
+    // POPF of a controlled image: AC stays clear (it raises #AC on this host, where PVM runs CPL3
+    // code with CR0.AM = 1), TF is set now and then (a #DB after the next instruction).
     const tmp = r.pick([0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
-    const image = r.value64() & ~((1n << 8n) | (1n << 18n));
+    const image = (r.value64() & ~((1n << 8n) | (1n << 18n))) | (r.next() < 0.2 ? 1n << 8n : 0n);
     return [setupPiece({ reg: tmp, value: image }), { bytes: tmp >= 8 ? [0x41, 0x50 + (tmp & 7)] : [0x50 + tmp], entry: null, fixups: [] }, ...popfPieces(r, e)];
   }
   const pushes: Piece[] = [];

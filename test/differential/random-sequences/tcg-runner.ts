@@ -113,6 +113,10 @@ export class TcgSandbox {
     cpu.regs.load(state);
     cpu.halted = false;
     cpu.lastException = -1;
+    // Between-instruction state is not part of CpuState: a single-step armed (or an interrupt
+    // shadow begun) at the end of the previous run would otherwise fire in this one.
+    cpu.pendingEvents = 0;
+    cpu.interruptShadow = false;
     this.mmu.setPagingContext(cpu.regs);
     cpu.syncLongMode();
     syncPrivilege(cpu);

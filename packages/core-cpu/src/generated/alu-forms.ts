@@ -13,7 +13,7 @@ import {
   memoryLinear, readE8, readE16, readE32, readE64, readG8, readG16, readG32, readG64, writeE8, writeE16, writeE32,
   writeE64, writeG8, writeG16, writeG32, writeG64,
 } from '../interp/addressing.js';
-import type { HandlerTable } from '../interp/handlers/types.js';
+import type { Handler, HandlerTable } from '../interp/handlers/types.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 
 // ---- ADD
@@ -1484,4 +1484,1083 @@ export const ALU_FORM_HANDLERS: HandlerTable = {
   cmp_AL_Ib,
   cmp_rAX_Iz,
   cmp_Ev_Ibs: cmp_Ev_Iz,
+};
+
+// ---- ADD, by size and operand kind
+
+function add_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a + b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function add_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a + b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function add_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a + b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function add_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a + b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function add_Gv_Ev_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r16[insn.rm << 1];
+  const a = g.r16[insn.reg << 1];
+  const r = a + b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function add_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r32[insn.rm] >>> 0;
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a + b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function add_Gv_Ev_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const b = cpu.mem.read16(lin);
+  const a = g.r16[insn.reg << 1];
+  const r = a + b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function add_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const b = cpu.mem.read32(lin);
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a + b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function add_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a + b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function add_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a + b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function add_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a + b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function add_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a + b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+// ---- OR, by size and operand kind
+
+function or_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a | b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function or_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a | b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function or_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a | b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function or_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a | b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function or_Gv_Ev_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r16[insn.rm << 1];
+  const a = g.r16[insn.reg << 1];
+  const r = a | b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function or_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r32[insn.rm] >>> 0;
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a | b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function or_Gv_Ev_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const b = cpu.mem.read16(lin);
+  const a = g.r16[insn.reg << 1];
+  const r = a | b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function or_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const b = cpu.mem.read32(lin);
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a | b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function or_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a | b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function or_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a | b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function or_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a | b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function or_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a | b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+// ---- ADC, by size and operand kind
+
+function adc_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a + b + f.cf();
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function adc_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a + b + f.cf();
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function adc_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a + b + f.cf();
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function adc_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a + b + f.cf();
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function adc_Gv_Ev_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r16[insn.rm << 1];
+  const a = g.r16[insn.reg << 1];
+  const r = a + b + f.cf();
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function adc_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r32[insn.rm] >>> 0;
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a + b + f.cf();
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function adc_Gv_Ev_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const b = cpu.mem.read16(lin);
+  const a = g.r16[insn.reg << 1];
+  const r = a + b + f.cf();
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function adc_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const b = cpu.mem.read32(lin);
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a + b + f.cf();
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function adc_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a + b + f.cf();
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function adc_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a + b + f.cf();
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+function adc_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a + b + f.cf();
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.ADD, 16, a, b, r);
+}
+
+function adc_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a + b + f.cf();
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.ADD, 32, a, b, r);
+}
+
+// ---- SBB, by size and operand kind
+
+function sbb_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a - b - f.cf();
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sbb_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a - b - f.cf();
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sbb_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a - b - f.cf();
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sbb_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a - b - f.cf();
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sbb_Gv_Ev_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r16[insn.rm << 1];
+  const a = g.r16[insn.reg << 1];
+  const r = a - b - f.cf();
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sbb_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r32[insn.rm] >>> 0;
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a - b - f.cf();
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sbb_Gv_Ev_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const b = cpu.mem.read16(lin);
+  const a = g.r16[insn.reg << 1];
+  const r = a - b - f.cf();
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sbb_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const b = cpu.mem.read32(lin);
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a - b - f.cf();
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sbb_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a - b - f.cf();
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sbb_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a - b - f.cf();
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sbb_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a - b - f.cf();
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sbb_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a - b - f.cf();
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+// ---- AND, by size and operand kind
+
+function and_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a & b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function and_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a & b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function and_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a & b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function and_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a & b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function and_Gv_Ev_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r16[insn.rm << 1];
+  const a = g.r16[insn.reg << 1];
+  const r = a & b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function and_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r32[insn.rm] >>> 0;
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a & b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function and_Gv_Ev_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const b = cpu.mem.read16(lin);
+  const a = g.r16[insn.reg << 1];
+  const r = a & b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function and_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const b = cpu.mem.read32(lin);
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a & b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function and_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a & b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function and_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a & b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function and_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a & b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function and_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a & b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+// ---- SUB, by size and operand kind
+
+function sub_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a - b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sub_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a - b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sub_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a - b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sub_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a - b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sub_Gv_Ev_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r16[insn.rm << 1];
+  const a = g.r16[insn.reg << 1];
+  const r = a - b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sub_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r32[insn.rm] >>> 0;
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a - b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sub_Gv_Ev_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const b = cpu.mem.read16(lin);
+  const a = g.r16[insn.reg << 1];
+  const r = a - b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sub_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const b = cpu.mem.read32(lin);
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a - b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sub_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a - b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sub_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a - b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function sub_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a - b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function sub_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a - b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+// ---- XOR, by size and operand kind
+
+function xor_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a ^ b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function xor_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a ^ b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function xor_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a ^ b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function xor_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a ^ b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function xor_Gv_Ev_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r16[insn.rm << 1];
+  const a = g.r16[insn.reg << 1];
+  const r = a ^ b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function xor_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r32[insn.rm] >>> 0;
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a ^ b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function xor_Gv_Ev_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const b = cpu.mem.read16(lin);
+  const a = g.r16[insn.reg << 1];
+  const r = a ^ b;
+  g.r16[insn.reg << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function xor_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const b = cpu.mem.read32(lin);
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a ^ b;
+  g.r32[insn.reg] = r;
+  g.hi[insn.reg] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function xor_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a ^ b;
+  g.r16[insn.rm << 1] = r;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function xor_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a ^ b;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function xor_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a ^ b;
+  cpu.mem.write16(lin, r & 0xffff);
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function xor_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a ^ b;
+  cpu.mem.write32(lin, r >>> 0);
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+// ---- CMP, by size and operand kind
+
+function cmp_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a - b;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function cmp_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a - b;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function cmp_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a - b;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function cmp_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a - b;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function cmp_Gv_Ev_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r16[insn.rm << 1];
+  const a = g.r16[insn.reg << 1];
+  const r = a - b;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function cmp_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const b = g.r32[insn.rm] >>> 0;
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a - b;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function cmp_Gv_Ev_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const b = cpu.mem.read16(lin);
+  const a = g.r16[insn.reg << 1];
+  const r = a - b;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function cmp_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const b = cpu.mem.read32(lin);
+  const a = g.r32[insn.reg] >>> 0;
+  const r = a - b;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function cmp_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a - b;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function cmp_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a - b;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+function cmp_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a - b;
+  f.record(FlagOp.SUB, 16, a, b, r);
+}
+
+function cmp_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a - b;
+  f.record(FlagOp.SUB, 32, a, b, r);
+}
+
+/**
+ * The v-forms fixed to one size and operand kind, keyed as in the opcode table:
+ * [16-bit register, 32-bit register, 16-bit memory, 32-bit memory] (index: (opSize === 4) | isMem << 1).
+ */
+export const ALU_FORM_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, Handler, Handler]>> = {
+  add_Ev_Gv: [add_Ev_Gv_r16, add_Ev_Gv_r32, add_Ev_Gv_m16, add_Ev_Gv_m32],
+  add_Gv_Ev: [add_Gv_Ev_r16, add_Gv_Ev_r32, add_Gv_Ev_m16, add_Gv_Ev_m32],
+  add_Ev_Iz: [add_Ev_Iz_r16, add_Ev_Iz_r32, add_Ev_Iz_m16, add_Ev_Iz_m32],
+  add_Ev_Ibs: [add_Ev_Iz_r16, add_Ev_Iz_r32, add_Ev_Iz_m16, add_Ev_Iz_m32],
+  or_Ev_Gv: [or_Ev_Gv_r16, or_Ev_Gv_r32, or_Ev_Gv_m16, or_Ev_Gv_m32],
+  or_Gv_Ev: [or_Gv_Ev_r16, or_Gv_Ev_r32, or_Gv_Ev_m16, or_Gv_Ev_m32],
+  or_Ev_Iz: [or_Ev_Iz_r16, or_Ev_Iz_r32, or_Ev_Iz_m16, or_Ev_Iz_m32],
+  or_Ev_Ibs: [or_Ev_Iz_r16, or_Ev_Iz_r32, or_Ev_Iz_m16, or_Ev_Iz_m32],
+  adc_Ev_Gv: [adc_Ev_Gv_r16, adc_Ev_Gv_r32, adc_Ev_Gv_m16, adc_Ev_Gv_m32],
+  adc_Gv_Ev: [adc_Gv_Ev_r16, adc_Gv_Ev_r32, adc_Gv_Ev_m16, adc_Gv_Ev_m32],
+  adc_Ev_Iz: [adc_Ev_Iz_r16, adc_Ev_Iz_r32, adc_Ev_Iz_m16, adc_Ev_Iz_m32],
+  adc_Ev_Ibs: [adc_Ev_Iz_r16, adc_Ev_Iz_r32, adc_Ev_Iz_m16, adc_Ev_Iz_m32],
+  sbb_Ev_Gv: [sbb_Ev_Gv_r16, sbb_Ev_Gv_r32, sbb_Ev_Gv_m16, sbb_Ev_Gv_m32],
+  sbb_Gv_Ev: [sbb_Gv_Ev_r16, sbb_Gv_Ev_r32, sbb_Gv_Ev_m16, sbb_Gv_Ev_m32],
+  sbb_Ev_Iz: [sbb_Ev_Iz_r16, sbb_Ev_Iz_r32, sbb_Ev_Iz_m16, sbb_Ev_Iz_m32],
+  sbb_Ev_Ibs: [sbb_Ev_Iz_r16, sbb_Ev_Iz_r32, sbb_Ev_Iz_m16, sbb_Ev_Iz_m32],
+  and_Ev_Gv: [and_Ev_Gv_r16, and_Ev_Gv_r32, and_Ev_Gv_m16, and_Ev_Gv_m32],
+  and_Gv_Ev: [and_Gv_Ev_r16, and_Gv_Ev_r32, and_Gv_Ev_m16, and_Gv_Ev_m32],
+  and_Ev_Iz: [and_Ev_Iz_r16, and_Ev_Iz_r32, and_Ev_Iz_m16, and_Ev_Iz_m32],
+  and_Ev_Ibs: [and_Ev_Iz_r16, and_Ev_Iz_r32, and_Ev_Iz_m16, and_Ev_Iz_m32],
+  sub_Ev_Gv: [sub_Ev_Gv_r16, sub_Ev_Gv_r32, sub_Ev_Gv_m16, sub_Ev_Gv_m32],
+  sub_Gv_Ev: [sub_Gv_Ev_r16, sub_Gv_Ev_r32, sub_Gv_Ev_m16, sub_Gv_Ev_m32],
+  sub_Ev_Iz: [sub_Ev_Iz_r16, sub_Ev_Iz_r32, sub_Ev_Iz_m16, sub_Ev_Iz_m32],
+  sub_Ev_Ibs: [sub_Ev_Iz_r16, sub_Ev_Iz_r32, sub_Ev_Iz_m16, sub_Ev_Iz_m32],
+  xor_Ev_Gv: [xor_Ev_Gv_r16, xor_Ev_Gv_r32, xor_Ev_Gv_m16, xor_Ev_Gv_m32],
+  xor_Gv_Ev: [xor_Gv_Ev_r16, xor_Gv_Ev_r32, xor_Gv_Ev_m16, xor_Gv_Ev_m32],
+  xor_Ev_Iz: [xor_Ev_Iz_r16, xor_Ev_Iz_r32, xor_Ev_Iz_m16, xor_Ev_Iz_m32],
+  xor_Ev_Ibs: [xor_Ev_Iz_r16, xor_Ev_Iz_r32, xor_Ev_Iz_m16, xor_Ev_Iz_m32],
+  cmp_Ev_Gv: [cmp_Ev_Gv_r16, cmp_Ev_Gv_r32, cmp_Ev_Gv_m16, cmp_Ev_Gv_m32],
+  cmp_Gv_Ev: [cmp_Gv_Ev_r16, cmp_Gv_Ev_r32, cmp_Gv_Ev_m16, cmp_Gv_Ev_m32],
+  cmp_Ev_Iz: [cmp_Ev_Iz_r16, cmp_Ev_Iz_r32, cmp_Ev_Iz_m16, cmp_Ev_Iz_m32],
+  cmp_Ev_Ibs: [cmp_Ev_Iz_r16, cmp_Ev_Iz_r32, cmp_Ev_Iz_m16, cmp_Ev_Iz_m32],
 };

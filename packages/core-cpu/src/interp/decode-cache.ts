@@ -62,9 +62,14 @@ export class DecodeCache {
   readonly counters: DecodeCacheCounters = { misses: 0, invalidations: 0, flushes: 0 };
 
   constructor(placeholder: Handler) {
-    this.handlers = new Array<Handler>(DECODE_CACHE_SLOTS).fill(placeholder);
+    // Filled by push, not new Array(n).fill: V8 then keeps them packed (no hole check per load).
+    this.handlers = [];
+    this.insns = [];
     // Records are created on a slot's first use: a CPU that runs little code allocates little.
-    this.insns = new Array<Instruction>(DECODE_CACHE_SLOTS).fill(UNUSED);
+    for (let i = 0; i < DECODE_CACHE_SLOTS; i++) {
+      this.handlers.push(placeholder);
+      this.insns.push(UNUSED);
+    }
   }
 
   /** The record slot `slot` decodes into (created on first use). */

@@ -25,6 +25,19 @@ import type { Mmu } from '../mmu/mmu.js';
 import { TLB_HAS_CODE } from '../mmu/tlb.js';
 import { DISPATCH } from './handlers/index.js';
 import type { Handler } from './handlers/types.js';
+import { OPCODE_TABLE } from '../decoder/opcode-table.js';
+import { ALU_HANDLERS } from './handlers/alu.js';
+import { ATOMIC_HANDLERS } from './handlers/atomics.js';
+import { BCD_HANDLERS } from './handlers/bcd.js';
+import { BITOP_HANDLERS } from './handlers/bitops.js';
+import { CONTROL_HANDLERS } from './handlers/control.js';
+import { DATA_HANDLERS, MOV_VARIANTS } from './handlers/data.js';
+import { MULDIV_HANDLERS } from './handlers/muldiv.js';
+import { SHIFT_HANDLERS } from './handlers/shift.js';
+import { FLAG_HANDLERS, STACK_HANDLERS } from './handlers/stack-ops.js';
+import { STRING_HANDLERS } from './handlers/string.js';
+import { X87_HANDLERS } from './handlers/x87.js';
+import { ALU_FORM_VARIANTS } from '../generated/alu-forms.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
 
 const CS = Seg.CS;
@@ -41,6 +54,63 @@ const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_U16 = new Uint16Array(0);
 const EMPTY_INSNS: Instruction[] = [];
 const EMPTY_HANDLERS: Handler[] = [];
+
+/**
+ * Handlers that cannot change CS (selector, base, attributes), CR0 or EFER, so the run loops
+ * may keep the decoding mode and CS base they computed on entry across them: whole groups of
+ * plain data operations, and the near control transfers. Left out, conservatively: I/O (a
+ * device may reset the machine), segment register loads, POPF. A handler not listed (or
+ * replaced later by a wrapper, e.g. system-events.ts) is not this function object, so it is
+ * treated as mode-changing: a new handler is safe by default.
+ */
+const MODE_KEEPING: ReadonlySet<Handler> = (() => {
+  const keep = new Set<Handler>();
+  const groups = [ALU_HANDLERS, ATOMIC_HANDLERS, BCD_HANDLERS, BITOP_HANDLERS, MULDIV_HANDLERS, SHIFT_HANDLERS, X87_HANDLERS, FLAG_HANDLERS];
+  for (const g of groups) for (const h of Object.values(g)) keep.add(h);
+  const except = /^(ins_|outs_|mov_Sw_Rv_Mw$|pop_(ES|SS|DS|FS|GS)$|popf$)/;
+  for (const g of [DATA_HANDLERS, STACK_HANDLERS, STRING_HANDLERS]) {
+    for (const [key, h] of Object.entries(g)) if (!except.test(key)) keep.add(h);
+  }
+  const nearControl = /^(jmp_(Jb|Jz|Ev)|call_(Jz|Ev)|ret|ret_Iw|loop(e|ne)?_Jb|jcxz_Jb|j(n?[obeslp]|ae|be|a|ge|le|g|l)_J[bz]|set[a-z]+_Eb|cmov[a-z]+_Gv_Ev)$/;
+  for (const [key, h] of Object.entries(CONTROL_HANDLERS)) if (nearControl.test(key)) keep.add(h);
+  // A mode-changing key that shares its function with a kept key would be wrongly kept.
+  for (const [key, h] of Object.entries(CONTROL_HANDLERS)) if (!nearControl.test(key)) keep.delete(h);
+  return keep;
+})();
+
+/** Raises SoftCpu.modeChanged after `h`: the run loop then ends and re-reads the mode. */
+function modeChanging(h: Handler): Handler {
+  return (cpu, insn) => {
+    h(cpu, insn);
+    cpu.modeChanged = true;
+  };
+}
+
+/**
+ * What the run loops call per table entry: DISPATCH's handler, wrapped by modeChanging unless
+ * it is in MODE_KEEPING. (Built once; the wrappers are the only closures, one per entry.)
+ */
+const LOOP_DISPATCH: readonly Handler[] = OPCODE_TABLE.map((_entry, i) =>
+  MODE_KEEPING.has(DISPATCH[i]) ? DISPATCH[i] : modeChanging(DISPATCH[i]));
+
+/**
+ * Per table entry, the variants of its v-form handler fixed to one size and operand kind (ALU
+ * forms: generated/alu-forms.ts; MOV: handlers/data.ts), when the entry still runs that
+ * handler (not replaced by a later group); else undefined.
+ */
+const VARIANTS: readonly (readonly Handler[] | undefined)[] = OPCODE_TABLE.map((entry, i) => {
+  const key = entry.key;
+  if (ALU_FORM_VARIANTS[key] !== undefined && DISPATCH[i] === ALU_HANDLERS[key]) return ALU_FORM_VARIANTS[key];
+  if (MOV_VARIANTS[key] !== undefined && DISPATCH[i] === DATA_HANDLERS[key]) return MOV_VARIANTS[key];
+  return undefined;
+});
+
+/** The handler the run loops call for a decoded instruction (picked once per decode). */
+function loopHandler(insn: Instruction): Handler {
+  const v = VARIANTS[insn.entryIndex];
+  if (v !== undefined && insn.opSize !== 8) return v[(insn.opSize === 4 ? 1 : 0) | (insn.isMem ? 2 : 0)];
+  return LOOP_DISPATCH[insn.entryIndex];
+}
 
 /** Instruction bytes at CS:IP for decode(): `address` is IP plus the byte's position. */
 class CodeBytes implements ByteSource {
@@ -83,6 +153,11 @@ export class SoftCpu {
   pendingEvents = 0;
   /** True for the instruction after STI or MOV/POP SS: an external interrupt must wait. */
   interruptShadow = false;
+  /**
+   * Set after an instruction that may have changed CS, CR0 or EFER (see MODE_KEEPING): the
+   * run loop, which keeps the decoding mode and CS base in locals, ends and recomputes them.
+   */
+  modeChanged = false;
   /** Decoded instructions by physical address; null without an MMU (nothing to track writes). */
   readonly decodeCache: DecodeCache | null;
   /**
@@ -177,21 +252,26 @@ export class SoftCpu {
    */
   private execute(limit: number): number {
     const r = this.regs;
+    this.modeChanged = false;
     if (((r.efer & EFER_LMA) !== 0) !== (this.mem !== this.legacyMem)) this.syncLongMode();
     // 64-bit mode has a loop of its own, so the legacy loop below stays as lean as before.
     if (r.efer & EFER_LMA && r.cr0 & CR0_PE && r.seg.attr[CS] & ATTR_L) return this.execute64(limit);
     const segBase = r.seg.base;
     const segAttr = r.seg.attr;
-    // The decoding mode and CS base hold until CS or CR0 changes: they are taken once here, and
-    // the loop returns (run() calls again) after an instruction that changed either.
-    const cr0 = r.cr0;
-    const csAttr = segAttr[CS];
+    // The decoding mode and CS base hold until CS, CR0 or EFER change: they are taken once
+    // here, and the loop returns (run() calls again) after an instruction that may have
+    // changed them (modeChanged) or after a trap delivered between instructions.
     const csBase = segBase[CS];
-    const mode: CpuMode = cr0 & CR0_PE ? (csAttr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16) : CpuMode.Bits16;
+    const mode: CpuMode = r.cr0 & CR0_PE ? (segAttr[CS] & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16) : CpuMode.Bits16;
     const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
     const mmu = this.mmu;
     const cache = this.decodeCache;
-    // Read-only arrays hoisted; the fetch masks are re-read per instruction (CPL, CR4 may change).
+    // The fetch masks change with CPL, CR4 and EFER, whose writers are all mode-changing.
+    const fetchMask = mmu === null ? 0 : mmu.fetchMask;
+    const fetchExpect = mmu === null ? 1 : mmu.fetchExpect;
+    // In compatibility mode a TLB slot may hold a long-mode page with the same low bits (its
+    // tag, bits 47:32, is not 0); outside IA-32e mode every tag is 0.
+    const checkTag = (r.efer & EFER_LMA) !== 0;
     const entries = mmu === null ? EMPTY_I32 : mmu.entries;
     const tlbTags = mmu === null ? EMPTY_U16 : mmu.tags;
     const tags = cache === null ? EMPTY_I32 : cache.tags;
@@ -209,8 +289,7 @@ export class SoftCpu {
           const lin = (csBase + (start & ipMask)) >>> 0;
           const page = lin >>> 12;
           const e = entries[page];
-          // A slot may hold a long-mode page with the same low bits: its tag (bits 47:32) is not 0.
-          if ((e & mmu.fetchMask) === mmu.fetchExpect && tlbTags[page] === 0) {
+          if ((e & fetchMask) === fetchExpect && (!checkTag || tlbTags[page] === 0)) {
             // A RAM entry: bits 31:12 are the page's backing offset, the cache's key space.
             const key = (e & ~0xfff) | (lin & 0xfff);
             const slot = key & SLOT_MASK;
@@ -219,22 +298,25 @@ export class SoftCpu {
               handler = handlers[slot];
             } else {
               insn = this.decodeIntoCache(key, slot, e, lin, start, mode);
-              handler = DISPATCH[insn.entryIndex];
+              handler = loopHandler(insn);
             }
           }
         }
         if (insn === null) {
           insn = this.insn;
           this.decodeAt(start, mode, insn);
-          handler = DISPATCH[insn.entryIndex];
+          handler = loopHandler(insn);
         }
         r.rip = (start + insn.length) & ipMask;
         handler!(this, insn);
         this.retired++;
-        if (this.pendingEvents !== 0) afterInstruction(this);
-        if (++i >= limit || this.halted) return i;
-        // A far transfer, a mode switch or a CR0 write: take the new mode on re-entry.
-        if (segBase[CS] !== csBase || segAttr[CS] !== csAttr || r.cr0 !== cr0) return i;
+        i++;
+        if (this.pendingEvents !== 0) {
+          // Work between instructions, which may deliver a trap (a new CS): re-enter after it.
+          afterInstruction(this);
+          return i;
+        }
+        if (i >= limit || this.halted || this.modeChanged) return i;
       }
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
@@ -253,7 +335,6 @@ export class SoftCpu {
    */
   private execute64(limit: number): number {
     const r = this.regs;
-    const segAttr = r.seg.attr;
     const mmu = this.mmu;
     const cache = this.decodeCache;
     const entries = mmu === null ? EMPTY_I32 : mmu.entries;
@@ -263,12 +344,13 @@ export class SoftCpu {
     const insns = cache === null ? EMPTY_INSNS : cache.insns;
     const handlers = cache === null ? EMPTY_HANDLERS : cache.handlers;
     const mode = CpuMode.Bits64;
+    const fetchMask = mmu === null ? 0 : mmu.fetchMask;
+    const fetchExpect = mmu === null ? 1 : mmu.fetchExpect;
     let i = 0;
     let start = 0;
     let startHi = 0;
     try {
       for (;;) {
-        if (i > 0 && !(segAttr[CS] & ATTR_L && r.efer & EFER_LMA && r.cr0 & CR0_PE)) return i;
         start = r.rip;
         startHi = r.ripHi;
         // RIP only becomes non-canonical by running off the end of the lower half.
@@ -279,7 +361,7 @@ export class SoftCpu {
           const lin = start >>> 0;
           const page = lin >>> 12;
           const e = entries[page];
-          if ((e & mmu.fetchMask) === mmu.fetchExpect && tlbTags[page] === (startHi & CANONICAL_HI)) {
+          if ((e & fetchMask) === fetchExpect && tlbTags[page] === (startHi & CANONICAL_HI)) {
             const key = (e & ~0xfff) | (lin & 0xfff);
             const slot = key & SLOT_MASK;
             if (tags[slot] === key && modes[slot] === mode) {
@@ -287,22 +369,27 @@ export class SoftCpu {
               handler = handlers[slot];
             } else {
               insn = this.decodeIntoCache(key, slot, e, lin, start, mode);
-              handler = DISPATCH[insn.entryIndex];
+              handler = loopHandler(insn);
             }
           }
         }
         if (insn === null) {
           insn = this.insn;
           this.decodeAt(start, mode, insn);
-          handler = DISPATCH[insn.entryIndex];
+          handler = loopHandler(insn);
         }
         const next = (start >>> 0) + insn.length;
         r.rip = next | 0;
         if (next >= TWO_32) r.ripHi = (startHi + 1) | 0;
         handler!(this, insn);
         this.retired++;
-        if (this.pendingEvents !== 0) afterInstruction(this);
-        if (++i >= limit || this.halted) return i;
+        i++;
+        if (this.pendingEvents !== 0) {
+          afterInstruction(this);
+          return i;
+        }
+        // modeChanged: CS.L or LMA may have cleared (compatibility mode): execute() decides.
+        if (i >= limit || this.halted || this.modeChanged) return i;
       }
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
@@ -345,7 +432,7 @@ export class SoftCpu {
       const physPage = tlb.frames[lin >>> 12];
       cache.notePage(physPage, key >>> 12);
       if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
-      cache.store(slot, key, mode, DISPATCH[insn.entryIndex]);
+      cache.store(slot, key, mode, loopHandler(insn));
     }
     return insn;
   }

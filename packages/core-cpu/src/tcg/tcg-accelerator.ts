@@ -11,9 +11,9 @@
  *   cannot also have set, since HLT touches no device; the loop clears it again;
  * - when INTR rises while IF is clear the loop steps one instruction at a time, for up to
  *   STEP_WINDOW instructions, so the interrupt is taken right after the STI/POPF/IRET that sets
- *   IF in a short critical section (one instruction later for an instruction that set IF, as
- *   STI's interrupt shadow requires; SoftCpu's own `interruptShadow`, when it has one, is
- *   honoured as well). A longer IF-clear stretch (a kernel decompressing itself with the PIC's
+ *   IF in a short critical section, or one instruction later while `cpu.interruptShadow`
+ *   holds it (after STI, MOV SS, POP SS: `sti; hlt` cannot lose its wake-up; the loop
+ *   steps through the shadowed instruction too). A longer IF-clear stretch (a kernel decompressing itself with the PIC's
  *   power-on IRQ0 pending) goes back to full bursts: the interrupt then waits for the end of
  *   the burst in which IF is set, as it always does for a burst-ending deadline.
  *
@@ -95,11 +95,6 @@ class TcgVcpu implements Vcpu {
   }
 }
 
-/** True when SoftCpu reports an interrupt shadow (after STI or MOV SS) in force. */
-function inInterruptShadow(cpu: SoftCpu): boolean {
-  return (cpu as unknown as { interruptShadow?: boolean }).interruptShadow === true;
-}
-
 export class TcgAccelerator implements Accelerator {
   readonly kind = 'tcg' as const;
   readonly kernelIrqLines = null;
@@ -118,8 +113,6 @@ export class TcgAccelerator implements Accelerator {
   /** A burst is running: notifyInterrupt() ends it instead of scheduling a slice. */
   private inBurst = false;
   private stopRequested = false;
-  /** The last single step set EFLAGS.IF: an interrupt waits one more instruction (STI shadow). */
-  private ifJustSet = false;
   /** Single steps left to watch for IF being set while an interrupt waits. */
   private stepWindow = STEP_WINDOW;
   private readonly counters: TcgCounters = { cpuNs: 0, interrupts: 0, nmis: 0, hlts: 0, sleepNs: 0, slices: 0 };
@@ -231,7 +224,7 @@ export class TcgAccelerator implements Accelerator {
   /** Delivers a pending NMI, then a pending maskable interrupt the CPU accepts now. */
   private takeInterrupts(): void {
     const cpu = this.cpu;
-    if (this.ifJustSet || inInterruptShadow(cpu)) return;
+    if (cpu.interruptShadow) return;
     if (this.localApic !== null && this.localApic.takeNmi()) {
       this.tracer?.interrupt(NMI_VECTOR, 'NMI');
       deliverExternalInterrupt(cpu, NMI_VECTOR);
@@ -277,11 +270,12 @@ export class TcgAccelerator implements Accelerator {
           budget -= BURST;
           continue;
         }
-        const ifClear = (cpu.regs.flags.get() & FLAG_IF) === 0;
-        // An interrupt waiting for IF: step for a while, so it is taken where IF is set.
+        // An interrupt waiting for IF or for the end of a shadow: step (IF-clear for a while
+        // only), so it is taken at the instruction boundary where it may be.
         let limit = budget < BURST ? budget : BURST;
-        if (this.ifJustSet) limit = 1;
-        else if (ifClear && this.stepWindow > 0 && this.binding.interrupts.hasPendingInterrupt()) {
+        if (cpu.interruptShadow) {
+          if (this.binding.interrupts.hasPendingInterrupt()) limit = 1;
+        } else if ((cpu.regs.flags.get() & FLAG_IF) === 0 && this.stepWindow > 0 && this.binding.interrupts.hasPendingInterrupt()) {
           limit = 1;
           this.stepWindow--;
         }
@@ -298,7 +292,6 @@ export class TcgAccelerator implements Accelerator {
           }
         }
         budget -= ran > 0 ? ran : 1;
-        this.ifJustSet = n === 1 && ifClear && (cpu.regs.flags.get() & FLAG_IF) !== 0;
         if (cpu.halted) this.counters.hlts++;
         clock?.runDue();
       }

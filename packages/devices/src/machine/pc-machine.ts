@@ -11,6 +11,11 @@
  *   PIC's INTR drives LINT0 (ExtINT at reset, as QEMU sets up the BSP), LINT1 is the NMI
  *   input, and the APIC's own sources (timer, self-IPIs) are offered to the CPU first.
  *   One CPU: an IPI reaches this APIC when it is addressed to it, and nowhere otherwise.
+ *   An I/O APIC (0xFEC00000) takes every ISA line beside the PIC, IRQ 0 on pin 2
+ *   (pc-interrupt-routing.ts), and ACPI tables at 0xE0000 describe it (pc-platform-acpi.ts):
+ *   Linux moves from the PIC to the I/O APIC itself.
+ * The ACPI PM1a event block (0x600), control (0x604, power-off) and PM timer (0x608) are
+ * there under every irqchip; the SCI is ISA IRQ 9.
  */
 import { AcpiPmControl } from '../acpi-pm-control.js';
 import { AcpiPmEvents } from '../acpi-pm-events.js';

@@ -43,7 +43,7 @@ function maskPic(m: PcMachine): void {
 
 /** The RSDP as ACPI 6.5 5.2.5.1 finds it: "RSD PTR " on a 16-byte boundary in 0xE0000-0xFFFFF, checksum 0. */
 function scanRsdp(mem: GuestMemory, end = 0x100000): number {
-  for (let a = 0xe0000; a < end; a += 16) {
+  for (let a = 0xe0000; a + 20 <= end; a += 16) {
     const bytes = mem.readBytes(a, 20);
     if (String.fromCharCode(...bytes.subarray(0, 8)) !== 'RSD PTR ') continue;
     if ((bytes.reduce((s, b) => s + b, 0) & 0xff) === 0) return a;

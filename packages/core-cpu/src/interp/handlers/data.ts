@@ -19,7 +19,7 @@ import { raise, Vector } from '../faults.js';
 import { offset64, offsetHi } from './offset64.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadSegment } from '../protected/segment-load.js';
-import type { HandlerTable } from './types.js';
+import type { Handler, HandlerTable } from './types.js';
 
 const byteSize = () => 1;
 const vSize = (insn: Instruction) => insn.opSize;
@@ -275,4 +275,68 @@ export const DATA_HANDLERS: HandlerTable = {
   xlat_BXb: xlat,
   mov_Sw_Rv_Mw: movSregFrom,
   mov_Rv_Mw_Sw: movSregTo,
+};
+
+// ---- MOV v-forms fixed to one size and operand kind, which the run loop picks once per decoded
+// instruction (soft-cpu.ts, as for the ALU forms in generated/alu-forms.ts): each does exactly
+// what movEvGv / movGvEv / movEvIz do for that size and kind, without the size and isMem tests.
+
+function movEvGvR16(cpu: SoftCpu, insn: Instruction): void {
+  const g = cpu.regs.gpr;
+  g.r16[insn.rm << 1] = g.r16[insn.reg << 1];
+}
+function movEvGvR32(cpu: SoftCpu, insn: Instruction): void {
+  const g = cpu.regs.gpr;
+  g.r32[insn.rm] = g.r32[insn.reg];
+  g.hi[insn.rm] = 0;
+}
+function movEvGvM16(cpu: SoftCpu, insn: Instruction): void {
+  const lin = memoryLinear(cpu, insn, 2);
+  cpu.mem.write16(lin, cpu.regs.gpr.r16[insn.reg << 1]);
+}
+function movEvGvM32(cpu: SoftCpu, insn: Instruction): void {
+  const lin = memoryLinear(cpu, insn, 4);
+  cpu.mem.write32(lin, cpu.regs.gpr.r32[insn.reg] >>> 0);
+}
+
+function movGvEvR16(cpu: SoftCpu, insn: Instruction): void {
+  const g = cpu.regs.gpr;
+  g.r16[insn.reg << 1] = g.r16[insn.rm << 1];
+}
+function movGvEvR32(cpu: SoftCpu, insn: Instruction): void {
+  const g = cpu.regs.gpr;
+  g.r32[insn.reg] = g.r32[insn.rm];
+  g.hi[insn.reg] = 0;
+}
+function movGvEvM16(cpu: SoftCpu, insn: Instruction): void {
+  const v = cpu.mem.read16(memoryLinear(cpu, insn, 2));
+  cpu.regs.gpr.r16[insn.reg << 1] = v;
+}
+function movGvEvM32(cpu: SoftCpu, insn: Instruction): void {
+  const v = cpu.mem.read32(memoryLinear(cpu, insn, 4));
+  const g = cpu.regs.gpr;
+  g.r32[insn.reg] = v;
+  g.hi[insn.reg] = 0;
+}
+
+function movEvIzR16(cpu: SoftCpu, insn: Instruction): void {
+  cpu.regs.gpr.r16[insn.rm << 1] = insn.imm;
+}
+function movEvIzR32(cpu: SoftCpu, insn: Instruction): void {
+  const g = cpu.regs.gpr;
+  g.r32[insn.rm] = insn.imm;
+  g.hi[insn.rm] = 0;
+}
+function movEvIzM16(cpu: SoftCpu, insn: Instruction): void {
+  cpu.mem.write16(memoryLinear(cpu, insn, 2), insn.imm & 0xffff);
+}
+function movEvIzM32(cpu: SoftCpu, insn: Instruction): void {
+  cpu.mem.write32(memoryLinear(cpu, insn, 4), insn.imm >>> 0);
+}
+
+/** By key: [16-bit register, 32-bit register, 16-bit memory, 32-bit memory] (index: (opSize === 4) | isMem << 1). */
+export const MOV_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, Handler, Handler]>> = {
+  mov_Ev_Gv: [movEvGvR16, movEvGvR32, movEvGvM16, movEvGvM32],
+  mov_Gv_Ev: [movGvEvR16, movGvEvR32, movGvEvM16, movGvEvM32],
+  mov_Ev_Iz: [movEvIzR16, movEvIzR32, movEvIzM16, movEvIzM32],
 };

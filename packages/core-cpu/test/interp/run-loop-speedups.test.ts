@@ -1,0 +1,137 @@
+// The run loop's speed-ups keep the interpreter's behaviour: the size- and kind-fixed handler
+// variants (generated/alu-forms.ts, handlers/data.ts) against their general handlers; the decode
+// cache keyed by RAM backing offset when guest-physical addresses are not the backing offsets;
+// and the decoding mode kept across instructions, re-read after one that changes it.
+import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
+import { describe, expect, it } from 'vitest';
+import { Instruction } from '../../src/decoder/instruction.js';
+import { ALU_FORM_VARIANTS } from '../../src/generated/alu-forms.js';
+import { ALU_HANDLERS } from '../../src/interp/handlers/alu.js';
+import { DATA_HANDLERS, MOV_VARIANTS } from '../../src/interp/handlers/data.js';
+import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
+import { SoftCpu } from '../../src/interp/soft-cpu.js';
+import { Mmu } from '../../src/mmu/mmu.js';
+import { testCpu } from './test-machine.js';
+
+const DS = 3;
+const MEM = 0x1000;
+
+let seed = 0x2468ace;
+function rand(): number {
+  seed = (Math.imul(seed, 1103515245) + 12345) | 0;
+  return (seed ^ (seed >>> 15)) >>> 0;
+}
+/** Random 32-bit values weighted towards carry and overflow edges. */
+function value(): number {
+  const edges = [0, 1, 0xffff, 0x7fff, 0x8000, 0xffffffff, 0x7fffffff, 0x80000000];
+  return (rand() & 3) === 0 ? edges[rand() % edges.length] : rand();
+}
+
+describe('handler variants fixed to one operand size and kind', () => {
+  it('leave registers, memory and flags exactly as the general handler does', () => {
+    const { cpu, memory } = testCpu([0xf4]);
+    const insn = new Instruction();
+    const tables = [
+      ...Object.entries(ALU_FORM_VARIANTS).map(([key, v]) => ({ key, v, general: ALU_HANDLERS[key] })),
+      ...Object.entries(MOV_VARIANTS).map(([key, v]) => ({ key, v, general: DATA_HANDLERS[key] })),
+    ];
+    expect(tables.length).toBe(8 * 4 + 3);
+    let checked = 0;
+    for (const { key, v, general } of tables) {
+      expect(general, key).toBeTypeOf('function');
+      for (let n = 0; n < 64; n++) {
+        const kind = n & 3;
+        insn.opSize = kind & 1 ? 4 : 2;
+        insn.isMem = (kind & 2) !== 0;
+        insn.addrSize = 2;
+        insn.base = -1;
+        insn.index = -1;
+        insn.disp = MEM;
+        insn.segment = DS;
+        insn.reg = rand() & 7;
+        insn.rm = rand() & 7;
+        insn.imm = insn.opSize === 4 ? value() | 0 : value() & 0xffff;
+        const regs = Array.from({ length: 8 }, () => value());
+        const mem = value();
+        const flags = 0x2 | (rand() & 0x8d5);
+        const load = () => {
+          for (let r = 0; r < 8; r++) {
+            cpu.regs.gpr.r32[r] = regs[r];
+            cpu.regs.gpr.hi[r] = 0x5a;
+          }
+          memory.write32(MEM, mem);
+          cpu.regs.flags.set(flags);
+        };
+        const snapshot = () => [...cpu.regs.gpr.r32, ...cpu.regs.gpr.hi, memory.read32(MEM), cpu.regs.flags.get()];
+        load();
+        general(cpu, insn);
+        const want = snapshot();
+        load();
+        v[kind](cpu, insn);
+        expect(snapshot(), `${key} variant ${kind} case ${n}`).toEqual(want);
+        checked++;
+      }
+    }
+    expect(checked).toBe(35 * 64);
+  });
+});
+
+describe('decode cache keyed by RAM backing offset', () => {
+  it('sees self-modifying code when guest-physical addresses differ from backing offsets', () => {
+    // Two 64 KiB RAM regions with their backing halves swapped: phys 0x7c00 is offset 0x17c00.
+    const memory = new GuestMemory(createSharedRamBacking(0x20000), [
+      { gpa: 0, size: 0x10000, offset: 0x10000 },
+      { gpa: 0x10000, size: 0x10000, offset: 0 },
+    ]);
+    const mmu = new Mmu(memory, createPortBus());
+    const cpu = new SoftCpu(new PagedLinearMemory(mmu), createPortBus(), mmu);
+    memory.writeBytes(0x7c00, Uint8Array.from([
+      0xb8, 0x01, 0x00, //             7c00 mov ax, 1   <- its immediate is incremented by each pass
+      0x40, //                         7c03 inc ax
+      0xfe, 0x06, 0x01, 0x7c, //       7c04 inc byte [0x7c01]
+      0xf4, //                         7c08 hlt
+    ]));
+    const s = resetCpuState();
+    s.cs = { ...s.cs, selector: 0, base: 0n };
+    s.ds = { ...s.ds, selector: 0, base: 0n };
+    s.rip = 0x7c00n;
+    const pass = () => {
+      cpu.regs.load(s);
+      cpu.halted = false;
+      cpu.run(100);
+      return cpu.regs.gpr.r16[0];
+    };
+    expect(pass()).toBe(2); // the MOV decoded on a TLB miss (not cached)
+    expect(pass()).toBe(3); // the MOV decoded and cached; the store then drops it
+    expect(pass()).toBe(4); // a stale cached MOV would give 3
+    expect(memory.read8(0x7c01)).toBe(4);
+  });
+});
+
+describe('decoding mode kept across instructions', () => {
+  it('switches from 16-bit to 32-bit decoding at a far jump inside one run() call', () => {
+    // Real mode sets CR0.PE, then a far JMP loads a 32-bit CS from the GDT; the next bytes
+    // only give EAX = 0x12345678 when decoded as 32-bit code.
+    const { cpu, memory } = testCpu([
+      0x0f, 0x20, 0xc0, //             mov eax, cr0 (16-bit code: 0F 20 C0)
+      0x0c, 0x01, //                   or al, 1
+      0x0f, 0x22, 0xc0, //             mov cr0, eax
+      0xea, 0x10, 0x7c, 0x08, 0x00, // jmp 0x08:0x7c10
+      0x90, 0x90, 0x90, //             padding to 0x7c10
+      0xb8, 0x78, 0x56, 0x34, 0x12, // 7c10 mov eax, 0x12345678 (32-bit)
+      0xf4, //                         hlt
+    ]);
+    // GDT at 0x800: null, a flat 32-bit code segment (selector 8).
+    memory.write32(0x800, 0);
+    memory.write32(0x804, 0);
+    memory.write32(0x808, 0x0000ffff);
+    memory.write32(0x80c, 0x00cf9a00);
+    const s = cpu.regs.save();
+    s.gdt = { base: 0x800n, limit: 0x0f };
+    cpu.regs.load(s);
+    const n = cpu.run(100);
+    expect(cpu.halted).toBe(true);
+    expect(cpu.regs.gpr.r32[0] >>> 0).toBe(0x12345678);
+    expect(n).toBe(6);
+  });
+});
