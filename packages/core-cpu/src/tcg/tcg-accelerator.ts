@@ -147,6 +147,8 @@ export class TcgAccelerator implements Accelerator {
   loadState(state: CpuState): void {
     const r = this.cpu.regs;
     r.load(state);
+    // CpuState carries no x87 state: a load (boot, reset) starts the FPU at its power-on values.
+    r.fpu.reset();
     this.mmu.setPagingContext(r);
     syncPrivilege(this.cpu);
     this.localApic?.setApicBase(state.apicBase);

@@ -67,8 +67,9 @@ function ioGas(b: TableBytes, port: number, bitWidth: number, accessSize: number
 
 /** FADT revision 3 (244 bytes): the 32-bit block fields plus their X_ (GAS) twins. */
 export function fadt(m: AcpiMachineDescription, facs: number, dsdt: number): Uint8Array {
+  // FIRMWARE_CTRL must be zero when X_FIRMWARE_CTRL is set (ACPI 6.5, table 5.9).
   const b = new TableBytes()
-    .u32(facs).u32(dsdt)
+    .u32(0).u32(dsdt)
     .u8(0) // reserved (INT_MODEL in ACPI 1.0)
     .u8(0) // Preferred_PM_Profile: unspecified
     .u16(m.pm.sciIrq)
