@@ -87,6 +87,8 @@ describe('normalizeQemuArgs', () => {
     [['-global', 'kvm-pit.lost_tick_policy=bogus'], 'invalid -global kvm-pit.lost_tick_policy=bogus'],
     [['-cpu', 'max,!x'], "invalid -cpu feature '!x'"],
     [['-vnc', ':0'], 'unsupported -vnc :0'],
+    [['-smp', '2'], "Invalid SMP CPUs 2. The max CPUs supported by machine 'pc' is 1"],
+    [['-smp', 'cpus=4'], 'Invalid SMP CPUs 4'],
   ])('rejects %j with a message naming it', (argv, message) => {
     expect(() => normalizeQemuArgs(argv)).toThrow(ConfigError);
     expect(() => normalizeQemuArgs(argv)).toThrow(message);

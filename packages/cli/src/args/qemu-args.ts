@@ -148,7 +148,11 @@ function translate(name: string, value: string, warn: QemuWarn): string[] {
     case 'smp': {
       const { bare, props } = parseProps(value);
       rejectUnknown('smp', props, ['cpus']);
-      return ['--smp', props.get('cpus') ?? bare[0] ?? ''];
+      const cpus = props.get('cpus') ?? bare[0] ?? '';
+      // Refused here, in QEMU's words (kvm-unit-tests' --probe-maxsmp reads the limit from them),
+      // so the status is a usage error (2): status 1 would read as "all passed" to a test runner.
+      if (/^\d+$/.test(cpus) && Number(cpus) > 1) throw new ConfigError(`Invalid SMP CPUs ${cpus}. The max CPUs supported by machine 'pc' is 1`);
+      return ['--smp', cpus];
     }
     case 'accel': {
       const { bare, props } = parseProps(value);
