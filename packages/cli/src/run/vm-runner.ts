@@ -18,8 +18,12 @@ import { openSerialBackend } from './serial-backend.js';
 import { formatStatsTable, formatTcgStats } from './stats-table.js';
 import { TraceSink } from './trace-sink.js';
 
-/** Exit status when the accelerator cannot go on (QEMU aborts in the same cases). */
-export const EXIT_FATAL = 1;
+/**
+ * Exit status when the accelerator cannot go on (QEMU aborts in the same cases). Even, so it
+ * can never be mistaken for an isa-debug-exit status ((value << 1) | 1, always odd): test
+ * runners such as kvm-unit-tests' read status 1 as "the guest passed".
+ */
+export const EXIT_FATAL = 2;
 
 function stderrLine(line: string): void {
   writeSync(2, line.endsWith('\n') ? line : `${line}\n`);
