@@ -7,11 +7,8 @@
 // tsemu has no fw_cfg, so the runner's environment file gets NR_CPUS=1 and MEMLIMIT=0 through
 // KVM_UNIT_TESTS_ENV (the suite's own way to add variables to it).
 //
-// PASSING is what passes today and is asserted. The rest of the issue's list, not asserted yet
-// (move each up when it passes; docs/kvm-unit-tests.md has the details): eventinj fails 3 of 15
-// checks (self-IPIs pending while IF=0 are not taken in a `sti; nop; cli` window; no NMI blocking
-// until IRET); smap and tsc report SKIP, since the software CPU's CPUID has no leaf 7 (SMAP) and
-// no RDTSCP.
+// PASSING is the issue's list, all asserted: realmode, setjmp, cmpxchg8b, taskswitch, eventinj,
+// smap, umip and tsc (i386 build).
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TSEMU_BIN } from '../support/tsemu-process.js';
 
-const PASSING = ['realmode', 'setjmp', 'cmpxchg8b', 'taskswitch', 'umip'];
-const NOT_YET = ['eventinj', 'smap', 'tsc'];
+const PASSING = ['realmode', 'setjmp', 'cmpxchg8b', 'taskswitch', 'eventinj', 'smap', 'umip', 'tsc'];
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const suiteDir = resolve(process.env.KVM_UNIT_TESTS_DIR ?? join(REPO_ROOT, '..', 'kvm-unit-tests'));
@@ -68,7 +64,7 @@ describe.skipIf(reason !== null)('kvm-unit-tests x86 (i386) under tsemu --accel=
     writeFileSync(envFile, 'NR_CPUS=1\nMEMLIMIT=0\n');
     // Asynchronous: a synchronous child would block vitest's worker for minutes.
     const stdout = await new Promise<string>((done, fail) => {
-      const child = spawn('./run_tests.sh', [...PASSING, ...NOT_YET], {
+      const child = spawn('./run_tests.sh', PASSING, {
         cwd: suiteDir,
         env: { ...process.env, QEMU: wrapper, ACCEL: 'tcg', KVM_UNIT_TESTS_ENV: envFile, TIMEOUT: '120s' },
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -21,7 +21,7 @@
  * interpreter implements them (a later issue), and the family/model stay the Pentium II's.
  * `longMode: false` gives the plain P6 (no EFER, no extended feature leaf).
  */
-import { CPUID_1_EDX } from './cpuid-bits.js';
+import { CPUID_1_EDX, CPUID_7_EBX } from './cpuid-bits.js';
 
 export interface CpuModelConfig {
   /** The machine has a local APIC: claim CPUID.01H:EDX.APIC and implement IA32_APIC_BASE. Default true. */
@@ -37,6 +37,11 @@ export interface CpuModelConfig {
   brandString?: string | null;
   /** Claim long mode and NX (CPUID.80000001H:EDX.LM/NX; EFER and the long-mode MSRs exist). Default true. */
   longMode?: boolean;
+  /**
+   * Claim SMEP and SMAP (CPUID.07H:EBX; CR4.SMEP/SMAP, STAC/CLAC), which the MMU implements.
+   * Default true: kernels use them to keep themselves out of user memory.
+   */
+  smap?: boolean;
 }
 
 export interface CpuModel {
@@ -63,6 +68,10 @@ export interface CpuModel {
   readonly platformId: number;
   /** IA-32e capable: EFER, FS/GS/KERNEL_GS_BASE exist; CPUID reports LM and NX. */
   readonly longMode: boolean;
+  /** RDTSCP and IA32_TSC_AUX exist (CPUID.80000001H:EDX.RDTSCP): with long mode. */
+  readonly rdtscp: boolean;
+  /** CPUID.(07H,0):EBX; 0 when the model has no leaf 7. */
+  readonly structuredEbx: number;
   /** CPUID.80000008H:EAX[7:0] and [15:8]: physical and linear address widths. */
   readonly physAddrBits: number;
   readonly linearAddrBits: number;
@@ -114,12 +123,15 @@ export function createCpuModel(config: CpuModelConfig = {}): CpuModel {
     apicId,
     featuresEdx: IMPLEMENTED_EDX | (apic ? E.APIC : 0) | (fxsr ? E.FXSR : 0),
     featuresEcx: 0,
-    maxBasicLeaf: 2,
+    // Leaf 7 (structured features) exists when there is something to report; 3-6 read as zero.
+    maxBasicLeaf: config.smap ?? true ? 7 : 2,
     cacheDescriptors: PENTIUM_II_CACHE_DESCRIPTORS,
     brandString,
     microcodeRevision: 0x2c,
     platformId: 1,
     longMode: config.longMode ?? true,
+    rdtscp: config.longMode ?? true,
+    structuredEbx: config.smap ?? true ? CPUID_7_EBX.SMEP | CPUID_7_EBX.SMAP : 0,
     // 36 physical bits as the PAE P6 has (IA32_APIC_BASE and PAE entries are masked to them); 48 linear.
     physAddrBits: 36,
     linearAddrBits: 48,

@@ -57,5 +57,12 @@ export const CPUID_1_ECX = {
 export const CPUID_80000001_EDX = {
   SYSCALL: 1 << 11,
   NX: 1 << 20,
+  RDTSCP: 1 << 27,
   LM: 1 << 29,
+} as const;
+
+/** CPUID.(EAX=07H, ECX=0):EBX, structured extended features (SDM Vol. 2A, CPUID). */
+export const CPUID_7_EBX = {
+  SMEP: 1 << 7,
+  SMAP: 1 << 20,
 } as const;

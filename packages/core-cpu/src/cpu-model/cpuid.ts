@@ -9,7 +9,8 @@
  * the highest basic or extended leaf returns the highest basic leaf's data, as Intel parts do
  * ("If a value entered for CPUID.EAX is higher than the maximum input value for basic or
  * extended function for that processor then the data for the highest basic information leaf
- * is returned"). ECX (the sub-leaf) is ignored: no leaf here has sub-leaves.
+ * is returned"). Leaf 07H has sub-leaf 0 only (ECX other than 0 reads zeros); leaves 03H-06H are
+ * zero (no serial number, no deterministic cache leaf: leaf 02H describes the caches).
  */
 import { CPUID_1_EDX, CPUID_80000001_EDX } from './cpuid-bits.js';
 import type { CpuModel } from './cpu-model.js';
@@ -55,13 +56,15 @@ export function buildCpuidTable(model: CpuModel): CpuidTable {
   basic[6] = model.featuresEcx;
   basic[7] = model.featuresEdx;
   if (max >= 2) basic.set(model.cacheDescriptors, 8);
+  // Leaf 7, sub-leaf 0: EAX = highest sub-leaf (0), EBX = SMEP/SMAP. Other sub-leaves are zero.
+  if (max >= 7) basic[29] = model.structuredEbx;
 
   if (model.brandString === null && !model.longMode) return { maxBasicLeaf: max, maxExtendedLeaf: 0, basic, extended: new Int32Array(0) };
   const top = model.longMode ? 8 : 4;
   const extended = new Int32Array(4 * (top + 1));
   extended[0] = CPUID_EXTENDED_BASE + top;
   // 80000001H: LM and NX on a long-mode model; never SYSCALL or LAHF-SAHF (not implemented).
-  if (model.longMode) extended[7] = CPUID_80000001_EDX.LM | CPUID_80000001_EDX.NX;
+  if (model.longMode) extended[7] = CPUID_80000001_EDX.LM | CPUID_80000001_EDX.NX | (model.rdtscp ? CPUID_80000001_EDX.RDTSCP : 0);
   // 80000002H-80000004H: the 48-byte brand string, NUL-terminated (zeros without one).
   if (model.brandString !== null) packAscii(model.brandString, 0, extended, 8, 12);
   // 80000008H: EAX[7:0] physical, [15:8] linear address bits.
@@ -73,7 +76,7 @@ export function buildCpuidTable(model: CpuModel): CpuidTable {
  * Writes leaf `leaf` (unsigned) into out[0..3] as EAX, EBX, ECX, EDX. `apicEnabled` is
  * IA32_APIC_BASE.EN: with the APIC disabled CPUID.01H:EDX.APIC reads 0 (SDM Vol. 3A, 11.4.3).
  */
-export function cpuidQuery(table: CpuidTable, leaf: number, apicEnabled: boolean, out: Int32Array): void {
+export function cpuidQuery(table: CpuidTable, leaf: number, apicEnabled: boolean, out: Int32Array, subleaf = 0): void {
   let src = table.basic;
   let at: number;
   if (leaf <= table.maxBasicLeaf) at = leaf * 4;
@@ -86,4 +89,5 @@ export function cpuidQuery(table: CpuidTable, leaf: number, apicEnabled: boolean
   out[2] = src[at + 2];
   out[3] = src[at + 3];
   if (src === table.basic && at === 4 && !apicEnabled) out[3] &= ~CPUID_1_EDX.APIC;
+  if (src === table.basic && at === 28 && subleaf !== 0) out.fill(0);
 }

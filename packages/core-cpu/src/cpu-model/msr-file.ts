@@ -30,6 +30,7 @@ export const MSR = {
   IA32_FS_BASE: 0xc0000100,
   IA32_GS_BASE: 0xc0000101,
   IA32_KERNEL_GS_BASE: 0xc0000102,
+  IA32_TSC_AUX: 0xc0000103,
 } as const;
 
 /** IA32_APIC_BASE fields (SDM Vol. 3A, 11.4.4). */
@@ -46,7 +47,7 @@ export const MISC_ENABLE_TCC = 1 << 3;
 export const MISC_ENABLE_PERFMON_AVAILABLE = 1 << 7;
 export const MISC_ENABLE_BTS_UNAVAILABLE = 1 << 11;
 export const MISC_ENABLE_PEBS_UNAVAILABLE = 1 << 12;
-/** Limit CPUID maxval: CPUID.00H:EAX would report at most 2, which this model already does. */
+/** Limit CPUID maxval: CPUID.00H:EAX reports at most 2 (the CPUID handler applies it). */
 export const MISC_ENABLE_LIMIT_CPUID = 1 << 22;
 const MISC_ENABLE_WRITABLE = MISC_ENABLE_FAST_STRINGS | MISC_ENABLE_TCC | MISC_ENABLE_LIMIT_CPUID;
 /** Read-only status bits: a write may carry them (software writes back what it read); they stay. */
@@ -82,6 +83,8 @@ export const msrFileStateSchema = z.object({
   biosSignId: msr64,
   /** IA32_KERNEL_GS_BASE (long-mode models; absent in states saved before it existed). */
   kernelGsBase: msr64.optional(),
+  /** IA32_TSC_AUX (RDTSCP models; absent in states saved before it existed). */
+  tscAux: z.number().int().min(0).max(0xffffffff).optional(),
 });
 export type MsrFileState = z.infer<typeof msrFileStateSchema>;
 
@@ -105,6 +108,8 @@ export class MsrFile implements Persistable<MsrFileState> {
   /** IA32_KERNEL_GS_BASE: what SWAPGS exchanges with GS.base. */
   kernelGsBase = 0;
   kernelGsBaseHi = 0;
+  /** IA32_TSC_AUX: what RDTSCP returns in ECX (bits 63:32 are reserved). */
+  tscAux = 0;
   /** Guest TSC = source() + tscOffset. */
   private tscOffset = 0;
   /** Counted, not thrown: RDMSR/WRMSR of MSRs this model does not have (for traces). */
@@ -198,6 +203,11 @@ export class MsrFile implements Persistable<MsrFileState> {
         lo = this.kernelGsBase;
         hi = this.kernelGsBaseHi;
         break;
+      case MSR.IA32_TSC_AUX:
+        if (!this.model.rdtscp) return this.unknown();
+        lo = this.tscAux;
+        hi = 0;
+        break;
       default:
         return this.unknown();
     }
@@ -262,6 +272,10 @@ export class MsrFile implements Persistable<MsrFileState> {
         this.kernelGsBase = lo;
         this.kernelGsBaseHi = hi;
         return true;
+      case MSR.IA32_TSC_AUX:
+        if (!this.model.rdtscp || hi !== 0) return this.unknown();
+        this.tscAux = lo >>> 0;
+        return true;
       default:
         // Read-only MSRs (PLATFORM_ID, MTRRCAP) and unimplemented ones.
         return this.unknown();
@@ -284,6 +298,7 @@ export class MsrFile implements Persistable<MsrFileState> {
       miscEnable: { lo: this.miscEnable >>> 0, hi: 0 },
       biosSignId: { lo: this.biosSignIdLo >>> 0, hi: this.biosSignIdHi >>> 0 },
       kernelGsBase: { lo: this.kernelGsBase >>> 0, hi: this.kernelGsBaseHi >>> 0 },
+      tscAux: this.tscAux >>> 0,
     };
   }
 
@@ -301,5 +316,6 @@ export class MsrFile implements Persistable<MsrFileState> {
     this.biosSignIdHi = s.biosSignId.hi;
     this.kernelGsBase = s.kernelGsBase?.lo ?? 0;
     this.kernelGsBaseHi = s.kernelGsBase?.hi ?? 0;
+    this.tscAux = s.tscAux ?? 0;
   }
 }

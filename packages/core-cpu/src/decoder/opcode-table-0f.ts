@@ -28,6 +28,8 @@ export const TWO_BYTE_ROWS: OpcodeRow[] = [
   { op: 0x0f01, reg: 7, mnemonic: 'invlpg', operands: 'Mb', privileged: true, blockEnd: true, since: '486' },
   { op: 0x0f01, reg: 7, rm: 0, mod: 'reg', mnemonic: 'swapgs', o64: true, privileged: true, since: 'x86-64' },
   { op: 0x0f01, reg: 7, rm: 1, mod: 'reg', mnemonic: 'rdtscp', since: 'x86-64' },
+  { op: 0x0f01, reg: 1, rm: 2, mod: 'reg', mnemonic: 'clac', since: 'x86-64' },
+  { op: 0x0f01, reg: 1, rm: 3, mod: 'reg', mnemonic: 'stac', since: 'x86-64' },
   { op: 0x0f02, mnemonic: 'lar', operands: 'Gv,Rv/Mw', flags: { written: 'Z' }, since: '286' },
   { op: 0x0f03, mnemonic: 'lsl', operands: 'Gv,Rv/Mw', flags: { written: 'Z' }, since: '286' },
   // SYSCALL/SYSRET: AMD also allows them outside 64-bit mode; the executor checks EFER.SCE/CPUID.

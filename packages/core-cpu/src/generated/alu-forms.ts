@@ -2526,6 +2526,84 @@ function cmp_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
+// ---- TEST, by size and operand kind
+
+function test_Ev_Gv_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = g.r16[insn.reg << 1];
+  const r = a & b;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function test_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a & b;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function test_Ev_Gv_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = g.r16[insn.reg << 1];
+  const r = a & b;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function test_Ev_Gv_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = g.r32[insn.reg] >>> 0;
+  const r = a & b;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function test_Ev_Iz_r16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r16[insn.rm << 1];
+  const b = insn.imm;
+  const r = a & b;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function test_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const b = insn.imm;
+  const r = a & b;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
+function test_Ev_Iz_m16(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 2);
+  const a = cpu.mem.read16(lin);
+  const b = insn.imm;
+  const r = a & b;
+  f.record(FlagOp.LOGIC, 16, a, b, r);
+}
+
+function test_Ev_Iz_m32(cpu: SoftCpu, insn: Instruction): void {
+  const f = cpu.regs.flags;
+  const g = cpu.regs.gpr;
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const b = insn.imm;
+  const r = a & b;
+  f.record(FlagOp.LOGIC, 32, a, b, r);
+}
+
 /**
  * The v-forms fixed to one size and operand kind, keyed as in the opcode table:
  * [16-bit register, 32-bit register, 16-bit memory, 32-bit memory] (index: (opSize === 4) | isMem << 1).
@@ -2563,4 +2641,6 @@ export const ALU_FORM_VARIANTS: Readonly<Record<string, readonly [Handler, Handl
   cmp_Gv_Ev: [cmp_Gv_Ev_r16, cmp_Gv_Ev_r32, cmp_Gv_Ev_m16, cmp_Gv_Ev_m32],
   cmp_Ev_Iz: [cmp_Ev_Iz_r16, cmp_Ev_Iz_r32, cmp_Ev_Iz_m16, cmp_Ev_Iz_m32],
   cmp_Ev_Ibs: [cmp_Ev_Iz_r16, cmp_Ev_Iz_r32, cmp_Ev_Iz_m16, cmp_Ev_Iz_m32],
+  test_Ev_Gv: [test_Ev_Gv_r16, test_Ev_Gv_r32, test_Ev_Gv_m16, test_Ev_Gv_m32],
+  test_Ev_Iz: [test_Ev_Iz_r16, test_Ev_Iz_r32, test_Ev_Iz_m16, test_Ev_Iz_m32],
 };

@@ -118,6 +118,7 @@ export function startInterruptShadow(cpu: SoftCpu, stackLoad: boolean): void {
 /** EFLAGS was just loaded: if TF is now set, single-stepping starts after the next instruction. */
 export function noteFlagsLoaded(cpu: SoftCpu): void {
   if (cpu.regs.flags.raw & FLAG_TF) cpu.pendingEvents |= EVENT_CHECK_TF;
+  cpu.onInterruptWindow?.();
 }
 
 /**

@@ -5,10 +5,14 @@
  * share one description of the ISA. An entry with no handler raises #UD, as a CPU without
  * that instruction would.
  *
- * Speed: with an MMU, decoded instructions come from a DecodeCache keyed by physical address
- * (see decode-cache.ts), found through the same TLB slot the memory fast path uses. The run
+ * Speed: with an MMU, decoded instructions come from a DecodeCache keyed by RAM backing offset
+ * (see decode-cache.ts), taken from the same TLB entry the memory fast path uses. The run
  * loop executes many instructions inside one try block and re-enters it after delivering a
- * fault, so the common path pays for no exception handling setup per instruction.
+ * fault, so the common path pays for no exception handling setup per instruction. The
+ * decoding mode, CS base and fetch masks are computed once per call of the loop, which ends
+ * after any instruction that may change them (decode-cache.ts, MODE_KEEPING); the handler for
+ * each decoded instruction is picked once, at decode, among variants fixed to its operand size
+ * and kind where they exist (decode-cache.ts, loopHandler). Speed: `npm run bench`.
  */
 import type { IoBus } from '@tsemu/devices/platform';
 import { decode, type ByteSource } from '../decoder/decoder.js';
@@ -25,20 +29,7 @@ import type { Mmu } from '../mmu/mmu.js';
 import { TLB_HAS_CODE } from '../mmu/tlb.js';
 import { DISPATCH } from './handlers/index.js';
 import type { Handler } from './handlers/types.js';
-import { OPCODE_TABLE } from '../decoder/opcode-table.js';
-import { ALU_HANDLERS } from './handlers/alu.js';
-import { ATOMIC_HANDLERS } from './handlers/atomics.js';
-import { BCD_HANDLERS } from './handlers/bcd.js';
-import { BITOP_HANDLERS } from './handlers/bitops.js';
-import { CONTROL_HANDLERS } from './handlers/control.js';
-import { DATA_HANDLERS, MOV_VARIANTS } from './handlers/data.js';
-import { MULDIV_HANDLERS } from './handlers/muldiv.js';
-import { SHIFT_HANDLERS } from './handlers/shift.js';
-import { FLAG_HANDLERS, STACK_HANDLERS } from './handlers/stack-ops.js';
-import { STRING_HANDLERS } from './handlers/string.js';
-import { X87_HANDLERS } from './handlers/x87.js';
-import { ALU_FORM_VARIANTS } from '../generated/alu-forms.js';
-import { DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
+import { DECODE_CACHE_SLOTS, DecodeCache, loopHandler } from './decode-cache.js';
 
 const CS = Seg.CS;
 const SLOT_MASK = DECODE_CACHE_SLOTS - 1;
@@ -54,63 +45,6 @@ const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_U16 = new Uint16Array(0);
 const EMPTY_INSNS: Instruction[] = [];
 const EMPTY_HANDLERS: Handler[] = [];
-
-/**
- * Handlers that cannot change CS (selector, base, attributes), CR0 or EFER, so the run loops
- * may keep the decoding mode and CS base they computed on entry across them: whole groups of
- * plain data operations, and the near control transfers. Left out, conservatively: I/O (a
- * device may reset the machine), segment register loads, POPF. A handler not listed (or
- * replaced later by a wrapper, e.g. system-events.ts) is not this function object, so it is
- * treated as mode-changing: a new handler is safe by default.
- */
-const MODE_KEEPING: ReadonlySet<Handler> = (() => {
-  const keep = new Set<Handler>();
-  const groups = [ALU_HANDLERS, ATOMIC_HANDLERS, BCD_HANDLERS, BITOP_HANDLERS, MULDIV_HANDLERS, SHIFT_HANDLERS, X87_HANDLERS, FLAG_HANDLERS];
-  for (const g of groups) for (const h of Object.values(g)) keep.add(h);
-  const except = /^(ins_|outs_|mov_Sw_Rv_Mw$|pop_(ES|SS|DS|FS|GS)$|popf$)/;
-  for (const g of [DATA_HANDLERS, STACK_HANDLERS, STRING_HANDLERS]) {
-    for (const [key, h] of Object.entries(g)) if (!except.test(key)) keep.add(h);
-  }
-  const nearControl = /^(jmp_(Jb|Jz|Ev)|call_(Jz|Ev)|ret|ret_Iw|loop(e|ne)?_Jb|jcxz_Jb|j(n?[obeslp]|ae|be|a|ge|le|g|l)_J[bz]|set[a-z]+_Eb|cmov[a-z]+_Gv_Ev)$/;
-  for (const [key, h] of Object.entries(CONTROL_HANDLERS)) if (nearControl.test(key)) keep.add(h);
-  // A mode-changing key that shares its function with a kept key would be wrongly kept.
-  for (const [key, h] of Object.entries(CONTROL_HANDLERS)) if (!nearControl.test(key)) keep.delete(h);
-  return keep;
-})();
-
-/** Raises SoftCpu.modeChanged after `h`: the run loop then ends and re-reads the mode. */
-function modeChanging(h: Handler): Handler {
-  return (cpu, insn) => {
-    h(cpu, insn);
-    cpu.modeChanged = true;
-  };
-}
-
-/**
- * What the run loops call per table entry: DISPATCH's handler, wrapped by modeChanging unless
- * it is in MODE_KEEPING. (Built once; the wrappers are the only closures, one per entry.)
- */
-const LOOP_DISPATCH: readonly Handler[] = OPCODE_TABLE.map((_entry, i) =>
-  MODE_KEEPING.has(DISPATCH[i]) ? DISPATCH[i] : modeChanging(DISPATCH[i]));
-
-/**
- * Per table entry, the variants of its v-form handler fixed to one size and operand kind (ALU
- * forms: generated/alu-forms.ts; MOV: handlers/data.ts), when the entry still runs that
- * handler (not replaced by a later group); else undefined.
- */
-const VARIANTS: readonly (readonly Handler[] | undefined)[] = OPCODE_TABLE.map((entry, i) => {
-  const key = entry.key;
-  if (ALU_FORM_VARIANTS[key] !== undefined && DISPATCH[i] === ALU_HANDLERS[key]) return ALU_FORM_VARIANTS[key];
-  if (MOV_VARIANTS[key] !== undefined && DISPATCH[i] === DATA_HANDLERS[key]) return MOV_VARIANTS[key];
-  return undefined;
-});
-
-/** The handler the run loops call for a decoded instruction (picked once per decode). */
-function loopHandler(insn: Instruction): Handler {
-  const v = VARIANTS[insn.entryIndex];
-  if (v !== undefined && insn.opSize !== 8) return v[(insn.opSize === 4 ? 1 : 0) | (insn.isMem ? 2 : 0)];
-  return LOOP_DISPATCH[insn.entryIndex];
-}
 
 /** Instruction bytes at CS:IP for decode(): `address` is IP plus the byte's position. */
 class CodeBytes implements ByteSource {
@@ -153,12 +87,20 @@ export class SoftCpu {
   pendingEvents = 0;
   /** True for the instruction after STI or MOV/POP SS: an external interrupt must wait. */
   interruptShadow = false;
+  /** NMIs are blocked from the delivery of one until the next IRET (SDM Vol. 3, 6.7.1). */
+  nmiBlocked = false;
   /**
-   * Set after an instruction that may have changed CS, CR0 or EFER (see MODE_KEEPING): the
+   * Called after an instruction that may open an interrupt window (STI, POPF, IRET, a task
+   * switch): the accelerator ends its burst there when an interrupt or NMI is waiting, so it is
+   * taken at that boundary rather than at the end of the burst.
+   */
+  onInterruptWindow: (() => void) | null = null;
+  /**
+   * Set after an instruction that may have changed CS, CR0 or EFER (decode-cache.ts, MODE_KEEPING): the
    * run loop, which keeps the decoding mode and CS base in locals, ends and recomputes them.
    */
   modeChanged = false;
-  /** Decoded instructions by physical address; null without an MMU (nothing to track writes). */
+  /** Decoded instructions by RAM backing offset; null without an MMU (nothing to track writes). */
   readonly decodeCache: DecodeCache | null;
   /**
    * The memory accesses go through: `legacyMem` while EFER.LMA = 0, a LongModeLinearMemory

@@ -113,6 +113,8 @@ export class TcgAccelerator implements Accelerator {
   /** A burst is running: notifyInterrupt() ends it instead of scheduling a slice. */
   private inBurst = false;
   private stopRequested = false;
+  /** An NMI taken from the local APIC while NMIs were blocked, waiting for the IRET. */
+  private nmiLatched = false;
   /** Single steps left to watch for IF being set while an interrupt waits. */
   private stepWindow = STEP_WINDOW;
   private readonly counters: TcgCounters = { cpuNs: 0, interrupts: 0, nmis: 0, hlts: 0, sleepNs: 0, slices: 0 };
@@ -123,6 +125,7 @@ export class TcgAccelerator implements Accelerator {
   ) {
     this.mmu = new Mmu(binding.memory, binding.mmio);
     this.cpu = new SoftCpu(new PagedLinearMemory(this.mmu), binding.pio, this.mmu);
+    this.cpu.onInterruptWindow = () => this.interruptWindow();
     const clock = options.clock ?? null;
     this.virtualClock = clock instanceof VirtualClock ? clock : null;
     this.virtualClock?.bindCounter(() => this.cpu.retired);
@@ -149,6 +152,8 @@ export class TcgAccelerator implements Accelerator {
     r.load(state);
     // CpuState carries no x87 state: a load (boot, reset) starts the FPU at its power-on values.
     r.fpu.reset();
+    this.cpu.nmiBlocked = false;
+    this.nmiLatched = false;
     this.mmu.setPagingContext(r);
     syncPrivilege(this.cpu);
     this.localApic?.setApicBase(state.apicBase);
@@ -223,13 +228,33 @@ export class TcgAccelerator implements Accelerator {
     this.counters.sleepNs += Number(process.hrtime.bigint() - this.sleepStarted);
   }
 
-  /** Delivers a pending NMI, then a pending maskable interrupt the CPU accepts now. */
+  /** True when an NMI is waiting (taken from the APIC and kept here until it can be delivered). */
+  private nmiWaiting(): boolean {
+    if (!this.nmiLatched && this.localApic !== null && this.localApic.takeNmi()) this.nmiLatched = true;
+    return this.nmiLatched;
+  }
+
+  /**
+   * STI, POPF, IRET or a task switch just ran: if that lets a waiting interrupt or NMI in, end
+   * the burst after this instruction so it is taken at this boundary (the shadow of STI still
+   * holds it back one more instruction).
+   */
+  private interruptWindow(): void {
+    const cpu = this.cpu;
+    const maskable = (cpu.regs.flags.raw & FLAG_IF) !== 0 && this.binding.interrupts.hasPendingInterrupt();
+    if (maskable || (!cpu.nmiBlocked && this.nmiWaiting())) this.requestStop();
+  }
+
+  /** Delivers a pending NMI (unless one is being handled), then a pending maskable interrupt. */
   private takeInterrupts(): void {
     const cpu = this.cpu;
     if (cpu.interruptShadow) return;
-    if (this.localApic !== null && this.localApic.takeNmi()) {
+    if (!cpu.nmiBlocked && this.nmiWaiting()) {
+      this.nmiLatched = false;
       this.tracer?.interrupt(NMI_VECTOR, 'NMI');
       deliverExternalInterrupt(cpu, NMI_VECTOR);
+      // Blocked until the handler's IRET (cleared by the iret handler).
+      cpu.nmiBlocked = true;
       this.counters.nmis++;
     }
     const source = this.binding.interrupts;

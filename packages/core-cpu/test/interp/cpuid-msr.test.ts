@@ -29,9 +29,9 @@ function pmCpu(code: number[] = [], config?: CpuEnvironmentConfig) {
 const g = (cpu: SoftCpu, n: number) => cpu.regs.gpr.r32[n] >>> 0;
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4;
 
-function runCpuid(cpu: SoftCpu, leaf: number): [number, number, number, number] {
+function runCpuid(cpu: SoftCpu, leaf: number, subleaf = 0x12345): [number, number, number, number] {
   cpu.regs.gpr.r32[EAX] = leaf;
-  cpu.regs.gpr.r32[ECX] = 0x12345; // sub-leaf: ignored by every leaf of this model
+  cpu.regs.gpr.r32[ECX] = subleaf; // ignored by every leaf but 7
   CPUID_MSR_HANDLERS.cpuid(cpu, cpu.insn);
   return [g(cpu, EAX), g(cpu, EBX), g(cpu, ECX), g(cpu, EDX)];
 }
@@ -76,10 +76,11 @@ function toUser(cpu: SoftCpu) {
 }
 
 describe('CPUID', () => {
-  it('leaf 0 reports max basic leaf 2 and GenuineIntel', () => {
+  it('leaf 0 reports max basic leaf 7 (2 without SMAP/SMEP to report) and GenuineIntel', () => {
     const { cpu } = pmCpu();
     const [a, b, c, d] = runCpuid(cpu, 0);
-    expect(a).toBe(2);
+    expect(a).toBe(7);
+    expect(runCpuid(pmCpu([], { smap: false }).cpu, 0)[0]).toBe(2);
     expect(ascii(b, d, c)).toBe('GenuineIntel');
   });
 
@@ -120,21 +121,29 @@ describe('CPUID', () => {
     expect([a, b, c, d]).toEqual([0x03020101, 0, 0, 0x0c040843]);
   });
 
+  it('leaf 7 sub-leaf 0 reports SMEP and SMAP, other sub-leaves and leaves 3-6 read zero', () => {
+    const { cpu } = pmCpu();
+    expect(runCpuid(cpu, 7, 0)).toEqual([0, (1 << 7) | (1 << 20), 0, 0]);
+    expect(runCpuid(cpu, 7, 1)).toEqual([0, 0, 0, 0]);
+    for (const leaf of [3, 4, 5, 6]) expect(runCpuid(cpu, leaf, 0), leaf.toString(16)).toEqual([0, 0, 0, 0]);
+  });
+
   it('returns the highest basic leaf for inputs above the basic and extended maxima', () => {
     const { cpu } = pmCpu();
-    const leaf2 = runCpuid(cpu, 2);
-    for (const leaf of [3, 4, 0xb, 0x40000000, 0x7fffffff, 0x80000009, 0xffffffff]) {
-      expect(runCpuid(cpu, leaf), leaf.toString(16)).toEqual(leaf2);
+    const leaf7 = runCpuid(cpu, 7, 0);
+    for (const leaf of [8, 0xb, 0x40000000, 0x7fffffff, 0x80000009, 0xffffffff]) {
+      expect(runCpuid(cpu, leaf, 0), leaf.toString(16)).toEqual(leaf7);
     }
-    const noExt = pmCpu([], { brandString: null, longMode: false }).cpu;
+    const leaf2 = runCpuid(pmCpu([], { smap: false }).cpu, 2);
+    const noExt = pmCpu([], { brandString: null, longMode: false, smap: false }).cpu;
     expect(runCpuid(noExt, 0x80000000)).toEqual(leaf2);
     expect(runCpuid(noExt, 0x80000002)).toEqual(leaf2);
   });
 
-  it('extended leaves give max 80000008H, LM and NX (no SYSCALL), address sizes, and the brand string', () => {
+  it('extended leaves give max 80000008H, LM, NX and RDTSCP (no SYSCALL), address sizes, and the brand string', () => {
     const { cpu } = pmCpu();
     expect(runCpuid(cpu, 0x80000000)[0]).toBe(0x80000008);
-    expect(runCpuid(cpu, 0x80000001)).toEqual([0, 0, 0, (1 << 29) | (1 << 20)]);
+    expect(runCpuid(cpu, 0x80000001)).toEqual([0, 0, 0, (1 << 29) | (1 << 27) | (1 << 20)]);
     expect(runCpuid(cpu, 0x80000008)).toEqual([0x3024, 0, 0, 0]);
     const p6 = pmCpu([], { longMode: false }).cpu;
     expect(runCpuid(p6, 0x80000000)[0]).toBe(0x80000004);
@@ -149,7 +158,7 @@ describe('CPUID', () => {
     const { cpu } = pmCpu([0x31, 0xc0, 0x0f, 0xa2]); // xor eax, eax; cpuid
     cpu.regs.gpr.hi[EBX] = 0x55;
     cpu.run(2);
-    expect(g(cpu, EAX)).toBe(2);
+    expect(g(cpu, EAX)).toBe(7);
     expect(cpu.regs.gpr.hi[EBX]).toBe(0);
     expect(cpu.regs.rip).toBe(CODE + 4);
   });
@@ -205,12 +214,40 @@ describe('RDTSC', () => {
   });
 });
 
+describe('RDTSCP, STAC and CLAC', () => {
+  it('RDTSCP returns the TSC in EDX:EAX and IA32_TSC_AUX in ECX; #UD on a plain P6', () => {
+    const { cpu } = pmCpu();
+    expect(wrmsr(cpu, 0xc0000103, 0xabcd1234)).toBeNull();
+    expect(wrmsr(cpu, 0xc0000103, 0, 1)).toEqual(GP0); // bits 63:32 reserved
+    cpu.regs.gpr.r32[ECX] = 0;
+    CPUID_MSR_HANDLERS.rdtscp(cpu, cpu.insn);
+    expect(g(cpu, ECX)).toBe(0xabcd1234);
+    const t1 = g(cpu, EAX) + g(cpu, EDX) * 2 ** 32;
+    CPUID_MSR_HANDLERS.rdtsc(cpu, cpu.insn);
+    expect(g(cpu, EAX) + g(cpu, EDX) * 2 ** 32).toBeGreaterThanOrEqual(t1);
+    const p6 = pmCpu([], { longMode: false }).cpu;
+    expect(faultOf(() => CPUID_MSR_HANDLERS.rdtscp(p6, p6.insn))?.vector).toBe(6);
+  });
+
+  it('STAC sets and CLAC clears EFLAGS.AC at CPL 0; #UD at CPL 3 and without SMAP', () => {
+    const { cpu } = pmCpu();
+    CPUID_MSR_HANDLERS.stac(cpu, cpu.insn);
+    expect(cpu.regs.flags.get() & 0x40000).toBe(0x40000);
+    CPUID_MSR_HANDLERS.clac(cpu, cpu.insn);
+    expect(cpu.regs.flags.get() & 0x40000).toBe(0);
+    const noSmap = pmCpu([], { smap: false }).cpu;
+    expect(faultOf(() => CPUID_MSR_HANDLERS.stac(noSmap, noSmap.insn))?.vector).toBe(6);
+    toUser(cpu);
+    expect(faultOf(() => CPUID_MSR_HANDLERS.clac(cpu, cpu.insn))?.vector).toBe(6);
+  });
+});
+
 describe('RDMSR and WRMSR', () => {
   it('raise #GP(0) outside CPL 0 and for unknown MSRs', () => {
     const { cpu } = pmCpu();
     expect(rdmsr(cpu, MSR.IA32_SYSENTER_CS)).toEqual({ lo: 0, hi: 0 });
     expect(rdmsr(cpu, 0x12345)).toEqual(GP0);
-    expect(wrmsr(cpu, 0xc0000103, 0)).toEqual(GP0); // IA32_TSC_AUX: no RDTSCP on this model
+    expect(wrmsr(pmCpu([], { longMode: false }).cpu, 0xc0000103, 0)).toEqual(GP0); // IA32_TSC_AUX: no RDTSCP on a plain P6
     toUser(cpu);
     expect(rdmsr(cpu, MSR.IA32_SYSENTER_CS)).toEqual(GP0);
     expect(wrmsr(cpu, MSR.IA32_SYSENTER_CS, 8)).toEqual(GP0);
@@ -263,7 +300,9 @@ describe('RDMSR and WRMSR', () => {
     expect(rdmsr(cpu, MSR.IA32_MISC_ENABLE)).toEqual({ lo: reset, hi: 0 });
     expect(wrmsr(cpu, MSR.IA32_MISC_ENABLE, reset | (1 << 16))).toEqual(GP0);
     expect(wrmsr(cpu, MSR.IA32_MISC_ENABLE, reset, 4)).toEqual(GP0); // XD disable: no NX on this model
-    expect(runCpuid(cpu, 0)[0]).toBe(2);
+    expect(runCpuid(cpu, 0)[0]).toBe(7);
+    expect(wrmsr(cpu, MSR.IA32_MISC_ENABLE, reset | (1 << 22))).toBeNull();
+    expect(runCpuid(cpu, 0)[0]).toBe(2); // Limit CPUID maxval
   });
 
   it('read-only IA32_PLATFORM_ID and IA32_MTRRCAP read and refuse writes; MTRRCAP reports no MTRRs', () => {

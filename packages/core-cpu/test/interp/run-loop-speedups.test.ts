@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Instruction } from '../../src/decoder/instruction.js';
 import { ALU_FORM_VARIANTS } from '../../src/generated/alu-forms.js';
 import { ALU_HANDLERS } from '../../src/interp/handlers/alu.js';
-import { DATA_HANDLERS, MOV_VARIANTS } from '../../src/interp/handlers/data.js';
+import { DATA_HANDLERS, LEA_VARIANTS, MOV_VARIANTS } from '../../src/interp/handlers/data.js';
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Mmu } from '../../src/mmu/mmu.js';
@@ -35,7 +35,7 @@ describe('handler variants fixed to one operand size and kind', () => {
       ...Object.entries(ALU_FORM_VARIANTS).map(([key, v]) => ({ key, v, general: ALU_HANDLERS[key] })),
       ...Object.entries(MOV_VARIANTS).map(([key, v]) => ({ key, v, general: DATA_HANDLERS[key] })),
     ];
-    expect(tables.length).toBe(8 * 4 + 3);
+    expect(tables.length).toBe(8 * 4 + 2 + 3);
     let checked = 0;
     for (const { key, v, general } of tables) {
       expect(general, key).toBeTypeOf('function');
@@ -72,7 +72,36 @@ describe('handler variants fixed to one operand size and kind', () => {
         checked++;
       }
     }
-    expect(checked).toBe(35 * 64);
+    expect(checked).toBe(37 * 64);
+  });
+
+  it('compute LEA exactly as the general handler does, at every address size it sees', () => {
+    const { cpu } = testCpu([0xf4]);
+    const insn = new Instruction();
+    for (let n = 0; n < 400; n++) {
+      insn.opSize = 4;
+      insn.isMem = true;
+      insn.addrSize = n % 3 === 0 ? 2 : 4;
+      insn.base = (rand() & 7) - 1;
+      insn.index = (rand() & 7) - 1;
+      insn.scale = rand() & 3;
+      insn.disp = value() | 0;
+      insn.ripRelative = false;
+      insn.reg = rand() & 7;
+      const regs = Array.from({ length: 8 }, () => value());
+      const load = () => {
+        for (let r = 0; r < 8; r++) {
+          cpu.regs.gpr.r32[r] = regs[r];
+          cpu.regs.gpr.hi[r] = 0x5a;
+        }
+      };
+      load();
+      DATA_HANDLERS.lea_Gv_M(cpu, insn);
+      const want = [...cpu.regs.gpr.r32, ...cpu.regs.gpr.hi];
+      load();
+      LEA_VARIANTS[3](cpu, insn);
+      expect([...cpu.regs.gpr.r32, ...cpu.regs.gpr.hi], `case ${n}`).toEqual(want);
+    }
   });
 });
 

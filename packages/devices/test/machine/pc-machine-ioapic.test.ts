@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PcMachine } from '../../src/machine/pc-machine.js';
 import { deliverIoApicMessage, isaIrqToGsi } from '../../src/machine/pc-interrupt-routing.js';
 import { PC_ACPI_TABLES_ADDRESS } from '../../src/machine/pc-platform-acpi.js';
-import { createSharedRamBacking, ManualClock, type GuestMemory } from '../../src/platform/index.js';
+import { createSharedRamBacking, ManualClock, type GuestMemory, type MachineEvent } from '../../src/platform/index.js';
 
 const APIC = 0xfee00000;
 const IOAPIC = 0xfec00000;
@@ -14,13 +14,14 @@ const EOI = 0xb0;
 
 function pc(localApic = true, bios: Uint8Array | null = null) {
   const clock = new ManualClock();
+  const events: MachineEvent[] = [];
   const machine = new PcMachine({
     backing: createSharedRamBacking(16 << 20), clock, irqchip: 'user', com1Output: null, debugExit: null,
-    onEvent: () => {}, localApic, bios,
+    onEvent: (e) => events.push(e), localApic, bios,
   });
   let wakeups = 0;
   machine.connectInterrupts(null, () => wakeups++);
-  return { machine, clock, wakeups: () => wakeups };
+  return { machine, clock, events, wakeups: () => wakeups };
 }
 
 function ioApicWrite(m: PcMachine, index: number, value: number): void {
@@ -94,6 +95,20 @@ describe('PC machine ACPI tables in guest RAM', () => {
     const overrides = entries.filter((e) => e.type === 2).map((e) => [madt[e.at + 3], v.getUint32(e.at + 4, true)]);
     expect(overrides).toContainEqual([0, 2]);
     expect(overrides).toContainEqual([9, 9]);
+  });
+
+  it('names a reset register in the FADT that resets the machine, and an S5 that powers it off', () => {
+    const { machine, events } = pc();
+    const fadt = acpiTables(machine.memory).get('FACP')!;
+    const v = new DataView(fadt.buffer, fadt.byteOffset);
+    expect(v.getUint32(112, true) & (1 << 10)).not.toBe(0); // RESET_REG_SUP
+    expect(fadt[116]).toBe(1); // RESET_REG: system I/O space
+    const port = Number(v.getBigUint64(120, true));
+    machine.pio.write(port, 1, fadt[128]); // what Linux's ACPI reboot writes
+    expect(events).toEqual([{ kind: 'reset', reason: 'hard reset via port 0xcf9' }]);
+    const pm1a = v.getUint32(64, true);
+    machine.pio.write(pm1a, 2, 1 << 13); // SLP_EN with SLP_TYP 0, the DSDT's \_S5
+    expect(events[1]).toEqual({ kind: 'exit', status: 0, reason: 'ACPI power-off' });
   });
 
   it('writes the tables again at reset, and has none (and no I/O APIC) without the local APIC', () => {

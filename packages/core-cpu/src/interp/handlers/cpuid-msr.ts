@@ -12,7 +12,8 @@
 import type { Instruction } from '../../decoder/instruction.js';
 import { cpuEnvironmentOf } from '../../cpu-model/cpu-environment.js';
 import { cpuidQuery } from '../../cpu-model/cpuid.js';
-import { APIC_BASE_EN, MSR } from '../../cpu-model/msr-file.js';
+import { CPUID_7_EBX } from '../../cpu-model/cpuid-bits.js';
+import { APIC_BASE_EN, MISC_ENABLE_LIMIT_CPUID, MSR } from '../../cpu-model/msr-file.js';
 import { ATTR_DB, ATTR_DPL_SHIFT, ATTR_G, ATTR_L, ATTR_P, ATTR_S, Seg } from '../../state/segment-cache.js';
 import { setRegV } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
@@ -66,8 +67,10 @@ function cpuid(cpu: SoftCpu): void {
   const r = cpu.regs;
   const env = cpuEnvironmentOf(cpu);
   const out = env.cpuidOut;
-  cpuidQuery(env.cpuid, r.gpr.r32[EAX] >>> 0, env.model.apic && (r.apicBase & APIC_BASE_EN) !== 0, out);
+  cpuidQuery(env.cpuid, r.gpr.r32[EAX] >>> 0, env.model.apic && (r.apicBase & APIC_BASE_EN) !== 0, out, r.gpr.r32[ECX] >>> 0);
   env.msrs.onCpuid();
+  // IA32_MISC_ENABLE.LIMIT_CPUID: leaf 0 reports at most 2 (for OSes that predate leaf 3+).
+  if (r.gpr.r32[EAX] === 0 && env.msrs.miscEnable & MISC_ENABLE_LIMIT_CPUID && out[0] > 2) out[0] = 2;
   setRegV(cpu, EAX, 4, out[0]);
   setRegV(cpu, EBX, 4, out[1]);
   setRegV(cpu, ECX, 4, out[2]);
@@ -80,6 +83,25 @@ function rdtsc(cpu: SoftCpu): void {
   const t = cpuEnvironmentOf(cpu).msrs.tsc();
   setRegV(cpu, EAX, 4, t >>> 0);
   setRegV(cpu, EDX, 4, Math.floor(t / TWO_32) >>> 0);
+}
+
+/** RDTSCP: RDTSC plus IA32_TSC_AUX in ECX (#UD on a model without it). */
+function rdtscp(cpu: SoftCpu): void {
+  const env = cpuEnvironmentOf(cpu);
+  if (!env.model.rdtscp) raise(Vector.UD);
+  rdtsc(cpu);
+  setRegV(cpu, ECX, 4, env.msrs.tscAux);
+}
+
+/**
+ * STAC/CLAC set and clear EFLAGS.AC, which lets CPL 0 reach user pages under CR4.SMAP
+ * (SDM Vol. 2B): #UD without SMAP in CPUID, at CPL > 0 and in virtual-8086 mode.
+ */
+function setAc(cpu: SoftCpu, on: boolean): void {
+  if (!(cpuEnvironmentOf(cpu).model.structuredEbx & CPUID_7_EBX.SMAP) || currentPl(cpu) !== 0) raise(Vector.UD);
+  const f = cpu.regs.flags;
+  f.set(on ? f.get() | EFLAGS_AC : f.get() & ~EFLAGS_AC);
+  privilegeChanged(cpu, cpu.regs.cpl);
 }
 
 function rdmsr(cpu: SoftCpu): void {
@@ -149,4 +171,8 @@ function sysexit(cpu: SoftCpu, insn: Instruction): void {
   privilegeChanged(cpu, 3);
 }
 
-export const CPUID_MSR_HANDLERS: HandlerTable = { cpuid, rdtsc, rdmsr, wrmsr, sysenter, sysexit };
+export const CPUID_MSR_HANDLERS: HandlerTable = {
+  cpuid, rdtsc, rdtscp, rdmsr, wrmsr, sysenter, sysexit,
+  stac: (cpu) => setAc(cpu, true),
+  clac: (cpu) => setAc(cpu, false),
+};

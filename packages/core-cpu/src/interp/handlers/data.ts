@@ -340,3 +340,21 @@ export const MOV_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, H
   mov_Gv_Ev: [movGvEvR16, movGvEvR32, movGvEvM16, movGvEvM32],
   mov_Ev_Iz: [movEvIzR16, movEvIzR32, movEvIzM16, movEvIzM32],
 };
+
+/** LEA with a 32-bit operand size: 32-bit addressing computed inline (the common case). */
+function leaM32(cpu: SoftCpu, insn: Instruction): void {
+  if (insn.addrSize !== 4) {
+    lea(cpu, insn);
+    return;
+  }
+  const g = cpu.regs.gpr;
+  let off = insn.disp;
+  if (insn.base >= 0) off += g.r32[insn.base];
+  if (insn.index >= 0) off += g.r32[insn.index] << insn.scale;
+  if (insn.ripRelative) off += cpu.regs.rip;
+  g.r32[insn.reg] = off;
+  g.hi[insn.reg] = 0;
+}
+
+/** LEA's variants (its operand is always a memory form; opSize 2 keeps the general handler). */
+export const LEA_VARIANTS: readonly [Handler, Handler, Handler, Handler] = [lea, lea, lea, leaM32];

@@ -35,7 +35,10 @@ export const SYSTEM_EVENT_HANDLERS: HandlerTable = {
   sti: (cpu: SoftCpu, insn: Instruction) => {
     const before = cpu.regs.flags.raw & FLAG_IF;
     baseSti(cpu, insn);
-    if (before === 0) startInterruptShadow(cpu, false);
+    if (before === 0) {
+      startInterruptShadow(cpu, false);
+      cpu.onInterruptWindow?.();
+    }
   },
   pop_SS: (cpu: SoftCpu, insn: Instruction) => {
     basePopSs(cpu, insn);
@@ -51,6 +54,7 @@ export const SYSTEM_EVENT_HANDLERS: HandlerTable = {
   },
   iret: (cpu: SoftCpu, insn: Instruction) => {
     baseIret(cpu, insn);
+    cpu.nmiBlocked = false;
     noteFlagsLoaded(cpu);
   },
   int1: (cpu: SoftCpu) => {
