@@ -232,10 +232,11 @@ function softMachine() {
   const cpu = new SoftCpu(new PagedLinearMemory(mmu), createPortBus(), mmu);
   const r = cpu.regs;
   r.cr0 = 0x33; // PE MP ET NE
-  r.seg.attr[Seg.CS] |= 0x4000;
   for (const seg of [Seg.CS, Seg.ES, Seg.DS, Seg.SS]) {
     r.seg.base[seg] = 0;
     r.seg.limit[seg] = 0xffffffff;
+    // Flat 32-bit: present, DPL 0, S; code execute/read, data read/write (accessed), D/B set.
+    r.seg.attr[seg] = 0x4000 | (seg === Seg.CS ? 0x9b : 0x93);
   }
   return { cpu, memory };
 }

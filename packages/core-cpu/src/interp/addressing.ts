@@ -8,7 +8,9 @@ import { PREFIX_REX } from '../decoder/instruction.js';
 import { GprFile } from '../state/gpr-file.js';
 import { raise, Vector } from './faults.js';
 import type { SoftCpu } from './soft-cpu.js';
-import { checkedSegmentLinear, SIMPLE_MASK, SIMPLE_VALUE } from './protected/segment-checks.js';
+import {
+  checkedMemoryLinear, checkedSegmentLinear, SIMPLE_MASK, SIMPLE_VALUE, WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE,
+} from './protected/segment-checks.js';
 
 const SS = 2;
 
@@ -114,9 +116,19 @@ export function linearOf(cpu: SoftCpu, insn: Instruction, offset: number, size =
   return segmentLinear(cpu, insn.segment, offset, size);
 }
 
+/**
+ * Linear address of the ModRM memory operand. The fast path takes a usable, writable,
+ * expand-up data segment; any other segment goes through the full checks, including the
+ * write check for instructions that store to their ModRM operand (SDM Vol. 3, 5.4).
+ */
 export function memoryLinear(cpu: SoftCpu, insn: Instruction, size = 1): number {
   if (insn.mode === 64) return linear64(cpu, insn);
-  return segmentLinear(cpu, insn.segment, effectiveOffset(cpu, insn), size);
+  const s = cpu.regs.seg;
+  const seg = insn.segment;
+  const offset = effectiveOffset(cpu, insn);
+  if ((s.attr[seg] & WRITABLE_SIMPLE_MASK) !== WRITABLE_SIMPLE_VALUE) return checkedMemoryLinear(cpu, insn, offset, size);
+  if (offset + size - 1 > s.limit[seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
+  return (s.base[seg] + offset) >>> 0;
 }
 
 // ---- registers by size

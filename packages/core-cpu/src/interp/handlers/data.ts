@@ -19,6 +19,7 @@ import { raise, Vector } from '../faults.js';
 import { offset64, offsetHi } from './offset64.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadSegment } from '../protected/segment-load.js';
+import { checkSegmentWrite } from '../protected/segment-checks.js';
 import type { Handler, HandlerTable } from './types.js';
 
 const byteSize = () => 1;
@@ -180,6 +181,7 @@ function movRaxOv(cpu: SoftCpu, insn: Instruction): void {
 function movOvRax(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize;
   const lin = moffs(cpu, insn, size);
+  checkSegmentWrite(cpu, insn.segment);
   const g = cpu.regs.gpr;
   if (size === 8) writeMem64(cpu, lin, g.r32[0], g.hi[0]);
   else writeMem(cpu, lin, size, g.r32[0]);
@@ -254,7 +256,11 @@ export const DATA_HANDLERS: HandlerTable = {
   mov_Zv_Iv: movZvIv,
   mov_AL_Ob: (cpu, insn) => void (cpu.regs.gpr.r8[0] = readMem(cpu, moffs(cpu, insn, 1), 1)),
   mov_rAX_Ov: movRaxOv,
-  mov_Ob_AL: (cpu, insn) => writeMem(cpu, moffs(cpu, insn, 1), 1, cpu.regs.gpr.r8[0]),
+  mov_Ob_AL: (cpu, insn) => {
+    const lin = moffs(cpu, insn, 1);
+    checkSegmentWrite(cpu, insn.segment);
+    writeMem(cpu, lin, 1, cpu.regs.gpr.r8[0]);
+  },
   mov_Ov_rAX: movOvRax,
   lea_Gv_M: lea,
   xchg_Eb_Gb: xchg(byteSize),

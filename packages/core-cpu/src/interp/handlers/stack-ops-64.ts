@@ -62,7 +62,8 @@ export function enter64(cpu: SoftCpu, insn: Instruction): void {
   const spLo = p.lo;
   const spHi = p.hi;
   sub(spLo, spHi, insn.imm & 0xffff);
-  canonicalLinear(cpu, Seg.SS, p.lo, p.hi);
+  // The final stack pointer must be writable (SDM ENTER: #PF even though nothing is stored there).
+  cpu.mem.probeWrite?.(canonicalLinear(cpu, Seg.SS, p.lo, p.hi));
   if (size === 8) {
     g.r32[RBP] = frameLo | 0;
     g.hi[RBP] = frameHi;

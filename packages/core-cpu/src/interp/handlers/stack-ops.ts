@@ -63,7 +63,9 @@ function enter(cpu: SoftCpu, insn: Instruction): void {
   const bp = big ? g.r32[5] >>> 0 : g.r16[10];
   let sp = ((esp & mask) - size) & mask;
   writeMem(cpu, segmentLinear(cpu, Seg.SS, sp >>> 0, size), size, size === 2 ? g.r16[10] : g.r32[5]);
-  const frame = sp >>> 0;
+  // FrameTemp is ESP after the push (SDM ENTER): on a 16-bit stack a 32-bit frame pointer keeps
+  // ESP's upper half, both in EBP and in the copy pushed for a nested level.
+  const frame = big || size === 2 ? sp >>> 0 : ((esp & 0xffff0000) | sp) >>> 0;
   if (level > 0) {
     for (let i = 1; i < level; i++) {
       const v = readMem(cpu, segmentLinear(cpu, Seg.SS, ((bp - i * size) & mask) >>> 0, size), size);
@@ -74,9 +76,9 @@ function enter(cpu: SoftCpu, insn: Instruction): void {
     writeMem(cpu, segmentLinear(cpu, Seg.SS, sp >>> 0, size), size, frame);
   }
   const newSp = ((sp - insn.imm) & mask) >>> 0;
-  segmentLinear(cpu, Seg.SS, newSp, 1);
-  // With a 16-bit stack only SP moves; a 32-bit frame pointer keeps ESP's upper half.
-  setRegV(cpu, 5, size, big ? frame : (esp & 0xffff0000) | frame);
+  // The final stack pointer must be writable (SDM ENTER: #PF even though nothing is stored there).
+  cpu.mem.probeWrite?.(segmentLinear(cpu, Seg.SS, newSp, 1));
+  setRegV(cpu, 5, size, frame);
   if (big) g.r32[4] = newSp;
   else g.r16[8] = newSp;
 }

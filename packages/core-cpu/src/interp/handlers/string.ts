@@ -26,6 +26,7 @@ import type { GprFile } from '../../state/gpr-file.js';
 import { Seg } from '../../state/segment-cache.js';
 import { canonicalLinear, readMem, readMem64, segmentLinear, writeMem, writeMem64 } from '../addressing.js';
 import { checkIoPermission } from '../protected/io-permission.js';
+import { checkSegmentWrite } from '../protected/segment-checks.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
 
@@ -80,6 +81,13 @@ function addressOf(cpu: SoftCpu, seg: number, am: number, n: number, size: numbe
   if (am === ADDR64) return canonicalLinear(cpu, seg, g.r32[n], g.hi[n]);
   if (am === ADDR32_IN_64) return canonicalLinear(cpu, seg, g.r32[n], 0);
   return segmentLinear(cpu, seg, index(g, am, n), size);
+}
+
+/** The destination ES:rDI of a storing string instruction: ES must be writable (SDM Vol. 3, 5.4). */
+function storeAddressOf(cpu: SoftCpu, am: number, size: number): number {
+  const linear = addressOf(cpu, Seg.ES, am, RDI, size);
+  if (am !== ADDR64 && am !== ADDR32_IN_64) checkSegmentWrite(cpu, Seg.ES);
+  return linear;
 }
 
 /** Index register n += delta at the address size. */
@@ -160,14 +168,14 @@ function movsOne(cpu: SoftCpu, insn: Instruction, am: number, size: number, delt
   const g = cpu.regs.gpr;
   const v = readElement(cpu, addressOf(cpu, insn.segment, am, RSI, size), size);
   const hi = wide.hi;
-  writeElement(cpu, addressOf(cpu, Seg.ES, am, RDI, size), size, v, hi);
+  writeElement(cpu, storeAddressOf(cpu, am, size), size, v, hi);
   advance(g, am, RSI, delta);
   advance(g, am, RDI, delta);
 }
 
 function stosOne(cpu: SoftCpu, _insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  writeElement(cpu, addressOf(cpu, Seg.ES, am, RDI, size), size, accumulator(cpu, size), g.hi[RAX]);
+  writeElement(cpu, storeAddressOf(cpu, am, size), size, accumulator(cpu, size), g.hi[RAX]);
   advance(g, am, RDI, delta);
 }
 
@@ -199,7 +207,7 @@ function scasOne(cpu: SoftCpu, _insn: Instruction, am: number, size: number, del
 
 function insOne(cpu: SoftCpu, _insn: Instruction, am: number, size: number, delta: number): void {
   const g = cpu.regs.gpr;
-  const linear = addressOf(cpu, Seg.ES, am, RDI, size);
+  const linear = storeAddressOf(cpu, am, size);
   // The destination is written once before the port is read, so a page fault on it is taken
   // before the read's side effects (a FIFO byte would otherwise be lost on the restart).
   writeMem(cpu, linear, size, 0);

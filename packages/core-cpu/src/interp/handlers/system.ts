@@ -27,6 +27,7 @@ import { CR0_PE, CR0_TS, writeCr0, writeCr3, writeCr4 } from '../protected/privi
 import { CpuFault } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { debugRegisters, syncBreakpoints } from '../debug-traps.js';
+import { checkSegmentWrite } from '../protected/segment-checks.js';
 import type { HandlerTable } from './types.js';
 
 const FLAG_ZF = 0x40;
@@ -358,7 +359,11 @@ export const SYSTEM_HANDLERS: HandlerTable = {
     const dst = readE(cpu, insn, 2, lin);
     const src = cpu.regs.gpr.r16[insn.reg << 1];
     const raiseRpl = (dst & 3) < (src & 3);
-    if (raiseRpl) writeE(cpu, insn, 2, lin, (dst & ~3) | (src & 3));
+    // Memory is written only when the RPL changes (so a read-only segment faults only then).
+    if (raiseRpl) {
+      if (insn.isMem) checkSegmentWrite(cpu, insn.segment);
+      writeE(cpu, insn, 2, lin, (dst & ~3) | (src & 3));
+    }
     setZf(cpu, raiseRpl);
   },
 };

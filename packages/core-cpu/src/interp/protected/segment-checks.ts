@@ -8,9 +8,13 @@
  * - expand-down data: valid offsets are limit+1 .. 0xFFFF (B = 0) or 0xFFFFFFFF (B = 1);
  * - real mode and virtual-8086 mode: the plain limit check (attributes are not consulted).
  *
- * Writes into read-only data or readable code are not caught here: segmentLinear does not
- * know whether the access is a read or a write (see checkSegmentWrite for the hook).
+ * Writes into read-only data or code segments: memoryLinear sends every access through a
+ * segment that is not writable data here, and checkedMemoryLinear faults when the instruction
+ * stores to its ModRM operand (STORES_MODRM, from the opcode table). Stores outside ModRM
+ * (string destinations through ES, moffs) call checkSegmentWrite themselves.
  */
+import { OPCODE_TABLE } from '../../decoder/opcode-table.js';
+import type { Instruction } from '../../decoder/instruction.js';
 import { ATTR_UNUSABLE } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
@@ -23,6 +27,8 @@ const ATTR_EXPAND_DOWN = 0x4;
 const ATTR_READABLE = 0x2;
 const ATTR_WRITABLE = 0x2;
 const ATTR_DB = 0x4000;
+const ATTR_L = 0x2000;
+const EFER_LMA = 0x400;
 
 /**
  * The attribute test segmentLinear makes first: true for a usable expand-up data segment
@@ -30,6 +36,27 @@ const ATTR_DB = 0x4000;
  */
 export const SIMPLE_MASK = ATTR_UNUSABLE | ATTR_S | ATTR_CODE | ATTR_EXPAND_DOWN;
 export const SIMPLE_VALUE = ATTR_S;
+/** memoryLinear's fast-path test: the simple case, and writable as well. */
+export const WRITABLE_SIMPLE_MASK = SIMPLE_MASK | ATTR_WRITABLE;
+export const WRITABLE_SIMPLE_VALUE = SIMPLE_VALUE | ATTR_WRITABLE;
+
+/**
+ * Mnemonics whose first operand is a ModRM memory destination they store to. Everything else
+ * with an E/M first operand only reads it (CMP, TEST, BT, PUSH, JMP/CALL, LGDT, x87 loads ...).
+ * ARPL stores only when it changes the RPL, and checks for itself.
+ */
+const STORING = new Set([
+  'add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'xchg', 'mov', 'pop', 'rol', 'ror', 'rcl', 'rcr', 'shl',
+  'shr', 'sar', 'not', 'neg', 'inc', 'dec', 'sgdt', 'sidt', 'shld', 'shrd', 'bts', 'btr', 'btc', 'cmpxchg', 'xadd',
+  'fxsave', 'cmpxchg8b', 'fst', 'fstp', 'fnstenv', 'fnstcw', 'fist', 'fistp', 'fnsave', 'fnstsw', 'fbstp',
+]);
+
+/** By opcode-table index: 1 when the instruction stores to its ModRM memory operand. */
+export const STORES_MODRM = Uint8Array.from(OPCODE_TABLE, (e) => {
+  const [mnemonic, first] = e.key.split('_');
+  if (first === undefined || !/^[EM]/.test(first)) return 0;
+  return STORING.has(mnemonic) || mnemonic.startsWith('set') ? 1 : 0;
+});
 
 /** Linear address of `size` bytes at `offset` in `seg` after the full checks (slow path). */
 export function checkedSegmentLinear(cpu: SoftCpu, seg: number, offset: number, size: number): number {
@@ -56,12 +83,21 @@ export function checkedSegmentLinear(cpu: SoftCpu, seg: number, offset: number, 
 
 /**
  * The write-side check (SDM Vol. 3, 5.4): in protected mode a write through a code segment
- * or a read-only data segment is #GP(0) (#SS(0) for SS). Cheap enough to call before a write
- * whose segment is known; not wired into the generic write helpers yet.
+ * or a read-only data segment is #GP(0) (#SS(0) for SS). Called by checkedMemoryLinear for
+ * ModRM stores, and by the string and moffs stores, whose segment is known there.
  */
 export function checkSegmentWrite(cpu: SoftCpu, seg: number): void {
   const r = cpu.regs;
   if (!(r.cr0 & 1) || r.flags.raw & FLAG_VM) return;
   const a = r.seg.attr[seg];
+  // 64-bit mode ignores segment types (and data registers may hold null selectors).
+  if (r.efer & EFER_LMA && r.seg.attr[1] & ATTR_L) return;
   if ((a & (ATTR_S | ATTR_CODE | ATTR_WRITABLE)) !== (ATTR_S | ATTR_WRITABLE)) raise(seg === SS ? Vector.SS : Vector.GP, 0);
+}
+
+/** memoryLinear's slow path: the full checks, then the write check for storing instructions. */
+export function checkedMemoryLinear(cpu: SoftCpu, insn: Instruction, offset: number, size: number): number {
+  const linear = checkedSegmentLinear(cpu, insn.segment, offset, size);
+  if (STORES_MODRM[insn.entryIndex] !== 0) checkSegmentWrite(cpu, insn.segment);
+  return linear;
 }
