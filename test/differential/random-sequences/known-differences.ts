@@ -48,51 +48,6 @@ const RDI = 7;
 
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
-    id: 'pf-rmw-write-bit',
-    description:
-      'A read-modify-write instruction (ADD/OR/.../NOT/NEG/INC/DEC/shifts/XCHG/BTS... with a memory destination) ' +
-      'that page-faults on a non-present page: the CPU reports a write access (#PF error code W = 1, e.g. 0x6), ' +
-      'tsemu reports the read (0x4). Fix in the read-for-write path of the interpreter memory access ' +
-      '(interp/addressing.ts / paged-memory.ts: translate RMW operands with write intent).',
-    correct(hw, tcg) {
-      const a = hw.exception;
-      const b = tcg.exception;
-      if (a === null || b === null || a.vector !== 14 || b.vector !== 14) return null;
-      if (a.errorCode === null || b.errorCode === null || a.errorCode !== (b.errorCode | PF_W) || (b.errorCode & PF_W) !== 0) return null;
-      return { ...tcg, exception: { ...b, errorCode: a.errorCode } };
-    },
-  },
-  {
-    id: 'pf-split-cr2',
-    description:
-      'A write that crosses from a mapped page into a non-present one (e.g. mov [0x60fffb], rax): the CPU sets ' +
-      'CR2 to the first byte of the faulting page (0x610000); tsemu reports address + size - 1 (0x610002). ' +
-      'Fix in the page-crossing write path of the memory access (interp/long-mode-memory.ts / paged-memory.ts).',
-    correct(hw, tcg) {
-      const a = hw.exception;
-      const b = tcg.exception;
-      if (a === null || b === null || a.vector !== 14 || b.vector !== 14) return null;
-      if (a.pageFaultAddress === null || b.pageFaultAddress === null || a.pageFaultAddress === b.pageFaultAddress) return null;
-      if ((a.pageFaultAddress & 0xfffn) !== 0n || b.pageFaultAddress < a.pageFaultAddress || b.pageFaultAddress > a.pageFaultAddress + 15n) return null;
-      return { ...tcg, exception: { ...b, pageFaultAddress: a.pageFaultAddress } };
-    },
-  },
-  {
-    id: 'noncanonical-rbp-ss',
-    description:
-      'A non-canonical memory operand with RBP (or RSP) as base register, even under an ES/DS/CS override ' +
-      '(ignored in 64-bit mode): the CPU raises #SS(0), tsemu #GP(0). Fix in the 64-bit canonical check of ' +
-      'interp/addressing.ts (choose #SS by the base register, not by the override).',
-    correct(hw, tcg, sequence) {
-      const a = hw.exception;
-      const b = tcg.exception;
-      if (a === null || b === null || a.vector !== 12 || b.vector !== 13 || a.errorCode !== 0 || b.errorCode !== 0) return null;
-      const at = instructionAt(sequence, hw.rip);
-      if (at === null || (at.base !== 4 && at.base !== 5)) return null;
-      return { ...tcg, exception: { ...b, vector: 12 } };
-    },
-  },
-  {
     id: 'call-noncanonical-push',
     description:
       'CALL near indirect to a non-canonical target: the CPU stores the return address at RSP - 8 and then raises ' +
@@ -106,22 +61,6 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       const stack = tcg.stack.slice();
       stack.set(hw.stack.subarray(at, at + 8), at);
       return { ...tcg, stack };
-    },
-  },
-  {
-    id: 'pop-mem-fault-rsp',
-    description:
-      'POP Ev to a memory operand that faults (non-canonical or not present): the CPU leaves RSP unchanged, tsemu ' +
-      'has already added the operand size (2 or 8) to RSP. Fix in interp/handlers/stack-ops.ts (pop_Ev: commit RSP ' +
-      'after the store).',
-    correct(hw, tcg, sequence) {
-      if (hw.exception === null || tcg.exception === null) return null;
-      if (instructionAt(sequence, hw.rip)?.key !== 'pop_Ev') return null;
-      const delta = BigInt.asUintN(64, tcg.gpr[4]) - BigInt.asUintN(64, hw.gpr[4]);
-      if (delta !== 2n && delta !== 8n) return null;
-      const gpr = tcg.gpr.slice();
-      gpr[4] = BigInt.asUintN(64, hw.gpr[4]);
-      return { ...tcg, gpr };
     },
   },
   {

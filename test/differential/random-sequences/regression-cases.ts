@@ -17,14 +17,12 @@ export interface RegressionCase extends SequenceCase {
 export const REGRESSION_CASES: readonly RegressionCase[] = [
   {
     note: 'add qword [rsi], imm8 on a non-present page: #PF error code must have W = 1 (0x6)',
-    known: 'pf-rmw-write-bit',
     seed: 2125684924, code: '48be7cd7d89b00000000488106fcffffff',
     gpr: ['ae', 'c599e24649b12b1e', 'ec0b0e0033da788c', '78', '7fefd0', '3eeb578f33da503a', '5b', '4c3005633542ee9e', '9b', 'd6', 'e5ba90a20f4c373e', '7828f84bfd672a73', 'ac4c311a', '4', 'a6cf6e9fa0e1335d', '8d0fc90e'],
     rflags: 213,
   },
   {
     note: 'bsf r10, [rbp-0xc4d] (ES override) with a non-canonical address: #SS(0), not #GP(0)',
-    known: 'noncanonical-rbp-ss',
     seed: 2057422600, code: '48bb720260000000000048d003415441b19948bd48a673470de4127226664c0fbc95b3f3ffff',
     gpr: ['2', '7fffffff', '2bae2841', 'd2e1e925215436e3', '7fef50', '3d', 'e3', '40bfbc93', 'c792acc4', 'fb', '7fffffffffffffff', '57', '1', 'feb3ecb0b141412f', 'd6e323931476e005', 'c'],
     rflags: 2245,
@@ -38,21 +36,18 @@ export const REGRESSION_CASES: readonly RegressionCase[] = [
   },
   {
     note: 'mov [0x60fffb], rax crossing into a non-present page: CR2 = 0x610000',
-    known: 'pf-split-cr2',
     seed: 2855194808, code: '48be3274e4b3149b044e49ba0132ce30ad93edc76641f744b2b359854899490f4de848a3fbff600000000000410f9d159f0120004d0f45ce4c0bcf',
     gpr: ['539db982', '30c63d0327241f35', '9ce7195520d1bdef', '21b03a40', '7fef48', '33489020ad386751', 'c1a8ce1c', 'bb7886c837aafab7', 'dddbce1922ad8c5a', '78', '8000', 'dc0e6806c396f417', '1a19ed284418a5fa', '35', '7fffffffffffffff', '7fff'],
     rflags: 1233,
   },
   {
     note: 'mov [r10+rdx], rdx crossing into a non-present page: CR2 = 0x610000',
-    known: 'pf-split-cr2',
     seed: 4134710462, code: '490fbced48ba7f0000000000000049ba80ff60000000000066364989141266410f4ec92c63',
     gpr: ['e4', '2b17b036fa9a6483', 'b2', '6c26509f1d753244', '7feff0', '482e9b95', '80000000', 'df', '57e19b12c83cb09f', '50d48159157ac3d3', '6948369d', '6fead465', 'b4', '8afef626cd2c64c5', 'ffffffff', '6c928b78bddb0843'],
     rflags: 3269,
   },
   {
     note: 'pop word [r9+rbx*4-0x7a] with a non-canonical address: #GP(0) with RSP unchanged',
-    known: 'pop-mem-fault-rsp',
     seed: 384384889, code: '48bbd50000000000000049b9ba0469ab4b8ba55466418f4499866681f27a8048ba0100000000000000f6fb',
     gpr: ['b0561ca26dc58f90', '2efc3c9640a9b956', '7fffffff', '37124267fdc9fae2', '7fef81', '97', 'a5', 'fffffffffffffffe', '8c', '2', 'b409a3544cbd2ebd', '5bb6bbf1', '2aa74e4d', 'e9', '3c8cd68366e3b5c7', '1'],
     rflags: 85,

@@ -43,14 +43,14 @@ const TWO_32 = 4294967296;
  * The 64-bit linear address lo + hi * 2^32 after adding the FS/GS base of `seg`; a
  * non-canonical address raises #SS(0) for stack references and #GP(0) otherwise.
  */
-export function canonicalLinear(cpu: SoftCpu, seg: number, lo: number, hi: number): number {
+export function canonicalLinear(cpu: SoftCpu, seg: number, lo: number, hi: number, stack = seg === SS): number {
   if (seg >= 4) {
     const s = cpu.regs.seg;
     const sum = (lo >>> 0) + (s.base[seg] >>> 0);
     lo = sum | 0;
     hi = (hi + s.baseHi[seg] + (sum >= TWO_32 ? 1 : 0)) | 0;
   }
-  if ((hi << 16) >> 16 !== hi) raise(seg === SS ? Vector.SS : Vector.GP, 0);
+  if ((hi << 16) >> 16 !== hi) raise(stack ? Vector.SS : Vector.GP, 0);
   return hi * TWO_32 + (lo >>> 0);
 }
 
@@ -94,7 +94,10 @@ export function linear64(cpu: SoftCpu, insn: Instruction): number {
     lo = off >>> 0;
     hi = 0;
   }
-  return canonicalLinear(cpu, insn.segment, lo, hi);
+  // A non-canonical operand based on RSP or RBP is a stack reference (#SS), whatever the
+  // override: 64-bit mode ignores ES/DS/SS/CS overrides (measured on the host CPU).
+  const base = insn.base;
+  return canonicalLinear(cpu, insn.segment, lo, hi, insn.segment === SS || ((base === 4 || base === 5) && insn.segment < 4));
 }
 
 /**
@@ -271,10 +274,7 @@ export function readMem64(cpu: SoftCpu, linear: number): number {
  */
 export function writeMem64(cpu: SoftCpu, linear: number, lo: number, hi: number): void {
   const m = cpu.mem;
-  if ((linear & 0xfff) > 0xff8 && m.probeWrite !== undefined) {
-    m.probeWrite(linear);
-    m.probeWrite(linear + 7);
-  }
+  if ((linear & 0xfff) > 0xff8) probeWriteRange(cpu, linear, 8);
   m.write32(linear, lo >>> 0);
   m.write32(linear + 4, hi >>> 0);
 }
@@ -291,4 +291,17 @@ export function readG64(cpu: SoftCpu, insn: Instruction): number {
 }
 export function writeG64(cpu: SoftCpu, insn: Instruction, lo: number, hi: number): void {
   setReg64(cpu, insn.reg, lo, hi);
+}
+
+/**
+ * Checks that `size` bytes from `linear` can be written, raising the #PF the write would raise
+ * and writing nothing: a multi-part store across pages probes first so a fault leaves memory
+ * unchanged. Each further page is probed at its first byte, the address the CPU reports in CR2.
+ */
+export function probeWriteRange(cpu: SoftCpu, linear: number, size: number): void {
+  const m = cpu.mem;
+  if (m.probeWrite === undefined) return;
+  m.probeWrite(linear);
+  const end = linear + size;
+  for (let page = linear - (linear & 0xfff) + 0x1000; page < end; page += 0x1000) m.probeWrite(page);
 }

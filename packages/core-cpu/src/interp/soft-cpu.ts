@@ -14,6 +14,7 @@
  * each decoded instruction is picked once, at decode, among variants fixed to its operand size
  * and kind where they exist (decode-cache.ts, loopHandler). Speed: `npm run bench`.
  */
+import { READS_FOR_WRITE } from './protected/segment-checks.js';
 import type { IoBus } from '@tsemu/devices/platform';
 import { decode, type ByteSource } from '../decoder/decoder.js';
 import { CpuMode, DecodeStatus, Instruction } from '../decoder/instruction.js';
@@ -32,6 +33,8 @@ import type { Handler } from './handlers/types.js';
 import { DECODE_CACHE_SLOTS, DecodeCache, loopHandler } from './decode-cache.js';
 
 const CS = Seg.CS;
+/** #PF error code bit 1: the access was a write. */
+const PF_WRITE = 2;
 const SLOT_MASK = DECODE_CACHE_SLOTS - 1;
 const CR0_PE = 1;
 const EFER_LMA = 0x400;
@@ -73,6 +76,8 @@ export class SoftCpu {
   readonly regs = new CpuRegisters();
   /** Decode target when an instruction is not cacheable (no MMU, TLB miss, page crossing). */
   readonly insn = new Instruction();
+  /** Scratch for re-decoding a faulting instruction (markReadForWrite). */
+  private readonly faultInsn = new Instruction();
   /** Instructions retired (the virtual clock's source). */
   retired = 0;
   halted = false;
@@ -263,6 +268,7 @@ export class SoftCpu {
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
       r.rip = start;
+      if (e.vector === Vector.PF && (e.errorCode & PF_WRITE) === 0) this.markReadForWrite(e, start, mode);
       this.lastException = e.vector;
       deliverException(this, e);
       return i + 1;
@@ -337,10 +343,26 @@ export class SoftCpu {
       if (!(e instanceof CpuFault)) throw e;
       r.rip = start;
       r.ripHi = startHi;
+      if (e.vector === Vector.PF && (e.errorCode & PF_WRITE) === 0) this.markReadForWrite(e, start, CpuMode.Bits64);
       this.lastException = e.vector;
       deliverException(this, e);
       return i + 1;
     }
+  }
+
+  /**
+   * A #PF raised by a read: if the instruction at `ip` is a read-modify-write of its memory
+   * operand, that read had write intent and the error code says W = 1, as on the CPU. Runs only
+   * on page faults; decodes the instruction again (the loop's record is out of scope here).
+   */
+  private markReadForWrite(fault: CpuFault, ip: number, mode: CpuMode): void {
+    const insn = this.faultInsn;
+    try {
+      this.decodeAt(ip, mode, insn);
+    } catch {
+      return; // the fault came from fetching the instruction itself
+    }
+    if (insn.isMem && READS_FOR_WRITE[insn.entryIndex] !== 0) fault.errorCode |= PF_WRITE;
   }
 
   /** Decodes the instruction at CS:`ip` into `out`; raises #UD/#GP when it does not decode. */

@@ -94,7 +94,8 @@ function bitStringLinear64(cpu: SoftCpu, insn: Instruction, size: number, gLo: n
   if (insn.addrSize === 8) {
     const lo = offset64(cpu, insn);
     const sum = lo + (dLo >>> 0);
-    return canonicalLinear(cpu, insn.segment, sum | 0, (offsetHi + dHi + (sum > 0xffffffff ? 1 : 0)) | 0);
+    const stack = insn.segment === 2 || ((insn.base === 4 || insn.base === 5) && insn.segment < 4);
+    return canonicalLinear(cpu, insn.segment, sum | 0, (offsetHi + dHi + (sum > 0xffffffff ? 1 : 0)) | 0, stack);
   }
   return canonicalLinear(cpu, insn.segment, (effectiveOffset(cpu, insn) + dLo) | 0, 0);
 }

@@ -33,6 +33,7 @@ import { AF, CF, OF, type LazyFlags } from '../../alu/lazy-flags.js';
 import type { Instruction } from '../../decoder/instruction.js';
 import { bit64, shl64, shr64, sar64, wide } from '../../alu/wide.js';
 import { memoryLinear, readE, readE64, readG, readG64, writeE, writeE64 } from '../addressing.js';
+import { probeWriteRange } from '../addressing.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
 
@@ -323,10 +324,7 @@ const COUNT_IMM = 2;
  * first, so a store that faults (a copy-on-write page) leaves CF for the restarted instruction.
  */
 function probeDestination(cpu: SoftCpu, linear: number, size: number): void {
-  const m = cpu.mem;
-  if (m.probeWrite === undefined) return;
-  m.probeWrite(linear);
-  m.probeWrite(linear + size - 1);
+  probeWriteRange(cpu, linear, size);
 }
 
 function group2(op: number, sizeOf: (i: Instruction) => number, countFrom: number) {

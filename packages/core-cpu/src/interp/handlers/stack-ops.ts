@@ -128,8 +128,18 @@ export const STACK_HANDLERS: HandlerTable = {
       }
       return;
     }
+    // As above: the address uses the incremented stack pointer, and a fault restores it.
+    const g = cpu.regs.gpr;
+    const spLo = g.r32[4];
+    const spHi = g.hi[4];
     const v = popV(cpu, insn.opSize);
-    writeE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0, v);
+    try {
+      writeE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0, v);
+    } catch (e) {
+      g.r32[4] = spLo;
+      g.hi[4] = spHi;
+      throw e;
+    }
   },
   push_ES: pushSeg(Seg.ES),
   push_CS: pushSeg(Seg.CS),

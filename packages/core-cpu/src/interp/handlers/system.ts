@@ -28,6 +28,7 @@ import { CpuFault } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { debugRegisters, syncBreakpoints } from '../debug-traps.js';
 import { checkSegmentWrite } from '../protected/segment-checks.js';
+import { probeWriteRange } from '../addressing.js';
 import type { HandlerTable } from './types.js';
 
 const FLAG_ZF = 0x40;
@@ -100,8 +101,7 @@ function storeTableRegister(idt: boolean) {
     const wide = insn.mode === 64;
     const lin = memoryLinear(cpu, insn, wide ? 10 : 6);
     if (wide && mmuOf(cpu) !== null) {
-      cpu.mem.probeWrite?.(lin);
-      cpu.mem.probeWrite?.(lin + 9);
+      probeWriteRange(cpu, lin, 10);
     }
     // All 32 base bits are stored for either operand size (a 286 stored 0xFF in the top byte).
     writeMem(cpu, lin, 2, idt ? r.idtLimit : r.gdtLimit);

@@ -13,6 +13,7 @@
  * - memory operands through memoryLinear(), with the data pointer recorded.
  * Scratch values are module-level: nothing is allocated per instruction.
  */
+import { probeWriteRange } from '../addressing.js';
 import type { Instruction } from '../../decoder/instruction.js';
 import { Float80, setIndefinite } from '../../fpu/float80.js';
 import { FSW_B, FSW_ES, FpuState } from '../../fpu/fpu-state.js';
@@ -141,10 +142,7 @@ export function read80(cpu: SoftCpu, lin: number, out: Float80): Float80 {
 /** Checks both ends of a multi-byte write first, so a #PF leaves memory unchanged. */
 export function probeWrite(cpu: SoftCpu, lin: number, size: number): void {
   const m = cpu.mem;
-  if (m.probeWrite !== undefined && ((lin & 0xfff) + size > 0x1000 || size > 0x1000)) {
-    m.probeWrite(lin);
-    m.probeWrite(at(lin, size - 1));
-  }
+  if (m.probeWrite !== undefined && ((lin & 0xfff) + size > 0x1000 || size > 0x1000)) probeWriteRange(cpu, lin, size);
 }
 
 export function write16(cpu: SoftCpu, lin: number, v: number): void {

@@ -95,6 +95,21 @@ export function checkSegmentWrite(cpu: SoftCpu, seg: number): void {
   if ((a & (ATTR_S | ATTR_CODE | ATTR_WRITABLE)) !== (ATTR_S | ATTR_WRITABLE)) raise(seg === SS ? Vector.SS : Vector.GP, 0);
 }
 
+/** Stores that do not read their destination first (everything else in STORING does). */
+const WRITE_ONLY = new Set([
+  'mov', 'pop', 'sgdt', 'sidt', 'fxsave', 'fst', 'fstp', 'fnstenv', 'fnstcw', 'fist', 'fistp', 'fnsave', 'fnstsw', 'fbstp',
+]);
+
+/**
+ * By opcode-table index: 1 for read-modify-write instructions (ADD [m], XCHG, BTS, CMPXCHG ...).
+ * The CPU reads their destination with write intent, so a #PF on that read reports W = 1
+ * (measured against the host CPU by the random-sequence differential test).
+ */
+export const READS_FOR_WRITE = Uint8Array.from(OPCODE_TABLE, (e, i) => {
+  const mnemonic = e.key.split('_')[0];
+  return STORES_MODRM[i] !== 0 && !WRITE_ONLY.has(mnemonic) && !mnemonic.startsWith('set') ? 1 : 0;
+});
+
 /** memoryLinear's slow path: the full checks, then the write check for storing instructions. */
 export function checkedMemoryLinear(cpu: SoftCpu, insn: Instruction, offset: number, size: number): number {
   const linear = checkedSegmentLinear(cpu, insn.segment, offset, size);
