@@ -98,11 +98,22 @@ function counter(cpu: SoftCpu, insn: Instruction): boolean {
   return (g.r32[1] = g.r32[1] - 1) !== 0;
 }
 
-/** Near CALL in 64-bit mode: the target is checked before the return address is pushed. */
+/**
+ * Near CALL in 64-bit mode. The return address is stored before the target is checked: a
+ * non-canonical target raises #GP(0) with RSP unchanged but the bytes below it written, as
+ * the host CPU does (measured by the random-sequence differential test).
+ */
 function call64(cpu: SoftCpu, lo: number, hi: number): void {
-  if ((hi << 16) >> 16 !== hi) raise(Vector.GP, 0);
   const r = cpu.regs;
+  const g = r.gpr;
+  const spLo = g.r32[4];
+  const spHi = g.hi[4];
   push64(cpu, r.rip, r.ripHi);
+  if ((hi << 16) >> 16 !== hi) {
+    g.r32[4] = spLo;
+    g.hi[4] = spHi;
+    raise(Vector.GP, 0);
+  }
   r.rip = lo | 0;
   r.ripHi = hi;
 }

@@ -243,24 +243,33 @@ function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compa
     const until = !compare ? UNTIL_NONE : prefixes & PREFIX_REPNE ? UNTIL_EQUAL : UNTIL_NOT_EQUAL;
     const g = cpu.regs.gpr;
     const flags = cpu.regs.flags;
-    if (am === ADDR32_IN_64 && g.r32[RCX] === 0) {
-      // Measured on Intel hardware: with a 32-bit address size and ECX = 0 the REP still
-      // writes ECX (clearing RCX[63:32]), and REP MOVS / REP STOS their index registers too.
+    if (am === ADDR32_IN_64) {
+      // Measured on Intel hardware: with a 32-bit address size the REP writes ECX (clearing
+      // RCX[63:32]), and REP MOVS / REP STOS their index registers too, before the first
+      // element: with ECX = 0, and also when the first element faults.
       g.hi[RCX] = 0;
       if (element === movsOne) g.hi[RSI] = 0;
       if (element === movsOne || element === stosOne) g.hi[RDI] = 0;
-      return;
+      if (g.r32[RCX] === 0) return;
     }
-    for (let n = 0; ; n++) {
-      // rCX at the address size (RCX: both halves) is re-read: the element commits it.
-      if (am === ADDR64 ? (g.r32[RCX] | g.hi[RCX]) === 0 : index(g, am, RCX) === 0) return;
-      if (n === REP_CHUNK) {
-        resumeLater(cpu, insn);
-        return;
+    // REPE/REPNE CMPS and SCAS interrupted by a fault leave EFLAGS as they were before the
+    // instruction, not as the last completed comparison set them (measured on the host CPU).
+    const flagsBefore = compare ? flags.get() : 0;
+    try {
+      for (let n = 0; ; n++) {
+        // rCX at the address size (RCX: both halves) is re-read: the element commits it.
+        if (am === ADDR64 ? (g.r32[RCX] | g.hi[RCX]) === 0 : index(g, am, RCX) === 0) return;
+        if (n === REP_CHUNK) {
+          resumeLater(cpu, insn);
+          return;
+        }
+        element(cpu, insn, am, size, delta);
+        advance(g, am, RCX, -1);
+        if (until === UNTIL_NOT_EQUAL ? flags.zf() === 0 : until === UNTIL_EQUAL && flags.zf() === 1) return;
       }
-      element(cpu, insn, am, size, delta);
-      advance(g, am, RCX, -1);
-      if (until === UNTIL_NOT_EQUAL ? flags.zf() === 0 : until === UNTIL_EQUAL && flags.zf() === 1) return;
+    } catch (e) {
+      if (compare) flags.set(flagsBefore);
+      throw e;
     }
   };
 }
