@@ -5,6 +5,7 @@
 import { runIoBusBench } from './io-bus-dispatch.js';
 import { runKvmPioBench } from './kvm-pio-exit.js';
 import { runInterpreterVsV86Bench } from './v86-interp.js';
+import { runLinuxBootBench } from './linux-boot.js';
 
 function section(title: string, lines: readonly string[]): void {
   process.stdout.write(`\n== ${title}\n${lines.join('\n')}\n`);
@@ -13,3 +14,4 @@ function section(title: string, lines: readonly string[]): void {
 section('IoBus dispatch (benchmark.js, ns per operation)', await runIoBusBench());
 section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await runKvmPioBench());
 section('Software CPU interpreter vs v86 (same guests; tsemu has no JIT yet)', await runInterpreterVsV86Bench());
+section('Linux 686 under --accel=tcg: start to the first shell prompt', await runLinuxBootBench());

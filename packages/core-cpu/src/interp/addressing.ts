@@ -6,6 +6,7 @@
 import type { Instruction } from '../decoder/instruction.js';
 import { PREFIX_REX } from '../decoder/instruction.js';
 import { GprFile } from '../state/gpr-file.js';
+import { offset64, offsetHi } from './offset64.js';
 import { raise, Vector } from './faults.js';
 import type { SoftCpu } from './soft-cpu.js';
 import {
@@ -65,27 +66,8 @@ export function linear64(cpu: SoftCpu, insn: Instruction): number {
   let lo: number;
   let hi: number;
   if (insn.addrSize === 8) {
-    lo = disp >>> 0;
-    hi = disp >> 31;
-    if (insn.base >= 0) {
-      const sum = lo + (g.r32[insn.base] >>> 0);
-      lo = sum >>> 0;
-      hi = hi + g.hi[insn.base] + (sum >= TWO_32 ? 1 : 0);
-    } else if (insn.ripRelative) {
-      const r = cpu.regs;
-      const sum = lo + (r.rip >>> 0);
-      lo = sum >>> 0;
-      hi = hi + r.ripHi + (sum >= TWO_32 ? 1 : 0);
-    }
-    if (insn.index >= 0) {
-      const sc = insn.scale;
-      const iLo = g.r32[insn.index] >>> 0;
-      const iHi = sc === 0 ? g.hi[insn.index] : (g.hi[insn.index] << sc) | (iLo >>> (32 - sc));
-      const sum = lo + ((iLo << sc) >>> 0);
-      lo = sum >>> 0;
-      hi = hi + iHi + (sum >= TWO_32 ? 1 : 0);
-    }
-    hi |= 0;
+    lo = offset64(cpu, insn);
+    hi = offsetHi;
   } else {
     let off = disp;
     if (insn.base >= 0) off += g.r32[insn.base];
@@ -94,10 +76,17 @@ export function linear64(cpu: SoftCpu, insn: Instruction): number {
     lo = off >>> 0;
     hi = 0;
   }
-  // A non-canonical operand based on RSP or RBP is a stack reference (#SS), whatever the
-  // override: 64-bit mode ignores ES/DS/SS/CS overrides (measured on the host CPU).
+  return canonicalLinear(cpu, insn.segment, lo, hi, isStackReference(insn));
+}
+
+/**
+ * Whether a 64-bit memory operand is a stack reference for the canonical check (#SS rather
+ * than #GP): SS, or an RSP/RBP base under any override but FS/GS, since 64-bit mode ignores
+ * the ES/CS/SS/DS overrides (measured on the host CPU).
+ */
+export function isStackReference(insn: Instruction): boolean {
   const base = insn.base;
-  return canonicalLinear(cpu, insn.segment, lo, hi, insn.segment === SS || ((base === 4 || base === 5) && insn.segment < 4));
+  return insn.segment === SS || ((base === 4 || base === 5) && insn.segment < 4);
 }
 
 /**

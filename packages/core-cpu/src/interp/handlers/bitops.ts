@@ -17,10 +17,10 @@ import { AF, ARITH_FLAGS, CF, OF, PF, ZF, type LazyFlags } from '../../alu/lazy-
 import type { Instruction } from '../../decoder/instruction.js';
 import { sar64, wide } from '../../alu/wide.js';
 import {
-  canonicalLinear, effectiveOffset, getReg64, linearOf, memoryLinear, readE, readE64, readG, readMem, readMem64,
+  canonicalLinear, effectiveOffset, isStackReference, getReg64, linearOf, memoryLinear, readE, readE64, readG, readMem, readMem64,
   setReg64, setRegV, writeG, writeG64, writeMem, writeMem64,
 } from '../addressing.js';
-import { offset64, offsetHi } from './offset64.js';
+import { offset64, offsetHi } from '../offset64.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
 
@@ -94,8 +94,7 @@ function bitStringLinear64(cpu: SoftCpu, insn: Instruction, size: number, gLo: n
   if (insn.addrSize === 8) {
     const lo = offset64(cpu, insn);
     const sum = lo + (dLo >>> 0);
-    const stack = insn.segment === 2 || ((insn.base === 4 || insn.base === 5) && insn.segment < 4);
-    return canonicalLinear(cpu, insn.segment, sum | 0, (offsetHi + dHi + (sum > 0xffffffff ? 1 : 0)) | 0, stack);
+    return canonicalLinear(cpu, insn.segment, sum | 0, (offsetHi + dHi + (sum > 0xffffffff ? 1 : 0)) | 0, isStackReference(insn));
   }
   return canonicalLinear(cpu, insn.segment, (effectiveOffset(cpu, insn) + dLo) | 0, 0);
 }

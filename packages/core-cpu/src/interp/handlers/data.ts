@@ -16,7 +16,7 @@ import {
   writeE64, writeG, writeG8, writeG16, writeG32, writeG64, writeMem, writeMem64,
 } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
-import { offset64, offsetHi } from './offset64.js';
+import { offset64, offsetHi } from '../offset64.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadSegment } from '../protected/segment-load.js';
 import { checkSegmentWrite } from '../protected/segment-checks.js';

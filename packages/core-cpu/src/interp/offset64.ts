@@ -2,10 +2,10 @@
  * The 64-bit effective address of a ModRM memory operand (base + index * scale + disp, or
  * RIP + disp) as two 32-bit halves, before any FS/GS base and any canonical check: what LEA
  * stores, and what BT* with a register bit offset moves from (SDM Vol. 1, 3.7.5).
- * addressing.ts's linear64 is the same sum followed by the segment base and the check.
+ * addressing.ts's linear64 adds the segment base and the canonical check to it.
  */
-import type { Instruction } from '../../decoder/instruction.js';
-import type { SoftCpu } from '../soft-cpu.js';
+import type { Instruction } from '../decoder/instruction.js';
+import type { SoftCpu } from './soft-cpu.js';
 
 /** Bits 63:32 of the last offset64 result (module scratch: no allocation per instruction). */
 export let offsetHi = 0;
