@@ -46,7 +46,11 @@ export interface Test386Options {
   traceLast?: number;
 }
 
-export function runTest386(image: Uint8Array, options: Test386Options = {}): Test386Result {
+/**
+ * Runs the ROM until it halts, raises an event or uses up the budget. Asynchronous: it yields to
+ * the event loop after every burst, so a run of minutes never blocks the test worker.
+ */
+export async function runTest386(image: Uint8Array, options: Test386Options = {}): Promise<Test386Result> {
   const budget = options.budget ?? 200_000_000;
   const traceLast = options.traceLast ?? 0;
   const ring: number[] = [];
@@ -89,6 +93,7 @@ export function runTest386(image: Uint8Array, options: Test386Options = {}): Tes
       } else {
         cpu.run(Math.min(1_000_000, budget - cpu.retired));
       }
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (cpu.halted) {
         end = 'halt';
         break;

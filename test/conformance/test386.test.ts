@@ -43,8 +43,8 @@ function tinyRom(): Uint8Array {
 }
 
 describe('a firmware ROM from the reset vector', () => {
-  it('starts at 0xFFFFFFF0, jumps into the low alias, reports POST codes on 0x190 and ignores writes to the ROM', () => {
-    const r = runTest386(tinyRom(), { budget: 1000 });
+  it('starts at 0xFFFFFFF0, jumps into the low alias, reports POST codes on 0x190 and ignores writes to the ROM', async () => {
+    const r = await runTest386(tinyRom(), { budget: 1000 });
     expect(r.end).toBe('halt');
     expect(r.codes).toEqual([0x42, 0xb0]);
     expect(r.romWrites).toBe(1);
@@ -53,8 +53,8 @@ describe('a firmware ROM from the reset vector', () => {
 });
 
 describe.runIf(rom !== null)('test386.asm', () => {
-  it(`gets at least as far as POST 0x${REACHED.toString(16)}`, () => {
-    const r = runTest386(readTest386Rom(rom!));
+  it(`gets at least as far as POST 0x${REACHED.toString(16)}`, async () => {
+    const r = await runTest386(readTest386Rom(rom!));
     const reached = Math.max(...r.codes.map((c) => ORDER.indexOf(c)));
     console.log(
       `test386: POST ${r.codes.map((c) => c.toString(16)).join(' ')}; ended by ${r.end} after ${r.instructions} instructions` +
