@@ -25,7 +25,6 @@ SPIN_LOOPS          equ 2500000         ; 2 instructions a turn: 5,000,000 instr
 PIT_DIVISOR         equ 1193            ; 1193182 Hz / 1193 = 1000.15 Hz
 PIT_CH0_LOHI_MODE2  equ 0x34
 PIT_CH0_LATCH       equ 0x00            ; counter latch command for counter 0
-INTERRUPT_GATE32    equ 0x8e
 CMOS_REG_MINUTES    equ 0x02
 CMOS_REG_HOURS      equ 0x04
 CMOS_REG_DAY        equ 0x07
@@ -39,20 +38,7 @@ main:
         lidt [idt_descriptor]
 
         ; 8259A pair at 0x20/0x28 (as pit-hlt.asm), only IRQ0 unmasked.
-        mov al, PIC_ICW1_INIT_ICW4
-        out PIC1_CMD, al
-        out PIC2_CMD, al
-        mov al, 0x20
-        out PIC1_DATA, al
-        mov al, 0x28
-        out PIC2_DATA, al
-        mov al, 0x04
-        out PIC1_DATA, al
-        mov al, 0x02
-        out PIC2_DATA, al
-        mov al, PIC_ICW4_8086
-        out PIC1_DATA, al
-        out PIC2_DATA, al
+        PIC_REMAP_20_28
         mov al, 0xfe
         out PIC1_DATA, al
         mov al, 0xff
@@ -168,12 +154,6 @@ exception_handler:
         call serial_puts
         DEBUG_EXIT EXIT_FAILURE
 
-%macro IDT_GATE 1
-        dw ((%1 - $$ + MB_LOAD_ADDR) & 0xffff)
-        dw MB_CODE_SEL
-        db 0, INTERRUPT_GATE32
-        dw ((%1 - $$ + MB_LOAD_ADDR) >> 16)
-%endmacro
 
         align 8
 idt:

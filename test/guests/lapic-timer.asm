@@ -54,7 +54,6 @@ ICR_SELF_FIXED      equ (1 << 18) | IPI_VECTOR  ; destination shorthand 01b (sel
 ; Under KVM with a user-space APIC the interrupt window may open a few instructions late
 ; (an exit, then injection): wait up to this many loop turns for a delivery.
 SETTLE_LOOPS        equ 100000
-INTERRUPT_GATE32    equ 0x8e
 IDT_ENTRIES         equ 0x100
 
 main:
@@ -90,20 +89,7 @@ main:
         lidt [idt_descriptor]
 
         ; The 8259 pair at 0x20/0x28, every line masked: only the APIC may interrupt.
-        mov al, PIC_ICW1_INIT_ICW4
-        out PIC1_CMD, al
-        out PIC2_CMD, al
-        mov al, 0x20
-        out PIC1_DATA, al
-        mov al, 0x28
-        out PIC2_DATA, al
-        mov al, 0x04
-        out PIC1_DATA, al
-        mov al, 0x02
-        out PIC2_DATA, al
-        mov al, PIC_ICW4_8086
-        out PIC1_DATA, al
-        out PIC2_DATA, al
+        PIC_REMAP_20_28
         mov al, 0xff
         out PIC1_DATA, al
         out PIC2_DATA, al
@@ -242,12 +228,6 @@ exception_handler:
         call serial_puts
         DEBUG_EXIT EXIT_FAILURE
 
-%macro IDT_GATE 1
-        dw ((%1 - $$ + MB_LOAD_ADDR) & 0xffff)
-        dw MB_CODE_SEL
-        db 0, INTERRUPT_GATE32
-        dw ((%1 - $$ + MB_LOAD_ADDR) >> 16)
-%endmacro
 
         align 8
 idt:

@@ -25,7 +25,6 @@ PIT_DIVISOR     equ 1193                ; 1193182 Hz / 1193 = 1000.15 Hz
 PIT_CH0_LOHI_MODE2 equ 0x34             ; counter 0, LSB then MSB, mode 2 (rate generator), binary
 IRQ0_VECTOR     equ 0x20
 IDT_ENTRIES     equ 0x30                ; 0x00-0x1f exceptions, 0x20-0x2f the two PICs
-INTERRUPT_GATE32 equ 0x8e               ; present, DPL 0, 32-bit interrupt gate (IF cleared)
 
 main:
         call serial_init
@@ -44,24 +43,8 @@ main:
 
         lidt [idt_descriptor]
 
-        ; 8259A initialisation: ICW1 starts the sequence on the command port; ICW2 (vector
-        ; base), ICW3 (master: slave on IRQ2 = bit 2; slave: its cascade identity 2) and ICW4
-        ; (8086 mode) follow on the data port. Vectors 0x00-0x1f are the CPU's exceptions,
-        ; so the PICs move to 0x20/0x28.
-        mov al, PIC_ICW1_INIT_ICW4
-        out PIC1_CMD, al
-        out PIC2_CMD, al
-        mov al, 0x20
-        out PIC1_DATA, al
-        mov al, 0x28
-        out PIC2_DATA, al
-        mov al, 0x04
-        out PIC1_DATA, al
-        mov al, 0x02
-        out PIC2_DATA, al
-        mov al, PIC_ICW4_8086
-        out PIC1_DATA, al
-        out PIC2_DATA, al
+        ; The 8259As to vectors 0x20/0x28 (lib/pc.inc), clear of the CPU's exceptions.
+        PIC_REMAP_20_28
         ; OCW1: mask everything but IRQ0 (the timer).
         mov al, 0xfe
         out PIC1_DATA, al
@@ -133,12 +116,6 @@ exception_handler:
 
 ; An interrupt gate splits the handler offset into two 16-bit halves around the selector and
 ; type. With org-based flat binaries, (label - $$ + origin) is a plain number nasm can split.
-%macro IDT_GATE 1
-        dw ((%1 - $$ + MB_LOAD_ADDR) & 0xffff)
-        dw MB_CODE_SEL
-        db 0, INTERRUPT_GATE32
-        dw ((%1 - $$ + MB_LOAD_ADDR) >> 16)
-%endmacro
 
         align 8
 idt:
