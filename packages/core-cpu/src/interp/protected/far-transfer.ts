@@ -42,6 +42,20 @@ function pushReturn(cpu: SoftCpu, size: number): void {
   framePush(cpu, size, size === 2 ? r.rip & 0xffff : r.rip);
 }
 
+/**
+ * A far JMP/CALL straight to a code segment (no gate), legacy or IA-32e mode: code, privilege
+ * (conforming: DPL <= CPL; else RPL <= CPL and DPL = CPL) and presence, with the selector as
+ * the error code (SDM Vol. 3, 5.8.1).
+ */
+export function checkDirectCodeTarget(selector: number, hi: number, cpl: number): void {
+  const code = selector & 0xfffc;
+  if (!isCode(hi)) raise(Vector.GP, code);
+  if (hi & CONFORMING) {
+    if (descDpl(hi) > cpl) raise(Vector.GP, code);
+  } else if ((selector & 3) > cpl || descDpl(hi) !== cpl) raise(Vector.GP, code);
+  if (!isPresent(hi)) raise(Vector.NP, code);
+}
+
 /** Far JMP (`call` false) or far CALL to selector:offset in protected mode. */
 export function protectedFarTransfer(cpu: SoftCpu, selector: number, offset: number, size: number, call: boolean): void {
   legacyOnly(cpu, size);
@@ -52,11 +66,7 @@ export function protectedFarTransfer(cpu: SoftCpu, selector: number, offset: num
   readDescriptor(cpu, selector, Vector.GP, 0);
   const hi = desc.hi;
   if (isSegment(hi)) {
-    if (!isCode(hi)) raise(Vector.GP, code);
-    if (hi & CONFORMING) {
-      if (descDpl(hi) > cpl) raise(Vector.GP, code);
-    } else if ((selector & 3) > cpl || descDpl(hi) !== cpl) raise(Vector.GP, code);
-    if (!isPresent(hi)) raise(Vector.NP, code);
+    checkDirectCodeTarget(selector, hi, cpl);
     if (size === 2) offset &= 0xffff;
     if (offset >>> 0 > descLimit(desc.lo, hi)) raise(Vector.GP, 0);
     if (call) {

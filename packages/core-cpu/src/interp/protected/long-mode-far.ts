@@ -16,7 +16,7 @@ import {
   D_DB, D_TYPE_SHIFT, desc, descDpl, descLimit, descType, isCode, isPresent, isSegment, loadCache, readDescriptor,
   readDescriptorUpper, setAccessed, SYS_CALL_GATE32, TYPE_CONFORMING,
 } from './descriptor.js';
-import { checkReturnCode, loadOuterStack } from './far-transfer.js';
+import { checkDirectCodeTarget, checkReturnCode, loadOuterStack } from './far-transfer.js';
 import {
   lf, lfAt, lfCommit, lfOnCurrentStack, lfPush, loadNullStack, readTss64Stack, returnStackRead,
 } from './long-mode-interrupts.js';
@@ -85,11 +85,7 @@ export function longModeFarTransfer(cpu: SoftCpu, selector: number, lo: number, 
   readDescriptor(cpu, selector, Vector.GP, 0);
   const h = desc.hi;
   if (isSegment(h)) {
-    if (!isCode(h)) raise(Vector.GP, code);
-    if (h & CONFORMING) {
-      if (descDpl(h) > cpl) raise(Vector.GP, code);
-    } else if ((selector & 3) > cpl || descDpl(h) !== cpl) raise(Vector.GP, code);
-    if (!isPresent(h)) raise(Vector.NP, code);
+    checkDirectCodeTarget(selector, h, cpl);
     if (size === 2) lo &= 0xffff;
     const to64 = checkTarget(selector, lo >>> 0, hi);
     if (call) pushReturn(cpu, size);
