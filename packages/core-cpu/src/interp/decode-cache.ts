@@ -19,27 +19,11 @@
  * marked. Writes that bypass the MMU (GuestMemory.bytes, device DMA) are not seen: whoever
  * does those must call `flush()` (SoftCpu.flushDecodeCache).
  *
- * The handler a slot keeps is picked here too (loopHandler): where one exists, a variant fixed
- * to the instruction's operand size and kind, and otherwise the table's handler, wrapped when
- * it may change what the run loop keeps in locals (MODE_KEEPING).
+ * The handler a slot keeps is picked at decode by loop-handlers.ts.
  */
 import { CpuMode, Instruction } from '../decoder/instruction.js';
 import { MAX_INSTRUCTION_LENGTH } from '../decoder/decoder.js';
-import { DISPATCH } from './handlers/index.js';
 import type { Handler } from './handlers/types.js';
-import { OPCODE_TABLE } from '../decoder/opcode-table.js';
-import { ALU_HANDLERS } from './handlers/alu.js';
-import { ATOMIC_HANDLERS } from './handlers/atomics.js';
-import { BCD_HANDLERS } from './handlers/bcd.js';
-import { BITOP_HANDLERS } from './handlers/bitops.js';
-import { CONTROL_HANDLERS } from './handlers/control.js';
-import { DATA_HANDLERS, LEA_VARIANTS, MOV_VARIANTS } from './handlers/data.js';
-import { MULDIV_HANDLERS } from './handlers/muldiv.js';
-import { SHIFT_HANDLERS } from './handlers/shift.js';
-import { FLAG_HANDLERS, STACK_HANDLERS } from './handlers/stack-ops.js';
-import { STRING_HANDLERS } from './handlers/string.js';
-import { X87_HANDLERS } from './handlers/x87.js';
-import { ALU_FORM_VARIANTS } from '../generated/alu-forms.js';
 
 /**
  * Slots (a power of two). 64 Ki instructions: hot loops need far fewer, but direct mapping by
@@ -178,62 +162,4 @@ export class DecodeCache {
     this.usedCount = 0;
     this.counters.flushes++;
   }
-}
-
-/**
- * Handlers that cannot change CS (selector, base, attributes), CR0 or EFER, so the run loops
- * may keep the decoding mode and CS base they computed on entry across them: whole groups of
- * plain data operations, and the near control transfers. Left out, conservatively: I/O (a
- * device may reset the machine), segment register loads, POPF. A handler not listed (or
- * replaced later by a wrapper, e.g. system-events.ts) is not this function object, so it is
- * treated as mode-changing: a new handler is safe by default.
- */
-const MODE_KEEPING: ReadonlySet<Handler> = (() => {
-  const keep = new Set<Handler>();
-  const groups = [ALU_HANDLERS, ATOMIC_HANDLERS, BCD_HANDLERS, BITOP_HANDLERS, MULDIV_HANDLERS, SHIFT_HANDLERS, X87_HANDLERS, FLAG_HANDLERS];
-  for (const g of groups) for (const h of Object.values(g)) keep.add(h);
-  const except = /^(ins_|outs_|mov_Sw_Rv_Mw$|pop_(ES|SS|DS|FS|GS)$|popf$)/;
-  for (const g of [DATA_HANDLERS, STACK_HANDLERS, STRING_HANDLERS]) {
-    for (const [key, h] of Object.entries(g)) if (!except.test(key)) keep.add(h);
-  }
-  const nearControl = /^(jmp_(Jb|Jz|Ev)|call_(Jz|Ev)|ret|ret_Iw|loop(e|ne)?_Jb|jcxz_Jb|j(n?[obeslp]|ae|be|a|ge|le|g|l)_J[bz]|set[a-z]+_Eb|cmov[a-z]+_Gv_Ev)$/;
-  for (const [key, h] of Object.entries(CONTROL_HANDLERS)) if (nearControl.test(key)) keep.add(h);
-  // A mode-changing key that shares its function with a kept key would be wrongly kept.
-  for (const [key, h] of Object.entries(CONTROL_HANDLERS)) if (!nearControl.test(key)) keep.delete(h);
-  return keep;
-})();
-
-/** Raises SoftCpu.modeChanged after `h`: the run loop then ends and re-reads the mode. */
-function modeChanging(h: Handler): Handler {
-  return (cpu, insn) => {
-    h(cpu, insn);
-    cpu.modeChanged = true;
-  };
-}
-
-/**
- * What the run loops call per table entry: DISPATCH's handler, wrapped by modeChanging unless
- * it is in MODE_KEEPING. (Built once; the wrappers are the only closures, one per entry.)
- */
-const LOOP_DISPATCH: readonly Handler[] = OPCODE_TABLE.map((_entry, i) =>
-  MODE_KEEPING.has(DISPATCH[i]) ? DISPATCH[i] : modeChanging(DISPATCH[i]));
-
-/**
- * Per table entry, the variants of its v-form handler fixed to one size and operand kind (ALU
- * forms: generated/alu-forms.ts; MOV: handlers/data.ts), when the entry still runs that
- * handler (not replaced by a later group); else undefined.
- */
-const VARIANTS: readonly (readonly Handler[] | undefined)[] = OPCODE_TABLE.map((entry, i) => {
-  const key = entry.key;
-  if (ALU_FORM_VARIANTS[key] !== undefined && DISPATCH[i] === ALU_HANDLERS[key]) return ALU_FORM_VARIANTS[key];
-  if (MOV_VARIANTS[key] !== undefined && DISPATCH[i] === DATA_HANDLERS[key]) return MOV_VARIANTS[key];
-  if (key === 'lea_Gv_M' && DISPATCH[i] === DATA_HANDLERS[key]) return LEA_VARIANTS;
-  return undefined;
-});
-
-/** The handler the run loops call for a decoded instruction (picked once per decode). */
-export function loopHandler(insn: Instruction): Handler {
-  const v = VARIANTS[insn.entryIndex];
-  if (v !== undefined && insn.opSize !== 8) return v[(insn.opSize === 4 ? 1 : 0) | (insn.isMem ? 2 : 0)];
-  return LOOP_DISPATCH[insn.entryIndex];
 }

@@ -30,7 +30,8 @@ import type { Mmu } from '../mmu/mmu.js';
 import { TLB_HAS_CODE } from '../mmu/tlb.js';
 import { DISPATCH } from './handlers/index.js';
 import type { Handler } from './handlers/types.js';
-import { DECODE_CACHE_SLOTS, DecodeCache, loopHandler } from './decode-cache.js';
+import { DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
+import { loopHandler } from './loop-handlers.js';
 
 const CS = Seg.CS;
 /** #PF error code bit 1: the access was a write. */
