@@ -39,8 +39,9 @@ describe.runIf(haveNasm)('tcg virtual clock through tsemu', () => {
     expect(stat(a.stderr, 'interrupts taken')).toBe(5);
     expect(stat(a.stderr, 'virtual time ms')).toBeCloseTo(instructions / 1e6, 2);
     expect(stat(a.stderr, 'MIPS')).toBeGreaterThan(0);
-    expect(stat(a.stderr, 'decode-cache misses')).toBeGreaterThan(0);
-    expect(stat(a.stderr, 'decode-cache hits \\(retired - misses\\)')).toBeGreaterThan(4_000_000);
+    // The guest's loops are decoded once: a few hundred instructions decoded for millions run.
+    expect(stat(a.stderr, 'blocks decoded')).toBeGreaterThan(0);
+    expect(stat(a.stderr, 'instructions decoded into blocks')).toBeLessThan(instructions / 1000);
   });
 
   it('gives the same pit-hlt transcript twice and skips the idle time in HLT', async () => {

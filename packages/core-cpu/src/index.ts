@@ -34,3 +34,5 @@ export {
   TcgAccelerator, createTcgAccelerator, VirtualClock, MAX_ICOUNT_SHIFT, CpuTracer,
   type TcgAcceleratorOptions, type TcgLocalApic, type TcgStats, type VirtualClockOptions, type CpuTraceOptions, type CpuTraceRange,
 } from './tcg/tcg-accelerator.js';
+export { Jit, DEFAULT_JIT_THRESHOLD, type JitOptions, type JitCounters } from './jit/jit.js';
+export type { CompiledBlock } from './jit/block-compiler.js';

@@ -54,9 +54,9 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
   rows.push(['host time ms', ms(elapsedNs)]);
   if (s.virtualNs !== null && elapsedNs > 0) rows.push(['virtual / host time', (s.virtualNs / elapsedNs).toFixed(3)]);
   if (s.decodeCache) {
-    rows.push(['decode-cache hits (retired - misses)', String(s.decodeCache.hits)]);
-    rows.push(['decode-cache misses', String(s.decodeCache.misses)]);
-    rows.push(['decode-cache invalidations', String(s.decodeCache.invalidations)]);
+    rows.push(['blocks decoded', String(s.decodeCache.blocks)]);
+    rows.push(['instructions decoded into blocks', String(s.decodeCache.decoded)]);
+    rows.push(['blocks dropped by code writes', String(s.decodeCache.invalidations)]);
     rows.push(['decode-cache flushes', String(s.decodeCache.flushes)]);
   }
   rows.push(['TLB fills', String(s.tlb.fills)]);

@@ -1,103 +1,184 @@
 /**
- * The decoded-instruction cache: decoding is the interpreter's largest cost (about a third of
- * the time on integer loops), and loops run the same bytes over and over. Entries are keyed by
- * the instruction's first byte as an offset in the guest RAM backing (GuestMemory.bytes) plus
- * the decoding mode. The run loop gets that offset straight from the TLB entry it already
- * loaded (bits 31:12 of a RAM entry are the page's backing offset, mmu/tlb.ts), so a lookup is
- * integer arithmetic on one Int32Array; and since the key is where the bytes are, paging
- * changes (CR0/CR3/CR4, INVLPG) need no flush. The cache is direct-mapped (slot = low key
- * bits) and each slot owns one Instruction (created on the slot's first use) that decode()
- * refills on a miss, so a hit costs two typed-array compares and allocates nothing. Only RAM
- * the TLB maps directly is cached (the fetch fast path excludes anything else).
+ * The decoded-block cache: decoding is the interpreter's largest cost after dispatch, and
+ * loops run the same bytes over and over. The run loop executes *blocks*: runs of decoded
+ * instructions, each with the handler picked for it (loop-handlers.ts), from a start address
+ * up to an instruction that transfers control unconditionally, may change the mode, or is the
+ * last whole one in the page. Conditional branches do not end a block: the loop leaves it when
+ * RIP after an instruction is not the next one's address (a branch taken, a REP resumed), so a
+ * block is a superblock with side exits. Per instruction the loop then pays no fetch, no TLB
+ * lookup and no cache probe, only the handler call and the checks between instructions.
  *
- * Validity: the pages an entry was decoded from are marked in the MMU (`tlb.markCode`), which
- * sends every write to them down the MMU slow path and to `mmu.onCodeWrite`; that hook drops
- * the entries whose bytes the write overlaps (QEMU's and v86's code-page tracking work the same
- * way). The hook speaks guest-physical addresses: `notePage` records, per cached page, which
- * backing page it is, and `invalidatePhys` translates through that record. Instructions that
- * cross a page boundary are never cached, so an entry's bytes all lie in the page that was
- * marked. Writes that bypass the MMU (GuestMemory.bytes, device DMA) are not seen: whoever
- * does those must call `flush()` (SoftCpu.flushDecodeCache).
+ * Keys: a block is keyed by its first byte's offset in the guest RAM backing
+ * (GuestMemory.bytes) plus the decoding mode. The run loop gets that offset from the TLB entry
+ * of the fetch (bits 31:12 of a RAM entry are the page's backing offset, mmu/tlb.ts), so a
+ * lookup is integer arithmetic and two field compares; and since the key is where the bytes
+ * are, paging changes (CR0/CR3/CR4, INVLPG) need no flush. The table is direct-mapped
+ * (slot = low key bits). A block never crosses a page, nor, in 16-bit code, the wrap of IP
+ * from 0xFFFF to 0: its bytes are one contiguous range of one page.
  *
- * The handler a slot keeps is picked at decode by loop-handlers.ts.
+ * Validity: pages blocks were decoded from are marked in the MMU (`tlb.markCode`), which sends
+ * every write to them down the MMU slow path and to `mmu.onCodeWrite`; that hook drops the
+ * blocks whose bytes the write overlaps (QEMU's and v86's code-page tracking work the same
+ * way) and reports it (`onDrop`), so the run loop leaves a block whose own bytes an instruction
+ * just rewrote. The hook speaks guest-physical addresses: `notePage` records, per cached page,
+ * which backing page it is. Writes that bypass the MMU (GuestMemory.bytes, device DMA) are not
+ * seen: whoever does those must call `flush()` (SoftCpu.flushDecodeCache).
+ *
+ * Memory bound: at most MAX_CACHED_INSTRUCTIONS decoded instructions are kept; past that the
+ * whole cache is dropped and refilled from what runs next (QEMU flushes its code buffer the
+ * same way when it is full).
  */
 import { CpuMode, Instruction } from '../decoder/instruction.js';
-import { MAX_INSTRUCTION_LENGTH } from '../decoder/decoder.js';
+import { decode, type ByteSource } from '../decoder/decoder.js';
+import { DecodeStatus } from '../decoder/instruction.js';
 import type { Handler } from './handlers/types.js';
+import type { CompiledBlock } from '../jit/block-compiler.js';
+import { endsBlock, loopHandler } from './loop-handlers.js';
 
-/**
- * Slots (a power of two). 64 Ki instructions: hot loops need far fewer, but direct mapping by
- * the low address bits makes code 64 KiB apart collide, and a kernel's hot paths spread out.
- */
+/** Slots (a power of two): block starts 64 KiB apart in the backing collide. */
 export const DECODE_CACHE_SLOTS = 1 << 16;
 const SLOT_MASK = DECODE_CACHE_SLOTS - 1;
+/** Instructions per block at most: bounds the work redone when a block is dropped. */
+export const MAX_BLOCK_INSTRUCTIONS = 64;
+/** Decoded instructions kept at most (about 100 bytes each) before the cache starts over. */
+export const MAX_CACHED_INSTRUCTIONS = 1 << 20;
 
 export interface DecodeCacheCounters {
-  /** Decodes into the cache (hits are not counted: that would cost on every instruction). */
+  /** Blocks decoded (hits are not counted: that would cost on every block). */
   misses: number;
-  /** Entries dropped because guest code wrote over their bytes. */
+  /** Instructions decoded into blocks. */
+  decoded: number;
+  /** Blocks dropped because guest code wrote over their bytes. */
   invalidations: number;
   flushes: number;
 }
 
-/** Placeholder in slots never used (one shared object keeps the array's elements uniform). */
-const UNUSED = new Instruction();
+/** A run of decoded instructions in one page, executed by SoftCpu's run loop. */
+export class CodeBlock {
+  /** Backing offset of the first byte; -1 once dropped (lookups then miss). */
+  key: number;
+  /** Backing offset one past the last byte. */
+  end: number;
+  readonly insns: Instruction[] = [];
+  readonly handlers: Handler[] = [];
+  /** Interpreted runs so far: the JIT's hotness count. */
+  runs = 0;
+  /** The block's translation (jit/block-compiler.ts), once it is hot; dropped with the block. */
+  compiled: CompiledBlock | null = null;
+
+  constructor(key: number, readonly mode: CpuMode) {
+    this.key = key;
+    this.end = key;
+  }
+
+  get count(): number {
+    return this.insns.length;
+  }
+}
+
+/** The placeholder in empty slots: its key matches no offset. */
+const EMPTY = new CodeBlock(-1, CpuMode.Bits16);
+
+/**
+ * The decoder's byte source while building a block: bytes straight from the RAM backing,
+ * within one page (and, in 16-bit code, below IP 0x10000). A byte outside that range sets
+ * `overran` instead of being read, so the instruction is left for the slow path, which fetches
+ * through the MMU with its faults and side effects (accessed bits of the next page).
+ */
+class PageBytes implements ByteSource {
+  bytes: Uint8Array = new Uint8Array(0);
+  /** Backing offset of IP `ip0`. */
+  base = 0;
+  ip0 = 0;
+  /** Backing offset one past the page. */
+  limit = 0;
+  /** IP past which 16-bit code would wrap (0x10000), or Infinity. */
+  ipLimit = Infinity;
+  overran = false;
+
+  fetch8(ip: number): number {
+    const at = this.base + (ip - this.ip0);
+    if (at >= this.limit || ip >= this.ipLimit) {
+      this.overran = true;
+      return 0x90;
+    }
+    return this.bytes[at];
+  }
+}
 
 export class DecodeCache {
-  /** RAM backing offset of each slot's instruction, -1 when empty. */
-  readonly tags = new Int32Array(DECODE_CACHE_SLOTS).fill(-1);
-  /** The CpuMode each slot was decoded in (the same bytes decode differently per mode). */
-  readonly modes = new Uint8Array(DECODE_CACHE_SLOTS);
-  /** One decoded record per slot, refilled in place on a miss (UNUSED until the first). */
-  readonly insns: Instruction[];
-  /**
-   * Each slot's handler, looked up once at decode (saves two dependent loads per instruction;
-   * measured +8% on a NOP loop). Written by store() with the tag; stale only where the tag is.
-   */
-  readonly handlers: Handler[];
-  /** Slots filled since the last flush (each once: `listed` marks the members). */
-  private readonly used = new Int32Array(DECODE_CACHE_SLOTS);
-  private readonly listed = new Uint8Array(DECODE_CACHE_SLOTS);
-  private usedCount = 0;
+  /** The block starting at each slot's key (EMPTY when none). */
+  readonly blocks: CodeBlock[] = [];
+  /** Blocks by backing page (offset / 4096), for invalidation. */
+  private readonly byPage = new Map<number, CodeBlock[]>();
   /** Backing page (offset / 4096) of each guest-physical page (phys / 4096) code was cached from. */
   private readonly pageOffsets = new Map<number, number>();
-  readonly counters: DecodeCacheCounters = { misses: 0, invalidations: 0, flushes: 0 };
+  private cachedInstructions = 0;
+  private readonly source = new PageBytes();
+  readonly counters: DecodeCacheCounters = { misses: 0, decoded: 0, invalidations: 0, flushes: 0 };
+  /** Called when a write dropped at least one block (the run loop may be inside it). */
+  onDrop: (() => void) | null = null;
 
-  constructor(placeholder: Handler) {
-    // Filled by push, not new Array(n).fill: V8 then keeps them packed (no hole check per load).
-    this.handlers = [];
-    this.insns = [];
-    // Records are created on a slot's first use: a CPU that runs little code allocates little.
-    for (let i = 0; i < DECODE_CACHE_SLOTS; i++) {
-      this.handlers.push(placeholder);
-      this.insns.push(UNUSED);
-    }
+  constructor() {
+    // Filled by push, not new Array(n).fill: V8 then keeps the array packed.
+    for (let i = 0; i < DECODE_CACHE_SLOTS; i++) this.blocks.push(EMPTY);
   }
 
-  /** The record slot `slot` decodes into (created on first use). */
-  recordFor(slot: number): Instruction {
-    let insn = this.insns[slot];
-    if (insn === UNUSED) {
-      insn = new Instruction();
-      this.insns[slot] = insn;
-    }
-    return insn;
-  }
-
-  /** The slot an instruction at backing offset `key` lives in. */
+  /** The slot a block starting at backing offset `key` lives in. */
   static slotOf(key: number): number {
     return key & SLOT_MASK;
   }
 
-  /** The cached instruction at backing offset `key` decoded in `mode`, or null. */
-  lookup(key: number, mode: CpuMode): Instruction | null {
-    const slot = key & SLOT_MASK;
-    return this.tags[slot] === key && this.modes[slot] === mode ? this.insns[slot] : null;
+  /** The cached block starting at backing offset `key` decoded in `mode`, or null. */
+  lookup(key: number, mode: CpuMode): CodeBlock | null {
+    const b = this.blocks[key & SLOT_MASK];
+    return b.key === key && b.mode === mode ? b : null;
   }
 
-  /** Code is being cached from guest-physical page `physPage`, held at backing page `keyPage`. */
-  notePage(physPage: number, keyPage: number): void {
+  /**
+   * Decodes a block at backing offset `key` (IP `ip`, 16-bit code wrapping at 64 KiB when
+   * `wrap16`) from `bytes`, the RAM backing, and caches it. Returns null when not even the
+   * first instruction lies whole in the page or decodes (the caller runs it the slow way,
+   * which raises its fault). `physPage` is the guest-physical page, for the code-write hook.
+   */
+  build(bytes: Uint8Array, key: number, ip: number, mode: CpuMode, wrap16: boolean, physPage: number): CodeBlock | null {
+    this.counters.misses++;
+    const src = this.source;
+    src.bytes = bytes;
+    src.base = key;
+    src.ip0 = ip;
+    src.limit = (key | 0xfff) + 1;
+    src.ipLimit = wrap16 ? 0x10000 : Infinity;
+    const block = new CodeBlock(key, mode);
+    let at = key;
+    let next = ip;
+    for (let n = 0; n < MAX_BLOCK_INSTRUCTIONS; n++) {
+      const insn = new Instruction();
+      src.overran = false;
+      const status = decode(src, next, mode, insn);
+      if (status !== DecodeStatus.Ok || src.overran) break;
+      block.insns.push(insn);
+      block.handlers.push(loopHandler(insn));
+      at += insn.length;
+      next += insn.length;
+      if (endsBlock(insn)) break;
+    }
+    if (block.insns.length === 0) return null;
+    block.end = at;
+    this.counters.decoded += block.insns.length;
+    if (this.cachedInstructions + block.insns.length > MAX_CACHED_INSTRUCTIONS) this.flush();
+    this.cachedInstructions += block.insns.length;
+    const slot = key & SLOT_MASK;
+    this.blocks[slot] = block;
+    const keyPage = key >>> 12;
+    let list = this.byPage.get(keyPage);
+    if (list === undefined) {
+      list = [];
+      this.byPage.set(keyPage, list);
+    }
+    list.push(block);
     if (this.pageOffsets.get(physPage) !== keyPage) this.pageOffsets.set(physPage, keyPage);
+    return block;
   }
 
   /**
@@ -116,50 +197,49 @@ export class DecodeCache {
     }
   }
 
-  /**
-   * Guest code wrote `length` bytes at backing offset `key`: drop every entry whose bytes may
-   * overlap them (an instruction starting up to 14 bytes before the write can reach into it).
-   */
+  /** Guest code wrote `length` bytes at backing offset `key`: drops every block they overlap. */
   invalidate(key: number, length: number): void {
-    const tags = this.tags;
     const end = key + length;
-    // A write longer than the cache sweeps every slot anyway.
-    if (length + MAX_INSTRUCTION_LENGTH > DECODE_CACHE_SLOTS) {
-      this.flush();
-      return;
-    }
-    for (let a = Math.max(0, key - (MAX_INSTRUCTION_LENGTH - 1)); a < end; a++) {
-      const slot = a & SLOT_MASK;
-      if (tags[slot] === a) {
-        tags[slot] = -1;
-        this.counters.invalidations++;
+    let dropped = 0;
+    for (let page = key >>> 12; page <= (end - 1) >>> 12; page++) {
+      const list = this.byPage.get(page);
+      if (list === undefined) continue;
+      let kept = 0;
+      for (let k = 0; k < list.length; k++) {
+        const b = list[k];
+        if (b.key < end && b.end > key) {
+          this.drop(b);
+          dropped++;
+        } else list[kept++] = b;
       }
+      list.length = kept;
+      if (kept === 0) this.byPage.delete(page);
+    }
+    if (dropped > 0) {
+      this.counters.invalidations += dropped;
+      this.onDrop?.();
     }
   }
 
-  /** Records that `slot` now holds the instruction at backing offset `key` decoded in `mode`, run by `handler`. */
-  store(slot: number, key: number, mode: CpuMode, handler: Handler): void {
-    this.tags[slot] = key;
-    this.modes[slot] = mode;
-    this.handlers[slot] = handler;
-    if (this.listed[slot] === 0) {
-      this.listed[slot] = 1;
-      this.used[this.usedCount++] = slot;
-    }
+  private drop(b: CodeBlock): void {
+    const slot = b.key & SLOT_MASK;
+    if (this.blocks[slot] === b) this.blocks[slot] = EMPTY;
+    this.cachedInstructions -= b.insns.length;
+    b.key = -1;
+    b.compiled = null;
   }
 
-  /**
-   * Drops every entry. Clears only the slots used since the last flush, so flushing a cache
-   * that holds a few instructions (a test harness flushes before each case) is cheap.
-   */
+  /** Drops every block. */
   flush(): void {
-    const { tags, listed, used } = this;
-    for (let k = 0; k < this.usedCount; k++) {
-      const slot = used[k];
-      tags[slot] = -1;
-      listed[slot] = 0;
-    }
-    this.usedCount = 0;
+    for (const list of this.byPage.values()) for (const b of list) this.drop(b);
+    this.byPage.clear();
+    this.cachedInstructions = 0;
     this.counters.flushes++;
+    this.onDrop?.();
+  }
+
+  /** Decoded instructions held now (bounded by MAX_CACHED_INSTRUCTIONS). */
+  get size(): number {
+    return this.cachedInstructions;
   }
 }

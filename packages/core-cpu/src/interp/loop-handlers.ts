@@ -78,3 +78,19 @@ export function loopHandler(insn: Instruction): Handler {
   if (v !== undefined && insn.opSize !== 8) return v[(insn.opSize === 4 ? 1 : 0) | (insn.isMem ? 2 : 0)];
   return LOOP_DISPATCH[insn.entryIndex];
 }
+
+/** Conditional branches: a block goes on past them (the run loop leaves it when one is taken). */
+const CONDITIONAL_BRANCH = /^(j(n?[obeslpz]|ae|be|a|ge|le|g|l|nae|nbe|nge|nle|pe|po)_J[bz]|loop(e|ne)?_Jb|j[er]?cxz_Jb)$/;
+
+/**
+ * Per table entry: the block must end after this instruction (decode-cache.ts): it transfers
+ * control unconditionally, may change the mode or what the run loop keeps in locals, or is
+ * marked as a block end in the table (HLT, STI, INT ...). Conditional branches are not.
+ */
+const ENDS_BLOCK: readonly boolean[] = OPCODE_TABLE.map((entry, i) =>
+  (entry.blockEnd === true && !CONDITIONAL_BRANCH.test(entry.key)) || !MODE_KEEPING.has(DISPATCH[i]));
+
+/** True when a decoded block must end after `insn`. */
+export function endsBlock(insn: Instruction): boolean {
+  return ENDS_BLOCK[insn.entryIndex];
+}

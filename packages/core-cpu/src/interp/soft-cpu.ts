@@ -5,14 +5,15 @@
  * share one description of the ISA. An entry with no handler raises #UD, as a CPU without
  * that instruction would.
  *
- * Speed: with an MMU, decoded instructions come from a DecodeCache keyed by RAM backing offset
- * (see decode-cache.ts), taken from the same TLB entry the memory fast path uses. The run
- * loop executes many instructions inside one try block and re-enters it after delivering a
- * fault, so the common path pays for no exception handling setup per instruction. The
- * decoding mode, CS base and fetch masks are computed once per call of the loop, which ends
- * after any instruction that may change them (decode-cache.ts, MODE_KEEPING); the handler for
+ * Speed: with an MMU, the run loop executes decoded blocks from a DecodeCache keyed by RAM
+ * backing offset (decode-cache.ts), found through the same TLB entry the memory fast path uses:
+ * one lookup per block, then per instruction only the handler call and the checks between
+ * instructions. The loop executes many instructions inside one try block and re-enters it after
+ * delivering a fault, so the common path pays for no exception handling setup per instruction.
+ * The decoding mode, CS base and fetch masks are computed once per call of the loop, which ends
+ * after any instruction that may change them (loop-handlers.ts, MODE_KEEPING); the handler for
  * each decoded instruction is picked once, at decode, among variants fixed to its operand size
- * and kind where they exist (decode-cache.ts, loopHandler). Speed: `npm run bench`.
+ * and kind where they exist (loop-handlers.ts). Speed: `npm run bench`.
  */
 import { READS_FOR_WRITE } from './protected/segment-checks.js';
 import type { IoBus } from '@tsemu/devices/platform';
@@ -22,16 +23,15 @@ import { CpuRegisters } from '../state/cpu-registers.js';
 import { Seg } from '../state/segment-cache.js';
 import { CpuFault, raise, Vector } from './faults.js';
 import { deliverException } from './interrupts.js';
-import { afterInstruction } from './debug-traps.js';
+import { afterInstruction, EVENT_CODE_CHANGED } from './debug-traps.js';
 import type { LinearMemory } from './linear-memory.js';
 import { LongModeLinearMemory } from './long-mode-memory.js';
 import { PagedLinearMemory } from './paged-memory.js';
 import type { Mmu } from '../mmu/mmu.js';
 import { TLB_HAS_CODE } from '../mmu/tlb.js';
-import { DISPATCH } from './handlers/index.js';
-import type { Handler } from './handlers/types.js';
-import { DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
+import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
+import type { Jit } from '../jit/jit.js';
 
 const CS = Seg.CS;
 /** #PF error code bit 1: the access was a write. */
@@ -47,8 +47,7 @@ const CANONICAL_HI = 0xffff;
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_U16 = new Uint16Array(0);
-const EMPTY_INSNS: Instruction[] = [];
-const EMPTY_HANDLERS: Handler[] = [];
+const EMPTY_BLOCKS: CodeBlock[] = [];
 
 /** Instruction bytes at CS:IP for decode(): `address` is IP plus the byte's position. */
 class CodeBytes implements ByteSource {
@@ -106,7 +105,14 @@ export class SoftCpu {
    * run loop, which keeps the decoding mode and CS base in locals, ends and recomputes them.
    */
   modeChanged = false;
-  /** Decoded instructions by RAM backing offset; null without an MMU (nothing to track writes). */
+  /**
+   * The JIT (jit/jit.ts), translating hot blocks of 16/32-bit code; null runs the interpreter
+   * alone. Set before running; it needs the decode cache (an MMU).
+   */
+  jit: Jit | null = null;
+  /** Set by translated code when an instruction in it faults: that instruction's IP. */
+  jitFaultIp = 0;
+  /** Decoded blocks by RAM backing offset; null without an MMU (nothing to track writes). */
   readonly decodeCache: DecodeCache | null;
   /**
    * The memory accesses go through: `legacyMem` while EFER.LMA = 0, a LongModeLinearMemory
@@ -131,8 +137,12 @@ export class SoftCpu {
     if (mmu === null) {
       this.decodeCache = null;
     } else {
-      const cache = new DecodeCache(DISPATCH[0]);
+      const cache = new DecodeCache();
       this.decodeCache = cache;
+      // A write dropped a block: the loop may be running it, so it looks again after this instruction.
+      cache.onDrop = () => {
+        this.pendingEvents |= EVENT_CODE_CHANGED;
+      };
       const previous = mmu.onCodeWrite;
       mmu.onCodeWrite = previous === null
         ? (phys, length) => cache.invalidatePhys(phys, length)
@@ -222,45 +232,74 @@ export class SoftCpu {
     const checkTag = (r.efer & EFER_LMA) !== 0;
     const entries = mmu === null ? EMPTY_I32 : mmu.entries;
     const tlbTags = mmu === null ? EMPTY_U16 : mmu.tags;
-    const tags = cache === null ? EMPTY_I32 : cache.tags;
-    const modes = cache === null ? EMPTY_U8 : cache.modes;
-    const insns = cache === null ? EMPTY_INSNS : cache.insns;
-    const handlers = cache === null ? EMPTY_HANDLERS : cache.handlers;
+    const blocks = cache === null ? EMPTY_BLOCKS : cache.blocks;
+    const jit = this.jit;
+    const jitThreshold = jit === null ? 0 : jit.threshold;
+    let inJit = false;
     let i = 0;
     let start = 0;
     try {
       for (;;) {
         start = r.rip;
-        let insn: Instruction | null = null;
-        let handler: Handler;
-        if (cache !== null && mmu !== null) {
+        if (cache !== null) {
           const lin = (csBase + (start & ipMask)) >>> 0;
           const page = lin >>> 12;
           const e = entries[page];
           if ((e & fetchMask) === fetchExpect && (!checkTag || tlbTags[page] === 0)) {
             // A RAM entry: bits 31:12 are the page's backing offset, the cache's key space.
             const key = (e & ~0xfff) | (lin & 0xfff);
-            const slot = key & SLOT_MASK;
-            if (tags[slot] === key && modes[slot] === mode) {
-              insn = insns[slot];
-              handler = handlers[slot];
-            } else {
-              insn = this.decodeIntoCache(key, slot, e, lin, start, mode);
-              handler = loopHandler(insn);
+            let block: CodeBlock | null = blocks[key & SLOT_MASK];
+            if (block.key !== key || block.mode !== mode) block = this.buildBlock(key, e, lin, start & ipMask, mode);
+            if (block !== null) {
+              const insns = block.insns;
+              const n = insns.length;
+              let compiled = block.compiled;
+              if (compiled === null && jit !== null && ++block.runs > jitThreshold) compiled = jit.compile(block, start & ipMask);
+              if (compiled !== null && compiled.ip === start && n <= limit - i) {
+                // The translation keeps the loop's contract per instruction (block-compiler.ts).
+                inJit = true;
+                i += compiled.fn(this, limit - i);
+                inJit = false;
+                jit!.counters.entries++;
+                if (this.pendingEvents !== 0) {
+                  afterInstruction(this);
+                  return i;
+                }
+                if (i >= limit || this.halted || this.modeChanged) return i;
+                continue;
+              }
+              const handlers = block.handlers;
+              let ip = start;
+              for (let k = 0; k < n; k++) {
+                const insn = insns[k];
+                start = ip;
+                ip = (ip + insn.length) & ipMask;
+                r.rip = ip;
+                handlers[k](this, insn);
+                this.retired++;
+                i++;
+                if (this.pendingEvents !== 0) {
+                  // Work between instructions, which may deliver a trap (a new CS): re-enter after it.
+                  afterInstruction(this);
+                  return i;
+                }
+                if (i >= limit || this.halted) return i;
+                // A branch was taken (or a REP resumes): the next block starts there.
+                if (r.rip !== ip) break;
+              }
+              if (this.modeChanged) return i;
+              continue;
             }
           }
         }
-        if (insn === null) {
-          insn = this.insn;
-          this.decodeAt(start, mode, insn);
-          handler = loopHandler(insn);
-        }
+        // No TLB entry for the fetch, MMIO, a page crossing, or no MMU: one instruction, decoded here.
+        const insn = this.insn;
+        this.decodeAt(start, mode, insn);
         r.rip = (start + insn.length) & ipMask;
-        handler!(this, insn);
+        loopHandler(insn)(this, insn);
         this.retired++;
         i++;
         if (this.pendingEvents !== 0) {
-          // Work between instructions, which may deliver a trap (a new CS): re-enter after it.
           afterInstruction(this);
           return i;
         }
@@ -268,6 +307,7 @@ export class SoftCpu {
       }
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
+      if (inJit) start = this.jitFaultIp;
       r.rip = start;
       if (e.vector === Vector.PF && (e.errorCode & PF_WRITE) === 0) this.markReadForWrite(e, start, mode);
       this.lastException = e.vector;
@@ -288,10 +328,7 @@ export class SoftCpu {
     const cache = this.decodeCache;
     const entries = mmu === null ? EMPTY_I32 : mmu.entries;
     const tlbTags = mmu === null ? EMPTY_U16 : mmu.tags;
-    const tags = cache === null ? EMPTY_I32 : cache.tags;
-    const modes = cache === null ? EMPTY_U8 : cache.modes;
-    const insns = cache === null ? EMPTY_INSNS : cache.insns;
-    const handlers = cache === null ? EMPTY_HANDLERS : cache.handlers;
+    const blocks = cache === null ? EMPTY_BLOCKS : cache.blocks;
     const mode = CpuMode.Bits64;
     const fetchMask = mmu === null ? 0 : mmu.fetchMask;
     const fetchExpect = mmu === null ? 1 : mmu.fetchExpect;
@@ -302,42 +339,60 @@ export class SoftCpu {
       for (;;) {
         start = r.rip;
         startHi = r.ripHi;
-        // RIP only becomes non-canonical by running off the end of the lower half.
+        // RIP only becomes non-canonical by running off the end of the lower half, which a
+        // block never runs past (it ends with its page).
         if ((startHi << 16) >> 16 !== startHi) raise(Vector.GP, 0);
-        let insn: Instruction | null = null;
-        let handler: Handler;
-        if (cache !== null && mmu !== null) {
+        if (cache !== null) {
           const lin = start >>> 0;
           const page = lin >>> 12;
           const e = entries[page];
           if ((e & fetchMask) === fetchExpect && tlbTags[page] === (startHi & CANONICAL_HI)) {
             const key = (e & ~0xfff) | (lin & 0xfff);
-            const slot = key & SLOT_MASK;
-            if (tags[slot] === key && modes[slot] === mode) {
-              insn = insns[slot];
-              handler = handlers[slot];
-            } else {
-              insn = this.decodeIntoCache(key, slot, e, lin, start, mode);
-              handler = loopHandler(insn);
+            let block: CodeBlock | null = blocks[key & SLOT_MASK];
+            if (block.key !== key || block.mode !== mode) block = this.buildBlock(key, e, lin, lin, mode);
+            if (block !== null) {
+              const insns = block.insns;
+              const handlers = block.handlers;
+              const n = insns.length;
+              for (let k = 0; k < n; k++) {
+                const insn = insns[k];
+                if (k > 0) {
+                  start = r.rip;
+                  startHi = r.ripHi;
+                }
+                const next = (start >>> 0) + insn.length;
+                const nextLo = next | 0;
+                const nextHi = next >= TWO_32 ? (startHi + 1) | 0 : startHi;
+                r.rip = nextLo;
+                r.ripHi = nextHi;
+                handlers[k](this, insn);
+                this.retired++;
+                i++;
+                if (this.pendingEvents !== 0) {
+                  afterInstruction(this);
+                  return i;
+                }
+                if (i >= limit || this.halted) return i;
+                if (r.rip !== nextLo || r.ripHi !== nextHi) break;
+              }
+              // CS.L or LMA may have cleared (compatibility mode): execute() decides.
+              if (this.modeChanged) return i;
+              continue;
             }
           }
         }
-        if (insn === null) {
-          insn = this.insn;
-          this.decodeAt(start, mode, insn);
-          handler = loopHandler(insn);
-        }
+        const insn = this.insn;
+        this.decodeAt(start, mode, insn);
         const next = (start >>> 0) + insn.length;
         r.rip = next | 0;
         if (next >= TWO_32) r.ripHi = (startHi + 1) | 0;
-        handler!(this, insn);
+        loopHandler(insn)(this, insn);
         this.retired++;
         i++;
         if (this.pendingEvents !== 0) {
           afterInstruction(this);
           return i;
         }
-        // modeChanged: CS.L or LMA may have cleared (compatibility mode): execute() decides.
         if (i >= limit || this.halted || this.modeChanged) return i;
       }
     } catch (e) {
@@ -381,24 +436,16 @@ export class SoftCpu {
   }
 
   /**
-   * A cache miss: decodes into the slot's record and keeps it when the instruction lies in
-   * one page (marking that page as code, so writes to it reach the invalidation hook).
+   * A cache miss: decodes the block at backing offset `key` (linear `lin`, IP `ip`) and marks its
+   * page as code, so writes to it reach the invalidation hook. Null when the first instruction
+   * does not lie whole in the page or does not decode: the slow path then runs (or faults) it.
    */
-  private decodeIntoCache(key: number, slot: number, e: number, lin: number, ip: number, mode: CpuMode): Instruction {
-    const cache = this.decodeCache!;
-    cache.counters.misses++;
-    cache.tags[slot] = -1;
-    const insn = cache.recordFor(slot);
-    this.decodeAt(ip, mode, insn);
-    // Kept only when its bytes are contiguous in one page: not across a page boundary, and in
-    // 16-bit code not wrapping from IP 0xFFFF to 0 (the invalidation hook assumes contiguity).
-    if ((lin & 0xfff) + insn.length <= 0x1000 && !(mode === CpuMode.Bits16 && (ip & 0xffff) + insn.length > 0x10000)) {
-      const tlb = this.mmu!.tlb;
-      const physPage = tlb.frames[lin >>> 12];
-      cache.notePage(physPage, key >>> 12);
-      if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
-      cache.store(slot, key, mode, loopHandler(insn));
-    }
-    return insn;
+  private buildBlock(key: number, e: number, lin: number, ip: number, mode: CpuMode): CodeBlock | null {
+    const mmu = this.mmu!;
+    const tlb = mmu.tlb;
+    const physPage = tlb.frames[lin >>> 12];
+    const block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage);
+    if (block !== null && (e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
+    return block;
   }
 }

@@ -34,7 +34,7 @@ export interface TcgStats extends TcgCounters {
   idleVirtualNs: number | null;
   nsPerInstruction: number | null;
   timersFired: number | null;
-  decodeCache: { hits: number; misses: number; invalidations: number; flushes: number } | null;
+  decodeCache: { blocks: number; decoded: number; invalidations: number; flushes: number } | null;
   tlb: { fills: number; flushes: number; globalFlushes: number; invlpgs: number; overflows: number };
   mmu: { walks: number; pageFaults: number; mmioReads: number; mmioWrites: number; codeWrites: number };
   traceLines: number | null;
@@ -51,7 +51,7 @@ export function collectTcgStats(cpu: SoftCpu, mmu: Mmu, counters: TcgCounters, c
     idleVirtualNs: clock?.idleNs ?? null,
     nsPerInstruction: clock?.nsPerInstruction ?? null,
     timersFired: clock?.timersFired ?? null,
-    decodeCache: dc === null ? null : { hits: Math.max(0, cpu.retired - dc.misses), misses: dc.misses, invalidations: dc.invalidations, flushes: dc.flushes },
+    decodeCache: dc === null ? null : { blocks: dc.misses, decoded: dc.decoded, invalidations: dc.invalidations, flushes: dc.flushes },
     tlb: { ...mmu.tlb.counters },
     mmu: { ...mmu.counters },
     traceLines: tracer?.lines ?? null,
@@ -68,6 +68,6 @@ export function tcgStatRows(s: TcgStats): ExitStatRow[] {
     { reason: 'TLB fills', where: '', count: s.tlb.fills, timeNs: 0 },
     { reason: 'TLB flushes', where: '', count: s.tlb.flushes + s.tlb.globalFlushes, timeNs: 0 },
   ];
-  if (s.decodeCache) rows.push({ reason: 'decode-cache misses', where: '', count: s.decodeCache.misses, timeNs: 0 });
+  if (s.decodeCache) rows.push({ reason: 'blocks decoded', where: '', count: s.decodeCache.blocks, timeNs: 0 });
   return rows;
 }

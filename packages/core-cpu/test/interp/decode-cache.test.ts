@@ -3,7 +3,7 @@ import { createPortBus, createSharedRamBacking, flatSegment32, GuestMemory, rese
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
-import { DecodeCache } from '../../src/interp/decode-cache.js';
+import { DecodeCache, MAX_BLOCK_INSTRUCTIONS } from '../../src/interp/decode-cache.js';
 
 const CR0_PE = 1;
 const CR0_PG = 0x80000000;
@@ -57,9 +57,12 @@ describe('DecodeCache', () => {
     cpu.run(1000);
     expect(cpu.halted).toBe(true);
     expect(cpu.regs.gpr.r16[0]).toBe(5050);
-    // Four misses: XOR, the first instruction, found no TLB entry for its page and was decoded
-    // outside the cache (the fetch fills the TLB); every later instruction missed once.
-    expect(cache.counters.misses).toBe(4);
+    // Two blocks: XOR, the first instruction, found no TLB entry for its page and ran outside
+    // the cache (the fetch fills the TLB); then the block from MOV to HLT (LOOP does not end a
+    // block), and the loop body at the branch target: ADD, LOOP, HLT. Decoded once each.
+    expect(cache.counters.misses).toBe(2);
+    expect(cache.counters.decoded).toBe(7);
+    expect(cache.lookup(0x7c05, 16)?.count).toBe(3);
   });
 
   it('sees a store into the immediate of an instruction it already cached', () => {
@@ -90,6 +93,19 @@ describe('DecodeCache', () => {
     cpu.run(100);
     expect(cpu.halted).toBe(true);
     expect(cpu.regs.gpr.r16[3 << 1]).toBe(0); // BX: +1 then -1 (a stale INC would give 2)
+  });
+
+  it('runs the new bytes when an instruction rewrites the next one in its own block', () => {
+    const { cpu, cache } = cachedCpu([
+      0x90, //                         7c00 nop (runs before the TLB knows the page)
+      0xc6, 0x06, 0x06, 0x7c, 0x4b, // 7c01 mov byte [0x7c06], 0x4b
+      0x43, //                         7c06 inc bx, rewritten to dec bx before it runs
+      0xf4, //                         7c07 hlt
+    ]);
+    cpu.run(10);
+    expect(cpu.halted).toBe(true);
+    expect(cache.counters.invalidations).toBe(1);
+    expect(cpu.regs.gpr.r16[3 << 1]).toBe(0xffff); // a stale INC would give 1
   });
 
   it('marks the pages it caches code from, and leaves data pages alone', () => {
@@ -200,18 +216,39 @@ describe('DecodeCache', () => {
     expect(memory.read16(0x7000 - 6)).toBe(0x7c02); // the pushed IP is the faulting instruction's
   });
 
-  it('invalidate drops only the entries whose bytes overlap the write', () => {
-    const cache = new DecodeCache(() => {});
-    const slotA = DecodeCache.slotOf(0x1000);
-    const slotB = DecodeCache.slotOf(0x1020);
-    const nop = () => {};
-    cache.store(slotA, 0x1000, 16, nop);
-    cache.store(slotB, 0x1020, 16, nop);
-    cache.invalidate(0x100e, 1); // 14 bytes on: may be the last byte of a 15-byte instruction
+  it('invalidate drops only the blocks whose bytes overlap the write', () => {
+    const cache = new DecodeCache();
+    const bytes = new Uint8Array(0x2000);
+    bytes.set([0x90, 0xf4], 0x1000); // nop; hlt (ends the block): bytes 0x1000-0x1001
+    bytes.set([0xf4], 0x1020); //       hlt: byte 0x1020
+    expect(cache.build(bytes, 0x1000, 0x1000, 16, false, 1)?.count).toBe(2);
+    expect(cache.build(bytes, 0x1020, 0x1020, 16, false, 1)?.count).toBe(1);
+    cache.invalidate(0x1002, 0x1e); // between the two
+    expect(cache.lookup(0x1000, 16)).not.toBeNull();
+    expect(cache.lookup(0x1020, 16)).not.toBeNull();
+    cache.invalidate(0x1001, 1); // the HLT of the first
     expect(cache.lookup(0x1000, 16)).toBeNull();
     expect(cache.lookup(0x1020, 16)).not.toBeNull();
-    expect(cache.lookup(0x1020, 32)).toBeNull();
+    expect(cache.lookup(0x1020, 32)).toBeNull(); // keyed by mode too
+    expect(cache.counters.invalidations).toBe(1);
     cache.flush();
     expect(cache.lookup(0x1020, 16)).toBeNull();
+    expect(cache.size).toBe(0);
+  });
+
+  it('ends a block at the page end and leaves an instruction crossing it to the slow path', () => {
+    const cache = new DecodeCache();
+    const bytes = new Uint8Array(0x3000).fill(0x90);
+    bytes.set([0xb8, 0x34], 0x1ffe); // mov ax, imm16: its last byte would be in the next page
+    const block = cache.build(bytes, 0x1fe0, 0x1fe0, 16, false, 1)!;
+    expect(block.count).toBe(30); // the NOPs at 0x1fe0-0x1ffd
+    expect(block.end).toBe(0x1ffe);
+    expect(cache.build(bytes, 0x1ffe, 0x1ffe, 16, false, 1)).toBeNull();
+  });
+
+  it('keeps at most MAX_BLOCK_INSTRUCTIONS in a block', () => {
+    const cache = new DecodeCache();
+    const bytes = new Uint8Array(0x1000).fill(0x90);
+    expect(cache.build(bytes, 0, 0, 32, false, 0)?.count).toBe(MAX_BLOCK_INSTRUCTIONS);
   });
 });
