@@ -14,7 +14,7 @@ import {
 } from '../addressing.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { ALU_FORM_HANDLERS } from '../../generated/alu-forms.js';
-import type { HandlerTable } from './types.js';
+import type { Handler, HandlerTable } from './types.js';
 
 // Each handler below is its own function (no factory closures) so V8 keeps per-handler type
 // feedback and folds the operand-size branches of the size-specific helpers.
@@ -261,3 +261,66 @@ export const ALU_HANDLERS: HandlerTable = {
 
 // The eight operations in their ModRM and accumulator forms, one function each (generated: src/generated/alu-forms.ts).
 Object.assign(ALU_HANDLERS, ALU_FORM_HANDLERS);
+
+// ---- INC/DEC Ev fixed to one operand size and kind, picked once per decoded instruction by the
+// run loop (loop-handlers.ts), as ALU_FORM_VARIANTS: the same stores and flags as incEv/decEv.
+
+function incR32(cpu: SoftCpu, insn: Instruction): void {
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const r = a + 1;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 32, a, 1, r);
+}
+function incM32(cpu: SoftCpu, insn: Instruction): void {
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const r = a + 1;
+  cpu.mem.write32(lin, r >>> 0);
+  cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 32, a, 1, r);
+}
+function decR32(cpu: SoftCpu, insn: Instruction): void {
+  const g = cpu.regs.gpr;
+  const a = g.r32[insn.rm] >>> 0;
+  const r = a - 1;
+  g.r32[insn.rm] = r;
+  g.hi[insn.rm] = 0;
+  cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 32, a, 1, r);
+}
+function decM32(cpu: SoftCpu, insn: Instruction): void {
+  const lin = memoryLinear(cpu, insn, 4);
+  const a = cpu.mem.read32(lin);
+  const r = a - 1;
+  cpu.mem.write32(lin, r >>> 0);
+  cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 32, a, 1, r);
+}
+
+/** INC/DEC r32 in the opcode (40+r, 48+r: outside 64-bit mode, where those bytes are REX). */
+function incZvR32(cpu: SoftCpu, insn: Instruction): void {
+  const n = insn.opcode & 7;
+  const g = cpu.regs.gpr;
+  const a = g.r32[n] >>> 0;
+  const r = a + 1;
+  cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 32, a, 1, r);
+  g.r32[n] = r;
+}
+function decZvR32(cpu: SoftCpu, insn: Instruction): void {
+  const n = insn.opcode & 7;
+  const g = cpu.regs.gpr;
+  const a = g.r32[n] >>> 0;
+  const r = a - 1;
+  cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 32, a, 1, r);
+  g.r32[n] = r;
+}
+
+/**
+ * By key: [16-bit register, 32-bit register, 16-bit memory, 32-bit memory]; 16-bit keeps the
+ * general form (and so do the memory slots of the register-only 40+r/48+r forms).
+ */
+export const INC_DEC_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, Handler, Handler]>> = {
+  inc_Ev: [incEv, incR32, incEv, incM32],
+  dec_Ev: [decEv, decR32, decEv, decM32],
+  inc_Zv: [incZv, incZvR32, incZv, incZv],
+  dec_Zv: [decZv, decZvR32, decZv, decZv],
+};

@@ -9,6 +9,8 @@
  * absolute address (32-bit with a 67 prefix), relative to FS/GS only.
  */
 import type { Instruction } from '../../decoder/instruction.js';
+import { PREFIX_REX } from '../../decoder/instruction.js';
+import { GprFile } from '../../state/gpr-file.js';
 import { Seg } from '../../state/segment-cache.js';
 import {
   canonicalLinear, effectiveOffset, getReg64, linearOf, memoryLinear, readE, readE8, readE16, readE32, readE64, readG,
@@ -345,6 +347,39 @@ export const MOV_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, H
   mov_Ev_Gv: [movEvGvR16, movEvGvR32, movEvGvM16, movEvGvM32],
   mov_Gv_Ev: [movGvEvR16, movGvEvR32, movGvEvM16, movGvEvM32],
   mov_Ev_Iz: [movEvIzR16, movEvIzR32, movEvIzM16, movEvIzM32],
+};
+
+// MOVZX/MOVSX likewise (the source size is the opcode's; the variant fixes the destination's).
+const byteOfRm = (insn: Instruction): number => GprFile.byteIndex(insn.rm, (insn.prefixes & PREFIX_REX) !== 0);
+const movzxByte = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read8(memoryLinear(cpu, insn, 1));
+const movzxWord = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read16(memoryLinear(cpu, insn, 2));
+
+/** By key: [16-bit register, 32-bit register, 16-bit memory, 32-bit memory], as MOV_VARIANTS. */
+export const MOVX_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, Handler, Handler]>> = {
+  movzx_Gv_Eb: [
+    (cpu, insn) => void (cpu.regs.gpr.r16[insn.reg << 1] = cpu.regs.gpr.r8[byteOfRm(insn)]),
+    (cpu, insn) => writeG32(cpu, insn, cpu.regs.gpr.r8[byteOfRm(insn)]),
+    (cpu, insn) => void (cpu.regs.gpr.r16[insn.reg << 1] = movzxByte(cpu, insn)),
+    (cpu, insn) => writeG32(cpu, insn, movzxByte(cpu, insn)),
+  ],
+  movzx_Gv_Ew: [
+    (cpu, insn) => void (cpu.regs.gpr.r16[insn.reg << 1] = cpu.regs.gpr.r16[insn.rm << 1]),
+    (cpu, insn) => writeG32(cpu, insn, cpu.regs.gpr.r16[insn.rm << 1]),
+    (cpu, insn) => void (cpu.regs.gpr.r16[insn.reg << 1] = movzxWord(cpu, insn)),
+    (cpu, insn) => writeG32(cpu, insn, movzxWord(cpu, insn)),
+  ],
+  movsx_Gv_Eb: [
+    (cpu, insn) => void (cpu.regs.gpr.r16[insn.reg << 1] = (cpu.regs.gpr.r8[byteOfRm(insn)] << 24) >> 24),
+    (cpu, insn) => writeG32(cpu, insn, (cpu.regs.gpr.r8[byteOfRm(insn)] << 24) >> 24),
+    (cpu, insn) => void (cpu.regs.gpr.r16[insn.reg << 1] = (movzxByte(cpu, insn) << 24) >> 24),
+    (cpu, insn) => writeG32(cpu, insn, (movzxByte(cpu, insn) << 24) >> 24),
+  ],
+  movsx_Gv_Ew: [
+    (cpu, insn) => void (cpu.regs.gpr.r16[insn.reg << 1] = cpu.regs.gpr.r16[insn.rm << 1]),
+    (cpu, insn) => writeG32(cpu, insn, (cpu.regs.gpr.r16[insn.rm << 1] << 16) >> 16),
+    (cpu, insn) => void (cpu.regs.gpr.r16[insn.reg << 1] = movzxWord(cpu, insn)),
+    (cpu, insn) => writeG32(cpu, insn, (movzxWord(cpu, insn) << 16) >> 16),
+  ],
 };
 
 /** LEA with a 32-bit operand size: 32-bit addressing computed inline (the common case). */

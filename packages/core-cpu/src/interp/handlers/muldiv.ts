@@ -22,7 +22,7 @@ import { divU128, geU64, mulS64, mulU64, neg64, wide } from '../../alu/wide.js';
 import { memoryLinear, readE, readE64, readG, readG64, setReg64, signExtend, writeG, writeG64 } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
-import type { HandlerTable } from './types.js';
+import type { Handler, HandlerTable } from './types.js';
 
 const TWO_32 = 4294967296;
 const MUL_EAGER = CF | OF | AF | ZF;
@@ -205,6 +205,12 @@ function mulEv(cpu: SoftCpu, insn: Instruction): void {
     mulFlags(cpu, 16, p, hi !== 0);
     return;
   }
+  mul32(cpu, src);
+}
+
+/** MUL at 32 bits: EDX:EAX <- EAX * src (src unsigned). */
+function mul32(cpu: SoftCpu, src: number): void {
+  const g = cpu.regs.gpr;
   const a = g.r32[0] >>> 0;
   const lo = Math.imul(a, src);
   const hi = mulHighU32(a, src);
@@ -227,6 +233,12 @@ function imulEv(cpu: SoftCpu, insn: Instruction): void {
     mulFlags(cpu, 16, p, p !== signExtend(p, 2));
     return;
   }
+  imul32(cpu, src);
+}
+
+/** One-operand IMUL at 32 bits: EDX:EAX <- EAX * src (src signed). */
+function imul32(cpu: SoftCpu, src: number): void {
+  const g = cpu.regs.gpr;
   const a = g.r32[0];
   const lo = Math.imul(a, src);
   const hi = mulHighS32(a, src);
@@ -240,13 +252,17 @@ function imulEv(cpu: SoftCpu, insn: Instruction): void {
 // ---- two- and three-operand IMUL: the product truncated to the operand size
 
 function imulTruncated(cpu: SoftCpu, insn: Instruction, a: number, b: number): void {
-  const size = insn.opSize;
-  if (size === 2) {
-    const p = signExtend(a, 2) * signExtend(b, 2);
-    writeG(cpu, insn, 2, p);
-    mulFlags(cpu, 16, p, p !== signExtend(p, 2));
-    return;
-  }
+  if (insn.opSize === 2) imulTruncated16(cpu, insn, a, b);
+  else imulTruncated32(cpu, insn, a, b);
+}
+
+function imulTruncated16(cpu: SoftCpu, insn: Instruction, a: number, b: number): void {
+  const p = signExtend(a, 2) * signExtend(b, 2);
+  writeG(cpu, insn, 2, p);
+  mulFlags(cpu, 16, p, p !== signExtend(p, 2));
+}
+
+function imulTruncated32(cpu: SoftCpu, insn: Instruction, a: number, b: number): void {
   const sa = a | 0;
   const sb = b | 0;
   const lo = Math.imul(sa, sb);
@@ -314,6 +330,12 @@ function divEv(cpu: SoftCpu, insn: Instruction): void {
     g.r16[4] = n - q * d;
     return;
   }
+  div32(cpu, d);
+}
+
+/** DIV at 32 bits: EDX:EAX / d (d unsigned, nonzero), #DE when the quotient does not fit. */
+function div32(cpu: SoftCpu, d: number): void {
+  const g = cpu.regs.gpr;
   const hi = g.r32[2] >>> 0;
   if (hi >= d) raise(Vector.DE);
   divide64By32(hi, g.r32[0] >>> 0, d);
@@ -337,6 +359,12 @@ function idivEv(cpu: SoftCpu, insn: Instruction): void {
     g.r16[4] = n - q * d;
     return;
   }
+  idiv32(cpu, d);
+}
+
+/** IDIV at 32 bits: EDX:EAX / d (d signed, nonzero). */
+function idiv32(cpu: SoftCpu, d: number): void {
+  const g = cpu.regs.gpr;
   // Divide magnitudes, then apply the signs: the quotient is negative when the signs differ,
   // the remainder takes the dividend's sign.
   let hi = g.r32[2] >>> 0;
@@ -369,4 +397,51 @@ export const MULDIV_HANDLERS: HandlerTable = {
   imul_Gv_Ev: imulGvEv,
   imul_Gv_Ev_Iz: imulGvEvImm,
   imul_Gv_Ev_Ibs: imulGvEvImm,
+};
+
+// ---- Variants fixed to one operand size and operand kind, which the run loop picks once per
+// decoded instruction (loop-handlers.ts), as MOV_VARIANTS in handlers/data.ts: the 32-bit
+// forms without the size dispatch and the generic operand read; each does exactly what the
+// general handler does for that size and kind. 16-bit one-operand forms keep the general handler.
+
+const mem32 = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read32(memoryLinear(cpu, insn, 4));
+const mem16 = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read16(memoryLinear(cpu, insn, 2));
+
+function nonzero(d: number): number {
+  if (d === 0) raise(Vector.DE);
+  return d;
+}
+
+type Variants = readonly [Handler, Handler, Handler, Handler];
+
+/** By key: [16-bit register, 32-bit register, 16-bit memory, 32-bit memory]. */
+export const MULDIV_VARIANTS: Readonly<Record<string, Variants>> = {
+  mul_Ev: [mulEv, (c, i) => mul32(c, c.regs.gpr.r32[i.rm] >>> 0), mulEv, (c, i) => mul32(c, mem32(c, i))],
+  imul_Ev: [imulEv, (c, i) => imul32(c, c.regs.gpr.r32[i.rm]), imulEv, (c, i) => imul32(c, mem32(c, i) | 0)],
+  div_Ev: [divEv, (c, i) => div32(c, nonzero(c.regs.gpr.r32[i.rm] >>> 0)), divEv, (c, i) => div32(c, nonzero(mem32(c, i)))],
+  idiv_Ev: [idivEv, (c, i) => idiv32(c, nonzero(c.regs.gpr.r32[i.rm])), idivEv, (c, i) => idiv32(c, nonzero(mem32(c, i) | 0))],
+  imul_Gv_Ev: [
+    (c, i) => imulTruncated16(c, i, c.regs.gpr.r16[i.reg << 1], c.regs.gpr.r16[i.rm << 1]),
+    (c, i) => imulTruncated32(c, i, c.regs.gpr.r32[i.reg], c.regs.gpr.r32[i.rm]),
+    (c, i) => {
+      const src = mem16(c, i);
+      imulTruncated16(c, i, c.regs.gpr.r16[i.reg << 1], src);
+    },
+    (c, i) => {
+      const src = mem32(c, i);
+      imulTruncated32(c, i, c.regs.gpr.r32[i.reg], src);
+    },
+  ],
+  imul_Gv_Ev_Iz: [
+    (c, i) => imulTruncated16(c, i, c.regs.gpr.r16[i.rm << 1], i.imm),
+    (c, i) => imulTruncated32(c, i, c.regs.gpr.r32[i.rm], i.imm),
+    (c, i) => imulTruncated16(c, i, mem16(c, i), i.imm),
+    (c, i) => imulTruncated32(c, i, mem32(c, i), i.imm),
+  ],
+  imul_Gv_Ev_Ibs: [
+    (c, i) => imulTruncated16(c, i, c.regs.gpr.r16[i.rm << 1], i.imm),
+    (c, i) => imulTruncated32(c, i, c.regs.gpr.r32[i.rm], i.imm),
+    (c, i) => imulTruncated16(c, i, mem16(c, i), i.imm),
+    (c, i) => imulTruncated32(c, i, mem32(c, i), i.imm),
+  ],
 };

@@ -13,7 +13,7 @@ import { loadSegment } from '../protected/segment-load.js';
 import { syncPrivilege } from '../protected/privilege.js';
 import { addRsp, peek64, pop16, pop32, pop64, popV, push16, push32, push64, pushV } from '../stack.js';
 import { enter64 } from './stack-ops-64.js';
-import type { HandlerTable } from './types.js';
+import type { Handler, HandlerTable } from './types.js';
 
 const zReg = (insn: Instruction) => (insn.opcode & 7) | ((insn.rex & 1) << 3);
 
@@ -235,4 +235,29 @@ export const FLAG_HANDLERS: HandlerTable = {
   pause: () => {},
   nop_Ev: () => {},
   fwait: () => {},
+};
+
+/**
+ * PUSH/POP r (50+r, 58+r) fixed to the operand size, picked once per decoded instruction by the
+ * run loop (loop-handlers.ts): [16-bit, 32-bit, -, -] (no memory forms; the 16-bit and unused
+ * slots keep the general handler, which 64-bit operands also use).
+ */
+export const PUSH_POP_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, Handler, Handler]>> = {
+  push_Zv: [
+    STACK_HANDLERS.push_Zv,
+    (cpu, insn) => push32(cpu, cpu.regs.gpr.r32[zReg(insn)]),
+    STACK_HANDLERS.push_Zv,
+    STACK_HANDLERS.push_Zv,
+  ],
+  pop_Zv: [
+    STACK_HANDLERS.pop_Zv,
+    (cpu, insn) => {
+      const n = zReg(insn);
+      const g = cpu.regs.gpr;
+      g.r32[n] = pop32(cpu);
+      g.hi[n] = 0;
+    },
+    STACK_HANDLERS.pop_Zv,
+    STACK_HANDLERS.pop_Zv,
+  ],
 };
