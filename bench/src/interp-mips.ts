@@ -2,15 +2,17 @@
  * The software CPU's interpreter on CPU-bound loops, in millions of guest instructions per
  * second: a real-mode ALU/memory/branch loop, and a 32-bit flat protected-mode loop of calls
  * and returns, stack traffic, SIB addressing and carry tricks (without paging, then with
- * paging on identity-mapped 4 KiB pages). The guest bytes are in interp-workloads.ts;
+ * paging on identity-mapped 4 KiB pages), and a paged loop shaped like the Linux boot's hot spots
+ * (multi-precision multiply-accumulate, shifts, MOVZX). The guest bytes are in interp-workloads.ts;
  * v86-interp.ts runs the same ones under v86 for the peer comparison.
  */
 import {
   createPortBus, createSharedRamBacking, flatSegment32, GuestMemory, resetCpuState,
 } from '@tsemu/devices/platform';
-import { Mmu, PagedLinearMemory, SoftCpu } from '@tsemu/core-cpu';
+import { Jit, Mmu, PagedLinearMemory, SoftCpu, type JitOptions } from '@tsemu/core-cpu';
 import {
-  FLAT32_INSTRUCTIONS, FLAT32_LOOP, PAGE_DIRECTORY, PAGE_TABLE, REAL_MODE_INSTRUCTIONS, REAL_MODE_LOOP, flat32Data,
+  FLAT32_INSTRUCTIONS, FLAT32_LOOP, MPI_INSTRUCTIONS, MPI_LOOP, PAGE_DIRECTORY, PAGE_TABLE, REAL_MODE_INSTRUCTIONS,
+  REAL_MODE_LOOP, flat32Data,
 } from './interp-workloads.js';
 
 interface Workload {
@@ -33,16 +35,19 @@ const WORKLOADS: Workload[] = [
   },
   flat32('32-bit flat protected mode: calls, stack, SIB, carry', false),
   flat32('32-bit flat protected mode, paging on (4 KiB pages)', true),
+  flat32('32-bit paged: multi-precision multiply-accumulate', true, MPI_LOOP, MPI_INSTRUCTIONS),
 ];
 
-function flat32(name: string, paging: boolean): Workload {
+function flat32(name: string, paging: boolean, loop = FLAT32_LOOP, instructions = FLAT32_INSTRUCTIONS): Workload {
   return {
     name,
-    instructions: FLAT32_INSTRUCTIONS,
+    instructions,
     setup(memory, mmu, cpu) {
-      memory.writeBytes(0x10000, Uint8Array.from(FLAT32_LOOP));
+      memory.writeBytes(0x10000, Uint8Array.from(loop));
       const data = flat32Data();
       for (let i = 0; i < data.length; i++) memory.write32(0x20000 + i * 4, data[i]);
+      // The loops' output area starts from zeros in every round.
+      memory.writeBytes(0x30000, new Uint8Array(0x10000));
       const cr0 = paging ? 0x80000001 : 1;
       if (paging) {
         memory.write32(PAGE_DIRECTORY, PAGE_TABLE | 3);
@@ -95,12 +100,13 @@ export function mipsFigure(name: string, instructions: number, wall: number[], c
 }
 
 /** `warmup` rounds run first and are not counted (JIT tiers of V8 warming up). */
-export function measureInterpreter(rounds = 5, warmup = 0): MipsFigure[] {
+export function measureInterpreter(rounds = 5, warmup = 0, jit: JitOptions | null = null): MipsFigure[] {
   const figures: MipsFigure[] = [];
   for (const w of WORKLOADS) {
     const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
     const mmu = new Mmu(memory, createPortBus());
     const cpu = new SoftCpu(new PagedLinearMemory(mmu), createPortBus(), mmu);
+    if (jit !== null) cpu.jit = new Jit(jit);
     const wall: number[] = [];
     const cpuRates: number[] = [];
     for (let round = 0; round < warmup + rounds; round++) {

@@ -1,8 +1,10 @@
 /**
  * The guest code of the interpreter benchmark (interp-mips.ts), as bytes and counts with no
  * emulator attached, so that a peer emulator (v86-interp.ts) can run exactly the same loops:
- * a real-mode ALU/memory/branch loop, and a 32-bit flat protected-mode loop of calls and returns,
- * stack traffic, SIB addressing and carry tricks (run with and without paging).
+ * a real-mode ALU/memory/branch loop, a 32-bit flat protected-mode loop of calls and returns,
+ * stack traffic, SIB addressing and carry tricks (run with and without paging), and a paged
+ * 32-bit loop shaped like the Linux boot's hot spots (multi-precision multiply-accumulate,
+ * shifts, MOVZX). Encodings are checked with `objdump -D -b binary -mi386` on a dump of the bytes.
  */
 
 export const REAL_MODE_LOOP = [
@@ -59,4 +61,71 @@ export function flat32Data(): Uint32Array {
     data[i] = seed >>> 0;
   }
   return data;
+}
+
+const MPI_LIMBS = 64;
+const MPI_BYTES = 64;
+const MPI_ROUNDS = 500;
+/** The round counter of the multi-precision loop (a memory operand: DEC m32, as a kernel loop keeps it). */
+export const MPI_COUNTER = 0x40000;
+/**
+ * At 0x10000 (32-bit flat, run with paging on): the shape of the Linux boot's hot loops. Per
+ * round, a multi-precision multiply-accumulate over 64 limbs (acc[i] += src[i] * ebp with the
+ * carry chained in ebx, as the kernel's mpihelp_addmul_1 compiles for i686: MUL, ADD/ADC,
+ * SIB loads and stores, INC/JNZ), then a decompressor-like pass over 64 bytes (MOVZX of bytes
+ * and words, SHL by CL, SAR by 1, SHR and ROL by an immediate, IMUL, a 16-bit store), with
+ * PUSH/POP of the multiplier and a DEC of a memory counter around them. Branch-free inside a
+ * round, so the instruction count does not depend on the data.
+ */
+export const MPI_LOOP = [
+  0xc7, 0x05, ...le32(MPI_COUNTER), ...le32(MPI_ROUNDS), // mov dword [MPI_COUNTER], MPI_ROUNDS
+  0xbd, 0xb9, 0x79, 0x37, 0x9e, //        mov ebp, 0x9e3779b9
+  // outer (0x1000f):
+  0xbe, ...le32(0x20000 + MPI_LIMBS * 4), // mov esi, src end
+  0xbf, ...le32(0x30000 + MPI_LIMBS * 4), // mov edi, acc end
+  0xb9, ...le32(-MPI_LIMBS), //            mov ecx, -LIMBS
+  0x31, 0xdb, //                          xor ebx, ebx
+  // limb:
+  0x8b, 0x04, 0x8e, //                    mov eax, [esi+ecx*4]
+  0xf7, 0xe5, //                          mul ebp
+  0x01, 0xd8, //                          add eax, ebx
+  0x83, 0xd2, 0x00, //                    adc edx, 0
+  0x03, 0x04, 0x8f, //                    add eax, [edi+ecx*4]
+  0x83, 0xd2, 0x00, //                    adc edx, 0
+  0x89, 0x04, 0x8f, //                    mov [edi+ecx*4], eax
+  0x89, 0xd3, //                          mov ebx, edx
+  0x41, //                                inc ecx
+  0x75, 0xe8, //                          jnz limb
+  0x55, //                                push ebp
+  0xbe, ...le32(0x20000 + MPI_BYTES), //   mov esi, bytes end
+  0xbf, ...le32(0x30000 + MPI_BYTES * 2), // mov edi, words end
+  0xbb, ...le32(-MPI_BYTES), //            mov ebx, -BYTES
+  0x89, 0xd5, //                          mov ebp, edx
+  // byte:
+  0x0f, 0xb6, 0x04, 0x1e, //              movzx eax, byte [esi+ebx]
+  0x0f, 0xb7, 0x14, 0x5f, //              movzx edx, word [edi+ebx*2]
+  0x89, 0xc1, //                          mov ecx, eax
+  0x83, 0xe1, 0x07, //                    and ecx, 7
+  0xd3, 0xe2, //                          shl edx, cl
+  0xd1, 0xfa, //                          sar edx, 1
+  0xc1, 0xe8, 0x03, //                    shr eax, 3
+  0x0f, 0xaf, 0xc2, //                    imul eax, edx
+  0x31, 0xd5, //                          xor ebp, edx
+  0x01, 0xc5, //                          add ebp, eax
+  0xc1, 0xc5, 0x05, //                    rol ebp, 5
+  0x66, 0x89, 0x2c, 0x5f, //              mov [edi+ebx*2], bp
+  0x43, //                                inc ebx
+  0x75, 0xdb, //                          jnz byte
+  0x89, 0xe8, //                          mov eax, ebp
+  0x5d, //                                pop ebp
+  0x31, 0xc5, //                          xor ebp, eax
+  0x83, 0xcd, 0x01, //                    or ebp, 1
+  0xff, 0x0d, ...le32(MPI_COUNTER), //     dec dword [MPI_COUNTER]
+  0x75, 0x90, //                          jnz outer
+  0xf4, //                                hlt
+];
+export const MPI_INSTRUCTIONS = 2 + MPI_ROUNDS * (4 + MPI_LIMBS * 10 + 5 + MPI_BYTES * 14 + 6) + 1;
+
+function le32(v: number): number[] {
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 }

@@ -13,5 +13,5 @@ function section(title: string, lines: readonly string[]): void {
 
 section('IoBus dispatch (benchmark.js, ns per operation)', await runIoBusBench());
 section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await runKvmPioBench());
-section('Software CPU interpreter vs v86 (same guests; tsemu has no JIT yet)', await runInterpreterVsV86Bench());
+section('Software CPU (interpreter, then JIT) vs v86 (same guests)', await runInterpreterVsV86Bench());
 section('Linux 686 under --accel=tcg: start to the first shell prompt', await runLinuxBootBench());

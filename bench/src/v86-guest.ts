@@ -98,8 +98,11 @@ export function realModeLoopImage(): Uint8Array {
   ]);
 }
 
-/** The flat 32-bit loop at 0x10000, its data at 0x20000, and (paged) identity page tables for the low 4 MiB. */
-export function flat32LoopImage(paging: boolean): Uint8Array {
+/**
+ * A flat 32-bit loop (FLAT32_LOOP unless given) at 0x10000, its data at 0x20000, and (paged)
+ * identity page tables for the low 4 MiB.
+ */
+export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT32_LOOP): Uint8Array {
   const prologue = [
     0xbc, ...u32(0x80000), //                   mov esp, 0x80000
     ...(paging
@@ -116,7 +119,7 @@ export function flat32LoopImage(paging: boolean): Uint8Array {
   const jump = 0xe9; //                         jmp 0x10000 (rel32 from the next instruction)
   const jumpFrom = prologueAddress + prologue.length + 5;
   const chunks: Chunk[] = [
-    { address: 0x10000, bytes: FLAT32_LOOP },
+    { address: 0x10000, bytes: loop },
     { address: prologueAddress, bytes: [...prologue, jump, ...u32(0x10000 - jumpFrom)] },
     { address: 0x20000, bytes: new Uint8Array(flat32Data().buffer) },
   ];

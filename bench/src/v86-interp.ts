@@ -18,7 +18,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cpuMicros, measureInterpreter, mipsFigure, type MipsFigure } from './interp-mips.js';
-import { FLAT32_INSTRUCTIONS, REAL_MODE_INSTRUCTIONS } from './interp-workloads.js';
+import { FLAT32_INSTRUCTIONS, MPI_INSTRUCTIONS, MPI_LOOP, REAL_MODE_INSTRUCTIONS } from './interp-workloads.js';
 import { flat32LoopImage, realModeLoopImage } from './v86-guest.js';
 
 /** The parts of v86's API this uses (its own typings are not required at build time). */
@@ -47,8 +47,10 @@ const V86_WORKLOADS: V86Workload[] = [
   { image: realModeLoopImage, start: 0x7c00, instructions: REAL_MODE_INSTRUCTIONS },
   { image: () => flat32LoopImage(false), start: 0x10000, instructions: FLAT32_INSTRUCTIONS },
   { image: () => flat32LoopImage(true), start: 0x10000, instructions: FLAT32_INSTRUCTIONS },
+  { image: () => flat32LoopImage(true, MPI_LOOP), start: 0x10000, instructions: MPI_INSTRUCTIONS },
 ];
 const WARMUP_ROUNDS = 3;
+const JIT_WARMUP_ROUNDS = 20;
 /** A guest that has not halted after this many slices is stuck (a slice is about a millisecond). */
 const MAX_SLICES = 100_000;
 
@@ -140,6 +142,9 @@ function pad(text: string, width: number): string {
  */
 export async function runInterpreterVsV86Bench(rounds = 5): Promise<string[]> {
   const ours = measureInterpreter(rounds, WARMUP_ROUNDS);
+  // The JIT at its default threshold, warmed up longer: translation and V8's own tiering
+  // happen in the first rounds.
+  const oursJit = measureInterpreter(rounds, JIT_WARMUP_ROUNDS, {});
   const lines: string[] = [];
   const loaded = await loadV86();
   let interp: MipsFigure[] | null = null;
@@ -171,6 +176,19 @@ export async function runInterpreterVsV86Bench(rounds = 5): Promise<string[]> {
         `${cell(vi ? f.cpuMedian / vi.cpuMedian : undefined, 2, 8)}` +
         `${cell(f.median, 1, 8)}${cell(vi?.median, 1, 12)}${cell(vi ? f.median / vi.median : undefined, 2, 8)}` +
         `${cell(vj?.cpuMedian, 0, 10)}${cell(vj ? f.cpuMedian / vj.cpuMedian : undefined, 3, 8)}`,
+    );
+  });
+  lines.push(
+    '',
+    `  tsemu's JIT (default threshold, ${JIT_WARMUP_ROUNDS} warm-up rounds), cpu MIPS: against its own interpreter and v86's JIT`,
+    `  ${'workload'.padEnd(54)}${pad('interp', 8)}${pad('JIT', 8)}${pad('x interp', 10)}${pad('v86 JIT', 10)}${pad('ratio', 8)}`,
+  );
+  ours.forEach((f, i) => {
+    const j = oursJit[i];
+    const vj = jit?.[i];
+    lines.push(
+      `  ${f.name.padEnd(54)}${cell(f.cpuMedian, 1, 8)}${cell(j.cpuMedian, 1, 8)}${cell(j.cpuMedian / f.cpuMedian, 2, 10)}` +
+        `${cell(vj?.cpuMedian, 0, 10)}${cell(vj ? j.cpuMedian / vj.cpuMedian : undefined, 3, 8)}`,
     );
   });
   return lines;

@@ -28,7 +28,7 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('debug-exit', { type: 'string', describe: 'add isa-debug-exit at PORT (default 0xf4): writing v exits with status (v<<1)|1' })
     .option('debug-exit-size', { type: 'string', default: '4', describe: 'isa-debug-exit register size in bytes (1, 2, 4)' })
     .option('irqchip', { type: 'string', choices: ['kernel', 'user'], default: 'kernel', describe: "kvm: KVM's in-kernel PIC/PIT/IOAPIC, or tsemu's own models (user)" })
-    .option('trace', { type: 'string', array: true, default: [] as string[], describe: 'narrate on stderr: kvm (the ioctl flow and every exit); cpu[:START-END] (tcg: each instruction as cs:ip, linear address, bytes, disassembly, plus exceptions and interrupts; START-END or START+LENGTH in hex linear addresses, inclusive)' })
+    .option('trace', { type: 'string', array: true, default: [] as string[], describe: 'narrate on stderr: kvm (the ioctl flow and every exit); jit (tcg: each translated block, its guest disassembly beside the generated JavaScript); cpu[:START-END] (tcg: each instruction as cs:ip, linear address, bytes, disassembly, plus exceptions and interrupts; START-END or START+LENGTH in hex linear addresses, inclusive)' })
     .option('trace-file', { type: 'string', describe: 'write --trace=cpu lines to this file instead of stderr' })
     .option('stats', { type: 'boolean', default: false, describe: 'print figures at exit (stderr): kvm exits by reason and port/region; tcg instructions, MIPS, interrupts, HLTs, caches, virtual vs host time' })
     .option('clock', { type: 'string', choices: ['virtual', 'host'], describe: 'time the devices see: virtual (tcg default: counted in instructions, so runs are reproducible; idle time is skipped) or host (real time; the only one under kvm)' })
@@ -36,7 +36,8 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('rtc-base', { type: 'string', describe: "the RTC's date at power-on: utc (the host's time, default) or YYYY-MM-DD[THH:MM:SS] in UTC, for reproducible runs (like QEMU -rtc base=DATE)" })
     .option('bios-handoff', { type: 'boolean', default: false, describe: "start --kernel with the PIC (bases 0x08/0x70), PIT (18.2 Hz, IRQ 0 open) and real-mode IVT as a PC BIOS leaves them; QEMU's -kernel implies it (QEMU boots kernels through SeaBIOS)" })
     .option('device', { type: 'string', array: true, choices: ['pc-testdev', 'pci-testdev'], default: [] as string[], describe: "add QEMU's test devices for kvm-unit-tests: pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017 IRQ lines, MMIO 0xff000000); pci-testdev (a PCI bus, i440FX host bridge at 00:00.0, the device at 00:02.0); QEMU: -device" })
-    .option('jit', { type: 'string', choices: ['on', 'off'], describe: 'tcg: translate guest code to JS; not implemented yet, so both values run the interpreter' });
+    .option('jit', { type: 'string', choices: ['on', 'off'], describe: 'tcg: translate hot guest code (16/32-bit) to JavaScript (on, the default) or run the interpreter alone (off)' })
+    .option('jit-threshold', { type: 'number', describe: 'tcg: interpreted runs of a block before the JIT translates it (default 64; 0 translates everything at once)' });
 }
 
 export interface RunArgs {
@@ -62,6 +63,7 @@ export interface RunArgs {
   icount?: string;
   rtcBase?: string;
   jit?: string;
+  jitThreshold?: number;
   device?: string[];
   biosHandoff?: boolean;
 }
@@ -83,16 +85,16 @@ function parseHexAddress(text: string, what: string): number {
 }
 
 /** --trace values: kvm, cpu, cpu:START-END, cpu:START+LENGTH (hex, inclusive). */
-export function parseTraces(values: readonly string[]): { kinds: ('kvm' | 'cpu')[]; cpuRange: { start: number; end: number } | null } {
-  const kinds = new Set<'kvm' | 'cpu'>();
+export function parseTraces(values: readonly string[]): { kinds: ('kvm' | 'cpu' | 'jit')[]; cpuRange: { start: number; end: number } | null } {
+  const kinds = new Set<'kvm' | 'cpu' | 'jit'>();
   let cpuRange: { start: number; end: number } | null = null;
   for (const value of values.flatMap((v) => v.split(','))) {
-    if (value === 'kvm' || value === 'cpu') {
+    if (value === 'kvm' || value === 'cpu' || value === 'jit') {
       kinds.add(value);
       continue;
     }
     const m = /^cpu:([^-+]+)([-+])(.+)$/.exec(value);
-    if (!m) throw new ConfigError(`unknown --trace '${value}' (kvm, cpu, cpu:START-END, cpu:START+LENGTH)`);
+    if (!m) throw new ConfigError(`unknown --trace '${value}' (kvm, jit, cpu, cpu:START-END, cpu:START+LENGTH)`);
     const start = parseHexAddress(m[1], '--trace=cpu start');
     const second = parseHexAddress(m[3], m[2] === '-' ? '--trace=cpu end' : '--trace=cpu length');
     const end = m[2] === '-' ? second : start + second - 1;
@@ -148,7 +150,7 @@ export function runArgsToConfig(args: RunArgs): VmConfig {
         size: parseInteger(args.debugExitSize, '--debug-exit-size'),
       };
   const trace = parseTraces(args.trace);
-  if (args.traceFile !== undefined && !trace.kinds.includes('cpu')) throw new ConfigError('--trace-file needs --trace=cpu');
+  if (args.traceFile !== undefined && !trace.kinds.includes('cpu') && !trace.kinds.includes('jit')) throw new ConfigError('--trace-file needs --trace=cpu or --trace=jit');
   const icountShift = args.icount === undefined ? null : parseInteger(args.icount, '--icount');
   if (icountShift !== null && args.clock === 'host') throw new ConfigError('--icount counts virtual time: it cannot be used with --clock=host');
   return validateVmConfig({
@@ -170,6 +172,7 @@ export function runArgsToConfig(args: RunArgs): VmConfig {
     icountShift,
     rtcBaseMs: parseRtcBase(args.rtcBase),
     jit: args.jit ?? null,
+    jitThreshold: args.jitThreshold ?? null,
     devices: [...new Set(args.device ?? [])],
     biosHandoff: args.biosHandoff ?? false,
   });

@@ -15,7 +15,7 @@ export const serialSchema = z.union([
 ]);
 export type SerialConfig = z.infer<typeof serialSchema>;
 
-export const traceSchema = z.enum(['kvm', 'cpu']);
+export const traceSchema = z.enum(['kvm', 'cpu', 'jit']);
 export type TraceKind = z.infer<typeof traceSchema>;
 
 /** The clock devices see: host time, or time counted in instructions (tcg only). */
@@ -59,8 +59,10 @@ export const vmConfigSchema = z.object({
   biosHandoff: z.boolean().default(false),
   /** Test devices added on request (--device; QEMU: -device pc-testdev / pci-testdev), for kvm-unit-tests. */
   devices: z.array(z.enum(['pc-testdev', 'pci-testdev'])).default([]),
-  /** --jit: accepted for the software CPU; both values run the interpreter until the JIT exists. */
+  /** --jit: the software CPU translates hot code (on; null means on) or interprets everything (off). */
   jit: z.enum(['on', 'off']).nullable(),
+  /** --jit-threshold: interpreted runs of a block before translation; null: the JIT's default. */
+  jitThreshold: z.number().int().min(0).max(1_000_000_000).nullable(),
 });
 export type VmConfig = z.infer<typeof vmConfigSchema>;
 

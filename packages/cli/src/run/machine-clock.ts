@@ -1,7 +1,7 @@
 /**
  * Which accelerator the software-CPU options ask for, and the clock the machine runs on.
  *
- * `--trace=cpu`, `--clock=virtual`, `--icount` and `--jit` only mean something to the
+ * `--trace=cpu|jit`, `--clock=virtual`, `--icount` and `--jit[-threshold]` only mean something to the
  * software CPU: with `--accel=auto` they select it, with `--accel=kvm` they are an error
  * (KVM runs the guest on the host CPU, in host time, and cannot single-step it cheaply).
  *
@@ -18,9 +18,11 @@ import { HostClock } from './host-clock.js';
 /** The first option given that needs the software CPU, as the user spelled it; null for none. */
 export function softwareCpuOption(config: VmConfig): string | null {
   if (config.trace.includes('cpu')) return '--trace=cpu';
+  if (config.trace.includes('jit')) return '--trace=jit';
   if (config.icountShift !== null) return '--icount';
   if (config.clock === 'virtual') return '--clock=virtual';
   if (config.jit !== null) return `--jit=${config.jit}`;
+  if (config.jitThreshold !== null) return '--jit-threshold';
   return null;
 }
 

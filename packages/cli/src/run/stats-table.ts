@@ -59,6 +59,13 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
     rows.push(['blocks dropped by code writes', String(s.decodeCache.invalidations)]);
     rows.push(['decode-cache flushes', String(s.decodeCache.flushes)]);
   }
+  if (s.jit) {
+    rows.push(['JIT blocks translated', String(s.jit.compiled)]);
+    rows.push(['JIT instructions translated', String(s.jit.instructions)]);
+    rows.push(['JIT instructions inlined', String(s.jit.inlined)]);
+    rows.push(['JIT entries (translation cache hits)', String(s.jit.entries)]);
+    rows.push(['JIT time translating ms', ms(s.jit.compileNs)]);
+  } else rows.push(['JIT', 'off']);
   rows.push(['TLB fills', String(s.tlb.fills)]);
   rows.push(['TLB flushes', String(s.tlb.flushes)]);
   rows.push(['TLB global flushes', String(s.tlb.globalFlushes)]);

@@ -38,6 +38,18 @@ function kvmDevicePath(): string {
  * kvm when asked for or (auto) usable; tcg when asked for, when (auto) an option needs the
  * software CPU, or when (auto) KVM is not usable.
  */
+/**
+ * TSEMU_JIT_THRESHOLD: the JIT threshold when --jit-threshold is not given (the test suite's JIT
+ * run sets it to 0 for every tsemu it starts); undefined: the JIT's default.
+ */
+function jitThresholdFromEnvironment(): number | undefined {
+  const text = process.env.TSEMU_JIT_THRESHOLD;
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`TSEMU_JIT_THRESHOLD '${text}' is not a non-negative integer`);
+  return n;
+}
+
 function chooseAccelerator(config: VmConfig, trace: ((line: string) => void) | null): 'kvm' | 'tcg' {
   if (config.accel === 'tcg') return 'tcg';
   if (config.accel === 'kvm') checkAcceleratorOptions(config, 'kvm');
@@ -133,7 +145,10 @@ export async function runVm(config: VmConfig): Promise<number> {
     ? new StdioConsole({ toGuest: (bytes) => machine.com1.receive(bytes), quit: () => finish(0) })
     : null;
 
-  const cpuTrace = config.trace.includes('cpu') ? new TraceSink(config.traceFile) : null;
+  const traced = config.trace.includes('cpu') || config.trace.includes('jit');
+  const traceSink = traced ? new TraceSink(config.traceFile) : null;
+  const cpuTrace = config.trace.includes('cpu') ? traceSink : null;
+  const jitTrace = config.trace.includes('jit') ? traceSink : null;
   const started = process.hrtime.bigint();
   try {
     const cpu = images.load(machine.memory);
@@ -148,6 +163,13 @@ export async function runVm(config: VmConfig): Promise<number> {
         clock,
         localApic: machine.localApic,
         cpuTrace: cpuTrace ? { write: cpuTrace.write, range: config.cpuTraceRange } : null,
+        jit: config.jit === 'off' ? null : {
+          threshold: config.jitThreshold ?? jitThresholdFromEnvironment(),
+          onCompile: jitTrace === null ? null : (compiled, block) => {
+            jitTrace.write(`-- jit: translated ${block.insns.length} instructions (${compiled.inlined} inline${compiled.loops ? ', loops' : ''})`);
+            for (const line of compiled.source.split('\n')) jitTrace.write(line);
+          },
+        },
       });
       accel = tcg;
     }
@@ -171,7 +193,7 @@ export async function runVm(config: VmConfig): Promise<number> {
       }
       await accel.destroy();
     }
-    cpuTrace?.close();
+    traceSink?.close();
     serial?.close();
     backing.release();
   }

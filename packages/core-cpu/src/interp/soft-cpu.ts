@@ -110,6 +110,11 @@ export class SoftCpu {
    * alone. Set before running; it needs the decode cache (an MMU).
    */
   jit: Jit | null = null;
+  /**
+   * Test hook: when set, every new SoftCpu with an MMU gets a JIT made by it (the suite's
+   * JIT run, `npm run test:jit`, forces translation at threshold 0 through it).
+   */
+  static jitForTests: (() => Jit) | null = null;
   /** Set by translated code when an instruction in it faults: that instruction's IP. */
   jitFaultIp = 0;
   /** Decoded blocks by RAM backing offset; null without an MMU (nothing to track writes). */
@@ -143,6 +148,7 @@ export class SoftCpu {
       cache.onDrop = () => {
         this.pendingEvents |= EVENT_CODE_CHANGED;
       };
+      this.jit = SoftCpu.jitForTests?.() ?? null;
       const previous = mmu.onCodeWrite;
       mmu.onCodeWrite = previous === null
         ? (phys, length) => cache.invalidatePhys(phys, length)
@@ -255,8 +261,9 @@ export class SoftCpu {
               const n = insns.length;
               let compiled = block.compiled;
               if (compiled === null && jit !== null && ++block.runs > jitThreshold) compiled = jit.compile(block, start & ipMask);
-              if (compiled !== null && compiled.ip === start && n <= limit - i) {
-                // The translation keeps the loop's contract per instruction (block-compiler.ts).
+              if (compiled !== null && compiled.ip === start && n <= limit - i && this.pendingEvents === 0) {
+                // The translation keeps the loop's contract per instruction (block-compiler.ts);
+                // work pending between instructions (TF, DR7 breakpoints) keeps to the interpreter.
                 inJit = true;
                 i += compiled.fn(this, limit - i);
                 inJit = false;

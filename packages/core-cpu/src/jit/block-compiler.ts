@@ -1,24 +1,23 @@
 /**
  * Translates a decoded block (interp/decode-cache.ts) into a JavaScript function, compiled once
- * with `new Function`. Each guest instruction becomes straight-line code: either an inline form
- * emitted by jit/emitters.ts (constants folded in: register numbers, displacements,
- * immediates) or a direct call of the interpreter's handler for it. A call site that always
- * calls one handler is monomorphic, so V8 inlines the handler into the block; the interpreter's
- * dispatch (one megamorphic call per instruction, the block and handler array loads) is gone.
- * A block whose last instruction branches back to its start becomes a loop inside the
- * function, so a hot loop runs without leaving the translated code.
+ * with `new Function`. Each guest instruction becomes straight-line code: its interpreter
+ * handler inlined with the decoded fields folded in as constants (inline-handlers.ts), or, when
+ * the handler cannot be inlined, a direct call of it. Such a call site always calls one
+ * function, so V8 can inline it too; the interpreter's dispatch (a megamorphic call per
+ * instruction, block and handler array loads) is gone. A block with a relative branch back to
+ * its start becomes a loop inside the function, so a hot loop runs without leaving it.
  *
- * The translated function keeps the interpreter's contract exactly, instruction by
- * instruction, so `--jit=on` and `--jit=off` run the same guest the same way (same
- * instruction counts, interrupts at the same boundaries):
- * - before each instruction RIP holds the next instruction's address (handlers read it for
- *   relative branches and pushed return addresses); `cpu.retired` counts each instruction as
- *   it completes (devices read time from it);
- * - after each instruction it stops when `cpu.pendingEvents` or `cpu.halted` says so, when
- *   RIP is not the next instruction (a branch taken, a REP resumed: a side exit), and a loop
- *   stops before an iteration that would pass the caller's instruction budget;
- * - a guest fault leaves `cpu.jitFaultIp` at the faulting instruction's address and propagates
- *   to the run loop, which delivers it as it does for the interpreter.
+ * The translated function keeps the interpreter's contract instruction by instruction, so
+ * `--jit=on` and `--jit=off` run a guest the same way (same instruction counts, interrupts at
+ * the same boundaries):
+ * - an instruction that may touch memory, a device or RIP sees RIP = the next instruction's
+ *   address and `cpu.retired` = the instructions completed before it (devices read time from
+ *   it); register-only instructions in between skip those stores;
+ * - after an instruction that may touch memory or a device, it stops when `cpu.pendingEvents`
+ *   or `cpu.halted` says so; after one that may branch, when RIP is not the next instruction (a
+ *   side exit); a loop stops before an iteration that could pass the caller's budget;
+ * - a guest fault leaves `cpu.jitFaultIp` at the faulting instruction's address and
+ *   `cpu.retired` counting the instructions before it, and propagates to the run loop.
  *
  * A translation is only entered at the IP it was made for (`CompiledBlock.ip`): the block is
  * keyed by where its bytes are, and the same bytes may be reached at another IP (real-mode
@@ -28,7 +27,9 @@ import { CpuMode, type Instruction } from '../decoder/instruction.js';
 import { disassemble } from '../disasm/intel.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
-import { EMIT_RUNTIME, emitInline, INLINE_PRELUDE, type EmitContext } from './emitters.js';
+import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
+import { conditionalBranch, leaStatement } from './direct-emitters.js';
+import { condition } from '../interp/handlers/control.js';
 
 /** A translated block: runs it from its first instruction, returns the instructions completed. */
 export type CompiledBlockFn = (cpu: SoftCpu, budget: number) => number;
@@ -39,83 +40,112 @@ export interface CompiledBlock {
   ip: number;
   /** The generated source (for --trace=jit and the golden tests). */
   source: string;
-  /** Instructions emitted inline (the rest call their handlers). */
+  /** Instructions inlined (the rest call their handlers). */
   inlined: number;
   /** True when the block loops back to its start inside the function. */
   loops: boolean;
 }
 
+const RELATIVE_BRANCH = /^(j[a-z]+_J[bz]|loop(e|ne)?_Jb|jcxz_Jb)$/;
+
 function hex(v: number): string {
   return '0x' + (v >>> 0).toString(16);
 }
 
-/** The target of a relative branch at the end of `insn` (next = the address after it), or -1. */
-function relativeTarget(insn: Instruction, next: number, ipMask: number): number {
-  const key = insn.entry.key;
-  if (!/^(j[a-z]+_J[bz]|loop(e|ne)?_Jb|jcxz_Jb)$/.test(key)) return -1;
-  if (insn.opSize === 2) return (next + insn.imm) & 0xffff;
-  return (next + insn.imm) & ipMask;
+/** The target of a relative branch `insn` whose next instruction is at `next`, or null. */
+function relativeTarget(insn: Instruction, next: number, ipMask: number): number | null {
+  if (!RELATIVE_BRANCH.test(insn.entry.key)) return null;
+  return insn.opSize === 2 ? (next + insn.imm) & 0xffff : (next + insn.imm) & ipMask;
 }
 
-/**
- * The JavaScript source of `block`'s translation, entered at IP `ip`, and how many of its
- * instructions were inlined. `handlers` and `insns` of the block are passed to the function
- * as H0.., I0.. (see compileBlock).
- */
+/** The source of `block`'s translation for entry at IP `ip`. */
 export function generateBlockSource(block: CodeBlock, ip: number): { source: string; inlined: number; loops: boolean } {
   const mode = block.mode;
   const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
+  const start = ip & ipMask;
   const n = block.insns.length;
-  const starts: number[] = [];
   const nexts: number[] = [];
-  let at = ip;
+  let at = start;
   for (let j = 0; j < n; j++) {
-    starts.push(at);
     at = (at + block.insns[j].length) & ipMask;
-    nexts.push(at);
+    nexts.push(at | 0);
   }
-  const last = block.insns[n - 1];
-  const loops = relativeTarget(last, nexts[n - 1], ipMask) === (ip & ipMask);
+  const loops = block.insns.some((insn, j) => relativeTarget(insn, nexts[j], ipMask) === start);
+  const ind = loops ? '    ' : '  ';
   const lines: string[] = [];
-  const indent = loops ? '      ' : '    ';
+  const emit = (code: string): void => {
+    lines.push(ind + code);
+  };
+  const exit = '{ cpu.retired = base + k; return k; }';
   let inlined = 0;
+  // RIP holds the last instruction's successor unless that instruction moved it (or may have).
+  let ripStoredLast = false;
+  let addr = start;
   for (let j = 0; j < n; j++) {
     const insn = block.insns[j];
-    lines.push(`${indent}// ${hex(starts[j])}  ${disassemble(insn, starts[j] >>> 0)}`);
-    lines.push(`${indent}j = ${j};`);
-    const ctx: EmitContext = { insn, next: nexts[j] | 0, ipMask, index: j };
-    const inline = emitInline(ctx);
-    if (inline !== null) {
+    const next = nexts[j];
+    emit(`// ${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
+    addr = next;
+    const branch = conditionalBranch(insn, next);
+    if (branch !== null) {
+      // Register-only: RIP is stored on the taken path alone.
       inlined++;
-      for (const l of inline.code) lines.push(indent + l);
-      lines.push(`${indent}cpu.retired++; k++;`);
-      if (inline.mayStop) lines.push(`${indent}if (cpu.pendingEvents !== 0 || cpu.halted) return k;`);
-      if (inline.mayBranch && j < n - 1) lines.push(`${indent}if (r.rip !== ${nexts[j] | 0}) return k;`);
-    } else {
-      lines.push(`${indent}r.rip = ${nexts[j] | 0};`);
-      lines.push(`${indent}H${j}(cpu, I${j});`);
-      lines.push(`${indent}cpu.retired++; k++;`);
-      lines.push(`${indent}if (cpu.pendingEvents !== 0 || cpu.halted) return k;`);
-      if (j < n - 1) lines.push(`${indent}if (r.rip !== ${nexts[j] | 0}) return k;`);
+      emit(`j = ${j}; k++;`);
+      const taken = branch.target === start && loops
+        ? `if (k + ${n} > budget) ${exit} continue;`
+        : exit;
+      emit(`if (COND(cpu, ${branch.cc})) { r.rip = ${branch.target}; ${taken} }`);
+      ripStoredLast = false;
+      continue;
     }
+    const lea = leaStatement(insn);
+    if (lea !== null) {
+      inlined++;
+      emit(`j = ${j}; ${lea} k++;`);
+      ripStoredLast = false;
+      continue;
+    }
+    const t = handlerTemplate(block.handlers[j]);
+    if (t === null) {
+      // A call: the handler may read RIP and time, touch devices, branch.
+      emit(`j = ${j}; r.rip = ${next}; cpu.retired = base + k;`);
+      emit(`H${j}(cpu, I${j});`);
+      emit('k++;');
+      emit(`if (cpu.pendingEvents !== 0 || cpu.halted) ${exit}`);
+      if (loops && relativeTarget(insn, next, ipMask) === start) emit(`if (r.rip === ${start | 0}) { if (k + ${n} > budget) ${exit} continue; }`);
+      if (j < n - 1) emit(`if (r.rip !== ${next}) ${exit}`);
+      ripStoredLast = true;
+      continue;
+    }
+    inlined++;
+    if (t.pure && !t.readsRip) {
+      emit(`j = ${j};`);
+      emit(instantiate(t, insn, j));
+      emit('k++;');
+      ripStoredLast = false;
+      continue;
+    }
+    // Touches memory (MMIO may read time, a write may drop translated code): count first, look after.
+    emit(`j = ${j};${t.readsRip ? ` r.rip = ${next};` : ''} cpu.retired = base + k;`);
+    emit(instantiate(t, insn, j));
+    emit('k++;');
+    emit(`if (cpu.pendingEvents !== 0 || cpu.halted) {${t.readsRip ? '' : ` r.rip = ${next};`} cpu.retired = base + k; return k; }`);
+    if (t.readsRip && j < n - 1) emit(`if (r.rip !== ${next}) ${exit}`);
+    ripStoredLast = t.readsRip;
   }
-  const body = loops
-    ? [
-      '    for (;;) {',
-      ...lines,
-      `      if (r.rip !== ${ip | 0} || k + ${n} > budget) return k;`,
-      '    }',
-    ]
-    : [...lines, '    return k;'];
+  const finish = `${ripStoredLast ? '' : `r.rip = ${nexts[n - 1]}; `}cpu.retired = base + k; return k;`;
+  const body = loops ? ['  for (;;) {', ...lines, `    ${finish}`, '  }'] : [...lines, `  ${finish}`];
+  const header = `// block at ${hex(start)}, ${n} instructions, ${mode}-bit code${loops ? ', loops to its start' : ''}`;
   const source = [
-    `// block at ${hex(ip)}, ${n} instructions, ${mode}-bit code${loops ? ', loops to its start' : ''}`,
-    ...INLINE_PRELUDE,
-    'let k = 0;',
-    'let j = 0;',
+    header,
+    'const base = cpu.retired;',
+    'const $g32 = r.gpr.r32, $ghi = r.gpr.hi, $g16 = r.gpr.r16, $sa = r.seg.attr, $sl = r.seg.limit, $sb = r.seg.base;',
+    'let $ea = 0, k = 0, j = 0;',
     'try {',
     ...body,
     '} catch (e) {',
-    `  cpu.jitFaultIp = (${ip | 0} + OFFSETS[j]) & ${ipMask};`,
+    `  cpu.jitFaultIp = (${start | 0} + OFFSETS[j]) & ${ipMask};`,
+    '  cpu.retired = base + k;',
     '  throw e;',
     '}',
   ].join('\n');
@@ -132,10 +162,12 @@ export function compileBlock(block: CodeBlock, ip: number): CompiledBlock {
     offsets[j] = at;
     at += block.insns[j].length;
   }
-  const names = ['OFFSETS', 'EMIT'];
-  for (let j = 0; j < n; j++) names.push(`H${j}`, `I${j}`);
-  const args: unknown[] = [offsets, EMIT_RUNTIME];
-  for (let j = 0; j < n; j++) args.push(block.handlers[j], block.insns[j]);
+  const names = ['S', 'COND', 'OFFSETS'];
+  const args: unknown[] = [INLINE_SCOPE, condition, offsets];
+  for (let j = 0; j < n; j++) {
+    names.push(`H${j}`, `I${j}`);
+    args.push(block.handlers[j], block.insns[j]);
+  }
   const factory = new Function(...names, `return function block(cpu, budget) {\nconst r = cpu.regs;\n${source}\n};`) as (...a: unknown[]) => CompiledBlockFn;
-  return { fn: factory(...args), ip, source, inlined, loops };
+  return { fn: factory(...args), ip: ip & (block.mode === CpuMode.Bits16 ? 0xffff : -1), source, inlined, loops };
 }

@@ -42,6 +42,7 @@ import { Mmu } from '../mmu/mmu.js';
 import { CpuTracer, type CpuTraceOptions } from './cpu-trace.js';
 import { collectTcgStats, tcgStatRows, type TcgCounters, type TcgStats } from './tcg-stats.js';
 import { VirtualClock } from './virtual-clock.js';
+import { Jit, type JitOptions } from '../jit/jit.js';
 
 export { VirtualClock, MAX_ICOUNT_SHIFT, type VirtualClockOptions } from './virtual-clock.js';
 export { CpuTracer, type CpuTraceOptions, type CpuTraceRange } from './cpu-trace.js';
@@ -79,6 +80,8 @@ export interface TcgAcceleratorOptions {
   cpuTrace?: CpuTraceOptions | null;
   /** The machine's local APIC: CPUID claims an APIC and IA32_APIC_BASE reaches it. */
   localApic?: TcgLocalApic | null;
+  /** The JIT's options (jit/jit.ts); null or absent: the interpreter alone (`--jit=off`). */
+  jit?: JitOptions | null;
 }
 
 class TcgVcpu implements Vcpu {
@@ -126,6 +129,7 @@ export class TcgAccelerator implements Accelerator {
     this.mmu = new Mmu(binding.memory, binding.mmio);
     this.cpu = new SoftCpu(new PagedLinearMemory(this.mmu), binding.pio, this.mmu);
     this.cpu.onInterruptWindow = () => this.interruptWindow();
+    if (options.jit) this.cpu.jit = new Jit(options.jit);
     const clock = options.clock ?? null;
     this.virtualClock = clock instanceof VirtualClock ? clock : null;
     this.virtualClock?.bindCounter(() => this.cpu.retired);

@@ -35,6 +35,8 @@ export interface TcgStats extends TcgCounters {
   nsPerInstruction: number | null;
   timersFired: number | null;
   decodeCache: { blocks: number; decoded: number; invalidations: number; flushes: number } | null;
+  /** The JIT's counters (jit/jit.ts); null with --jit=off. */
+  jit: { compiled: number; instructions: number; inlined: number; entries: number; compileNs: number } | null;
   tlb: { fills: number; flushes: number; globalFlushes: number; invlpgs: number; overflows: number };
   mmu: { walks: number; pageFaults: number; mmioReads: number; mmioWrites: number; codeWrites: number };
   traceLines: number | null;
@@ -52,6 +54,7 @@ export function collectTcgStats(cpu: SoftCpu, mmu: Mmu, counters: TcgCounters, c
     nsPerInstruction: clock?.nsPerInstruction ?? null,
     timersFired: clock?.timersFired ?? null,
     decodeCache: dc === null ? null : { blocks: dc.misses, decoded: dc.decoded, invalidations: dc.invalidations, flushes: dc.flushes },
+    jit: cpu.jit === null ? null : { ...cpu.jit.counters },
     tlb: { ...mmu.tlb.counters },
     mmu: { ...mmu.counters },
     traceLines: tracer?.lines ?? null,
@@ -69,5 +72,6 @@ export function tcgStatRows(s: TcgStats): ExitStatRow[] {
     { reason: 'TLB flushes', where: '', count: s.tlb.flushes + s.tlb.globalFlushes, timeNs: 0 },
   ];
   if (s.decodeCache) rows.push({ reason: 'blocks decoded', where: '', count: s.decodeCache.blocks, timeNs: 0 });
+  if (s.jit) rows.push({ reason: 'blocks translated (JIT)', where: '', count: s.jit.compiled, timeNs: s.jit.compileNs });
   return rows;
 }

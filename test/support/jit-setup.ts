@@ -1,0 +1,10 @@
+// Vitest setup: with TSEMU_JIT_THRESHOLD set (npm run test:jit), every SoftCpu the tests build
+// gets a JIT at that threshold, so the interpreter's own tests also run translated code; the
+// tsemu processes the tests start read the same variable.
+import { Jit, SoftCpu } from '@tsemu/core-cpu';
+
+const text = process.env.TSEMU_JIT_THRESHOLD;
+if (text !== undefined && text !== '') {
+  const threshold = Number(text);
+  SoftCpu.jitForTests = () => new Jit({ threshold });
+}
