@@ -41,6 +41,8 @@ export const EVENT_BREAKPOINTS = 32;
 export const EVENT_RF_SEEN = 64;
 /** A write dropped decoded code, maybe the block running: the loop looks up the next one afresh. */
 export const EVENT_CODE_CHANGED = 128;
+/** The accelerator asked the burst to end after this instruction (SoftCpu.stopAfterInstruction). */
+export const EVENT_STOP = 256;
 
 const FLAG_TF = 0x100;
 const FLAG_RF = 0x10000;
@@ -147,7 +149,7 @@ export function afterInstruction(cpu: SoftCpu): void {
   const ssShadow = (ev & EVENT_SHADOW_NEW) !== 0 && (ev & EVENT_SHADOW_SS) !== 0;
   if (ev & EVENT_SHADOW_NEW) ev = (ev & ~EVENT_SHADOW_NEW) | EVENT_SHADOW_ACTIVE;
   const step = (ev & EVENT_STEP_ARMED) !== 0 && !ssShadow;
-  cpu.pendingEvents = ev & ~(EVENT_STEP_ARMED | EVENT_CHECK_TF | EVENT_CODE_CHANGED);
+  cpu.pendingEvents = ev & ~(EVENT_STEP_ARMED | EVENT_CHECK_TF | EVENT_CODE_CHANGED | EVENT_STOP);
   // RF: set by an IRET/POPF to skip one breakpoint check; cleared once an instruction
   // completed with it set (the instruction it was meant for).
   let rfSkip = false;

@@ -23,7 +23,7 @@ import { CpuRegisters } from '../state/cpu-registers.js';
 import { Seg } from '../state/segment-cache.js';
 import { CpuFault, raise, Vector } from './faults.js';
 import { deliverException } from './interrupts.js';
-import { afterInstruction, EVENT_CODE_CHANGED } from './debug-traps.js';
+import { afterInstruction, EVENT_CODE_CHANGED, EVENT_STOP } from './debug-traps.js';
 import type { LinearMemory } from './linear-memory.js';
 import { LongModeLinearMemory } from './long-mode-memory.js';
 import { PagedLinearMemory } from './paged-memory.js';
@@ -196,6 +196,16 @@ export class SoftCpu {
     this.decodeCache?.flush();
   }
 
+  /**
+   * Ends the running burst after the current instruction (a device raised an interrupt during
+   * it): `halted` makes run() return, and the event bit makes the run loop, which only looks at
+   * `pendingEvents` between the instructions of a block, notice at once.
+   */
+  stopAfterInstruction(): void {
+    this.halted = true;
+    this.pendingEvents |= EVENT_STOP;
+  }
+
   /** Executes one instruction (or delivers the exception it raised). */
   step(): void {
     this.execute(1);
@@ -290,11 +300,12 @@ export class SoftCpu {
                   afterInstruction(this);
                   return i;
                 }
-                if (i >= limit || this.halted) return i;
+                // HLT ends its block; a stop request comes as an event (stopAfterInstruction).
+                if (i >= limit) return i;
                 // A branch was taken (or a REP resumes): the next block starts there.
                 if (r.rip !== ip) break;
               }
-              if (this.modeChanged) return i;
+              if (this.halted || this.modeChanged) return i;
               continue;
             }
           }
@@ -379,11 +390,11 @@ export class SoftCpu {
                   afterInstruction(this);
                   return i;
                 }
-                if (i >= limit || this.halted) return i;
+                if (i >= limit) return i;
                 if (r.rip !== nextLo || r.ripHi !== nextHi) break;
               }
               // CS.L or LMA may have cleared (compatibility mode): execute() decides.
-              if (this.modeChanged) return i;
+              if (this.halted || this.modeChanged) return i;
               continue;
             }
           }

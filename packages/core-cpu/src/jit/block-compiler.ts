@@ -14,7 +14,7 @@
  *   address and `cpu.retired` = the instructions completed before it (devices read time from
  *   it); register-only instructions in between skip those stores;
  * - after an instruction that may touch memory or a device, it stops when `cpu.pendingEvents`
- *   or `cpu.halted` says so; after one that may branch, when RIP is not the next instruction (a
+ *   says so (a stop request from a device is one of those events); after one that may branch, when RIP is not the next instruction (a
  *   side exit); a loop stops before an iteration that could pass the caller's budget;
  * - a guest fault leaves `cpu.jitFaultIp` at the faulting instruction's address and
  *   `cpu.retired` counting the instructions before it, and propagates to the run loop.
@@ -111,7 +111,7 @@ export function generateBlockSource(block: CodeBlock, ip: number): { source: str
       emit(`j = ${j}; r.rip = ${next}; cpu.retired = base + k;`);
       emit(`H${j}(cpu, I${j});`);
       emit('k++;');
-      emit(`if (cpu.pendingEvents !== 0 || cpu.halted) ${exit}`);
+      emit(`if (cpu.pendingEvents !== 0) ${exit}`);
       if (loops && relativeTarget(insn, next, ipMask) === start) emit(`if (r.rip === ${start | 0}) { if (k + ${n} > budget) ${exit} continue; }`);
       if (j < n - 1) emit(`if (r.rip !== ${next}) ${exit}`);
       ripStoredLast = true;
@@ -129,7 +129,7 @@ export function generateBlockSource(block: CodeBlock, ip: number): { source: str
     emit(`j = ${j};${t.readsRip ? ` r.rip = ${next};` : ''} cpu.retired = base + k;`);
     emit(instantiate(t, insn, j));
     emit('k++;');
-    emit(`if (cpu.pendingEvents !== 0 || cpu.halted) {${t.readsRip ? '' : ` r.rip = ${next};`} cpu.retired = base + k; return k; }`);
+    emit(`if (cpu.pendingEvents !== 0) {${t.readsRip ? '' : ` r.rip = ${next};`} cpu.retired = base + k; return k; }`);
     if (t.readsRip && j < n - 1) emit(`if (r.rip !== ${next}) ${exit}`);
     ripStoredLast = t.readsRip;
   }

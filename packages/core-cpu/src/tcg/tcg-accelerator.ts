@@ -196,7 +196,7 @@ export class TcgAccelerator implements Accelerator {
   private requestStop(): void {
     if (this.inBurst && !this.cpu.halted) {
       this.stopRequested = true;
-      this.cpu.halted = true;
+      this.cpu.stopAfterInstruction();
     }
   }
 
