@@ -25,18 +25,50 @@ import * as faults from '../interp/faults.js';
 import * as wideMath from '../alu/wide.js';
 import * as offset64 from '../interp/offset64.js';
 import * as segmentChecks from '../interp/protected/segment-checks.js';
+import * as muldiv from '../interp/handlers/muldiv.js';
+import * as shiftVariants from '../interp/handlers/shift-variants.js';
+import * as data from '../interp/handlers/data.js';
+import * as stackOps from '../interp/handlers/stack-ops.js';
 
 /** The modules inlined code may name, by the key it reaches them through (`S.<key>`). */
-export const INLINE_SCOPE = { addressing, lazyFlags, stack, faults, wideMath, offset64, segmentChecks } as const;
+export const INLINE_SCOPE = {
+  addressing, lazyFlags, stack, faults, wideMath, offset64, segmentChecks, muldiv, shiftVariants, data, stackOps,
+} as const;
 
-/** Free name -> module key, for names exported by exactly one scope module. */
+/**
+ * Free name -> module key. A name two modules export is kept when both are the same binding
+ * (a re-export), and refused (null) when they differ.
+ */
 const SCOPE_NAMES = (() => {
   const owner = new Map<string, string | null>();
-  for (const [key, ns] of Object.entries(INLINE_SCOPE)) {
-    for (const name of Object.keys(ns)) owner.set(name, owner.has(name) ? null : key);
+  const scope = INLINE_SCOPE as unknown as Record<string, Record<string, unknown>>;
+  for (const [key, ns] of Object.entries(scope)) {
+    for (const name of Object.keys(ns)) {
+      const first = owner.get(name);
+      if (first === undefined) owner.set(name, key);
+      else if (first !== null && scope[first][name] !== ns[name]) owner.set(name, null);
+    }
   }
   return owner;
 })();
+
+/**
+ * Scope functions that touch only registers and flags (they may raise a fault): an instruction
+ * whose code calls nothing else needs no RIP or retired-count store before it and no event
+ * check after it. Checked against each function's source by test/jit.
+ */
+export const PURE_CALLS: ReadonlySet<string> = new Set([
+  ...['getReg8', 'setReg8', 'getRegV', 'setRegV', 'readG', 'writeG', 'readG8', 'readG16', 'readG32', 'readG64', 'writeG8',
+    'writeG16', 'writeG32', 'writeG64', 'getReg64', 'setReg64', 'signExtend', 'SIZE_MASK'].map((n) => `addressing.${n}`),
+  ...Object.keys(lazyFlags).map((n) => `lazyFlags.${n}`),
+  ...Object.keys(wideMath).map((n) => `wideMath.${n}`),
+  'faults.raise', 'faults.Vector',
+  ...['mul32', 'imul32', 'imulTruncated16', 'imulTruncated32', 'div32', 'idiv32', 'nonzero', 'mulHighU32', 'mulHighS32']
+    .map((n) => `muldiv.${n}`),
+  ...Object.keys(shiftVariants).filter((n) => /^(shl|shr|sar|rol|ror|shld|shrd)(R16|R32|16|32)$|^setR32$/.test(n))
+    .map((n) => `shiftVariants.${n}`),
+  'data.byteOfRm', 'stackOps.zReg',
+]);
 
 /** Names every handler may use without the scope: language keywords and safe globals. */
 const LANGUAGE = new Set([
@@ -106,7 +138,7 @@ export interface HandlerTemplate {
   insnName: string;
   /** The body's tokens, free names already resolved to `S.<module>.<name>`. */
   tokens: Token[];
-  /** Touches memory or calls anything but lazy-flags methods: the block checks for events after it. */
+  /** Touches registers and flags only (PURE_CALLS): no RIP/count store before it, no event check after. */
   pure: boolean;
   /** Mentions RIP: the block stores RIP before it and checks it after. */
   readsRip: boolean;
@@ -180,13 +212,16 @@ function buildTemplate(h: Handler): HandlerTemplate | null {
       t = tokens[k];
       const owner = SCOPE_NAMES.get(t.text);
       if (owner === undefined || owner === null) return null;
-      if (owner !== 'lazyFlags') pure = false;
+      if (!PURE_CALLS.has(`${owner}.${t.text}`)) pure = false;
       tokens[k] = { kind: 'id', text: `S.${owner}.${t.text}` };
       continue;
     }
     const before = solid(k, -1);
     if (before?.text === '.') {
-      if (t.text === 'mem') pure = false;
+      // cpu.<anything but the registers>: memory, I/O, the run loop's fields.
+      const owner = tokens.indexOf(before) > 0 ? solid(tokens.indexOf(before), -1) : undefined;
+      if (owner?.text === cpuName && t.text !== 'regs' && t.text !== 'valueHi') pure = false;
+      if (t.text === 'mem' || t.text === 'io') pure = false;
       if (t.text === 'rip' || t.text === 'ripHi') readsRip = true;
       continue;
     }
@@ -200,7 +235,7 @@ function buildTemplate(h: Handler): HandlerTemplate | null {
     if (after?.text === ':' && (before?.text === '{' || before?.text === ',')) continue; // an object key
     const owner = SCOPE_NAMES.get(t.text);
     if (owner === undefined || owner === null) return null;
-    if (owner !== 'lazyFlags') pure = false;
+    if (!PURE_CALLS.has(`${owner}.${t.text}`)) pure = false;
     tokens[k] = { kind: 'id', text: `S.${owner}.${t.text}` };
   }
   return { cpuName, insnName, tokens, pure, readsRip };

@@ -5,7 +5,7 @@ import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Jit } from '../../src/jit/jit.js';
-import { INLINE_SCOPE } from '../../src/jit/inline-handlers.js';
+import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 
 /**
  * A CPU in flat 32-bit protected mode (or real mode) with `code` at 0x1000, an IDT whose
@@ -168,10 +168,26 @@ describe('JIT inlining scope', () => {
     const clashes: string[] = [];
     for (const f of files) {
       const src = readFileSync(new URL(`../../src/${f}`, import.meta.url), 'utf8');
-      for (const m of src.matchAll(/^(?:export\s+)?(?:const|let|var|function|class)\s+([A-Za-z_$][\w$]*)/gm)) {
+      // A module's own exports are the bindings the scope holds; a private name must not clash.
+      for (const m of src.matchAll(/^(?:const|let|var|function|class)\s+([A-Za-z_$][\w$]*)/gm)) {
         if (scopeNames.has(m[1])) clashes.push(`${f}: ${m[1]}`);
       }
     }
     expect(clashes).toEqual([]);
+  });
+
+  it('treats as register-only only scope functions whose source touches no memory, I/O, RIP or run-loop state', () => {
+    const scope = INLINE_SCOPE as unknown as Record<string, Record<string, unknown>>;
+    const impure: string[] = [];
+    for (const qualified of PURE_CALLS) {
+      const [mod, name] = qualified.split('.');
+      const value = scope[mod][name];
+      expect(value, qualified).toBeDefined();
+      if (typeof value !== 'function') continue;
+      const src = value.toString();
+      if (/\.mem\b|memoryLinear|\.io\b|\brip\b|retired|pendingEvents|halted|push\d|pop\d|\.mmu\b/.test(src)) impure.push(qualified);
+    }
+    expect(impure).toEqual([]);
+    expect(PURE_CALLS.size).toBeGreaterThan(40);
   });
 });

@@ -350,9 +350,9 @@ export const MOV_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, H
 };
 
 // MOVZX/MOVSX likewise (the source size is the opcode's; the variant fixes the destination's).
-const byteOfRm = (insn: Instruction): number => GprFile.byteIndex(insn.rm, (insn.prefixes & PREFIX_REX) !== 0);
-const movzxByte = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read8(memoryLinear(cpu, insn, 1));
-const movzxWord = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read16(memoryLinear(cpu, insn, 2));
+export const byteOfRm = (insn: Instruction): number => GprFile.byteIndex(insn.rm, (insn.prefixes & PREFIX_REX) !== 0);
+export const movzxByte = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read8(memoryLinear(cpu, insn, 1));
+export const movzxWord = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read16(memoryLinear(cpu, insn, 2));
 
 /** By key: [16-bit register, 32-bit register, 16-bit memory, 32-bit memory], as MOV_VARIANTS. */
 export const MOVX_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, Handler, Handler]>> = {

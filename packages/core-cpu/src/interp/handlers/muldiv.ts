@@ -209,7 +209,7 @@ function mulEv(cpu: SoftCpu, insn: Instruction): void {
 }
 
 /** MUL at 32 bits: EDX:EAX <- EAX * src (src unsigned). */
-function mul32(cpu: SoftCpu, src: number): void {
+export function mul32(cpu: SoftCpu, src: number): void {
   const g = cpu.regs.gpr;
   const a = g.r32[0] >>> 0;
   const lo = Math.imul(a, src);
@@ -237,7 +237,7 @@ function imulEv(cpu: SoftCpu, insn: Instruction): void {
 }
 
 /** One-operand IMUL at 32 bits: EDX:EAX <- EAX * src (src signed). */
-function imul32(cpu: SoftCpu, src: number): void {
+export function imul32(cpu: SoftCpu, src: number): void {
   const g = cpu.regs.gpr;
   const a = g.r32[0];
   const lo = Math.imul(a, src);
@@ -256,13 +256,13 @@ function imulTruncated(cpu: SoftCpu, insn: Instruction, a: number, b: number): v
   else imulTruncated32(cpu, insn, a, b);
 }
 
-function imulTruncated16(cpu: SoftCpu, insn: Instruction, a: number, b: number): void {
+export function imulTruncated16(cpu: SoftCpu, insn: Instruction, a: number, b: number): void {
   const p = signExtend(a, 2) * signExtend(b, 2);
   writeG(cpu, insn, 2, p);
   mulFlags(cpu, 16, p, p !== signExtend(p, 2));
 }
 
-function imulTruncated32(cpu: SoftCpu, insn: Instruction, a: number, b: number): void {
+export function imulTruncated32(cpu: SoftCpu, insn: Instruction, a: number, b: number): void {
   const sa = a | 0;
   const sb = b | 0;
   const lo = Math.imul(sa, sb);
@@ -334,7 +334,7 @@ function divEv(cpu: SoftCpu, insn: Instruction): void {
 }
 
 /** DIV at 32 bits: EDX:EAX / d (d unsigned, nonzero), #DE when the quotient does not fit. */
-function div32(cpu: SoftCpu, d: number): void {
+export function div32(cpu: SoftCpu, d: number): void {
   const g = cpu.regs.gpr;
   const hi = g.r32[2] >>> 0;
   if (hi >= d) raise(Vector.DE);
@@ -363,7 +363,7 @@ function idivEv(cpu: SoftCpu, insn: Instruction): void {
 }
 
 /** IDIV at 32 bits: EDX:EAX / d (d signed, nonzero). */
-function idiv32(cpu: SoftCpu, d: number): void {
+export function idiv32(cpu: SoftCpu, d: number): void {
   const g = cpu.regs.gpr;
   // Divide magnitudes, then apply the signs: the quotient is negative when the signs differ,
   // the remainder takes the dividend's sign.
@@ -404,10 +404,10 @@ export const MULDIV_HANDLERS: HandlerTable = {
 // forms without the size dispatch and the generic operand read; each does exactly what the
 // general handler does for that size and kind. 16-bit one-operand forms keep the general handler.
 
-const mem32 = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read32(memoryLinear(cpu, insn, 4));
-const mem16 = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read16(memoryLinear(cpu, insn, 2));
+export const mem32 = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read32(memoryLinear(cpu, insn, 4));
+export const mem16 = (cpu: SoftCpu, insn: Instruction): number => cpu.mem.read16(memoryLinear(cpu, insn, 2));
 
-function nonzero(d: number): number {
+export function nonzero(d: number): number {
   if (d === 0) raise(Vector.DE);
   return d;
 }

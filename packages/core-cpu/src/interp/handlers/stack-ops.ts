@@ -15,7 +15,7 @@ import { addRsp, peek64, pop16, pop32, pop64, popV, push16, push32, push64, push
 import { enter64 } from './stack-ops-64.js';
 import type { Handler, HandlerTable } from './types.js';
 
-const zReg = (insn: Instruction) => (insn.opcode & 7) | ((insn.rex & 1) << 3);
+export const zReg = (insn: Instruction): number => (insn.opcode & 7) | ((insn.rex & 1) << 3);
 
 function pushSeg(seg: number) {
   return (cpu: SoftCpu, insn: Instruction) => pushV(cpu, insn.opSize, cpu.regs.seg.selector[seg]);
