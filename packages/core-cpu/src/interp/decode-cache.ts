@@ -35,8 +35,12 @@ import type { Handler } from './handlers/types.js';
 import type { CompiledBlock } from '../jit/block-compiler.js';
 import { endsBlock, loopHandler } from './loop-handlers.js';
 
-/** Slots (a power of two): block starts 64 KiB apart in the backing collide. */
-export const DECODE_CACHE_SLOTS = 1 << 16;
+/**
+ * Slots (a power of two): block starts 256 KiB apart in the backing collide, and the later one
+ * evicts the other. 64 Ki slots rebuilt ~900,000 blocks on a Linux boot; a kernel's hot code
+ * spans megabytes.
+ */
+export const DECODE_CACHE_SLOTS = 1 << 18;
 const SLOT_MASK = DECODE_CACHE_SLOTS - 1;
 /** Instructions per block at most: bounds the work redone when a block is dropped. */
 export const MAX_BLOCK_INSTRUCTIONS = 64;
@@ -114,6 +118,8 @@ export class DecodeCache {
   /** Backing page (offset / 4096) of each guest-physical page (phys / 4096) code was cached from. */
   private readonly pageOffsets = new Map<number, number>();
   private cachedInstructions = 0;
+  /** Dropped blocks still listed in byPage (removed in a sweep once they outnumber the live ones). */
+  private deadListed = 0;
   private readonly source = new PageBytes();
   readonly counters: DecodeCacheCounters = { misses: 0, decoded: 0, invalidations: 0, flushes: 0 };
   /** Called when a write dropped at least one block (the run loop may be inside it). */
@@ -169,6 +175,13 @@ export class DecodeCache {
     if (this.cachedInstructions + block.insns.length > MAX_CACHED_INSTRUCTIONS) this.flush();
     this.cachedInstructions += block.insns.length;
     const slot = key & SLOT_MASK;
+    const evicted = this.blocks[slot];
+    if (evicted !== EMPTY) {
+      // Direct-mapped: the slot's block goes (it stays listed by page until a sweep).
+      this.drop(evicted);
+      this.deadListed++;
+      if (this.deadListed > 4096 && this.deadListed > this.cachedInstructions >>> 2) this.sweep();
+    }
     this.blocks[slot] = block;
     const keyPage = key >>> 12;
     let list = this.byPage.get(keyPage);
@@ -207,7 +220,9 @@ export class DecodeCache {
       let kept = 0;
       for (let k = 0; k < list.length; k++) {
         const b = list[k];
-        if (b.key < end && b.end > key) {
+        if (b.key === -1) {
+          this.deadListed--; // evicted earlier: just unlisted now
+        } else if (b.key < end && b.end > key) {
           this.drop(b);
           dropped++;
         } else list[kept++] = b;
@@ -221,7 +236,19 @@ export class DecodeCache {
     }
   }
 
+  /** Unlists every dropped block. */
+  private sweep(): void {
+    for (const [page, list] of this.byPage) {
+      let kept = 0;
+      for (let k = 0; k < list.length; k++) if (list[k].key !== -1) list[kept++] = list[k];
+      list.length = kept;
+      if (kept === 0) this.byPage.delete(page);
+    }
+    this.deadListed = 0;
+  }
+
   private drop(b: CodeBlock): void {
+    if (b.key === -1) return;
     const slot = b.key & SLOT_MASK;
     if (this.blocks[slot] === b) this.blocks[slot] = EMPTY;
     this.cachedInstructions -= b.insns.length;
@@ -234,6 +261,7 @@ export class DecodeCache {
     for (const list of this.byPage.values()) for (const b of list) this.drop(b);
     this.byPage.clear();
     this.cachedInstructions = 0;
+    this.deadListed = 0;
     this.counters.flushes++;
     this.onDrop?.();
   }

@@ -3,7 +3,7 @@ import { createPortBus, createSharedRamBacking, flatSegment32, GuestMemory, rese
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
-import { DecodeCache, MAX_BLOCK_INSTRUCTIONS } from '../../src/interp/decode-cache.js';
+import { DECODE_CACHE_SLOTS, DecodeCache, MAX_BLOCK_INSTRUCTIONS } from '../../src/interp/decode-cache.js';
 
 const CR0_PE = 1;
 const CR0_PG = 0x80000000;
@@ -244,6 +244,25 @@ describe('DecodeCache', () => {
     expect(block.count).toBe(30); // the NOPs at 0x1fe0-0x1ffd
     expect(block.end).toBe(0x1ffe);
     expect(cache.build(bytes, 0x1ffe, 0x1ffe, 16, false, 1)).toBeNull();
+  });
+
+  it('evicts the block in a slot for a new one, keeps counting only live instructions, and still drops both on writes', () => {
+    const cache = new DecodeCache();
+    const far = DECODE_CACHE_SLOTS; // the same slot, one table size further on
+    const bytes = new Uint8Array(far + 0x2000);
+    bytes.set([0x90, 0xf4], 0x1000);
+    bytes.set([0x90, 0x90, 0xf4], far + 0x1000);
+    cache.build(bytes, 0x1000, 0x1000, 16, false, 1);
+    expect(cache.size).toBe(2);
+    cache.build(bytes, far + 0x1000, 0x1000, 16, false, 2);
+    expect(cache.lookup(0x1000, 16)).toBeNull();
+    expect(cache.lookup(far + 0x1000, 16)?.count).toBe(3);
+    expect(cache.size).toBe(3);
+    cache.invalidate(0x1000, 2); // the evicted block's bytes: nothing live to drop
+    expect(cache.counters.invalidations).toBe(0);
+    cache.invalidate(far + 0x1002, 1);
+    expect(cache.counters.invalidations).toBe(1);
+    expect(cache.size).toBe(0);
   });
 
   it('keeps at most MAX_BLOCK_INSTRUCTIONS in a block', () => {

@@ -6,6 +6,8 @@ import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Jit } from '../../src/jit/jit.js';
 import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
+import { generateBlockSource } from '../../src/jit/block-compiler.js';
+import { DecodeCache } from '../../src/interp/decode-cache.js';
 
 /**
  * A CPU in flat 32-bit protected mode (or real mode) with `code` at 0x1000, an IDT whose
@@ -157,6 +159,54 @@ describe('JIT', () => {
     cpu.run(100);
     await expect(sources.join('\n\n// ----\n\n') + '\n').toMatchFileSnapshot('./golden/sum-loop.js.txt');
   });
+});
+
+/** The translation of `bytes` decoded as one block at `ip` in `mode` (no CPU needed). */
+function translation(bytes: number[], ip: number, mode: 16 | 32): string {
+  const cache = new DecodeCache();
+  const backing = new Uint8Array(0x3000);
+  backing.set(bytes, 0x1000 + (ip & 0xfff));
+  const block = cache.build(backing, 0x1000 + (ip & 0xfff), ip, mode, mode === 16, 1)!;
+  return generateBlockSource(block, ip).source;
+}
+
+describe('JIT golden translations (review codegen changes here)', () => {
+  const cases: [string, number[], number, 16 | 32][] = [
+    ['loop-memory-branch', [
+      0x8b, 0x44, 0x8b, 0x08, // mov eax,[ebx+ecx*4+8]
+      0x01, 0xd0, //             add eax,edx
+      0x89, 0x06, //             mov [esi],eax
+      0x41, //                   inc ecx
+      0x39, 0xf9, //             cmp ecx,edi
+      0x72, 0xf3, //             jb start
+      0xc3, //                   ret
+    ], 0x401000, 32],
+    ['real-mode-strings', [
+      0xac, //       lodsb
+      0x34, 0x20, // xor al,0x20
+      0xaa, //       stosb
+      0xe2, 0xfa, // loop start
+      0xcb, //       retf
+    ], 0x7c00, 16],
+    ['prologue-call', [
+      0x55, //                         push ebp
+      0x89, 0xe5, //                   mov ebp,esp
+      0x83, 0xec, 0x10, //             sub esp,0x10
+      0xe8, 0x00, 0x01, 0x00, 0x00, // call +0x100
+    ], 0x401100, 32],
+    ['multiply-shift', [
+      0x0f, 0xaf, 0xc1, //       imul eax,ecx
+      0xc1, 0xea, 0x10, //       shr edx,0x10
+      0x0f, 0xb7, 0xca, //       movzx ecx,dx
+      0x8d, 0x04, 0x50, //       lea eax,[eax+edx*2]
+      0xc3, //                   ret
+    ], 0x401200, 32],
+  ];
+  for (const [name, bytes, ip, mode] of cases) {
+    it(name, async () => {
+      await expect(translation(bytes, ip, mode) + '\n').toMatchFileSnapshot(`./golden/${name}.js.txt`);
+    });
+  }
 });
 
 describe('JIT inlining scope', () => {
