@@ -6,6 +6,7 @@ import { runIoBusBench } from './io-bus-dispatch.js';
 import { runKvmPioBench } from './kvm-pio-exit.js';
 import { runInterpreterVsV86Bench } from './v86-interp.js';
 import { runLinuxBootBench } from './linux-boot.js';
+import { runLinuxBootPeersBench } from './linux-boot-peers.js';
 
 function section(title: string, lines: readonly string[]): void {
   process.stdout.write(`\n== ${title}\n${lines.join('\n')}\n`);
@@ -15,3 +16,4 @@ section('IoBus dispatch (benchmark.js, ns per operation)', await runIoBusBench()
 section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await runKvmPioBench());
 section('Software CPU (interpreter, then JIT) vs v86 (same guests)', await runInterpreterVsV86Bench());
 section('Linux 686 under --accel=tcg: start to the first shell prompt', await runLinuxBootBench());
+section('Linux 686, the peers: QEMU TCG and v86 (JIT, interpreter), same kernel and initramfs', await runLinuxBootPeersBench());

@@ -11,11 +11,12 @@ import { compileBlock, type CompiledBlock } from './block-compiler.js';
 
 /**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS
- * function runs slowly until V8 has optimised it, so translating lukewarm code loses time:
- * on the Linux boot, threshold 64 was slower than the interpreter, 5000 faster (1.27x over the
- * first 100 s of CPU time); 1000 keeps loops that run a few thousand times translated.
+ * function costs V8 a parse, then runs slowly until V8 has optimised it, so translating
+ * lukewarm code loses time. Measured on the Linux boot, instructions retired in the first 100 s
+ * of CPU time, runs side by side: threshold 64 slower than the interpreter; 5000 6.28 billion
+ * against 20000 6.88 billion; 20000 4.35 against 50000 4.24 (a busier machine).
  */
-export const DEFAULT_JIT_THRESHOLD = 1000;
+export const DEFAULT_JIT_THRESHOLD = 20000;
 
 export interface JitOptions {
   /** Interpreted runs before translation: 0 translates every block the first time it runs. */

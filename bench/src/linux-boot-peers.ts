@@ -1,0 +1,282 @@
+/**
+ * The peers' figure for linux-boot.ts: the same Debian 686 kernel and busybox initramfs (from
+ * `npm run guests`) booted to the shell prompt by QEMU's TCG (`qemu-system-i386 -accel tcg`) and
+ * by v86 (the npm package, headless in this process, JIT on and then off), one run each, on this
+ * machine. Both boot through SeaBIOS (QEMU its own copy; v86 is handed Debian's bios.bin, the
+ * 128 KiB build, since v86 maps the BIOS image just below 1 MiB and a 256 KiB one would cover the
+ * VGA BIOS at 0xC0000), so unlike tsemu's direct kernel boot their times include the firmware.
+ * v86 loads a bzImage through an option ROM it builds itself, which SeaBIOS runs.
+ *
+ * Each figure is wall time from start (process spawn, or v86's constructor) to the prompt, the
+ * guest's own /proc/uptime read at the prompt, and the host CPU time spent until then: the lead's
+ * jobs share this 2-core machine, so wall time alone can mislead.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { GUEST_PROMPT, guestCacheDir, readGuestManifest } from '@tsemu/cli';
+
+const QEMU = '/usr/bin/qemu-system-i386';
+const SEABIOS_DIR = '/usr/share/seabios';
+const BOOT_LIMIT_MS = 10 * 60_000;
+/** After `poweroff`, how long the guest gets to print its last words before it is killed. */
+const POWEROFF_GRACE_MS = 30_000;
+/** Two numbers, as /proc/uptime prints them; the echoed command line does not match. */
+const UPTIME_LINE = /^(\d+\.\d+) \d+\.\d+/m;
+
+interface BootFigures {
+  promptMs: number;
+  guestUptime: number;
+  /** Host CPU seconds (user + system) used by the emulator until the prompt; NaN when unknown. */
+  cpuSeconds: number;
+}
+
+/**
+ * The conversation both peers hold on their serial console: wait for the prompt, ask for the
+ * uptime, power off. `feed` takes console output and says what to type next (or nothing).
+ */
+class PromptDialogue {
+  promptMs = -1;
+  guestUptime = -1;
+  poweredOff = false;
+  private out = '';
+
+  constructor(private readonly started: bigint) {}
+
+  feed(text: string): string | null {
+    this.out += text;
+    if (this.promptMs < 0) {
+      if (!this.out.includes(GUEST_PROMPT)) {
+        // Keep only a tail long enough to hold a prompt split across chunks.
+        if (this.out.length > 4096) this.out = this.out.slice(-64);
+        return null;
+      }
+      this.promptMs = Number(process.hrtime.bigint() - this.started) / 1e6;
+      this.out = '';
+      return 'cat /proc/uptime\r';
+    }
+    if (this.guestUptime < 0) {
+      const m = UPTIME_LINE.exec(this.out);
+      if (m === null) return null;
+      this.guestUptime = Number(m[1]);
+      this.out = '';
+      return 'poweroff\r';
+    }
+    // Linux's last line: "reboot: Power down" (ACPI) or "reboot: System halted".
+    if (!this.poweredOff && /reboot: /.test(this.out)) this.poweredOff = true;
+    if (this.out.length > 4096) this.out = this.out.slice(-64);
+    return null;
+  }
+
+  get done(): boolean {
+    return this.promptMs >= 0 && this.guestUptime >= 0;
+  }
+}
+
+/** utime + stime of a live process, in seconds (Linux /proc; clock ticks are 100 Hz there). */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after the command name, which sits in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function cpuText(seconds: number): string {
+  return Number.isNaN(seconds) ? '' : `; ${seconds.toFixed(1)} s host CPU`;
+}
+
+function qemuVersion(): string | null {
+  const r = spawnSync(QEMU, ['--version'], { encoding: 'latin1' });
+  if (r.error !== undefined || r.status !== 0) return null;
+  return /version (\S+)/.exec(r.stdout)?.[1] ?? '?';
+}
+
+function qemuBoot(kernel: string, initrd: string): Promise<BootFigures> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const args = ['-accel', 'tcg', '-m', '256', '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0', '-nographic', '-no-reboot'];
+    const child = spawn(QEMU, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const dialogue = new PromptDialogue(started);
+    let cpuSeconds = NaN;
+    let err = '';
+    let grace: NodeJS.Timeout | undefined;
+    const limit = setTimeout(() => child.kill('SIGKILL'), BOOT_LIMIT_MS);
+    child.stdout.on('data', (d: Buffer) => {
+      const hadPrompt = dialogue.promptMs >= 0;
+      const reply = dialogue.feed(d.toString('latin1'));
+      if (!hadPrompt && dialogue.promptMs >= 0) cpuSeconds = processCpuSeconds(child.pid);
+      if (reply !== null) child.stdin.write(reply);
+      if (dialogue.done && grace === undefined) grace = setTimeout(() => child.kill('SIGKILL'), POWEROFF_GRACE_MS);
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString('latin1')));
+    child.on('error', (e) => reject(e));
+    child.on('close', (status, signal) => {
+      clearTimeout(limit);
+      clearTimeout(grace);
+      if (!dialogue.done) {
+        const why = signal === 'SIGKILL' ? `no prompt and uptime within ${BOOT_LIMIT_MS / 1000} s` : `exited (${status}) before the prompt and uptime`;
+        reject(new Error(`${why}: ${err.trim().split('\n').pop() ?? ''}`));
+      } else {
+        resolve({ promptMs: dialogue.promptMs, guestUptime: dialogue.guestUptime, cpuSeconds });
+      }
+    });
+  });
+}
+
+/** The parts of v86's API this uses (its typings are not needed to build the bench). */
+interface V86Instance {
+  add_listener(event: string, listener: (arg: unknown) => void): void;
+  serial0_send(text: string): void;
+  destroy(): Promise<void>;
+}
+type V86Constructor = new (options: Record<string, unknown>) => V86Instance;
+
+interface V86Package {
+  V86: V86Constructor;
+  wasmPath: string;
+  version: string;
+}
+
+async function loadV86(): Promise<V86Package | string> {
+  try {
+    const require = createRequire(import.meta.url);
+    const packageJson = require.resolve('v86/package.json');
+    const version = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version?: string }).version ?? '?';
+    const name = 'v86'; // a variable: the bench compiles without v86 installed
+    const module = (await import(name)) as { V86?: V86Constructor };
+    if (typeof module.V86 !== 'function') return 'the v86 package has no V86 export';
+    return { V86: module.V86, wasmPath: join(dirname(packageJson), 'build', 'v86.wasm'), version };
+  } catch (e) {
+    return `v86 cannot be loaded (${(e as Error).message.split('\n')[0]}); \`npm install\` installs it (devDependency)`;
+  }
+}
+
+/** A file's bytes as the ArrayBuffer v86 wants (its own, not a view on Node's buffer pool). */
+function arrayBufferOf(path: string): ArrayBuffer {
+  const bytes = readFileSync(path);
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+interface Firmware {
+  bios: ArrayBuffer;
+  vgaBios: ArrayBuffer | null;
+  version: string;
+}
+
+/**
+ * Debian's SeaBIOS, or why it is missing. v86 emulates the Bochs/QEMU "std" VGA (VBE through
+ * the Bochs dispi ports), which is what SeaVGABIOS's stdvga build drives.
+ */
+function debianSeabios(): Firmware | string {
+  const biosPath = join(SEABIOS_DIR, 'bios.bin');
+  if (!existsSync(biosPath)) return `no ${biosPath} (\`apt-get install seabios\`)`;
+  const bios = arrayBufferOf(biosPath);
+  const vgaPath = ['vgabios-stdvga.bin', 'vgabios-isavga.bin'].map((f) => join(SEABIOS_DIR, f)).find((p) => existsSync(p));
+  const version = /\d+\.\d+\.\d+-debian-[\w.+~-]+/.exec(Buffer.from(bios).toString('latin1'))?.[0] ?? '?';
+  return { bios, vgaBios: vgaPath === undefined ? null : arrayBufferOf(vgaPath), version };
+}
+
+function v86Boot(pkg: V86Package, firmware: Firmware, kernel: string, initrd: string, jit: boolean): Promise<BootFigures> {
+  return new Promise((resolve, reject) => {
+    const bzimage = arrayBufferOf(kernel);
+    const ramdisk = arrayBufferOf(initrd);
+    const cpuStart = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    const dialogue = new PromptDialogue(started);
+    let cpuSeconds = NaN;
+    let finished = false;
+    const emulator = new pkg.V86({
+      wasm_path: pkg.wasmPath,
+      memory_size: 256 * 2 ** 20,
+      bios: { buffer: firmware.bios },
+      ...(firmware.vgaBios === null ? {} : { vga_bios: { buffer: firmware.vgaBios } }),
+      bzimage: { buffer: bzimage },
+      initrd: { buffer: ramdisk },
+      cmdline: 'console=ttyS0',
+      disable_jit: !jit,
+      autostart: true,
+      disable_keyboard: true,
+      disable_mouse: true,
+      disable_speaker: true,
+    });
+    let grace: NodeJS.Timeout | undefined;
+    const finish = (error: Error | null): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(limit);
+      clearTimeout(grace);
+      // destroy() stops the CPU loop; without it the process would never exit.
+      emulator.destroy().then(
+        () => (error === null ? resolve({ promptMs: dialogue.promptMs, guestUptime: dialogue.guestUptime, cpuSeconds }) : reject(error)),
+        (e: unknown) => reject(error ?? (e as Error)),
+      );
+    };
+    const limit = setTimeout(() => finish(new Error(`no prompt and uptime within ${BOOT_LIMIT_MS / 1000} s`)), BOOT_LIMIT_MS);
+    emulator.add_listener('serial0-output-byte', (byte) => {
+      if (finished) return;
+      const hadPrompt = dialogue.promptMs >= 0;
+      const reply = dialogue.feed(String.fromCharCode(byte as number));
+      if (!hadPrompt && dialogue.promptMs >= 0) {
+        const used = process.cpuUsage(cpuStart);
+        cpuSeconds = (used.user + used.system) / 1e6;
+      }
+      if (reply !== null) emulator.serial0_send(reply);
+      if (dialogue.poweredOff) finish(null);
+      else if (dialogue.done && grace === undefined) grace = setTimeout(() => finish(null), POWEROFF_GRACE_MS);
+    });
+  });
+}
+
+export async function runLinuxBootPeersBench(): Promise<string[]> {
+  const dir = guestCacheDir();
+  const manifest = readGuestManifest(dir);
+  if (manifest === null) return [`skipped: no guest images in ${dir} (npm run guests)`];
+  const kernel = join(dir, manifest.kernels['686'].file);
+  const initrd = join(dir, manifest.initramfs.file);
+  const lines = [
+    `kernel ${manifest.kernels['686'].package} ${manifest.kernels['686'].version}, busybox initramfs, console=ttyS0, 256 MiB, 1 run each;`,
+    '  wall = start (spawn / constructor) to the first shell prompt; both peers boot through SeaBIOS first',
+  ];
+
+  const version = existsSync(QEMU) ? qemuVersion() : null;
+  if (version === null) {
+    lines.push(`QEMU TCG: skipped: ${QEMU} is missing or does not run (\`apt-get install qemu-system-x86\`)`);
+  } else {
+    const qemuName = `QEMU ${version} TCG (qemu-system-i386 -accel tcg, SeaBIOS + kernel)`;
+    try {
+      const f = await qemuBoot(kernel, initrd);
+      lines.push(`${qemuName}: prompt after ${(f.promptMs / 1000).toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
+    } catch (e) {
+      lines.push(`${qemuName}: failed: ${(e as Error).message}`);
+    }
+  }
+
+  const pkg = await loadV86();
+  const firmware = debianSeabios();
+  for (const jit of [true, false]) {
+    const what = jit ? 'JIT' : 'interpreter';
+    if (typeof pkg === 'string' || typeof firmware === 'string') {
+      lines.push(`v86 ${what}: skipped: ${typeof pkg === 'string' ? pkg : (firmware as string)}`);
+      continue;
+    }
+    const how = jit ? 'the default' : 'disable_jit';
+    const name = `v86 ${pkg.version} ${what} (${how}; headless in Node, SeaBIOS ${firmware.version} + kernel)`;
+    try {
+      const f = await v86Boot(pkg, firmware, kernel, initrd, jit);
+      lines.push(`${name}: prompt after ${(f.promptMs / 1000).toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
+    } catch (e) {
+      lines.push(`${name}: failed: ${(e as Error).message}`);
+    }
+  }
+  lines.push(
+    "  host CPU: user + system of the emulator's process until the prompt, all its threads; for v86",
+    "  that includes V8 compiling the JIT's generated wasm on background threads, so it can exceed wall",
+  );
+  return lines;
+}
