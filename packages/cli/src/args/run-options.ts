@@ -32,7 +32,7 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('trace-file', { type: 'string', describe: 'write --trace=cpu lines to this file instead of stderr' })
     .option('stats', { type: 'boolean', default: false, describe: 'print figures at exit (stderr): kvm exits by reason and port/region; tcg instructions, MIPS, interrupts, HLTs, caches, virtual vs host time' })
     .option('clock', { type: 'string', choices: ['virtual', 'host'], describe: 'time the devices see: virtual (tcg default: counted in instructions, so runs are reproducible; idle time is skipped) or host (real time; the only one under kvm)' })
-    .option('icount', { type: 'string', describe: 'virtual clock rate: 2^SHIFT ns per instruction, SHIFT 0-10 (default 0 = 1 ns); implies --clock=virtual (like QEMU -icount shift=N)' })
+    .option('icount', { type: 'string', describe: 'virtual clock rate: 2^SHIFT ns per instruction, SHIFT 0-10 (default 0 = 1 ns), then optionally ,sleep=on|off (an idle guest sleeps so virtual time does not run ahead of host time; default on when stdin is a terminal); implies --clock=virtual (like QEMU -icount shift=N,sleep=on|off)' })
     .option('rtc-base', { type: 'string', describe: "the RTC's date at power-on: utc (the host's time, default) or YYYY-MM-DD[THH:MM:SS] in UTC, for reproducible runs (like QEMU -rtc base=DATE)" })
     .option('bios-handoff', { type: 'boolean', default: false, describe: "start --kernel with the PIC (bases 0x08/0x70), PIT (18.2 Hz, IRQ 0 open) and real-mode IVT as a PC BIOS leaves them; QEMU's -kernel implies it (QEMU boots kernels through SeaBIOS)" })
     .option('device', { type: 'string', array: true, choices: ['pc-testdev', 'pci-testdev'], default: [] as string[], describe: "add QEMU's test devices for kvm-unit-tests: pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017 IRQ lines, MMIO 0xff000000); pci-testdev (a PCI bus, i440FX host bridge at 00:00.0, the device at 00:02.0); QEMU: -device" })
@@ -151,7 +151,10 @@ export function runArgsToConfig(args: RunArgs): VmConfig {
       };
   const trace = parseTraces(args.trace);
   if (args.traceFile !== undefined && !trace.kinds.includes('cpu') && !trace.kinds.includes('jit')) throw new ConfigError('--trace-file needs --trace=cpu or --trace=jit');
-  const icountShift = args.icount === undefined ? null : parseInteger(args.icount, '--icount');
+  const icount = args.icount === undefined ? null : /^([^,]+)(?:,sleep=(on|off))?$/.exec(args.icount);
+  if (icount === null && args.icount !== undefined) throw new ConfigError(`invalid --icount '${args.icount}' (SHIFT or SHIFT,sleep=on|off)`);
+  const icountShift = icount === null ? null : parseInteger(icount[1], '--icount');
+  const idleSleep = icount?.[2] === undefined ? null : icount[2] === 'on';
   if (icountShift !== null && args.clock === 'host') throw new ConfigError('--icount counts virtual time: it cannot be used with --clock=host');
   return validateVmConfig({
     accel: args.accel,
@@ -170,6 +173,7 @@ export function runArgsToConfig(args: RunArgs): VmConfig {
     stats: args.stats,
     clock: icountShift !== null ? 'virtual' : args.clock ?? null,
     icountShift,
+    idleSleep,
     rtcBaseMs: parseRtcBase(args.rtcBase),
     jit: args.jit ?? null,
     jitThreshold: args.jitThreshold ?? null,

@@ -53,6 +53,8 @@ export const vmConfigSchema = z.object({
   clock: clockSchema.nullable(),
   /** --icount: 2^shift ns of virtual time per instruction; null: 0. */
   icountShift: z.number().int().min(0).max(10, '--icount shift must be 0-10').nullable(),
+  /** --icount ...,sleep=on|off: an idle guest sleeps to keep virtual time behind host time; null: on when stdin is a terminal. */
+  idleSleep: z.boolean().nullable(),
   /** The RTC's date at power-on (ms since the Unix epoch); null: the host's time at start. */
   rtcBaseMs: z.number().int().nullable(),
   /** Start --kernel with the PIC, PIT and real-mode IVT as a BIOS leaves them (QEMU boots -kernel through SeaBIOS). */

@@ -162,6 +162,9 @@ export async function runVm(config: VmConfig): Promise<number> {
         trace,
         clock,
         localApic: machine.localApic,
+        // QEMU's icount sleep=on by default for a person at the console: an idle guest then does
+        // not burn a host core; scripts and tests (stdin not a terminal) skip idle time at once.
+        idleSleep: config.idleSleep ?? (config.serial.kind === 'stdio' && process.stdin.isTTY === true),
         cpuTrace: cpuTrace ? { write: cpuTrace.write, range: config.cpuTraceRange } : null,
         jit: config.jit === 'off' ? null : {
           threshold: config.jitThreshold ?? jitThresholdFromEnvironment(),

@@ -82,6 +82,13 @@ export interface TcgAcceleratorOptions {
   localApic?: TcgLocalApic | null;
   /** The JIT's options (jit/jit.ts); null or absent: the interpreter alone (`--jit=off`). */
   jit?: JitOptions | null;
+  /**
+   * Virtual clock only (QEMU's `-icount sleep=on`): while the guest idles in HLT, virtual time may
+   * not run ahead of host time since the vCPU started, so an idle guest sleeps until its next timer
+   * instead of running its ticks back to back. What the guest computes is unchanged (timers still
+   * fire at the same instruction counts); only when, in host time, idle stretches end.
+   */
+  idleSleep?: boolean;
 }
 
 class TcgVcpu implements Vcpu {
@@ -120,6 +127,11 @@ export class TcgAccelerator implements Accelerator {
   private nmiLatched = false;
   /** Single steps left to watch for IF being set while an interrupt waits. */
   private stepWindow = STEP_WINDOW;
+  /** idleSleep: host and virtual time when the vCPU (re)started, the pair virtual time keeps behind. */
+  private paceHostNs = 0;
+  private paceVirtualNs = 0;
+  /** idleSleep: the host timer that ends an idle stretch. */
+  private wakeTimer: NodeJS.Timeout | null = null;
   private readonly counters: TcgCounters = { cpuNs: 0, interrupts: 0, nmis: 0, hlts: 0, sleepNs: 0, slices: 0 };
 
   constructor(
@@ -176,12 +188,16 @@ export class TcgAccelerator implements Accelerator {
     this.requestStop();
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
     this.endSleep();
   }
 
   resume(): void {
     if (this.destroyed) return;
     this.running = true;
+    this.paceHostNs = Number(process.hrtime.bigint());
+    this.paceVirtualNs = this.virtualClock?.nowNs() ?? 0;
     this.schedule();
   }
 
@@ -279,12 +295,18 @@ export class TcgAccelerator implements Accelerator {
     this.scheduled = null;
     if (!this.running) return;
     this.endSleep();
+    if (this.wakeTimer !== null) {
+      clearTimeout(this.wakeTimer);
+      this.wakeTimer = null;
+    }
     this.counters.slices++;
     const cpu = this.cpu;
     const clock = this.virtualClock;
     const tracer = this.tracer;
     const started = process.hrtime.bigint();
     let sleep = false;
+    /** idleSleep: host nanoseconds until the next timer may fire. */
+    let idleNs = 0;
     try {
       let budget = SLICE;
       while (budget > 0 && this.running) {
@@ -294,6 +316,14 @@ export class TcgAccelerator implements Accelerator {
           if (deadline === Infinity) {
             sleep = true;
             break;
+          }
+          if (this.options.idleSleep) {
+            const ahead = deadline - this.paceVirtualNs - (Number(process.hrtime.bigint()) - this.paceHostNs);
+            if (ahead > 0) {
+              sleep = true;
+              idleNs = ahead;
+              break;
+            }
           }
           // Idle: nothing retires until the next timer, so time jumps straight to it.
           clock!.skipTo(deadline);
@@ -341,8 +371,16 @@ export class TcgAccelerator implements Accelerator {
     }
     if (!this.running) return;
     // A device callback during the slice may already have made an interrupt pending.
-    if (sleep && !this.wakeable()) this.beginSleep();
-    else this.schedule();
+    if (sleep && !this.wakeable()) {
+      this.beginSleep();
+      if (idleNs > 0) this.wakeTimer = setTimeout(() => this.wakeUp(), Math.max(1, Math.round(idleNs / 1e6)));
+    } else this.schedule();
+  }
+
+  /** idleSleep: the next timer's host time has come. */
+  private wakeUp(): void {
+    this.wakeTimer = null;
+    this.schedule();
   }
 
   /** Halted, but an interrupt is already waiting to be taken. */

@@ -120,6 +120,19 @@ describe('the tcg run loop', () => {
     expect(stats.interrupts).toBe(1);
   });
 
+  it('with idleSleep waits in HLT until host time reaches the timer, then takes it at the same point', async () => {
+    const clock = new VirtualClock({ epochMs: 0 });
+    const m = machine([0xfb, HLT, 0xeb, 0xfe], { clock, idleSleep: true });
+    clock.schedule(300_000_000, () => m.raise());
+    const started = Date.now();
+    await m.run();
+    // 300 ms of virtual time ahead of a host that has barely started: it sleeps (a lower bound,
+    // so a slow machine only makes it longer).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(m.acks).toEqual([{ rip: CODE + 2, retired: 2, nowNs: 300_000_000 }]);
+    expect(m.accel.tcgStats().sleepNs).toBeGreaterThan(200_000_000);
+  });
+
   it('sleeps in HLT with no timer pending until the interrupt pin wakes it', async () => {
     const clock = new VirtualClock({ epochMs: 0 });
     const m = machine([0xfb, HLT, 0xeb, 0xfe], { clock });
