@@ -65,6 +65,7 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
     rows.push(['JIT instructions inlined', String(s.jit.inlined)]);
     rows.push(['JIT entries (translation cache hits)', String(s.jit.entries)]);
     rows.push(['JIT time translating ms', ms(s.jit.compileNs)]);
+    if (s.jit.failures > 0) rows.push(['JIT translations that failed (interpreted)', String(s.jit.failures)]);
   } else rows.push(['JIT', 'off']);
   rows.push(['TLB fills', String(s.tlb.fills)]);
   rows.push(['TLB flushes', String(s.tlb.flushes)]);

@@ -172,6 +172,8 @@ export async function runVm(config: VmConfig): Promise<number> {
             jitTrace.write(`-- jit: translated ${block.insns.length} instructions (${compiled.inlined} inline${compiled.loops ? ', loops' : ''})`);
             for (const line of compiled.source.split('\n')) jitTrace.write(line);
           },
+          // A JIT bug, contained: the block stays interpreted; say so once per block on stderr.
+          onFailure: (reason, block) => process.stderr.write(`tsemu: JIT: a block of ${block.insns.length} instructions stays interpreted (${reason})\n`),
         },
       });
       accel = tcg;

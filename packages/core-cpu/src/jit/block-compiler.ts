@@ -46,6 +46,20 @@ export interface CompiledBlock {
   loops: boolean;
 }
 
+/**
+ * Attached to a block whose translation failed: its IP (NaN) matches no entry IP, so the run loop
+ * keeps interpreting the block and never tries to translate it again.
+ */
+export const UNTRANSLATABLE: CompiledBlock = Object.freeze({
+  fn: () => {
+    throw new Error('an untranslatable block was entered');
+  },
+  ip: NaN,
+  source: '',
+  inlined: 0,
+  loops: false,
+});
+
 const RELATIVE_BRANCH = /^(j[a-z]+_J[bz]|loop(e|ne)?_Jb|jcxz_Jb)$/;
 
 function hex(v: number): string {

@@ -7,7 +7,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import type { CodeBlock } from '../interp/decode-cache.js';
-import { compileBlock, type CompiledBlock } from './block-compiler.js';
+import { compileBlock, UNTRANSLATABLE, type CompiledBlock } from './block-compiler.js';
 
 /**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS
@@ -23,6 +23,8 @@ export interface JitOptions {
   threshold?: number;
   /** `--trace=jit`: called with each new translation and the block it came from. */
   onCompile?: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
+  /** Called when a block could not be translated (it stays interpreted), with the reason. */
+  onFailure?: ((reason: string, block: CodeBlock) => void) | null;
 }
 
 export interface JitCounters {
@@ -35,6 +37,8 @@ export interface JitCounters {
   entries: number;
   /** Host time spent generating and compiling, ns. */
   compileNs: number;
+  /** Blocks whose translation failed to compile: a JIT bug, contained (they stay interpreted). */
+  failures: number;
 }
 
 /**
@@ -52,21 +56,36 @@ function raiseInliningBudget(): void {
 
 export class Jit {
   readonly threshold: number;
-  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, entries: 0, compileNs: 0 };
+  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, entries: 0, compileNs: 0, failures: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
+  private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 
   constructor(options: JitOptions = {}) {
     const threshold = options.threshold ?? DEFAULT_JIT_THRESHOLD;
     if (!Number.isInteger(threshold) || threshold < 0) throw new RangeError(`JIT threshold ${threshold} is not a non-negative integer`);
     this.threshold = threshold;
     this.onCompile = options.onCompile ?? null;
+    this.onFailure = options.onFailure ?? null;
     raiseInliningBudget();
   }
 
-  /** Translates `block` for entry at IP `ip` and attaches the translation to it. */
+  /**
+   * Translates `block` for entry at IP `ip` and attaches the translation to it. A translation
+   * that does not compile (a bug in the JIT, never the guest's doing) is counted and reported,
+   * and the block is marked so that it stays interpreted: the guest runs on, correctly.
+   */
   compile(block: CodeBlock, ip: number): CompiledBlock {
     const started = process.hrtime.bigint();
-    const compiled = compileBlock(block, ip);
+    let compiled: CompiledBlock;
+    try {
+      compiled = compileBlock(block, ip);
+    } catch (e) {
+      block.compiled = UNTRANSLATABLE;
+      this.counters.failures++;
+      this.counters.compileNs += Number(process.hrtime.bigint() - started);
+      this.onFailure?.(`${(e as Error).name}: ${(e as Error).message}`, block);
+      return UNTRANSLATABLE;
+    }
     block.compiled = compiled;
     const c = this.counters;
     c.compileNs += Number(process.hrtime.bigint() - started);

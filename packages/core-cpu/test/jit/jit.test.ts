@@ -152,6 +152,25 @@ describe('JIT', () => {
     expect(cpu.jit!.counters.compiled).toBe(0);
   });
 
+  it('keeps a block it fails to translate interpreted, counts it and runs on correctly', () => {
+    const cache = new DecodeCache();
+    const bytes = new Uint8Array(0x2000);
+    bytes.set([0x40, 0xf4], 0x1000); // inc eax; hlt
+    const block = cache.build(bytes, 0x1000, 0x1000, 32, false, 1)!;
+    // A handler whose source, once inlined, is not JavaScript: what a JIT bug would produce.
+    const broken: typeof block.handlers[0] = () => {};
+    broken.toString = () => 'function broken(cpu, insn) { ) }';
+    block.handlers[0] = broken;
+    const reasons: string[] = [];
+    const jit = new Jit({ threshold: 0, onFailure: (reason) => reasons.push(reason) });
+    const result = jit.compile(block, 0x1000);
+    expect(Number.isNaN(result.ip)).toBe(true);
+    expect(block.compiled).toBe(result);
+    expect(jit.counters.failures).toBe(1);
+    expect(jit.counters.compiled).toBe(0);
+    expect(reasons[0]).toMatch(/^SyntaxError/);
+  });
+
   it('matches the golden translation of a small block (review codegen changes here)', async () => {
     const { cpu } = machine(SUM_LOOP, 0);
     const sources: string[] = [];
