@@ -130,11 +130,6 @@ export class DecodeCache {
     for (let i = 0; i < DECODE_CACHE_SLOTS; i++) this.blocks.push(EMPTY);
   }
 
-  /** The slot a block starting at backing offset `key` lives in. */
-  static slotOf(key: number): number {
-    return key & SLOT_MASK;
-  }
-
   /** The cached block starting at backing offset `key` decoded in `mode`, or null. */
   lookup(key: number, mode: CpuMode): CodeBlock | null {
     const b = this.blocks[key & SLOT_MASK];

@@ -23,12 +23,12 @@
  * keyed by where its bytes are, and the same bytes may be reached at another IP (real-mode
  * segment aliases), where the RIP values folded in would be wrong.
  */
-import { CpuMode, type Instruction } from '../decoder/instruction.js';
+import { CpuMode } from '../decoder/instruction.js';
 import { disassemble } from '../disasm/intel.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
-import { conditionalBranch, leaStatement } from './direct-emitters.js';
+import { conditionalBranch, leaStatement, relativeTarget } from './direct-emitters.js';
 import { condition } from '../interp/handlers/control.js';
 
 /** A translated block: runs it from its first instruction, returns the instructions completed. */
@@ -60,16 +60,8 @@ export const UNTRANSLATABLE: CompiledBlock = Object.freeze({
   loops: false,
 });
 
-const RELATIVE_BRANCH = /^(j[a-z]+_J[bz]|loop(e|ne)?_Jb|jcxz_Jb)$/;
-
 function hex(v: number): string {
   return '0x' + (v >>> 0).toString(16);
-}
-
-/** The target of a relative branch `insn` whose next instruction is at `next`, or null. */
-function relativeTarget(insn: Instruction, next: number, ipMask: number): number | null {
-  if (!RELATIVE_BRANCH.test(insn.entry.key)) return null;
-  return insn.opSize === 2 ? (next + insn.imm) & 0xffff : (next + insn.imm) & ipMask;
 }
 
 /** The source of `block`'s translation for entry at IP `ip`. */
@@ -84,7 +76,7 @@ export function generateBlockSource(block: CodeBlock, ip: number): { source: str
     at = (at + block.insns[j].length) & ipMask;
     nexts.push(at | 0);
   }
-  const loops = block.insns.some((insn, j) => relativeTarget(insn, nexts[j], ipMask) === start);
+  const loops = block.insns.some((insn, j) => relativeTarget(insn, nexts[j]) === (start | 0));
   const ind = loops ? '    ' : '  ';
   const lines: string[] = [];
   const emit = (code: string): void => {
@@ -126,7 +118,7 @@ export function generateBlockSource(block: CodeBlock, ip: number): { source: str
       emit(`H${j}(cpu, I${j});`);
       emit('k++;');
       emit(`if (cpu.pendingEvents !== 0) ${exit}`);
-      if (loops && relativeTarget(insn, next, ipMask) === start) emit(`if (r.rip === ${start | 0}) { if (k + ${n} > budget) ${exit} continue; }`);
+      if (loops && relativeTarget(insn, next) === (start | 0)) emit(`if (r.rip === ${start | 0}) { if (k + ${n} > budget) ${exit} continue; }`);
       if (j < n - 1) emit(`if (r.rip !== ${next}) ${exit}`);
       ripStoredLast = true;
       continue;

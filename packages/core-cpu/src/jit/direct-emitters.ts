@@ -8,12 +8,24 @@
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
 import { offsetExpression } from './inline-handlers.js';
 
+const RELATIVE_BRANCH = /^(j[a-z]+_J[bz]|loop(e|ne)?_Jb|jcxz_Jb)$/;
+const JCC = /^j(n?[obeslp]|ae|be|a|ge|le|g|l)_J[bz]$/;
+
+/**
+ * The target IP of a relative branch (JMP, Jcc, LOOPcc, JCXZ) in 16/32-bit code whose next
+ * instruction is at `next`, as the handlers compute it (a 16-bit operand size wraps at 64 KiB);
+ * null for any other instruction.
+ */
+export function relativeTarget(insn: Instruction, next: number): number | null {
+  if (!RELATIVE_BRANCH.test(insn.entry.key) || insn.mode === CpuMode.Bits64) return null;
+  return insn.opSize === 2 ? (next + insn.imm) & 0xffff : (next + insn.imm) | 0;
+}
+
 /** Jcc rel8/rel32: condition code (the opcode's low nibble) and the target IP, or null. */
 export function conditionalBranch(insn: Instruction, next: number): { cc: number; target: number } | null {
-  const key = insn.entry.key;
-  if (!/^j(n?[obeslp]|ae|be|a|ge|le|g|l)_J[bz]$/.test(key) || insn.mode === CpuMode.Bits64) return null;
-  const target = insn.opSize === 2 ? (next + insn.imm) & 0xffff : (next + insn.imm) | 0;
-  return { cc: insn.opcode & 0xf, target };
+  if (!JCC.test(insn.entry.key)) return null;
+  const target = relativeTarget(insn, next);
+  return target === null ? null : { cc: insn.opcode & 0xf, target };
 }
 
 /** LEA in 16/32-bit code as register stores with the offset's constants, or null. */

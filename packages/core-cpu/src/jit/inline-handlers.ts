@@ -178,65 +178,63 @@ function buildTemplate(h: Handler): HandlerTemplate | null {
   for (const name of local) if (name === 'S' || name.startsWith('$') || /^I\d+$/.test(name)) return null;
   let pure = true;
   let readsRip = false;
-  const solid = (k: number, dir: number): Token | undefined => {
-    for (let m = k + dir; m >= 0 && m < tokens.length; m += dir) if (tokens[m].kind !== 'space') return tokens[m];
-    return undefined;
+  /** Index of the nearest non-space token from `from` in direction `dir` (may be out of range). */
+  const solidAt = (from: number, dir: number): number => {
+    let q = from + dir;
+    while (tokens[q]?.kind === 'space') q += dir;
+    return q;
+  };
+  const blank = (q: number): void => {
+    tokens[q] = { kind: 'space', text: '' };
+  };
+  /** Resolves the free name at `q` through the scope; false when it is not there. */
+  const resolveFree = (q: number): boolean => {
+    const name = tokens[q].text;
+    const owner = SCOPE_NAMES.get(name);
+    if (owner === undefined || owner === null) return false;
+    if (!PURE_CALLS.has(`${owner}.${name}`)) pure = false;
+    tokens[q] = { kind: 'id', text: `S.${owner}.${name}` };
+    return true;
   };
   for (let k = 0; k < tokens.length; k++) {
-    let t = tokens[k];
+    const t = tokens[k];
     if (t.kind !== 'id') continue;
     if (FORBIDDEN.has(t.text)) return null;
     // Vitest runs sources through Vite's SSR transform, which turns an imported `name` into
-    // `__vite_ssr_import_N__.name`: read that as the free name, so tests inline what tsemu does.
+    // `__vite_ssr_import_N__.name` (a call into `(0, __vite_ssr_import_N__.name)(...)`): read
+    // that as the free name, so tests inline what tsemu does.
     if (/^__vite_ssr_import_\d+__$/.test(t.text)) {
-      let m = k + 1;
-      while (tokens[m]?.kind === 'space') m++;
-      let m2 = m + 1;
-      while (tokens[m2]?.kind === 'space') m2++;
-      if (tokens[m]?.text !== '.' || tokens[m2]?.kind !== 'id') return null;
-      for (let d = k; d < m2; d++) tokens[d] = { kind: 'space', text: '' };
-      // A call comes as `(0, __vite_ssr_import_N__.name)(...)`: drop the comma expression.
-      const solidAt = (from: number, dir: number): number => {
-        let q = from + dir;
-        while (tokens[q]?.kind === 'space') q += dir;
-        return q;
-      };
-      const c1 = solidAt(k, -1);
-      const c0 = solidAt(c1, -1);
-      const open = solidAt(c0, -1);
-      const close = solidAt(m2, 1);
-      if (tokens[c1]?.text === ',' && tokens[c0]?.text === '0' && tokens[open]?.text === '(' && tokens[close]?.text === ')') {
-        for (const d of [open, c0, c1, close]) tokens[d] = { kind: 'space', text: '' };
+      const dot = solidAt(k, 1);
+      const name = solidAt(dot, 1);
+      if (tokens[dot]?.text !== '.' || tokens[name]?.kind !== 'id') return null;
+      for (let d = k; d < name; d++) blank(d);
+      const comma = solidAt(k, -1);
+      const zero = solidAt(comma, -1);
+      const open = solidAt(zero, -1);
+      const close = solidAt(name, 1);
+      if (tokens[comma]?.text === ',' && tokens[zero]?.text === '0' && tokens[open]?.text === '(' && tokens[close]?.text === ')') {
+        for (const d of [open, zero, comma, close]) blank(d);
       }
-      k = m2;
-      t = tokens[k];
-      const owner = SCOPE_NAMES.get(t.text);
-      if (owner === undefined || owner === null) return null;
-      if (!PURE_CALLS.has(`${owner}.${t.text}`)) pure = false;
-      tokens[k] = { kind: 'id', text: `S.${owner}.${t.text}` };
+      if (!resolveFree(name)) return null;
+      k = name;
       continue;
     }
-    const before = solid(k, -1);
-    if (before?.text === '.') {
+    const before = solidAt(k, -1);
+    if (tokens[before]?.text === '.') {
       // cpu.<anything but the registers>: memory, I/O, the run loop's fields.
-      const owner = tokens.indexOf(before) > 0 ? solid(tokens.indexOf(before), -1) : undefined;
-      if (owner?.text === cpuName && t.text !== 'regs' && t.text !== 'valueHi') pure = false;
+      if (tokens[solidAt(before, -1)]?.text === cpuName && t.text !== 'regs' && t.text !== 'valueHi') pure = false;
       if (t.text === 'mem' || t.text === 'io') pure = false;
       if (t.text === 'rip' || t.text === 'ripHi') readsRip = true;
       continue;
     }
+    const after = tokens[solidAt(k, 1)]?.text;
     if (t.text === 'return') {
-      const after = solid(k, 1);
-      if (after?.text !== ';') return null; // only `return;`: handlers return nothing
+      if (after !== ';') return null; // only `return;`: handlers return nothing
       continue;
     }
     if (t.text === cpuName || t.text === insnName || local.has(t.text) || LANGUAGE.has(t.text)) continue;
-    const after = solid(k, 1);
-    if (after?.text === ':' && (before?.text === '{' || before?.text === ',')) continue; // an object key
-    const owner = SCOPE_NAMES.get(t.text);
-    if (owner === undefined || owner === null) return null;
-    if (!PURE_CALLS.has(`${owner}.${t.text}`)) pure = false;
-    tokens[k] = { kind: 'id', text: `S.${owner}.${t.text}` };
+    if (after === ':' && (tokens[before]?.text === '{' || tokens[before]?.text === ',')) continue; // an object key
+    if (!resolveFree(k)) return null;
   }
   return { cpuName, insnName, tokens, pure, readsRip };
 }
@@ -252,14 +250,11 @@ export function handlerTemplate(h: Handler): HandlerTemplate | null {
 }
 
 /** Instruction fields that are fixed once decoded (number or boolean), folded in as constants. */
-const CONSTANT_FIELDS: ReadonlySet<string> = (() => {
-  const fields = new Set<string>();
-  // Known from the class; every numeric/boolean own field of a decoded record.
-  for (const name of ['length', 'mode', 'opcode', 'entryIndex', 'prefixes', 'segOverride', 'rex', 'opSize', 'addrSize',
-    'hasModrm', 'modrm', 'mod', 'reg', 'rm', 'isMem', 'hasSib', 'base', 'index', 'scale', 'disp', 'dispHi',
-    'ripRelative', 'segment', 'imm', 'immHi', 'imm2']) fields.add(name);
-  return fields;
-})();
+const CONSTANT_FIELDS: ReadonlySet<string> = new Set([
+  'length', 'mode', 'opcode', 'entryIndex', 'prefixes', 'segOverride', 'rex', 'opSize', 'addrSize', 'hasModrm', 'modrm',
+  'mod', 'reg', 'rm', 'isMem', 'hasSib', 'base', 'index', 'scale', 'disp', 'dispHi', 'ripRelative', 'segment', 'imm',
+  'immHi', 'imm2',
+]);
 
 function literal(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false';
