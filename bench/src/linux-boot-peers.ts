@@ -15,63 +15,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { GUEST_PROMPT, guestCacheDir, readGuestManifest } from '@tsemu/cli';
+import { linuxGuestImages, PromptDialogue } from './linux-guest.js';
 
 const QEMU = '/usr/bin/qemu-system-i386';
 const SEABIOS_DIR = '/usr/share/seabios';
 const BOOT_LIMIT_MS = 10 * 60_000;
 /** After `poweroff`, how long the guest gets to print its last words before it is killed. */
 const POWEROFF_GRACE_MS = 30_000;
-/** Two numbers, as /proc/uptime prints them; the echoed command line does not match. */
-const UPTIME_LINE = /^(\d+\.\d+) \d+\.\d+/m;
-
 interface BootFigures {
   promptMs: number;
   guestUptime: number;
   /** Host CPU seconds (user + system) used by the emulator until the prompt; NaN when unknown. */
   cpuSeconds: number;
-}
-
-/**
- * The conversation both peers hold on their serial console: wait for the prompt, ask for the
- * uptime, power off. `feed` takes console output and says what to type next (or nothing).
- */
-class PromptDialogue {
-  promptMs = -1;
-  guestUptime = -1;
-  poweredOff = false;
-  private out = '';
-
-  constructor(private readonly started: bigint) {}
-
-  feed(text: string): string | null {
-    this.out += text;
-    if (this.promptMs < 0) {
-      if (!this.out.includes(GUEST_PROMPT)) {
-        // Keep only a tail long enough to hold a prompt split across chunks.
-        if (this.out.length > 4096) this.out = this.out.slice(-64);
-        return null;
-      }
-      this.promptMs = Number(process.hrtime.bigint() - this.started) / 1e6;
-      this.out = '';
-      return 'cat /proc/uptime\r';
-    }
-    if (this.guestUptime < 0) {
-      const m = UPTIME_LINE.exec(this.out);
-      if (m === null) return null;
-      this.guestUptime = Number(m[1]);
-      this.out = '';
-      return 'poweroff\r';
-    }
-    // Linux's last line: "reboot: Power down" (ACPI) or "reboot: System halted".
-    if (!this.poweredOff && /reboot: /.test(this.out)) this.poweredOff = true;
-    if (this.out.length > 4096) this.out = this.out.slice(-64);
-    return null;
-  }
-
-  get done(): boolean {
-    return this.promptMs >= 0 && this.guestUptime >= 0;
-  }
 }
 
 /** utime + stime of a live process, in seconds (Linux /proc; clock ticks are 100 Hz there). */
@@ -234,13 +189,11 @@ function v86Boot(pkg: V86Package, firmware: Firmware, kernel: string, initrd: st
 }
 
 export async function runLinuxBootPeersBench(): Promise<string[]> {
-  const dir = guestCacheDir();
-  const manifest = readGuestManifest(dir);
-  if (manifest === null) return [`skipped: no guest images in ${dir} (npm run guests)`];
-  const kernel = join(dir, manifest.kernels['686'].file);
-  const initrd = join(dir, manifest.initramfs.file);
+  const images = linuxGuestImages();
+  if (typeof images === 'string') return [images];
+  const { kernel, initrd } = images;
   const lines = [
-    `kernel ${manifest.kernels['686'].package} ${manifest.kernels['686'].version}, busybox initramfs, console=ttyS0, 256 MiB, 1 run each;`,
+    `${images.description}, console=ttyS0, 256 MiB, 1 run each;`,
     '  wall = start (spawn / constructor) to the first shell prompt; both peers boot through SeaBIOS first',
   ];
 

@@ -6,9 +6,8 @@
  * crypto self-tests (multi-precision arithmetic), so it takes minutes, not seconds.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GUEST_PROMPT, guestCacheDir, readGuestManifest } from '@tsemu/cli';
+import { linuxGuestImages, PromptDialogue } from './linux-guest.js';
 
 const TSEMU = fileURLToPath(new URL('../../packages/cli/bin/tsemu.js', import.meta.url));
 const BOOT_LIMIT_MS = 15 * 60_000;
@@ -21,46 +20,31 @@ interface BootFigures {
 
 function bootOnce(kernel: string, initrd: string, jit: 'on' | 'off'): Promise<BootFigures> {
   return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
+    const dialogue = new PromptDialogue(process.hrtime.bigint());
     const child = spawn(process.execPath, [TSEMU, '--accel=tcg', `--jit=${jit}`, '--stats', '--memory', '256M', '--kernel', kernel, '--initrd', initrd, '--append', 'console=ttyS0'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
     let err = '';
-    let promptMs = -1;
-    let guestUptime = -1;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`no shell prompt within ${BOOT_LIMIT_MS / 1000} s`));
     }, BOOT_LIMIT_MS);
     child.stdout.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-      if (promptMs < 0 && out.includes(GUEST_PROMPT)) {
-        promptMs = Number(process.hrtime.bigint() - started) / 1e6;
-        out = '';
-        child.stdin.write('cat /proc/uptime\r');
-      } else if (promptMs >= 0 && guestUptime < 0) {
-        const m = /^(\d+\.\d+) \d+\.\d+/m.exec(out);
-        if (m) {
-          guestUptime = Number(m[1]);
-          child.stdin.write('poweroff\r');
-        }
-      }
+      const reply = dialogue.feed(d.toString('latin1'));
+      if (reply !== null) child.stdin.write(reply);
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString('latin1')));
     child.on('close', (status) => {
       clearTimeout(timer);
-      if (promptMs < 0 || guestUptime < 0) reject(new Error(`tsemu exited (${status}) before the prompt and uptime: ${err.trim().split('\n').pop()}`));
-      else resolve({ promptMs, guestUptime, stats: err });
+      if (!dialogue.done) reject(new Error(`tsemu exited (${status}) before the prompt and uptime: ${err.trim().split('\n').pop()}`));
+      else resolve({ promptMs: dialogue.promptMs, guestUptime: dialogue.guestUptime, stats: err });
     });
   });
 }
 
 export async function runLinuxBootBench(): Promise<string[]> {
-  const dir = guestCacheDir();
-  const manifest = readGuestManifest(dir);
-  if (manifest === null) return [`skipped: no guest images in ${dir} (npm run guests)`];
-  const kernel = join(dir, manifest.kernels['686'].file);
-  const initrd = join(dir, manifest.initramfs.file);
-  const lines = [`kernel ${manifest.kernels['686'].package} ${manifest.kernels['686'].version}, busybox initramfs, --accel=tcg`];
+  const images = linuxGuestImages();
+  if (typeof images === 'string') return [images];
+  const { kernel, initrd } = images;
+  const lines = [`${images.description}, --accel=tcg`];
   try {
     for (const jit of ['off', 'on'] as const) {
       const f = await bootOnce(kernel, initrd, jit);
