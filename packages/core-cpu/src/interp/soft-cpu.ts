@@ -270,20 +270,25 @@ export class SoftCpu {
               const insns = block.insns;
               const n = insns.length;
               let compiled = block.compiled;
-              if (compiled === null && jit !== null && ++block.runs > jitThreshold) compiled = jit.compile(block, start & ipMask);
-              if (compiled !== null && compiled.ip === start && n <= limit - i && this.pendingEvents === 0) {
+              if (compiled === null && jit !== null && ++block.runs > jitThreshold) {
+                compiled = jit.compile(block, start & ipMask, { mmu, longMode: checkTag });
+              }
+              if (compiled !== null && compiled.ip === start && compiled.longMode === checkTag && n <= limit - i && this.pendingEvents === 0) {
                 // The translation keeps the loop's contract per instruction (block-compiler.ts);
                 // work pending between instructions (TF, DR7 breakpoints) keeps to the interpreter.
                 inJit = true;
-                i += compiled.fn(this, limit - i);
+                const done = compiled.fn(this, limit - i);
                 inJit = false;
-                jit!.counters.entries++;
-                if (this.pendingEvents !== 0) {
-                  afterInstruction(this);
-                  return i;
+                if (done !== 0) {
+                  i += done;
+                  jit!.counters.entries++;
+                  if (this.pendingEvents !== 0) {
+                    afterInstruction(this);
+                    return i;
+                  }
+                  if (i >= limit || this.halted || this.modeChanged) return i;
+                  continue;
                 }
-                if (i >= limit || this.halted || this.modeChanged) return i;
-                continue;
               }
               const handlers = block.handlers;
               let ip = start;

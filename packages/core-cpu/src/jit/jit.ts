@@ -7,7 +7,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import type { CodeBlock } from '../interp/decode-cache.js';
-import { compileBlock, UNTRANSLATABLE, type CompiledBlock } from './block-compiler.js';
+import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type TranslationTarget } from './block-compiler.js';
 
 /**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS
@@ -33,6 +33,8 @@ export interface JitCounters {
   /** Instructions translated, and how many of them inline (the rest call their handler). */
   instructions: number;
   inlined: number;
+  /** Of the inlined ones, those written over registers in locals (register-forms.ts). */
+  direct: number;
   /** Entries into translated code (the translation cache's hits). */
   entries: number;
   /** Host time spent generating and compiling, ns. */
@@ -56,7 +58,7 @@ function raiseInliningBudget(): void {
 
 export class Jit {
   readonly threshold: number;
-  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, entries: 0, compileNs: 0, failures: 0 };
+  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, compileNs: 0, failures: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 
@@ -74,11 +76,11 @@ export class Jit {
    * that does not compile (a bug in the JIT, never the guest's doing) is counted and reported,
    * and the block is marked so that it stays interpreted: the guest runs on, correctly.
    */
-  compile(block: CodeBlock, ip: number): CompiledBlock {
+  compile(block: CodeBlock, ip: number, target?: TranslationTarget): CompiledBlock {
     const started = process.hrtime.bigint();
     let compiled: CompiledBlock;
     try {
-      compiled = compileBlock(block, ip);
+      compiled = compileBlock(block, ip, target);
     } catch (e) {
       block.compiled = UNTRANSLATABLE;
       this.counters.failures++;
@@ -92,6 +94,7 @@ export class Jit {
     c.compiled++;
     c.instructions += block.insns.length;
     c.inlined += compiled.inlined;
+    c.direct += compiled.direct;
     this.onCompile?.(compiled, block);
     return compiled;
   }

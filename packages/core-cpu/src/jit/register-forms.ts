@@ -1,0 +1,273 @@
+/**
+ * The instructions the JIT writes itself, over the guest state in locals (translation-context.ts)
+ * and flag locals (flag-state.ts): MOV, the ALU group, TEST, INC/DEC, LEA, MOVZX/MOVSX,
+ * PUSH/POP, SETcc, CMOVcc, SHL/SHR/SAR by a constant, IMUL. These are the bulk of what hot code
+ * runs. Everything else keeps its interpreter handler (block-compiler.ts spills the locals
+ * around it).
+ *
+ * Each form does exactly what its handler does: the same result, the same flag record (so
+ * LazyFlags ends up identical), memory read before anything is written, nothing written before
+ * the last access that may fault (a fault leaves the locals as they were before the
+ * instruction). 32-bit addressing only; 16-bit addressing keeps the handlers.
+ */
+import { CF, FlagOp, OF } from '../alu/lazy-flags.js';
+import { CpuMode, type Instruction } from '../decoder/instruction.js';
+import { carryValue, conditionExpression, FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, materialize } from './flag-state.js';
+import type { TranslationContext } from './translation-context.js';
+
+const AF = 0x10;
+const ZF = 0x40;
+/** The eager-flag masks of shift-variants.ts (SHIFT_EAGER) and muldiv.ts (MUL_EAGER). */
+const SHIFT_EAGER = CF | OF | AF;
+const MUL_EAGER = CF | OF | AF | ZF;
+
+type Alu = { op: FlagOp; expr: (a: string, b: string, c: string) => string; carry: boolean; writes: boolean };
+const ALU: Record<string, Alu> = {
+  add: { op: FlagOp.ADD, expr: (a, b) => `${a} + ${b}`, carry: false, writes: true },
+  adc: { op: FlagOp.ADD, expr: (a, b, c) => `${a} + ${b} + ${c}`, carry: true, writes: true },
+  sub: { op: FlagOp.SUB, expr: (a, b) => `${a} - ${b}`, carry: false, writes: true },
+  sbb: { op: FlagOp.SUB, expr: (a, b, c) => `${a} - ${b} - ${c}`, carry: true, writes: true },
+  cmp: { op: FlagOp.SUB, expr: (a, b) => `${a} - ${b}`, carry: false, writes: false },
+  and: { op: FlagOp.LOGIC, expr: (a, b) => `${a} & ${b}`, carry: false, writes: true },
+  or: { op: FlagOp.LOGIC, expr: (a, b) => `${a} | ${b}`, carry: false, writes: true },
+  xor: { op: FlagOp.LOGIC, expr: (a, b) => `${a} ^ ${b}`, carry: false, writes: true },
+  test: { op: FlagOp.LOGIC, expr: (a, b) => `${a} & ${b}`, carry: false, writes: false },
+};
+
+const SIZE_MASK = [0, 255, 65535, 0, -1];
+
+/** The r/m operand: a register, or memory at $L (which `prepare` computes). */
+class RmOperand {
+  constructor(
+    private readonly ctx: TranslationContext,
+    private readonly insn: Instruction,
+    readonly size: number,
+  ) {}
+
+  /** Statement computing the address (memory operands). */
+  prepare(): string {
+    return this.insn.isMem ? this.ctx.linear(this.insn, this.size) : '';
+  }
+
+  /** Statements declaring `name` = the operand's value (zero-extended). */
+  load(name: string): string {
+    if (!this.insn.isMem) return `const ${name} = ${this.ctx.reg(this.insn.rm, this.size)};`;
+    return `let ${name} = 0; ${this.ctx.read(this.size, name)}`;
+  }
+
+  /** Statements storing `value` (a variable; the low `size` bytes count). */
+  store(value: string): string {
+    if (!this.insn.isMem) return this.ctx.setReg(this.insn.rm, this.size, value);
+    return this.ctx.write(this.size, value);
+  }
+}
+
+function recordFlags(ctx: TranslationContext, op: FlagOp, bits: number, a: string, b: string, r: string, plain: boolean): string {
+  ctx.flags = { kind: 'record', op, bits, plain, keepCarry: false };
+  return `fk = ${FLAGS_RECORD}; fo = ${op}; fz = ${bits}; fa = ${a}; fb = ${b}; fr = ${r};`;
+}
+
+function resultFlags(ctx: TranslationContext, bits: number, r: string, eager: string, mask: number): string {
+  ctx.flags = { kind: 'result', bits, mask };
+  return `fk = ${FLAGS_RESULT}; fz = ${bits}; fr = ${r}; fa = ${eager}; fb = ${mask};`;
+}
+
+/** Statements declaring `c` = CF (0/1), reading LazyFlags only when the locals cannot tell. */
+function carryIn(ctx: TranslationContext): string {
+  const known = carryValue(ctx.flags);
+  if (known !== null) return `const c = ${known};`;
+  const flush = materialize(ctx.flags);
+  ctx.flags = { kind: 'memory' };
+  return `${flush} const c = f.cf();`;
+}
+
+/** A boolean expression for condition code `cc`, flushing to LazyFlags when needed. */
+export function conditionCode(ctx: TranslationContext, cc: number): { setup: string; test: string } {
+  const expr = conditionExpression(ctx.flags, cc);
+  if (expr !== null) return { setup: '', test: expr };
+  const setup = materialize(ctx.flags);
+  ctx.flags = { kind: 'memory' };
+  return { setup, test: `COND(cpu, ${cc})` };
+}
+
+function opSizeOf(insn: Instruction, form: string): number {
+  return /b$|^Eb|AL|Zb/.test(form) ? 1 : insn.opSize;
+}
+
+/** ALU/TEST forms: `dst op= src`. */
+function alu(ctx: TranslationContext, insn: Instruction, name: string, form: string): string | null {
+  const a = ALU[name];
+  const size = opSizeOf(insn, form);
+  const bits = size * 8;
+  const m = SIZE_MASK[size];
+  const imm = size === 4 ? String(insn.imm | 0) : String(insn.imm & m);
+  let prepare = '';
+  let loadA: string;
+  let b: string;
+  let store: (v: string) => string;
+  let rm: RmOperand | null = null;
+  switch (form) {
+    case 'Eb_Gb': case 'Ev_Gv':
+      rm = new RmOperand(ctx, insn, size);
+      b = ctx.reg(insn.reg, size);
+      break;
+    case 'Gb_Eb': case 'Gv_Ev': {
+      const src = new RmOperand(ctx, insn, size);
+      prepare = src.prepare();
+      const loadB = src.load('b');
+      return finishAlu(ctx, a, size, bits, `${prepare} ${loadB} const a = ${ctx.reg(insn.reg, size)};`, 'b', (v) => ctx.setReg(insn.reg, size, v));
+    }
+    case 'AL_Ib': case 'rAX_Iz':
+      return finishAlu(ctx, a, size, bits, `const a = ${ctx.reg(0, size)};`, imm, (v) => ctx.setReg(0, size, v));
+    case 'Eb_Ib': case 'Ev_Iz': case 'Ev_Ibs':
+      rm = new RmOperand(ctx, insn, size);
+      b = imm;
+      break;
+    default:
+      return null;
+  }
+  prepare = rm.prepare();
+  loadA = rm.load('a');
+  store = (v) => rm!.store(v);
+  return finishAlu(ctx, a, size, bits, `${prepare} ${loadA}`, b, store);
+}
+
+function finishAlu(ctx: TranslationContext, a: Alu, size: number, bits: number, load: string, b: string, store: (v: string) => string): string {
+  const carry = a.carry ? carryIn(ctx) : '';
+  const body = `${load} ${carry} const bb = ${b}; const v = ${a.expr('a', 'bb', 'c')};`;
+  const write = a.writes ? store(size === 4 ? 'v' : 'v') : '';
+  return `${body} ${write} ${recordFlags(ctx, a.op, bits, 'a', 'bb', 'v | 0', !a.carry)}`;
+}
+
+function incDec(ctx: TranslationContext, insn: Instruction, inc: boolean, operand: { reg: number } | RmOperand, size: number): string {
+  const carry = carryIn(ctx);
+  let load: string;
+  let store: (v: string) => string;
+  if (operand instanceof RmOperand) {
+    load = `${operand.prepare()} ${operand.load('a')}`;
+    store = (v) => operand.store(v);
+  } else {
+    load = `const a = ${ctx.reg(operand.reg, size)};`;
+    store = (v) => ctx.setReg(operand.reg, size, v);
+  }
+  const op = inc ? FlagOp.ADD : FlagOp.SUB;
+  ctx.flags = { kind: 'record', op, bits: size * 8, plain: true, keepCarry: true };
+  return `${load} ${carry} const v = a ${inc ? '+' : '-'} 1; ${store('v')} fk = ${FLAGS_KEEP_CARRY}; fo = ${op}; fz = ${size * 8}; fa = a; fb = 1; fr = v | 0; fc = c;`;
+}
+
+function shift(ctx: TranslationContext, insn: Instruction, kind: string, count: number): string | null {
+  const c = count & 31;
+  if (insn.opSize !== 4) return null;
+  if (c === 0) return insn.isMem ? null : '';
+  const rm = new RmOperand(ctx, insn, 4);
+  let r: string;
+  let eager: string;
+  switch (kind) {
+    case 'shl':
+      r = `a << ${c}`;
+      eager = `((a >>> ${32 - c}) & 1) | ((((a >>> 31) ^ (a >>> 30)) & 1) << 11)`;
+      break;
+    case 'shr':
+      r = `a >>> ${c}`;
+      eager = `((a >>> ${c - 1}) & 1) | ((a >>> 31) << 11)`;
+      break;
+    case 'sar':
+      r = `a >> ${c}`;
+      eager = `(a >> ${c - 1}) & 1`;
+      break;
+    default:
+      return null;
+  }
+  return `${rm.prepare()} ${rm.load('a')} const v = (${r}) | 0; ${rm.store('v')} ${resultFlags(ctx, 32, 'v', eager, SHIFT_EAGER)}`;
+}
+
+/** IMUL r32, r/m32 (, imm): the low dword, CF = OF = "the product did not fit". */
+function imul(ctx: TranslationContext, insn: Instruction, withImmediate: boolean): string | null {
+  if (insn.opSize !== 4) return null;
+  const rm = new RmOperand(ctx, insn, 4);
+  const load = `${rm.prepare()} ${rm.load('s')}`;
+  const pair = withImmediate ? `const a = s | 0; const b = ${insn.imm | 0};` : `const a = ${ctx.reg(insn.reg, 4)}; const b = s | 0;`;
+  const write = ctx.setReg(insn.reg, 4, 'v');
+  return `${load} ${pair} const v = Math.imul(a, b); ${write} ${resultFlags(ctx, 32, 'v', `a * b !== v ? ${CF | OF} : 0`, MUL_EAGER)}`;
+}
+
+/**
+ * The JS for `insn` over the locals, or null when the JIT does not write this form itself.
+ * `next` is the following instruction's IP.
+ */
+export function directForm(ctx: TranslationContext, insn: Instruction): string | null {
+  if (insn.mode === CpuMode.Bits64) return null;
+  if (insn.isMem && insn.addrSize !== 4) return null;
+  const key = insn.entry.key;
+  const us = key.indexOf('_');
+  const name = us < 0 ? key : key.slice(0, us);
+  const form = us < 0 ? '' : key.slice(us + 1);
+  if (insn.opSize !== 4 && insn.opSize !== 2) return null;
+  if (ALU[name] !== undefined) return alu(ctx, insn, name, form);
+  switch (key) {
+    case 'mov_Gv_Ev': case 'mov_Gb_Eb': {
+      const size = opSizeOf(insn, form);
+      const src = new RmOperand(ctx, insn, size);
+      return `${src.prepare()} ${src.load('v')} ${ctx.setReg(insn.reg, size, 'v')}`;
+    }
+    case 'mov_Ev_Gv': case 'mov_Eb_Gb': {
+      const size = opSizeOf(insn, form);
+      const dst = new RmOperand(ctx, insn, size);
+      return `${dst.prepare()} const v = ${ctx.reg(insn.reg, size)}; ${dst.store('v')}`;
+    }
+    case 'mov_Ev_Iz': case 'mov_Eb_Ib': {
+      const size = opSizeOf(insn, form);
+      const dst = new RmOperand(ctx, insn, size);
+      return `${dst.prepare()} const v = ${insn.imm | 0}; ${dst.store('v')}`;
+    }
+    case 'mov_Zv_Iv':
+      return ctx.setReg(insn.opcode & 7, insn.opSize, String(insn.imm | 0));
+    case 'mov_Zb_Ib':
+      return ctx.setReg(insn.opcode & 7, 1, String(insn.imm & 255));
+    case 'lea_Gv_M':
+      return insn.isMem ? ctx.setReg(insn.reg, insn.opSize, ctx.offset(insn)) : null;
+    case 'movzx_Gv_Eb': case 'movzx_Gv_Ew': case 'movsx_Gv_Eb': case 'movsx_Gv_Ew': {
+      const from = form === 'Gv_Eb' ? 1 : 2;
+      const src = new RmOperand(ctx, insn, from);
+      const sh = 32 - from * 8;
+      const v = name === 'movsx' ? `(s << ${sh}) >> ${sh}` : 's';
+      return `${src.prepare()} ${src.load('s')} ${ctx.setReg(insn.reg, insn.opSize, v)}`;
+    }
+    case 'inc_Zv': case 'dec_Zv':
+      return incDec(ctx, insn, name === 'inc', { reg: insn.opcode & 7 }, insn.opSize);
+    case 'inc_Ev': case 'dec_Ev':
+      return incDec(ctx, insn, name === 'inc', new RmOperand(ctx, insn, insn.opSize), insn.opSize);
+    case 'inc_Eb': case 'dec_Eb':
+      return incDec(ctx, insn, name === 'inc', new RmOperand(ctx, insn, 1), 1);
+    case 'push_Zv': case 'push_Iz': case 'push_Ibs': {
+      if (insn.opSize !== 4) return null;
+      const value = key === 'push_Zv' ? ctx.reg(insn.opcode & 7, 4) : String(insn.imm | 0);
+      return `const v = ${value}; const sp = (${ctx.reg(4, 4)} - 4) >>> 0; ${ctx.stackLinear('sp', 4)} ${ctx.write(4, 'v')} ${ctx.setReg(4, 4, 'sp')}`;
+    }
+    case 'pop_Zv': {
+      if (insn.opSize !== 4) return null;
+      return `const sp = ${ctx.reg(4, 4)} >>> 0; ${ctx.stackLinear('sp', 4)} let v = 0; ${ctx.read(4, 'v')} ${ctx.setReg(4, 4, 'e4 + 4')} ${ctx.setReg(insn.opcode & 7, 4, 'v')}`;
+    }
+    case 'shl_Ev_Ib': case 'shr_Ev_Ib': case 'sar_Ev_Ib':
+      return shift(ctx, insn, name, insn.imm);
+    case 'shl_Ev_1': case 'shr_Ev_1': case 'sar_Ev_1':
+      return shift(ctx, insn, name, 1);
+    case 'imul_Gv_Ev':
+      return imul(ctx, insn, false);
+    case 'imul_Gv_Ev_Iz': case 'imul_Gv_Ev_Ibs':
+      return imul(ctx, insn, true);
+  }
+  if (name.startsWith('set') && form === 'Eb') {
+    const dst = new RmOperand(ctx, insn, 1);
+    const prepare = dst.prepare();
+    const { setup, test } = conditionCode(ctx, insn.opcode & 15);
+    return `${prepare} ${setup} const v = ${test} ? 1 : 0; ${dst.store('v')}`;
+  }
+  if (name.startsWith('cmov') && form === 'Gv_Ev' && insn.opSize === 4) {
+    const src = new RmOperand(ctx, insn, 4);
+    const load = `${src.prepare()} ${src.load('v')}`;
+    const { setup, test } = conditionCode(ctx, insn.opcode & 15);
+    return `${load} ${setup} if (${test}) { ${ctx.setReg(insn.reg, 4, 'v')} }`;
+  }
+  return null;
+}

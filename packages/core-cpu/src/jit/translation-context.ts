@@ -1,0 +1,204 @@
+/**
+ * The guest state a translated block keeps in JS locals, and the code that reads and writes it.
+ *
+ * - **Registers**: EAX..EDI live in locals e0..e7 (int32) from the block's entry. They are
+ *   written back ("spilled") before anything that reads the register file (a handler call, an
+ *   exit, a fault) and reloaded after a handler call, which may have changed any of them.
+ * - **Flags**: see flag-state.ts.
+ * - **Memory**: an access is the software TLB's hit test written out in place (one Int32Array
+ *   load, a mask compare and the RAM load or store, an aligned dword as one Int32Array access);
+ *   a miss, MMIO, a page crossing or a code page calls the CPU's memory object as the
+ *   interpreter does. The masks come from the MMU (they change with CPL and CR0/CR4, which
+ *   only mode-changing instructions change: those end blocks).
+ * - **Segments**: each segment a block addresses through has its base, limit and "plain
+ *   writable data segment" test in locals; anything else takes addressing.ts's general path.
+ *
+ * Direct code is only written for legacy (non-IA-32e) 16/32-bit mode: there bits 63:32 of the
+ * registers are not visible, so a 32-bit write need not clear them until the block spills.
+ */
+import type { Instruction } from '../decoder/instruction.js';
+import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../interp/protected/segment-checks.js';
+import { ATTR_DB } from '../state/segment-cache.js';
+import { materialize, MEMORY_FLAGS, type StaticFlags } from './flag-state.js';
+
+export const SS = 2;
+
+/** Placeholders for the spill and reload statements, filled in when the whole block is known. */
+export const SPILL_MARK = '@SPILL@';
+export const RELOAD_MARK = /@RELOAD\((\d+),(-?\d+)\)@/g;
+
+export class TranslationContext {
+  readonly lines: string[] = [];
+  /** Index of the instruction being translated. */
+  j = 0;
+  /** What is known here about the flags. */
+  flags: StaticFlags = MEMORY_FLAGS;
+  /** Registers the direct code reads or writes (declared as locals, reloaded after calls). */
+  readonly usedRegs = new Set<number>();
+  /** Registers the direct code writes, and those it writes as a whole dword. */
+  readonly writtenRegs = new Set<number>();
+  readonly dwordRegs = new Set<number>();
+  /** Segments the direct code addresses through. */
+  readonly usedSegs = new Set<number>();
+  /** True once an instruction used the 32-bit stack directly (the entry checks SS.B). */
+  usesStack = false;
+  /** True when the current instruction touched memory (an event check follows it). */
+  touchedMemory = false;
+
+  constructor(
+    /** The MMU's TLB is there to be read inline (false: every access calls cpu.mem). */
+    readonly fastMemory: boolean,
+    /** Instruction count of the block. */
+    readonly count: number,
+  ) {}
+
+  emit(code: string): void {
+    this.lines.push(code);
+  }
+
+  /** Instructions completed once instruction `j` (this one by default) is done. */
+  doneAfter(j = this.j): string {
+    return `k0 + ${j + 1}`;
+  }
+
+  // ---- registers
+
+  /** Register `n` read at `size` bytes (8-bit: AL..BH numbering), zero-extended. */
+  reg(n: number, size: number): string {
+    if (size === 1) {
+      const base = n & 3;
+      this.usedRegs.add(base);
+      return n < 4 ? `(e${base} & 255)` : `((e${base} >> 8) & 255)`;
+    }
+    this.usedRegs.add(n);
+    return size === 4 ? `e${n}` : `(e${n} & 65535)`;
+  }
+
+  /** Statement writing `value` (any number; the low `size` bytes count) to register `n`. */
+  setReg(n: number, size: number, value: string): string {
+    const base = size === 1 ? n & 3 : n;
+    this.usedRegs.add(base);
+    this.writtenRegs.add(base);
+    if (size === 4) {
+      this.dwordRegs.add(base);
+      return `e${base} = (${value}) | 0;`;
+    }
+    if (size === 2) return `e${base} = (e${base} & -65536) | ((${value}) & 65535);`;
+    return n < 4 ? `e${base} = (e${base} & -256) | ((${value}) & 255);` : `e${base} = (e${base} & -65281) | (((${value}) & 255) << 8);`;
+  }
+
+  // ---- memory
+
+  /** The instruction's 32-bit offset (base + index*scale + disp) from the locals. */
+  offset(insn: Instruction): string {
+    const parts = [String(insn.disp | 0)];
+    if (insn.base >= 0) parts.push(this.reg(insn.base, 4));
+    if (insn.index >= 0) parts.push(insn.scale === 0 ? this.reg(insn.index, 4) : `(${this.reg(insn.index, 4)} << ${insn.scale})`);
+    return `((${parts.join(' + ')}) >>> 0)`;
+  }
+
+  /**
+   * Statement setting $L to the linear address of the instruction's memory operand: the plain
+   * segment fast path, else addressing.ts (which reads the base and index registers from the
+   * register file: they are written back first).
+   */
+  linear(insn: Instruction, size: number): string {
+    const s = insn.segment;
+    this.usedSegs.add(s);
+    const spill = [insn.base, insn.index].filter((n) => n >= 0).map((n) => `g32[${n}] = e${n}, `).join('');
+    return `$L = (so${s} && ($ea = ${this.offset(insn)}) + ${size - 1} <= sl${s}) ? (sb${s} + $ea) >>> 0 : (j = ${this.j}, ${spill}S.addressing.memoryLinear(cpu, I${this.j}, ${size}));`;
+  }
+
+  /** Statement setting $L to the linear address of SS:`offset` (a 32-bit stack). */
+  stackLinear(offset: string, size: number): string {
+    this.usedSegs.add(SS);
+    this.usesStack = true;
+    return `$L = (so${SS} && (${offset}) + ${size - 1} <= sl${SS}) ? (sb${SS} + (${offset})) >>> 0 : (j = ${this.j}, S.addressing.segmentLinear(cpu, ${SS}, ${offset}, ${size}));`;
+  }
+
+  /** Statements reading `size` bytes at linear $L into the (declared) variable `into`. */
+  read(size: number, into: string): string {
+    this.touchedMemory = true;
+    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.j}; ${into} = cpu.mem.read${size * 8}($L) | 0; }`;
+    if (!this.fastMemory) return slow;
+    const hit = size === 4
+      ? `(($A & 3) === 0 ? M32[$A >> 2] : (MB[$A] | (MB[$A + 1] << 8) | (MB[$A + 2] << 16) | (MB[$A + 3] << 24)))`
+      : size === 2
+        ? '(MB[$A] | (MB[$A + 1] << 8))'
+        : 'MB[$A]';
+    const inPage = size === 1 ? '' : ` && ($L & 4095) <= ${4096 - size}`;
+    return `$T = TLB[$L >>> 12]; if (($T & rdM) === rdE${inPage}) { $A = ($T & -4096) | ($L & 4095); ${into} = ${hit}; } else ${slow}`;
+  }
+
+  /** Statements writing the low `size` bytes of `value` (an int32 variable) at linear $L. */
+  write(size: number, value: string): string {
+    this.touchedMemory = true;
+    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.j}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); }`;
+    if (!this.fastMemory) return slow;
+    const hit = size === 4
+      ? `if (($A & 3) === 0) M32[$A >> 2] = ${value}; else { MB[$A] = ${value}; MB[$A + 1] = ${value} >> 8; MB[$A + 2] = ${value} >> 16; MB[$A + 3] = ${value} >> 24; }`
+      : size === 2
+        ? `MB[$A] = ${value}; MB[$A + 1] = ${value} >> 8;`
+        : `MB[$A] = ${value};`;
+    const inPage = size === 1 ? '' : ` && ($L & 4095) <= ${4096 - size}`;
+    return `$T = TLB[$L >>> 12]; if (($T & wrM) === wrE${inPage}) { $A = ($T & -4096) | ($L & 4095); ${hit} } else ${slow}`;
+  }
+
+  // ---- exits and calls
+
+  /** Statements leaving the block after `done` instructions with RIP = `rip` (null: as it is). */
+  exit(done: string, rip: number | null): string {
+    const flags = materialize(this.flags);
+    return `{ ${SPILL_MARK} ${flags} ${rip === null ? '' : `r.rip = ${rip}; `}cpu.retired = base + ${done}; return ${done}; }`;
+  }
+
+  /** Statements that hand the register file and flags to interpreter code (a handler call). */
+  beforeCall(): string {
+    const flags = materialize(this.flags);
+    this.flags = MEMORY_FLAGS;
+    return `${SPILL_MARK} ${flags}`;
+  }
+
+  /**
+   * Statements taking the locals back from the register file after a handler call; if the call
+   * gave SS a 16-bit stack, the block ends there (after `done` instructions, RIP = `rip`).
+   */
+  afterCall(done: number, rip: number): string {
+    return `@RELOAD(${done},${rip | 0})@`;
+  }
+
+  /** The spill statements for the whole block (every register the direct code writes). */
+  spillCode(withHigh: boolean): string {
+    const out: string[] = [];
+    for (const n of [...this.writtenRegs].sort()) {
+      out.push(`g32[${n}] = e${n};`);
+      if (withHigh && this.dwordRegs.has(n)) out.push(`ghi[${n}] = 0;`);
+    }
+    return out.join(' ');
+  }
+
+  /** Declarations at the block's entry. */
+  entryCode(): string[] {
+    const out: string[] = [];
+    const regs = [...this.usedRegs].sort();
+    if (regs.length > 0) out.push(`let ${regs.map((n) => `e${n} = g32[${n}]`).join(', ')};`);
+    for (const s of [...this.usedSegs].sort()) {
+      out.push(`let sb${s} = $sb[${s}], sl${s} = $sl[${s}] >>> 0, so${s} = ($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE};`);
+    }
+    if (this.fastMemory) out.push('const MMU = cpu.mmu; let rdM = MMU.readMask, rdE = MMU.readExpect, wrM = MMU.writeMask, wrE = MMU.writeExpect;');
+    if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) return 0;`);
+    return out;
+  }
+
+  /** Statements reloading the locals after a handler call (see afterCall). */
+  reloadCode(done: string, rip: string): string {
+    const out: string[] = [];
+    for (const n of [...this.usedRegs].sort()) out.push(`e${n} = g32[${n}];`);
+    for (const s of [...this.usedSegs].sort()) {
+      out.push(`sb${s} = $sb[${s}]; sl${s} = $sl[${s}] >>> 0; so${s} = ($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE};`);
+    }
+    if (this.fastMemory) out.push('rdM = MMU.readMask; rdE = MMU.readExpect; wrM = MMU.writeMask; wrE = MMU.writeExpect;');
+    if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) { r.rip = ${rip}; cpu.retired = base + k0 + ${done}; return k0 + ${done}; }`);
+    return out.join(' ');
+  }
+}
