@@ -63,7 +63,9 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
     rows.push(['JIT blocks translated', String(s.jit.compiled)]);
     rows.push(['JIT instructions translated', String(s.jit.instructions)]);
     rows.push(['JIT instructions inlined', String(s.jit.inlined)]);
+    rows.push(['JIT instructions over registers in locals', String(s.jit.direct)]);
     rows.push(['JIT entries (translation cache hits)', String(s.jit.entries)]);
+    rows.push(['JIT entries through a link (chained)', String(s.jit.chained)]);
     rows.push(['JIT time translating ms', ms(s.jit.compileNs)]);
     if (s.jit.failures > 0) rows.push(['JIT translations that failed (interpreted)', String(s.jit.failures)]);
   } else rows.push(['JIT', 'off']);

@@ -169,7 +169,7 @@ export async function runVm(config: VmConfig): Promise<number> {
         jit: config.jit === 'off' ? null : {
           threshold: config.jitThreshold ?? jitThresholdFromEnvironment(),
           onCompile: jitTrace === null ? null : (compiled, block) => {
-            jitTrace.write(`-- jit: translated ${block.insns.length} instructions (${compiled.inlined} inline${compiled.loops ? ', loops' : ''})`);
+            jitTrace.write(`-- jit: translated ${block.insns.length} instructions (${compiled.inlined} inline, ${compiled.direct} over registers in locals${compiled.loops ? ', loops' : ''})`);
             for (const line of compiled.source.split('\n')) jitTrace.write(line);
           },
           // A JIT bug, contained: the block stays interpreted; say so once per block on stderr.

@@ -32,6 +32,8 @@ import { TLB_HAS_CODE } from '../mmu/tlb.js';
 import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
 import type { Jit } from '../jit/jit.js';
+import type { CompiledBlock } from '../jit/block-compiler.js';
+import { linkTranslation } from '../jit/links.js';
 
 const CS = Seg.CS;
 /** #PF error code bit 1: the access was a write. */
@@ -117,6 +119,8 @@ export class SoftCpu {
   static jitForTests: (() => Jit) | null = null;
   /** Set by translated code when an instruction in it faults: that instruction's IP. */
   jitFaultIp = 0;
+  /** Numbers the run loop's calls (and TLB generations within one): see CompiledBlock.linkEpoch. */
+  private jitEpoch = 0;
   /** Decoded blocks by RAM backing offset; null without an MMU (nothing to track writes). */
   readonly decodeCache: DecodeCache | null;
   /**
@@ -252,6 +256,10 @@ export class SoftCpu {
     const jit = this.jit;
     const jitThreshold = jit === null ? 0 : jit.threshold;
     let inJit = false;
+    // Links between translations hold for one call and one TLB generation (CompiledBlock.link0).
+    let epoch = ++this.jitEpoch;
+    let tlbGeneration = mmu === null ? 0 : mmu.tlb.generation;
+    let previous: CompiledBlock | null = null;
     let i = 0;
     let start = 0;
     try {
@@ -276,10 +284,17 @@ export class SoftCpu {
               if (compiled !== null && compiled.ip === start && compiled.longMode === checkTag && n <= limit - i && this.pendingEvents === 0) {
                 // The translation keeps the loop's contract per instruction (block-compiler.ts);
                 // work pending between instructions (TF, DR7 breakpoints) keeps to the interpreter.
-                inJit = true;
-                const done = compiled.fn(this, limit - i);
-                inJit = false;
-                if (done !== 0) {
+                if (previous !== null) linkTranslation(previous, compiled, start, epoch);
+                // Then translations follow each other through their links while they may: no
+                // TLB or cache lookup between them.
+                let current = compiled;
+                let ran = false;
+                for (;;) {
+                  inJit = true;
+                  const done = current.fn(this, limit - i);
+                  inJit = false;
+                  if (done === 0) break;
+                  ran = true;
                   i += done;
                   jit!.counters.entries++;
                   if (this.pendingEvents !== 0) {
@@ -287,9 +302,20 @@ export class SoftCpu {
                     return i;
                   }
                   if (i >= limit || this.halted || this.modeChanged) return i;
-                  continue;
+                  previous = current;
+                  if (mmu !== null && mmu.tlb.generation !== tlbGeneration) {
+                    tlbGeneration = mmu.tlb.generation;
+                    epoch = ++this.jitEpoch;
+                  }
+                  const next = current.linkEpoch !== epoch ? null : current.linkIp0 === r.rip ? current.link0 : current.linkIp1 === r.rip ? current.link1 : null;
+                  if (next === null || next.count > limit - i) break;
+                  jit!.counters.chained++;
+                  current = next;
                 }
+                if (ran) continue;
               }
+              // Interpreted code ran since the last translation: nothing to link from.
+              previous = null;
               const handlers = block.handlers;
               let ip = start;
               for (let k = 0; k < n; k++) {
@@ -316,6 +342,7 @@ export class SoftCpu {
           }
         }
         // No TLB entry for the fetch, MMIO, a page crossing, or no MMU: one instruction, decoded here.
+        previous = null;
         const insn = this.insn;
         this.decodeAt(start, mode, insn);
         r.rip = (start + insn.length) & ipMask;

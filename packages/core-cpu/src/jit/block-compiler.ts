@@ -32,7 +32,7 @@ import { conditionalBranch, relativeTarget } from './direct-emitters.js';
 import { condition } from '../interp/handlers/control.js';
 import type { Mmu } from '../mmu/mmu.js';
 import { materialize, MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
-import { conditionCode, directForm } from './register-forms.js';
+import { conditionCode, directForm, nearTransfer } from './register-forms.js';
 import { RELOAD_MARK, SPILL_MARK, TranslationContext } from './translation-context.js';
 
 /**
@@ -54,6 +54,17 @@ export interface CompiledBlock {
   direct: number;
   /** Made for IA-32e compatibility mode (entered only there; legacy-mode ones only outside). */
   longMode: boolean;
+  /**
+   * Chaining (interp/soft-cpu.ts): the translations last seen to follow this one, at IP
+   * `linkIp0`/`linkIp1`, valid while `linkEpoch` is the run loop's current epoch.
+   */
+  /** Instructions in the block (a call may run them all: the caller's budget must allow). */
+  count: number;
+  link0: CompiledBlock | null;
+  linkIp0: number;
+  link1: CompiledBlock | null;
+  linkIp1: number;
+  linkEpoch: number;
   /** True when the block loops back to its start inside the function. */
   loops: boolean;
 }
@@ -72,6 +83,12 @@ export const UNTRANSLATABLE: CompiledBlock = Object.freeze({
   inlined: 0,
   direct: 0,
   loops: false,
+  count: 0,
+  link0: null,
+  linkIp0: NaN,
+  link1: null,
+  linkIp1: NaN,
+  linkEpoch: -1,
 });
 
 function hex(v: number): string {
@@ -132,6 +149,14 @@ export function generateBlockSource(block: CodeBlock, ip: number, direct = true,
       inlined++;
       directCount++;
       emit(jump === start && loops ? loopBack(j) : ctx.exit(ctx.doneAfter(), jump));
+      ripStoredLast = true;
+      continue;
+    }
+    const transfer = direct ? nearTransfer(ctx, insn, next) : null;
+    if (transfer !== null) {
+      inlined++;
+      directCount++;
+      emit(transfer);
       ripStoredLast = true;
       continue;
     }
@@ -236,5 +261,7 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   const prologue = 'const r = cpu.regs, g32 = r.gpr.r32, ghi = r.gpr.hi, f = r.flags;\n' +
     'const $g32 = g32, $ghi = ghi, $g16 = r.gpr.r16, $sa = r.seg.attr, $sl = r.seg.limit, $sb = r.seg.base;';
   const factory = new Function(...names, `return function block(cpu, budget) {\n${prologue}\n${source}\n};`) as (...a: unknown[]) => CompiledBlockFn;
-  return { fn: factory(...args), ip: ip & (block.mode === CpuMode.Bits16 ? 0xffff : -1), longMode, source, inlined, direct, loops };
+  const entryIp = ip & (block.mode === CpuMode.Bits16 ? 0xffff : -1);
+  return { fn: factory(...args), ip: entryIp, longMode, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
 }
+

@@ -37,6 +37,8 @@ export interface JitCounters {
   direct: number;
   /** Entries into translated code (the translation cache's hits). */
   entries: number;
+  /** Of those, entries through a link from the translation before (no lookup). */
+  chained: number;
   /** Host time spent generating and compiling, ns. */
   compileNs: number;
   /** Blocks whose translation failed to compile: a JIT bug, contained (they stay interpreted). */
@@ -58,7 +60,7 @@ function raiseInliningBudget(): void {
 
 export class Jit {
   readonly threshold: number;
-  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, compileNs: 0, failures: 0 };
+  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, chained: 0, compileNs: 0, failures: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 

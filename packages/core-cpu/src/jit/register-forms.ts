@@ -12,7 +12,7 @@
  */
 import { CF, FlagOp, OF } from '../alu/lazy-flags.js';
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
-import { carryValue, conditionExpression, FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, materialize } from './flag-state.js';
+import { carryValue, conditionExpression, FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, materialize, RUNTIME_FLAGS } from './flag-state.js';
 import type { TranslationContext } from './translation-context.js';
 
 const AF = 0x10;
@@ -181,6 +181,53 @@ function shift(ctx: TranslationContext, insn: Instruction, kind: string, count: 
   return `${rm.prepare()} ${rm.load('a')} const v = (${r}) | 0; ${rm.store('v')} ${resultFlags(ctx, 32, 'v', eager, SHIFT_EAGER)}`;
 }
 
+/** SHL/SHR/SAR r32, CL: a zero count changes nothing, so the flags are known only at run time. */
+function shiftByCl(ctx: TranslationContext, insn: Instruction, kind: string): string | null {
+  if (insn.opSize !== 4 || insn.isMem) return null;
+  let r: string;
+  let eager: string;
+  switch (kind) {
+    case 'shl':
+      r = 'a << n';
+      eager = '((a >>> (32 - n)) & 1) | ((((a >>> 31) ^ (a >>> 30)) & 1) << 11)';
+      break;
+    case 'shr':
+      r = 'a >>> n';
+      eager = '((a >>> (n - 1)) & 1) | ((a >>> 31) << 11)';
+      break;
+    case 'sar':
+      r = 'a >> n';
+      eager = '(a >> (n - 1)) & 1';
+      break;
+    default:
+      return null;
+  }
+  const code = `const a = ${ctx.reg(insn.rm, 4)}; const n = ${ctx.reg(1, 1)} & 31; if (n !== 0) { const v = (${r}) | 0; ${ctx.setReg(insn.rm, 4, 'v')} fk = ${FLAGS_RESULT}; fz = 32; fr = v; fa = ${eager}; fb = ${SHIFT_EAGER}; }`;
+  ctx.flags = RUNTIME_FLAGS;
+  return code;
+}
+
+/** Statements pushing the int32 expression `value` on the 32-bit stack. */
+function push32(ctx: TranslationContext, value: string): string {
+  return `const pv = ${value}; const sp = (${ctx.reg(4, 4)} - 4) >>> 0; ${ctx.stackLinear('sp', 4)} ${ctx.write(4, 'pv')} ${ctx.setReg(4, 4, 'sp')}`;
+}
+
+/** Statements popping a dword from the 32-bit stack into the (declared) variable `into`. */
+function pop32(ctx: TranslationContext, into: string): string {
+  return `const sp = ${ctx.reg(4, 4)} >>> 0; ${ctx.stackLinear('sp', 4)} ${ctx.read(4, into)} ${ctx.setReg(4, 4, 'e4 + 4')}`;
+}
+
+/**
+ * CALL rel32 and RET as a block's last instruction: the push or pop, then the exit to the
+ * target (the handlers check no CS limit either). Null for other instructions and sizes.
+ */
+export function nearTransfer(ctx: TranslationContext, insn: Instruction, next: number): string | null {
+  if (insn.mode === CpuMode.Bits64 || insn.opSize !== 4) return null;
+  if (insn.entry.key === 'call_Jz') return `{ ${push32(ctx, String(next | 0))} } ${ctx.exit(ctx.doneAfter(), (next + insn.imm) | 0)}`;
+  if (insn.entry.key === 'ret') return `{ let v = 0; ${pop32(ctx, 'v')} r.rip = v; } ${ctx.exit(ctx.doneAfter(), null)}`;
+  return null;
+}
+
 /** IMUL r32, r/m32 (, imm): the low dword, CF = OF = "the product did not fit". */
 function imul(ctx: TranslationContext, insn: Instruction, withImmediate: boolean): string | null {
   if (insn.opSize !== 4) return null;
@@ -239,15 +286,41 @@ export function directForm(ctx: TranslationContext, insn: Instruction): string |
       return incDec(ctx, insn, name === 'inc', new RmOperand(ctx, insn, insn.opSize), insn.opSize);
     case 'inc_Eb': case 'dec_Eb':
       return incDec(ctx, insn, name === 'inc', new RmOperand(ctx, insn, 1), 1);
-    case 'push_Zv': case 'push_Iz': case 'push_Ibs': {
+    case 'push_Zv': case 'push_Iz': case 'push_Ibs':
       if (insn.opSize !== 4) return null;
-      const value = key === 'push_Zv' ? ctx.reg(insn.opcode & 7, 4) : String(insn.imm | 0);
-      return `const v = ${value}; const sp = (${ctx.reg(4, 4)} - 4) >>> 0; ${ctx.stackLinear('sp', 4)} ${ctx.write(4, 'v')} ${ctx.setReg(4, 4, 'sp')}`;
+      return push32(ctx, key === 'push_Zv' ? ctx.reg(insn.opcode & 7, 4) : String(insn.imm | 0));
+    case 'push_Ev': {
+      if (insn.opSize !== 4 || !insn.isMem) return null;
+      const src = new RmOperand(ctx, insn, 4);
+      return `${src.prepare()} ${src.load('s')} ${push32(ctx, 's')}`;
     }
-    case 'pop_Zv': {
+    case 'pop_Zv':
       if (insn.opSize !== 4) return null;
-      return `const sp = ${ctx.reg(4, 4)} >>> 0; ${ctx.stackLinear('sp', 4)} let v = 0; ${ctx.read(4, 'v')} ${ctx.setReg(4, 4, 'e4 + 4')} ${ctx.setReg(insn.opcode & 7, 4, 'v')}`;
+      return `let v = 0; ${pop32(ctx, 'v')} ${ctx.setReg(insn.opcode & 7, 4, 'v')}`;
+    case 'leave':
+      // ESP = EBP, then pop EBP; as in the handler, a faulting pop leaves ESP = EBP.
+      if (insn.opSize !== 4) return null;
+      return `${ctx.setReg(4, 4, ctx.reg(5, 4))} let v = 0; ${pop32(ctx, 'v')} ${ctx.setReg(5, 4, 'v')}`;
+    case 'nop':
+      return '';
+    case 'not_Ev': {
+      const rm = new RmOperand(ctx, insn, insn.opSize);
+      return `${rm.prepare()} ${rm.load('a')} const v = ~a; ${rm.store('v')}`;
     }
+    case 'neg_Ev': {
+      const rm = new RmOperand(ctx, insn, insn.opSize);
+      const bits = insn.opSize * 8;
+      return `${rm.prepare()} ${rm.load('b')} const v = -b | 0; ${rm.store('v')} ${recordFlags(ctx, FlagOp.NEG, bits, '0', 'b', 'v', true)}`;
+    }
+    case 'mov_rAX_Ov': case 'mov_AL_Ob': case 'mov_Ov_rAX': case 'mov_Ob_AL': {
+      if (insn.addrSize !== 4) return null;
+      const size = form.includes('b') ? 1 : insn.opSize;
+      const at = ctx.segmentLinear(insn.segment, String(insn.disp >>> 0), size);
+      if (form.startsWith('rAX') || form.startsWith('AL')) return `${at} let v = 0; ${ctx.read(size, 'v')} ${ctx.setReg(0, size, 'v')}`;
+      return `${at} const v = ${ctx.reg(0, size)}; ${ctx.write(size, 'v')}`;
+    }
+    case 'shl_Ev_CL': case 'shr_Ev_CL': case 'sar_Ev_CL':
+      return shiftByCl(ctx, insn, name);
     case 'shl_Ev_Ib': case 'shr_Ev_Ib': case 'sar_Ev_Ib':
       return shift(ctx, insn, name, insn.imm);
     case 'shl_Ev_1': case 'shr_Ev_1': case 'sar_Ev_1':

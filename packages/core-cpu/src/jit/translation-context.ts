@@ -109,11 +109,16 @@ export class TranslationContext {
     return `$L = (so${s} && ($ea = ${this.offset(insn)}) + ${size - 1} <= sl${s}) ? (sb${s} + $ea) >>> 0 : (j = ${this.j}, ${spill}S.addressing.memoryLinear(cpu, I${this.j}, ${size}));`;
   }
 
+  /** Statement setting $L to the linear address of `seg`:`offset` (an unsigned 32-bit offset). */
+  segmentLinear(seg: number, offset: string, size: number): string {
+    this.usedSegs.add(seg);
+    return `$L = (so${seg} && (${offset}) + ${size - 1} <= sl${seg}) ? (sb${seg} + (${offset})) >>> 0 : (j = ${this.j}, S.addressing.segmentLinear(cpu, ${seg}, ${offset}, ${size}));`;
+  }
+
   /** Statement setting $L to the linear address of SS:`offset` (a 32-bit stack). */
   stackLinear(offset: string, size: number): string {
-    this.usedSegs.add(SS);
     this.usesStack = true;
-    return `$L = (so${SS} && (${offset}) + ${size - 1} <= sl${SS}) ? (sb${SS} + (${offset})) >>> 0 : (j = ${this.j}, S.addressing.segmentLinear(cpu, ${SS}, ${offset}, ${size}));`;
+    return this.segmentLinear(SS, offset, size);
   }
 
   /** Statements reading `size` bytes at linear $L into the (declared) variable `into`. */

@@ -65,6 +65,11 @@ export interface TlbCounters {
 
 export class Tlb {
   readonly entries = new Int32Array(TLB_SLOTS);
+  /**
+   * Counts invalidations (INVLPG, flushes): a cached linear-to-physical conclusion drawn under
+   * one generation (the JIT's links between translations) is stale under the next.
+   */
+  generation = 0;
   /** Bits 47:32 of the linear page each slot was filled for (4-level paging). */
   readonly tags = new Uint16Array(TLB_SLOTS);
   /** Guest-physical page number (phys / 4096) of each slot: for MMIO and the code hook. */
@@ -129,6 +134,7 @@ export class Tlb {
 
   /** INVLPG: drops the page containing `linear`, global or not (SDM 4.10.4.1). */
   invalidatePage(linear: number): void {
+    this.generation++;
     this.counters.invlpgs++;
     if (linear >= this.largeLo && linear < this.largeHi) {
       this.flushAll();
@@ -142,6 +148,7 @@ export class Tlb {
 
   /** MOV to CR3: drops every entry but the global ones. */
   flushNonGlobal(): void {
+    this.generation++;
     this.counters.flushes++;
     const { entries, tags, valid } = this;
     let kept = 0;
@@ -163,6 +170,7 @@ export class Tlb {
 
   /** Drops everything, global entries included (paging-mode changes, CR4.PGE toggles). */
   flushAll(): void {
+    this.generation++;
     this.counters.globalFlushes++;
     const { entries, tags, valid } = this;
     for (let k = 0; k < this.validCount; k++) {

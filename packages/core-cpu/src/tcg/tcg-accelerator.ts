@@ -51,7 +51,7 @@ export type { TcgStats } from './tcg-stats.js';
 const FLAG_IF = 0x200;
 const NMI_VECTOR = 2;
 /** Instructions between interrupt checks. */
-const BURST = 1000;
+const BURST = 20_000;
 /** Instructions stepped one at a time after INTR rises while IF is clear. */
 const STEP_WINDOW = 256;
 /** Instructions per event-loop turn. */
