@@ -279,7 +279,7 @@ export class SoftCpu {
               const n = insns.length;
               let compiled = block.compiled;
               if (compiled === null && jit !== null && ++block.runs > jitThreshold) {
-                compiled = jit.compile(block, start & ipMask, { mmu, longMode: checkTag });
+                compiled = jit.compile(block, start & ipMask, { mmu, longMode: checkTag, stack32: (segAttr[Seg.SS] & ATTR_DB) !== 0 });
               }
               if (compiled !== null && compiled.ip === start && compiled.longMode === checkTag && n <= limit - i && this.pendingEvents === 0) {
                 // The translation keeps the loop's contract per instruction (block-compiler.ts);

@@ -100,7 +100,7 @@ function hex(v: number): string {
  * register-forms.ts over locals (legacy 16/32-bit mode); false keeps every instruction on its
  * handler, as in IA-32e compatibility mode, where bits 63:32 of the registers are visible.
  */
-export function generateBlockSource(block: CodeBlock, ip: number, direct = true, fastMemory = true): { source: string; inlined: number; direct: number; loops: boolean; fallback: Uint8Array } {
+export function generateBlockSource(block: CodeBlock, ip: number, direct = true, fastMemory = true, stack32 = true): { source: string; inlined: number; direct: number; loops: boolean; fallback: Uint8Array } {
   const mode = block.mode;
   const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
   const start = ip & ipMask;
@@ -112,7 +112,7 @@ export function generateBlockSource(block: CodeBlock, ip: number, direct = true,
     nexts.push(at | 0);
   }
   const loops = block.insns.some((insn, j) => relativeTarget(insn, nexts[j]) === (start | 0));
-  const ctx = new TranslationContext(fastMemory, n);
+  const ctx = new TranslationContext(fastMemory, n, stack32);
   if (loops) ctx.flags = RUNTIME_FLAGS;
   const ind = loops ? '    ' : '  ';
   const emit = (code: string): void => {
@@ -236,12 +236,14 @@ export interface TranslationTarget {
   mmu: Mmu | null;
   /** IA-32e mode is active (compatibility mode): no direct forms (see generateBlockSource). */
   longMode: boolean;
+  /** SS is a 32-bit stack (SS.B): the stack instructions may be written directly. */
+  stack32?: boolean;
 }
 
 /** Compiles `block` for entry at IP `ip`. */
 export function compileBlock(block: CodeBlock, ip: number, target: TranslationTarget = { mmu: null, longMode: false }): CompiledBlock {
-  const { mmu, longMode } = target;
-  const { source, inlined, direct, loops, fallback } = generateBlockSource(block, ip, !longMode, mmu !== null);
+  const { mmu, longMode, stack32 = true } = target;
+  const { source, inlined, direct, loops, fallback } = generateBlockSource(block, ip, !longMode, mmu !== null, stack32);
   const n = block.insns.length;
   const offsets = new Int32Array(n);
   let at = 0;

@@ -8,7 +8,7 @@
  * Each form does exactly what its handler does: the same result, the same flag record (so
  * LazyFlags ends up identical), memory read before anything is written, nothing written before
  * the last access that may fault (a fault leaves the locals as they were before the
- * instruction). 32-bit addressing only; 16-bit addressing keeps the handlers.
+ * instruction). Stack forms need a 32-bit stack (TranslationContext.stack32).
  */
 import { CF, FlagOp, OF } from '../alu/lazy-flags.js';
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
@@ -222,7 +222,7 @@ function pop32(ctx: TranslationContext, into: string): string {
  * target (the handlers check no CS limit either). Null for other instructions and sizes.
  */
 export function nearTransfer(ctx: TranslationContext, insn: Instruction, next: number): string | null {
-  if (insn.mode === CpuMode.Bits64 || insn.opSize !== 4) return null;
+  if (insn.mode === CpuMode.Bits64 || insn.opSize !== 4 || !ctx.stack32) return null;
   if (insn.entry.key === 'call_Jz') return `{ ${push32(ctx, String(next | 0))} } ${ctx.exit(ctx.doneAfter(), (next + insn.imm) | 0)}`;
   if (insn.entry.key === 'ret') return `{ let v = 0; ${pop32(ctx, 'v')} r.rip = v; } ${ctx.exit(ctx.doneAfter(), null)}`;
   return null;
@@ -244,7 +244,7 @@ function imul(ctx: TranslationContext, insn: Instruction, withImmediate: boolean
  */
 export function directForm(ctx: TranslationContext, insn: Instruction): string | null {
   if (insn.mode === CpuMode.Bits64) return null;
-  if (insn.isMem && insn.addrSize !== 4) return null;
+  if (insn.isMem && insn.addrSize !== 4 && insn.addrSize !== 2) return null;
   const key = insn.entry.key;
   const us = key.indexOf('_');
   const name = us < 0 ? key : key.slice(0, us);
@@ -287,19 +287,19 @@ export function directForm(ctx: TranslationContext, insn: Instruction): string |
     case 'inc_Eb': case 'dec_Eb':
       return incDec(ctx, insn, name === 'inc', new RmOperand(ctx, insn, 1), 1);
     case 'push_Zv': case 'push_Iz': case 'push_Ibs':
-      if (insn.opSize !== 4) return null;
+      if (insn.opSize !== 4 || !ctx.stack32) return null;
       return push32(ctx, key === 'push_Zv' ? ctx.reg(insn.opcode & 7, 4) : String(insn.imm | 0));
     case 'push_Ev': {
-      if (insn.opSize !== 4 || !insn.isMem) return null;
+      if (insn.opSize !== 4 || !insn.isMem || !ctx.stack32) return null;
       const src = new RmOperand(ctx, insn, 4);
       return `${src.prepare()} ${src.load('s')} ${push32(ctx, 's')}`;
     }
     case 'pop_Zv':
-      if (insn.opSize !== 4) return null;
+      if (insn.opSize !== 4 || !ctx.stack32) return null;
       return `let v = 0; ${pop32(ctx, 'v')} ${ctx.setReg(insn.opcode & 7, 4, 'v')}`;
     case 'leave':
       // ESP = EBP, then pop EBP; as in the handler, a faulting pop leaves ESP = EBP.
-      if (insn.opSize !== 4) return null;
+      if (insn.opSize !== 4 || !ctx.stack32) return null;
       return `${ctx.setReg(4, 4, ctx.reg(5, 4))} let v = 0; ${pop32(ctx, 'v')} ${ctx.setReg(5, 4, 'v')}`;
     case 'nop':
       return '';

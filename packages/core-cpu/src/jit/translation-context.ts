@@ -50,6 +50,11 @@ export class TranslationContext {
     readonly fastMemory: boolean,
     /** Instruction count of the block. */
     readonly count: number,
+    /**
+     * SS was a 32-bit stack when the block was translated: only then are PUSH/POP/CALL/RET
+     * written directly (the translation checks it again on entry).
+     */
+    readonly stack32: boolean,
   ) {}
 
   emit(code: string): void {
@@ -89,9 +94,14 @@ export class TranslationContext {
 
   // ---- memory
 
-  /** The instruction's 32-bit offset (base + index*scale + disp) from the locals. */
+  /** The instruction's offset (base + index*scale + disp, wrapped to the address size) from the locals. */
   offset(insn: Instruction): string {
     const parts = [String(insn.disp | 0)];
+    if (insn.addrSize === 2) {
+      if (insn.base >= 0) parts.push(this.reg(insn.base, 2));
+      if (insn.index >= 0) parts.push(this.reg(insn.index, 2));
+      return `((${parts.join(' + ')}) & 65535)`;
+    }
     if (insn.base >= 0) parts.push(this.reg(insn.base, 4));
     if (insn.index >= 0) parts.push(insn.scale === 0 ? this.reg(insn.index, 4) : `(${this.reg(insn.index, 4)} << ${insn.scale})`);
     return `((${parts.join(' + ')}) >>> 0)`;
@@ -105,7 +115,7 @@ export class TranslationContext {
   linear(insn: Instruction, size: number): string {
     const s = insn.segment;
     this.usedSegs.add(s);
-    const spill = [insn.base, insn.index].filter((n) => n >= 0).map((n) => `g32[${n}] = e${n}, `).join('');
+    const spill = [insn.base, insn.index].filter((n) => n >= 0).map((n) => `g32[${n}] = e${n}, `).join(''); // addressing.ts reads them
     return `$L = (so${s} && ($ea = ${this.offset(insn)}) + ${size - 1} <= sl${s}) ? (sb${s} + $ea) >>> 0 : (j = ${this.j}, ${spill}S.addressing.memoryLinear(cpu, I${this.j}, ${size}));`;
   }
 
