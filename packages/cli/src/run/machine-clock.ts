@@ -23,6 +23,7 @@ export function softwareCpuOption(config: VmConfig): string | null {
   if (config.clock === 'virtual') return '--clock=virtual';
   if (config.jit !== null) return `--jit=${config.jit}`;
   if (config.jitThreshold !== null) return '--jit-threshold';
+  if (config.jitBlocks !== null) return '--jit-blocks';
   return null;
 }
 

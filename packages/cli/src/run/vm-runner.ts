@@ -168,6 +168,7 @@ export async function runVm(config: VmConfig): Promise<number> {
         cpuTrace: cpuTrace ? { write: cpuTrace.write, range: config.cpuTraceRange } : null,
         jit: config.jit === 'off' ? null : {
           threshold: config.jitThreshold ?? jitThresholdFromEnvironment(),
+          blocks: config.jitBlocks ?? undefined,
           onCompile: jitTrace === null ? null : (compiled, block) => {
             jitTrace.write(`-- jit: translated ${block.insns.length} instructions (${compiled.inlined} inline, ${compiled.direct} over registers in locals${compiled.loops ? ', loops' : ''})`);
             for (const line of compiled.source.split('\n')) jitTrace.write(line);

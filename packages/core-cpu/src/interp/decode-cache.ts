@@ -69,6 +69,8 @@ export class CodeBlock {
   runs = 0;
   /** The block's translation (jit/block-compiler.ts), once it is hot; dropped with the block. */
   compiled: CompiledBlock | null = null;
+  /** Blocks whose translation includes this one (jit/region.ts): dropped with it as well. */
+  regionOwners: CodeBlock[] | null = null;
 
   constructor(key: number, readonly mode: CpuMode) {
     this.key = key;
@@ -249,6 +251,10 @@ export class DecodeCache {
     this.cachedInstructions -= b.insns.length;
     b.key = -1;
     b.compiled = null;
+    if (b.regionOwners !== null) {
+      for (const owner of b.regionOwners) owner.compiled = null;
+      b.regionOwners = null;
+    }
   }
 
   /** Drops every block. */

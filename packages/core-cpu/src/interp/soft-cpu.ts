@@ -279,7 +279,16 @@ export class SoftCpu {
               const n = insns.length;
               let compiled = block.compiled;
               if (compiled === null && jit !== null && ++block.runs > jitThreshold) {
-                compiled = jit.compile(block, start & ipMask, { mmu, longMode: checkTag, stack32: (segAttr[Seg.SS] & ATTR_DB) !== 0 });
+                compiled = jit.compile(block, start & ipMask, {
+                  mmu,
+                  longMode: checkTag,
+                  stack32: (segAttr[Seg.SS] & ATTR_DB) !== 0,
+                  lookup: jit.maxRegionBlocks === 1 ? undefined : (at) => {
+                    // Blocks in the same page only: one TLB entry, the entry's, maps them all.
+                    const to = (csBase + (at & ipMask)) >>> 0;
+                    return to >>> 12 === page ? cache.lookup((key & ~0xfff) | (to & 0xfff), mode) : null;
+                  },
+                });
               }
               if (compiled !== null && compiled.ip === start && compiled.longMode === checkTag && n <= limit - i && this.pendingEvents === 0) {
                 // The translation keeps the loop's contract per instruction (block-compiler.ts);

@@ -29,6 +29,7 @@ import type { CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
 import { conditionalBranch, relativeTarget } from './direct-emitters.js';
+import { endsBlock } from '../interp/loop-handlers.js';
 import { condition } from '../interp/handlers/control.js';
 import type { Mmu } from '../mmu/mmu.js';
 import { materialize, MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
@@ -95,116 +96,188 @@ function hex(v: number): string {
   return '0x' + (v >>> 0).toString(16);
 }
 
+/** One block of a translation and the IP it is entered at. */
+export interface RegionMember {
+  block: CodeBlock;
+  ip: number;
+}
+
+export interface GeneratedSource {
+  source: string;
+  inlined: number;
+  direct: number;
+  /** The translation branches inside itself (a loop, or between its blocks). */
+  loops: boolean;
+  /** Per instruction (all blocks in order): 1 when it calls its handler (see the catch). */
+  fallback: Uint8Array;
+  /** Per instruction: its IP, and its index within its own block. */
+  ips: Int32Array;
+  locals: Int32Array;
+}
+
 /**
  * The source of `block`'s translation for entry at IP `ip`. `direct`: write the forms of
  * register-forms.ts over locals (legacy 16/32-bit mode); false keeps every instruction on its
  * handler, as in IA-32e compatibility mode, where bits 63:32 of the registers are visible.
  */
-export function generateBlockSource(block: CodeBlock, ip: number, direct = true, fastMemory = true, stack32 = true): { source: string; inlined: number; direct: number; loops: boolean; fallback: Uint8Array } {
-  const mode = block.mode;
+export function generateBlockSource(block: CodeBlock, ip: number, direct = true, fastMemory = true, stack32 = true): GeneratedSource {
+  return generateRegionSource([{ block, ip }], direct, fastMemory, stack32);
+}
+
+/**
+ * The source of one translation of several blocks (region.ts): entered at the first member's
+ * IP, it goes from block to block inside itself (`pc = <ip>; continue;` in a switch) while the
+ * target is a member, so registers and flags stay in locals across those branches.
+ */
+export function generateRegionSource(members: RegionMember[], direct = true, fastMemory = true, stack32 = true): GeneratedSource {
+  const mode = members[0].block.mode;
   const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
-  const start = ip & ipMask;
-  const n = block.insns.length;
-  const nexts: number[] = [];
-  let at = start;
-  for (let j = 0; j < n; j++) {
-    at = (at + block.insns[j].length) & ipMask;
-    nexts.push(at | 0);
+  const entries = members.map((m) => (m.ip & ipMask) | 0);
+  const isMember = (target: number | null): boolean => target !== null && entries.includes(target | 0);
+  const maxLength = Math.max(...members.map((m) => m.block.insns.length));
+  const total = members.reduce((sum, m) => sum + m.block.insns.length, 0);
+  // Internal branches: a loop back to a block's start, or a branch to another member.
+  let loops = false;
+  for (const m of members) {
+    let at = m.ip & ipMask;
+    for (const insn of m.block.insns) {
+      at = (at + insn.length) & ipMask;
+      if (isMember(relativeTarget(insn, at | 0)) || (insn.entry.key === 'call_Jz' && isMember((at + insn.imm) | 0))) loops = true;
+    }
+    if (members.length > 1 && !endsBlock(m.block.insns[m.block.insns.length - 1]) && isMember(at | 0)) loops = true;
   }
-  const loops = block.insns.some((insn, j) => relativeTarget(insn, nexts[j]) === (start | 0));
-  const ctx = new TranslationContext(fastMemory, n, stack32);
-  if (loops) ctx.flags = RUNTIME_FLAGS;
-  const ind = loops ? '    ' : '  ';
+  const ctx = new TranslationContext(fastMemory, stack32);
+  const ind = loops ? '      ' : '  ';
   const emit = (code: string): void => {
     ctx.emit(ind + code);
   };
-  // Back to the block's start: the next iteration, unless it could pass the caller's budget.
-  const loopBack = (j: number): string =>
-    `k0 += ${j + 1}; if (k0 + ${n} > budget) { ${SPILL_MARK} ${MATERIALIZE_RUNTIME} r.rip = ${start | 0}; cpu.retired = base + k0; return k0; } continue;`;
-  const fallback = new Uint8Array(n);
+  // A branch to a member: on to it, unless its block could pass the caller's budget.
+  const internal = (done: number, target: number | string): string =>
+    `k0 += ${done}; if (k0 + ${maxLength} > budget) { ${SPILL_MARK} ${MATERIALIZE_RUNTIME} r.rip = ${target}; cpu.retired = base + k0; return k0; } pc = ${target}; continue;`;
+  // RIP (a handler's or RET's doing) may name a member: go there without leaving.
+  const dynamicInternal = (done: number): string =>
+    loops ? `{ const t = r.rip; if (${entries.map((e) => `t === ${e}`).join(' || ')}) { ${internal(done, 't')} } }` : '';
+  const fallback = new Uint8Array(total);
+  const ips = new Int32Array(total);
+  const locals = new Int32Array(total);
   let inlined = 0;
   let directCount = 0;
-  // RIP holds the last instruction's successor unless that instruction moved it (or may have).
-  let ripStoredLast = false;
-  let addr = start;
-  for (let j = 0; j < n; j++) {
-    const insn = block.insns[j];
-    const next = nexts[j];
-    ctx.j = j;
-    emit(`// ${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
-    addr = next;
-    const branch = conditionalBranch(insn, next);
-    if (branch !== null) {
-      // Register-only: RIP is stored on the taken path alone.
+  let g = 0;
+  for (const member of members) {
+    const { block } = member;
+    const start = (member.ip & ipMask) | 0;
+    const n = block.insns.length;
+    const nexts: number[] = [];
+    let at = start;
+    for (let j = 0; j < n; j++) {
+      at = (at + block.insns[j].length) & ipMask;
+      nexts.push(at | 0);
+    }
+    if (loops) {
+      ctx.emit(`    case ${start}: {`);
+      ctx.flags = RUNTIME_FLAGS;
+    }
+    // RIP holds the last instruction's successor unless that instruction moved it (or may have).
+    let ripStoredLast = false;
+    let lastFallback = false;
+    let ended = false;
+    let addr = start;
+    for (let j = 0; j < n; j++, g++) {
+      const insn = block.insns[j];
+      const next = nexts[j];
+      const last = j === n - 1;
+      ctx.j = g;
+      ctx.local = j;
+      ips[g] = addr;
+      locals[g] = j;
+      lastFallback = false;
+      emit(`// ${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
+      addr = next;
+      const branch = conditionalBranch(insn, next);
+      if (branch !== null) {
+        // Register-only: RIP is stored on the taken path alone.
+        inlined++;
+        directCount++;
+        const { setup, test } = conditionCode(ctx, branch.cc);
+        const taken = isMember(branch.target) ? internal(j + 1, branch.target) : ctx.exit(ctx.doneAfter(), branch.target);
+        emit(`${setup} if (${test}) { ${taken} }`);
+        ripStoredLast = false;
+        continue;
+      }
+      const jump = insn.entry.key === 'jmp_Jb' || insn.entry.key === 'jmp_Jz' ? relativeTarget(insn, next) : null;
+      if (jump !== null && direct) {
+        inlined++;
+        directCount++;
+        emit(isMember(jump) ? internal(j + 1, jump) : ctx.exit(ctx.doneAfter(), jump));
+        ended = true;
+        continue;
+      }
+      const transfer = direct ? nearTransfer(ctx, insn, next, (target) => (isMember(target) ? internal(j + 1, target) : null), dynamicInternal(j + 1)) : null;
+      if (transfer !== null) {
+        inlined++;
+        directCount++;
+        emit(transfer);
+        ended = true;
+        continue;
+      }
+      ctx.touchedMemory = false;
+      const code = direct ? directForm(ctx, insn) : null;
+      if (code !== null) {
+        inlined++;
+        directCount++;
+        emit(`{ ${code} }`);
+        if (ctx.touchedMemory) emit(`if (cpu.pendingEvents !== 0) ${ctx.exit(ctx.doneAfter(), next)}`);
+        ripStoredLast = false;
+        continue;
+      }
+      // A handler: it reads and writes the register file and LazyFlags, so those are handed over.
+      fallback[g] = 1;
+      lastFallback = true;
+      emit(`j = ${g}; ${ctx.beforeCall()}`);
+      const t = handlerTemplate(block.handlers[j]);
+      const exitAfter = `{ cpu.retired = base + k0 + ${j + 1}; return k0 + ${j + 1}; }`;
+      if (t === null) {
+        // A call: the handler may read RIP and time, touch devices, branch.
+        emit(`r.rip = ${next}; cpu.retired = base + k0 + ${j};`);
+        emit(`H${g}(cpu, I${g});`);
+        emit(ctx.afterCall(j + 1, next));
+        emit(`if (cpu.pendingEvents !== 0) ${exitAfter}`);
+        if (last) emit(dynamicInternal(j + 1));
+        else emit(`if (r.rip !== ${next}) ${exitAfter}`);
+        ripStoredLast = true;
+        continue;
+      }
       inlined++;
-      directCount++;
-      const { setup, test } = conditionCode(ctx, branch.cc);
-      const taken = branch.target === start && loops ? loopBack(j) : ctx.exit(ctx.doneAfter(), branch.target);
-      emit(`${setup} if (${test}) { ${taken} }`);
-      ripStoredLast = false;
-      continue;
+      if (t.pure && !t.readsRip) {
+        emit(instantiate(t, insn, g));
+        emit(ctx.afterCall(j + 1, next));
+        ripStoredLast = false;
+        continue;
+      }
+      // Touches memory (MMIO may read time, a write may drop translated code): count first, look after.
+      emit(`${t.readsRip ? `r.rip = ${next}; ` : ''}cpu.retired = base + k0 + ${j};`);
+      emit(instantiate(t, insn, g));
+      emit(ctx.afterCall(j + 1, next));
+      emit(`if (cpu.pendingEvents !== 0) {${t.readsRip ? '' : ` r.rip = ${next};`} ${exitAfter.slice(1)}`);
+      if (t.readsRip) {
+        if (last) emit(dynamicInternal(j + 1));
+        else emit(`if (r.rip !== ${next}) ${exitAfter}`);
+      }
+      ripStoredLast = t.readsRip;
     }
-    const jump = insn.entry.key === 'jmp_Jb' || insn.entry.key === 'jmp_Jz' ? relativeTarget(insn, next) : null;
-    if (jump !== null && direct) {
-      inlined++;
-      directCount++;
-      emit(jump === start && loops ? loopBack(j) : ctx.exit(ctx.doneAfter(), jump));
-      ripStoredLast = true;
-      continue;
+    if (!ended) {
+      const after = nexts[n - 1];
+      // Fell off the block's end (or a handler left RIP as it was): the next block.
+      if (!ripStoredLast && isMember(after)) emit(internal(n, after));
+      else emit(`${lastFallback ? '' : `${SPILL_MARK} ${materialize(ctx.flags)} `}${ripStoredLast ? '' : `r.rip = ${after}; `}cpu.retired = base + k0 + ${n}; return k0 + ${n};`);
     }
-    const transfer = direct ? nearTransfer(ctx, insn, next) : null;
-    if (transfer !== null) {
-      inlined++;
-      directCount++;
-      emit(transfer);
-      ripStoredLast = true;
-      continue;
-    }
-    ctx.touchedMemory = false;
-    const code = direct ? directForm(ctx, insn) : null;
-    if (code !== null) {
-      inlined++;
-      directCount++;
-      emit(`{ ${code} }`);
-      if (ctx.touchedMemory) emit(`if (cpu.pendingEvents !== 0) ${ctx.exit(ctx.doneAfter(), next)}`);
-      ripStoredLast = false;
-      continue;
-    }
-    // A handler: it reads and writes the register file and LazyFlags, so those are handed over.
-    fallback[j] = 1;
-    const last = j === n - 1;
-    emit(`j = ${j}; ${ctx.beforeCall()}`);
-    const t = handlerTemplate(block.handlers[j]);
-    if (t === null) {
-      // A call: the handler may read RIP and time, touch devices, branch.
-      emit(`r.rip = ${next}; cpu.retired = base + k0 + ${j};`);
-      emit(`H${j}(cpu, I${j});`);
-      if (!last) emit(ctx.afterCall(j + 1, next));
-      emit(`if (cpu.pendingEvents !== 0) { cpu.retired = base + k0 + ${j + 1}; return k0 + ${j + 1}; }`);
-      if (loops && relativeTarget(insn, next) === (start | 0)) emit(`if (r.rip === ${start | 0}) { ${loopBack(j)} }`);
-      if (!last) emit(`if (r.rip !== ${next}) { cpu.retired = base + k0 + ${j + 1}; return k0 + ${j + 1}; }`);
-      ripStoredLast = true;
-      continue;
-    }
-    inlined++;
-    if (t.pure && !t.readsRip) {
-      emit(instantiate(t, insn, j));
-      if (!last) emit(ctx.afterCall(j + 1, next));
-      ripStoredLast = false;
-      continue;
-    }
-    // Touches memory (MMIO may read time, a write may drop translated code): count first, look after.
-    emit(`${t.readsRip ? `r.rip = ${next}; ` : ''}cpu.retired = base + k0 + ${j};`);
-    emit(instantiate(t, insn, j));
-    if (!last) emit(ctx.afterCall(j + 1, next));
-    emit(`if (cpu.pendingEvents !== 0) {${t.readsRip ? '' : ` r.rip = ${next};`} cpu.retired = base + k0 + ${j + 1}; return k0 + ${j + 1}; }`);
-    if (t.readsRip && !last) emit(`if (r.rip !== ${next}) { cpu.retired = base + k0 + ${j + 1}; return k0 + ${j + 1}; }`);
-    ripStoredLast = t.readsRip;
+    if (loops) ctx.emit('    }');
   }
-  const lastFallback = fallback[n - 1] === 1;
-  const finish = `${lastFallback ? '' : `${SPILL_MARK} ${materialize(ctx.flags)} `}${ripStoredLast ? '' : `r.rip = ${nexts[n - 1]}; `}cpu.retired = base + k0 + ${n}; return k0 + ${n};`;
-  const body = loops ? ['  for (;;) {', ...ctx.lines, `    ${finish}`, '  }'] : [...ctx.lines, `  ${finish}`];
-  const header = `// block at ${hex(start)}, ${n} instructions, ${mode}-bit code${loops ? ', loops to its start' : ''}`;
+  const body = loops
+    ? ['  for (;;) {', '    switch (pc) {', ...ctx.lines, '    }', '    throw new Error(`translation entered at ${pc}, not one of its blocks`);', '  }']
+    : ctx.lines;
+  const first = entries[0];
+  const header = `// ${members.length === 1 ? `block at ${hex(first)}, ${total} instructions` : `${members.length} blocks from ${hex(first)}, ${total} instructions`}, ${mode}-bit code${loops ? ', branches inside' : ''}`;
   const spill = ctx.spillCode(true);
   const catchSpill = ctx.spillCode(false);
   const source = [
@@ -212,14 +285,14 @@ export function generateBlockSource(block: CodeBlock, ip: number, direct = true,
     'const base = cpu.retired;',
     ...ctx.entryCode(),
     'let fk = 0, fo = 0, fz = 32, fa = 0, fb = 0, fr = 0, fc = 0;',
-    'let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $A = 0;',
+    `let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $A = 0${loops ? `, pc = ${first}` : ''};`,
     'try {',
     ...body,
     '} catch (e) {',
     ...(catchSpill === '' ? [] : [`  if (FALLBACK[j] === 0) { ${catchSpill} }`]),
     `  ${MATERIALIZE_RUNTIME}`,
-    `  cpu.jitFaultIp = (${start | 0} + OFFSETS[j]) & ${ipMask};`,
-    '  cpu.retired = base + k0 + j;',
+    '  cpu.jitFaultIp = IPS[j];',
+    '  cpu.retired = base + k0 + LOCAL[j];',
     '  throw e;',
     '}',
   ]
@@ -227,7 +300,7 @@ export function generateBlockSource(block: CodeBlock, ip: number, direct = true,
     .split(SPILL_MARK)
     .join(spill)
     .replace(RELOAD_MARK, (_m, done: string, rip: string) => ctx.reloadCode(done, rip));
-  return { source, inlined, direct: directCount, loops, fallback };
+  return { source, inlined, direct: directCount, loops, fallback, ips, locals };
 }
 
 /** What a translation may assume about the CPU it runs on. */
@@ -238,27 +311,27 @@ export interface TranslationTarget {
   longMode: boolean;
   /** SS is a 32-bit stack (SS.B): the stack instructions may be written directly. */
   stack32?: boolean;
+  /** The cached block at an IP in the same page, for multi-block translations (region.ts). */
+  lookup?: (ip: number) => CodeBlock | null;
 }
 
-/** Compiles `block` for entry at IP `ip`. */
-export function compileBlock(block: CodeBlock, ip: number, target: TranslationTarget = { mmu: null, longMode: false }): CompiledBlock {
+/** Compiles `block` for entry at IP `ip` (with `more` blocks it may branch to: region.ts). */
+export function compileBlock(block: CodeBlock, ip: number, target: TranslationTarget = { mmu: null, longMode: false }, more: RegionMember[] = []): CompiledBlock {
   const { mmu, longMode, stack32 = true } = target;
-  const { source, inlined, direct, loops, fallback } = generateBlockSource(block, ip, !longMode, mmu !== null, stack32);
+  const members = [{ block, ip }, ...more];
+  const { source, inlined, direct, loops, fallback, ips, locals } = generateRegionSource(members, !longMode, mmu !== null, stack32);
   const n = block.insns.length;
-  const offsets = new Int32Array(n);
-  let at = 0;
-  for (let j = 0; j < n; j++) {
-    offsets[j] = at;
-    at += block.insns[j].length;
-  }
   const bytes = mmu?.bytes ?? new Uint8Array(0);
   // Aligned dwords as one Int32Array access (RAM starts dword-aligned in its buffer).
   const words = bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : null;
-  const names = ['S', 'COND', 'OFFSETS', 'FALLBACK', 'TLB', 'MB', 'M32'];
-  const args: unknown[] = [INLINE_SCOPE, condition, offsets, fallback, mmu?.entries ?? new Int32Array(0), bytes, words];
-  for (let j = 0; j < n; j++) {
-    names.push(`H${j}`, `I${j}`);
-    args.push(block.handlers[j], block.insns[j]);
+  const names = ['S', 'COND', 'IPS', 'LOCAL', 'FALLBACK', 'TLB', 'MB', 'M32'];
+  const args: unknown[] = [INLINE_SCOPE, condition, ips, locals, fallback, mmu?.entries ?? new Int32Array(0), bytes, words];
+  let g = 0;
+  for (const m of members) {
+    for (let j = 0; j < m.block.insns.length; j++, g++) {
+      names.push(`H${g}`, `I${g}`);
+      args.push(m.block.handlers[j], m.block.insns[j]);
+    }
   }
   const prologue = 'const r = cpu.regs, g32 = r.gpr.r32, ghi = r.gpr.hi, f = r.flags;\n' +
     'const $g32 = g32, $ghi = ghi, $g16 = r.gpr.r16, $sa = r.seg.attr, $sl = r.seg.limit, $sb = r.seg.base;';

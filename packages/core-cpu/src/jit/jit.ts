@@ -8,6 +8,7 @@
 import { setFlagsFromString } from 'node:v8';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type TranslationTarget } from './block-compiler.js';
+import { MAX_REGION_BLOCKS, regionMembers } from './region.js';
 
 /**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS
@@ -21,6 +22,12 @@ export const DEFAULT_JIT_THRESHOLD = 20000;
 export interface JitOptions {
   /** Interpreted runs before translation: 0 translates every block the first time it runs. */
   threshold?: number;
+  /**
+   * `--jit-blocks`: blocks one translation may cover (region.ts), 1 to MAX_REGION_BLOCKS.
+   * Default 1: on the Linux boot, multi-block translations measured slower than single blocks
+   * with chaining (docs/software-cpu.md).
+   */
+  blocks?: number;
   /** `--trace=jit`: called with each new translation and the block it came from. */
   onCompile?: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   /** Called when a block could not be translated (it stays interpreted), with the reason. */
@@ -56,10 +63,13 @@ function raiseInliningBudget(): void {
   if (inliningBudgetRaised) return;
   inliningBudgetRaised = true;
   setFlagsFromString('--max-inlined-bytecode-size-cumulative=20000');
+  setFlagsFromString('--max-optimized-bytecode-size=1000000');
 }
 
 export class Jit {
   readonly threshold: number;
+  /** Blocks one translation may cover (JitOptions.blocks). */
+  readonly maxRegionBlocks: number;
   readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, chained: 0, compileNs: 0, failures: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
@@ -68,6 +78,9 @@ export class Jit {
     const threshold = options.threshold ?? DEFAULT_JIT_THRESHOLD;
     if (!Number.isInteger(threshold) || threshold < 0) throw new RangeError(`JIT threshold ${threshold} is not a non-negative integer`);
     this.threshold = threshold;
+    const blocks = options.blocks ?? 1;
+    if (!Number.isInteger(blocks) || blocks < 1 || blocks > MAX_REGION_BLOCKS) throw new RangeError(`JIT blocks per translation ${blocks} is not an integer from 1 to ${MAX_REGION_BLOCKS}`);
+    this.maxRegionBlocks = blocks;
     this.onCompile = options.onCompile ?? null;
     this.onFailure = options.onFailure ?? null;
     raiseInliningBudget();
@@ -82,7 +95,13 @@ export class Jit {
     const started = process.hrtime.bigint();
     let compiled: CompiledBlock;
     try {
-      compiled = compileBlock(block, ip, target);
+      const members = target?.lookup === undefined || this.maxRegionBlocks === 1 ? [] : regionMembers(block, ip, target.lookup, this.maxRegionBlocks);
+      compiled = compileBlock(block, ip, target, members);
+      // A member's block dropped (code write, eviction) takes this translation with it.
+      for (const m of members) {
+        const owners = (m.block.regionOwners ??= []);
+        if (!owners.includes(block)) owners.push(block);
+      }
     } catch (e) {
       block.compiled = UNTRANSLATABLE;
       this.counters.failures++;

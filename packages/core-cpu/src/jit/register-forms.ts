@@ -218,13 +218,18 @@ function pop32(ctx: TranslationContext, into: string): string {
 }
 
 /**
- * CALL rel32 and RET as a block's last instruction: the push or pop, then the exit to the
- * target (the handlers check no CS limit either). Null for other instructions and sizes.
+ * CALL rel32 and RET as a block's last instruction: the push or pop, then on to the target:
+ * `toMember(target)` when the translation holds the target's block (null: exit), and for RET,
+ * `afterReturn` tests the popped RIP against the translation's blocks before the exit. The
+ * handlers check no CS limit either. Null for other instructions and sizes.
  */
-export function nearTransfer(ctx: TranslationContext, insn: Instruction, next: number): string | null {
+export function nearTransfer(ctx: TranslationContext, insn: Instruction, next: number, toMember: (target: number) => string | null, afterReturn: string): string | null {
   if (insn.mode === CpuMode.Bits64 || insn.opSize !== 4 || !ctx.stack32) return null;
-  if (insn.entry.key === 'call_Jz') return `{ ${push32(ctx, String(next | 0))} } ${ctx.exit(ctx.doneAfter(), (next + insn.imm) | 0)}`;
-  if (insn.entry.key === 'ret') return `{ let v = 0; ${pop32(ctx, 'v')} r.rip = v; } ${ctx.exit(ctx.doneAfter(), null)}`;
+  if (insn.entry.key === 'call_Jz') {
+    const target = (next + insn.imm) | 0;
+    return `{ ${push32(ctx, String(next | 0))} } ${toMember(target) ?? ctx.exit(ctx.doneAfter(), target)}`;
+  }
+  if (insn.entry.key === 'ret') return `{ let v = 0; ${pop32(ctx, 'v')} r.rip = v; } ${afterReturn} ${ctx.exit(ctx.doneAfter(), null)}`;
   return null;
 }
 

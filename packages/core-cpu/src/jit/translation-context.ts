@@ -29,8 +29,10 @@ export const RELOAD_MARK = /@RELOAD\((\d+),(-?\d+)\)@/g;
 
 export class TranslationContext {
   readonly lines: string[] = [];
-  /** Index of the instruction being translated. */
+  /** Index of the instruction being translated in the whole translation (names I<j>, H<j>). */
   j = 0;
+  /** Its index in its own block (counts: the block's instructions before it are done). */
+  local = 0;
   /** What is known here about the flags. */
   flags: StaticFlags = MEMORY_FLAGS;
   /** Registers the direct code reads or writes (declared as locals, reloaded after calls). */
@@ -48,8 +50,6 @@ export class TranslationContext {
   constructor(
     /** The MMU's TLB is there to be read inline (false: every access calls cpu.mem). */
     readonly fastMemory: boolean,
-    /** Instruction count of the block. */
-    readonly count: number,
     /**
      * SS was a 32-bit stack when the block was translated: only then are PUSH/POP/CALL/RET
      * written directly (the translation checks it again on entry).
@@ -61,8 +61,8 @@ export class TranslationContext {
     this.lines.push(code);
   }
 
-  /** Instructions completed once instruction `j` (this one by default) is done. */
-  doneAfter(j = this.j): string {
+  /** Instructions completed once instruction `j` of the current block (this one by default) is done. */
+  doneAfter(j = this.local): string {
     return `k0 + ${j + 1}`;
   }
 
@@ -134,7 +134,7 @@ export class TranslationContext {
   /** Statements reading `size` bytes at linear $L into the (declared) variable `into`. */
   read(size: number, into: string): string {
     this.touchedMemory = true;
-    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.j}; ${into} = cpu.mem.read${size * 8}($L) | 0; }`;
+    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; }`;
     if (!this.fastMemory) return slow;
     const hit = size === 4
       ? `(($A & 3) === 0 ? M32[$A >> 2] : (MB[$A] | (MB[$A + 1] << 8) | (MB[$A + 2] << 16) | (MB[$A + 3] << 24)))`
@@ -148,7 +148,7 @@ export class TranslationContext {
   /** Statements writing the low `size` bytes of `value` (an int32 variable) at linear $L. */
   write(size: number, value: string): string {
     this.touchedMemory = true;
-    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.j}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); }`;
+    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); }`;
     if (!this.fastMemory) return slow;
     const hit = size === 4
       ? `if (($A & 3) === 0) M32[$A >> 2] = ${value}; else { MB[$A] = ${value}; MB[$A + 1] = ${value} >> 8; MB[$A + 2] = ${value} >> 16; MB[$A + 3] = ${value} >> 24; }`

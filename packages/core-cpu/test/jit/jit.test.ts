@@ -152,6 +152,70 @@ describe('JIT', () => {
     expect(cpu.jit!.counters.compiled).toBe(0);
   });
 
+  it('branches between the blocks of one multi-block translation (--jit-blocks) as the interpreter runs them', () => {
+    // A loop with an if/else and a call into the same page: five blocks.
+    const code = [
+      0x31, 0xc0, //                   xor eax, eax
+      0xb9, 0xe8, 0x03, 0x00, 0x00, // mov ecx, 1000
+      0xf6, 0xc1, 0x01, //             test cl, 1            <- loop (0x1007)
+      0x74, 0x05, //                   jz 0x1011
+      0x83, 0xc0, 0x03, //             add eax, 3
+      0xeb, 0x03, //                   jmp 0x1014
+      0x83, 0xc0, 0x07, //             add eax, 7            (0x1011)
+      0xe8, 0x07, 0x00, 0x00, 0x00, // call 0x1020          (0x1014)
+      0x49, //                         dec ecx
+      0x75, 0xeb, //                   jne 0x1007
+      0xf4, 0x90, 0x90, 0x90, //       hlt
+      0x01, 0xc3, //                   add ebx, eax          (0x1020)
+      0xc3, //                         ret
+    ];
+    const a = machine(code, null);
+    const b = machine(code, null);
+    const sources: string[] = [];
+    b.cpu.jit = new Jit({ threshold: 10, blocks: 8, onCompile: (c) => sources.push(c.source) });
+    a.cpu.run(1_000_000);
+    b.cpu.run(1_000_000);
+    expect(b.cpu.halted).toBe(true);
+    expect(b.cpu.regs.gpr.r32[0]).toBe(5000);
+    expect([...b.cpu.regs.gpr.r32]).toEqual([...a.cpu.regs.gpr.r32]);
+    expect(b.cpu.regs.flags.get()).toBe(a.cpu.regs.flags.get());
+    expect(b.cpu.retired).toBe(a.cpu.retired);
+    expect(sources.some((s) => /^\/\/ [2-8] blocks from/.test(s))).toBe(true);
+  });
+
+  it('drops a multi-block translation when code writes over one of its other blocks', () => {
+    const code = [
+      0x31, 0xc0, //                   xor eax, eax
+      0xb9, 0xc8, 0x00, 0x00, 0x00, // mov ecx, 200
+      0xe8, 0x14, 0x00, 0x00, 0x00, // call 0x1020          <- loop (0x1007)
+      0x83, 0xf9, 0x64, //             cmp ecx, 100
+      0x75, 0x07, //                   jne 0x1018
+      0xc6, 0x05, 0x22, 0x10, 0x00, 0x00, 0x05, // mov byte [0x1022], 5: the callee now adds 5
+      0x49, //                         dec ecx               (0x1018)
+      0x75, 0xec, //                   jne 0x1007
+      0xf4, 0x90, 0x90, 0x90, 0x90, // hlt
+      0x83, 0xc0, 0x01, //             add eax, 1            (0x1020)
+      0xc3, //                         ret
+    ];
+    const a = machine(code, null);
+    const b = machine(code, null);
+    const sources: string[] = [];
+    b.cpu.jit = new Jit({ threshold: 10, blocks: 8, onCompile: (c) => sources.push(c.source) });
+    a.cpu.run(1_000_000);
+    b.cpu.run(1_000_000);
+    expect(b.cpu.halted).toBe(true);
+    // 101 calls before the write add 1, the 99 after it add 5.
+    expect(b.cpu.regs.gpr.r32[0]).toBe(101 + 99 * 5);
+    expect([...b.cpu.regs.gpr.r32]).toEqual([...a.cpu.regs.gpr.r32]);
+    expect(b.cpu.retired).toBe(a.cpu.retired);
+    expect(sources.some((s) => /^\/\/ [2-8] blocks from/.test(s))).toBe(true);
+  });
+
+  it('refuses a blocks-per-translation count outside 1-8', () => {
+    expect(() => new Jit({ blocks: 0 })).toThrow(RangeError);
+    expect(() => new Jit({ blocks: 9 })).toThrow(RangeError);
+  });
+
   it('keeps a block it fails to translate interpreted, counts it and runs on correctly', () => {
     const cache = new DecodeCache();
     const bytes = new Uint8Array(0x2000);

@@ -1,0 +1,70 @@
+/**
+ * Which blocks one translation covers. A hot block's translation also takes in the blocks its
+ * direct branches lead to (Jcc both ways, JMP, CALL and the instruction after it, where the
+ * callee's RET comes back), breadth first, as long as they lie in the same page, have already
+ * run, and the total stays small. Inside the translation those branches are JS `continue`s:
+ * no return to the run loop, no lookup, and registers and flags stay in locals (QEMU's
+ * translation blocks stop at branches; v86 compiles a page's hot blocks into one function
+ * with a dispatch loop, which is the model here).
+ *
+ * A member's block may be dropped (a code write, cache eviction): the run loop then drops the
+ * translations that include it (CodeBlock.regionOwners, interp/decode-cache.ts).
+ */
+import { CpuMode, type Instruction } from '../decoder/instruction.js';
+import type { CodeBlock } from '../interp/decode-cache.js';
+import type { RegionMember } from './block-compiler.js';
+import { relativeTarget } from './direct-emitters.js';
+
+/** `--jit-blocks` at most: blocks per translation, the entry included. */
+export const MAX_REGION_BLOCKS = 8;
+/** Instructions per translation at most. */
+export const MAX_REGION_INSTRUCTIONS = 128;
+/** Interpreted runs a block needs before a translation takes it in (never-run paths stay out). */
+export const MIN_MEMBER_RUNS = 8;
+
+function isUnconditionalEnd(insn: Instruction): boolean {
+  const k = insn.entry.key;
+  return k === 'jmp_Jb' || k === 'jmp_Jz' || k === 'ret' || k === 'jmp_Ev' || k === 'hlt';
+}
+
+/** The IPs a block's direct branches and its fall-through lead to. */
+function successors(block: CodeBlock, ip: number): number[] {
+  const mask = block.mode === CpuMode.Bits16 ? 0xffff : -1;
+  const out: number[] = [];
+  let at = ip & mask;
+  for (const insn of block.insns) {
+    at = (at + insn.length) & mask;
+    const target = relativeTarget(insn, at | 0);
+    if (target !== null) out.push(target | 0);
+    if (insn.entry.key === 'call_Jz' && insn.mode !== CpuMode.Bits64) out.push((insn.opSize === 2 ? (at + insn.imm) & 0xffff : at + insn.imm) | 0);
+  }
+  const last = block.insns[block.insns.length - 1];
+  if (!isUnconditionalEnd(last)) out.push(at | 0);
+  return out;
+}
+
+/**
+ * The blocks to translate with `entry` (entered at `ip`), not counting it. `lookup` gives the
+ * cached block at an IP in the entry's page, or null (another page, not decoded, not run).
+ */
+export function regionMembers(entry: CodeBlock, ip: number, lookup: (ip: number) => CodeBlock | null, maxBlocks = MAX_REGION_BLOCKS): RegionMember[] {
+  const members: RegionMember[] = [];
+  const mask = entry.mode === CpuMode.Bits16 ? 0xffff : -1;
+  const seen = new Set<number>([(ip & mask) | 0]);
+  const queue: RegionMember[] = [{ block: entry, ip }];
+  let total = entry.insns.length;
+  while (queue.length > 0 && members.length + 1 < maxBlocks) {
+    const from = queue.shift()!;
+    for (const target of successors(from.block, from.ip)) {
+      if (seen.has(target)) continue;
+      seen.add(target);
+      const block = lookup(target);
+      if (block === null || block.runs < MIN_MEMBER_RUNS || total + block.insns.length > MAX_REGION_INSTRUCTIONS) continue;
+      members.push({ block, ip: target });
+      queue.push({ block, ip: target });
+      total += block.insns.length;
+      if (members.length + 1 >= maxBlocks) break;
+    }
+  }
+  return members;
+}
