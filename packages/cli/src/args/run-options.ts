@@ -38,7 +38,7 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('device', { type: 'string', array: true, choices: ['pc-testdev', 'pci-testdev'], default: [] as string[], describe: "add QEMU's test devices for kvm-unit-tests: pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017 IRQ lines, MMIO 0xff000000); pci-testdev (a PCI bus, i440FX host bridge at 00:00.0, the device at 00:02.0); QEMU: -device" })
     .option('jit', { type: 'string', choices: ['on', 'off'], describe: 'tcg: translate hot guest code (16/32-bit) to JavaScript (on, the default) or run the interpreter alone (off)' })
     .option('jit-threshold', { type: 'number', describe: 'tcg: interpreted runs of a block before the JIT translates it (default 20000; 0 translates everything at once)' })
-    .option('jit-blocks', { type: 'number', describe: 'tcg: blocks of one page one translation may cover, branching between them inside (1-8, default 1)' });
+    .option('jit-blocks', { type: 'number', describe: 'tcg: blocks of one page one translation may cover, branching between them inside (1-8, default 4)' });
 }
 
 export interface RunArgs {

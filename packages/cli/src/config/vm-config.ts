@@ -65,7 +65,7 @@ export const vmConfigSchema = z.object({
   jit: z.enum(['on', 'off']).nullable(),
   /** --jit-threshold: interpreted runs of a block before translation; null: the JIT's default. */
   jitThreshold: z.number().int().min(0).max(1_000_000_000).nullable(),
-  /** --jit-blocks: blocks one translation may cover (1: single blocks); null: the JIT's default. */
+  /** --jit-blocks: blocks one translation may cover (1: single blocks); null: the JIT's default (4). */
   jitBlocks: z.number().int().min(1).max(8).nullable(),
 });
 export type VmConfig = z.infer<typeof vmConfigSchema>;

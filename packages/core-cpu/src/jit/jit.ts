@@ -19,13 +19,20 @@ import { MAX_REGION_BLOCKS, regionMembers } from './region.js';
  */
 export const DEFAULT_JIT_THRESHOLD = 20000;
 
+/**
+ * Blocks per translation by default. Measured (docs/software-cpu.md): 4 doubles the call-heavy
+ * bench loops against 1 (677 against 316 MIPS) and keeps the Linux boot where it was (28.4 s
+ * against 28.8 s to the prompt); 8 was slower on the boot (30.0 s), larger functions costing V8
+ * more to compile than they save on code that runs a few thousand times.
+ */
+export const DEFAULT_JIT_BLOCKS = 4;
+
 export interface JitOptions {
   /** Interpreted runs before translation: 0 translates every block the first time it runs. */
   threshold?: number;
   /**
    * `--jit-blocks`: blocks one translation may cover (region.ts), 1 to MAX_REGION_BLOCKS.
-   * Default 1: on the Linux boot, multi-block translations measured slower than single blocks
-   * with chaining (docs/software-cpu.md).
+   * Default DEFAULT_JIT_BLOCKS.
    */
   blocks?: number;
   /** `--trace=jit`: called with each new translation and the block it came from. */
@@ -78,7 +85,7 @@ export class Jit {
     const threshold = options.threshold ?? DEFAULT_JIT_THRESHOLD;
     if (!Number.isInteger(threshold) || threshold < 0) throw new RangeError(`JIT threshold ${threshold} is not a non-negative integer`);
     this.threshold = threshold;
-    const blocks = options.blocks ?? 1;
+    const blocks = options.blocks ?? DEFAULT_JIT_BLOCKS;
     if (!Number.isInteger(blocks) || blocks < 1 || blocks > MAX_REGION_BLOCKS) throw new RangeError(`JIT blocks per translation ${blocks} is not an integer from 1 to ${MAX_REGION_BLOCKS}`);
     this.maxRegionBlocks = blocks;
     this.onCompile = options.onCompile ?? null;

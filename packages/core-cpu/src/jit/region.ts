@@ -43,6 +43,16 @@ function successors(block: CodeBlock, ip: number): number[] {
   return out;
 }
 
+function loopsOnItself(block: CodeBlock, ip: number): boolean {
+  const mask = block.mode === CpuMode.Bits16 ? 0xffff : -1;
+  let at = ip & mask;
+  for (const insn of block.insns) {
+    at = (at + insn.length) & mask;
+    if (relativeTarget(insn, at | 0) === (ip | 0)) return true;
+  }
+  return false;
+}
+
 /**
  * The blocks to translate with `entry` (entered at `ip`), not counting it. `lookup` gives the
  * cached block at an IP in the entry's page, or null (another page, not decoded, not run).
@@ -60,6 +70,9 @@ export function regionMembers(entry: CodeBlock, ip: number, lookup: (ip: number)
       seen.add(target);
       const block = lookup(target);
       if (block === null || block.runs < MIN_MEMBER_RUNS || total + block.insns.length > MAX_REGION_INSTRUCTIONS) continue;
+      // A block that loops on itself keeps a translation of its own: its loop then runs in a
+      // small function V8 optimises on its own, not inside a larger one (measured faster).
+      if (loopsOnItself(block, target)) continue;
       members.push({ block, ip: target });
       queue.push({ block, ip: target });
       total += block.insns.length;

@@ -53,7 +53,15 @@ const PRESENT_PAGES: ReadonlyMap<number, number> = new Map([
 interface Coverage {
   keys: Set<string>;
   loopingBlocks: number;
+  /** Translations that covered more than one block (jit/region.ts). */
+  multiBlock?: number;
 }
+
+/**
+ * How the JIT runs translate: every block at once, single blocks (the default here); the
+ * multi-block test sets a threshold that lets blocks run first, so translations take them in.
+ */
+let translation = { threshold: 0, blocks: 1 };
 
 interface Machine {
   cpu: SoftCpu;
@@ -151,9 +159,11 @@ function run(p: Program, withJit: boolean, paging: boolean, coverage: Coverage |
   const code = assemble(p.items, CODE);
   const jit = withJit
     ? new Jit({
-      threshold: 0,
+      threshold: translation.threshold,
+      blocks: translation.blocks,
       onCompile: coverage === null ? null : (compiled, block) => {
         if (compiled.loops) coverage.loopingBlocks++;
+        if (/^\/\/ \d+ blocks from/.test(compiled.source)) coverage.multiBlock = (coverage.multiBlock ?? 0) + 1;
         for (const insn of block.insns) coverage.keys.add(insn.opSize === 2 ? `${insn.entry.key}/16` : insn.entry.key);
       },
     })
@@ -327,6 +337,19 @@ describe('JIT direct forms against the interpreter on random programs', () => {
     const failures = compareAll(seeds(5000, 300).map((s) => randomProgram(s)), true, coverage, ranToEnd);
     expect(failures, failures.join('\n\n')).toEqual([]);
     expect(DIRECT_FORMS.filter((k) => !coverage.keys.has(k)), 'forms the programs never had translated').toEqual([]);
+  });
+
+  it('leaves the same state with multi-block translations (blocks run 8 times first, up to 8 blocks a translation; 300 programs)', () => {
+    const coverage: Coverage = { keys: new Set(), loopingBlocks: 0, multiBlock: 0 };
+    translation = { threshold: 8, blocks: 8 };
+    try {
+      const failures = compareAll(seeds(9000, 300).map((s) => randomProgram(s)), true, coverage, ranToEnd);
+      expect(failures, failures.join('\n\n')).toEqual([]);
+    } finally {
+      translation = { threshold: 0, blocks: 1 };
+    }
+    // The random programs have few blocks per page that run 8 times: a handful of translations, 5 here.
+    expect(coverage.multiBlock).toBeGreaterThan(0);
   });
 
   it('stops translated code at each caller\'s instruction budget and resumes to the interpreter\'s state (150 programs run in bursts of 1..40)', () => {
