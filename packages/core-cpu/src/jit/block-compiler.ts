@@ -240,7 +240,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
         // A call: the handler may read RIP and time, touch devices, branch.
         emit(`r.rip = ${next}; cpu.retired = base + k0 + ${j};`);
         emit(`H${g}(cpu, I${g});`);
-        emit(ctx.afterCall(j + 1, next));
+        emit(ctx.afterCall(j + 1, null));
         emit(`if (cpu.pendingEvents !== 0) ${exitAfter}`);
         if (last) emit(dynamicInternal(j + 1));
         else emit(`if (r.rip !== ${next}) ${exitAfter}`);
@@ -257,7 +257,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       // Touches memory (MMIO may read time, a write may drop translated code): count first, look after.
       emit(`${t.readsRip ? `r.rip = ${next}; ` : ''}cpu.retired = base + k0 + ${j};`);
       emit(instantiate(t, insn, g));
-      emit(ctx.afterCall(j + 1, next));
+      emit(ctx.afterCall(j + 1, t.readsRip ? null : next));
       emit(`if (cpu.pendingEvents !== 0) {${t.readsRip ? '' : ` r.rip = ${next};`} ${exitAfter.slice(1)}`);
       if (t.readsRip) {
         if (last) emit(dynamicInternal(j + 1));

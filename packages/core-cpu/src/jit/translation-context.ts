@@ -25,7 +25,7 @@ export const SS = 2;
 
 /** Placeholders for the spill and reload statements, filled in when the whole block is known. */
 export const SPILL_MARK = '@SPILL@';
-export const RELOAD_MARK = /@RELOAD\((\d+),(-?\d+)\)@/g;
+export const RELOAD_MARK = /@RELOAD\((\d+),(-?\d+|same)\)@/g;
 
 export class TranslationContext {
   readonly lines: string[] = [];
@@ -176,10 +176,11 @@ export class TranslationContext {
 
   /**
    * Statements taking the locals back from the register file after a handler call; if the call
-   * gave SS a 16-bit stack, the block ends there (after `done` instructions, RIP = `rip`).
+   * gave SS a 16-bit stack, the block ends there, after `done` instructions, with RIP = `rip`
+   * (null: RIP as the handler left it, for a handler that may branch).
    */
-  afterCall(done: number, rip: number): string {
-    return `@RELOAD(${done},${rip | 0})@`;
+  afterCall(done: number, rip: number | null): string {
+    return `@RELOAD(${done},${rip === null ? 'same' : rip | 0})@`;
   }
 
   /** The spill statements for the whole block (every register the direct code writes). */
@@ -213,7 +214,7 @@ export class TranslationContext {
       out.push(`sb${s} = $sb[${s}]; sl${s} = $sl[${s}] >>> 0; so${s} = ($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE};`);
     }
     if (this.fastMemory) out.push('rdM = MMU.readMask; rdE = MMU.readExpect; wrM = MMU.writeMask; wrE = MMU.writeExpect;');
-    if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) { r.rip = ${rip}; cpu.retired = base + k0 + ${done}; return k0 + ${done}; }`);
+    if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) { ${rip === 'same' ? '' : `r.rip = ${rip}; `}cpu.retired = base + k0 + ${done}; return k0 + ${done}; }`);
     return out.join(' ');
   }
 }
