@@ -1,18 +1,19 @@
 /**
- * Translates a decoded block (interp/decode-cache.ts) into a JavaScript function, compiled once
- * with `new Function`. Each guest instruction becomes straight-line code: its interpreter
- * handler inlined with the decoded fields folded in as constants (inline-handlers.ts), or, when
- * the handler cannot be inlined, a direct call of it. Such a call site always calls one
- * function, so V8 can inline it too; the interpreter's dispatch (a megamorphic call per
- * instruction, block and handler array loads) is gone. A block with a relative branch back to
- * its start becomes a loop inside the function, so a hot loop runs without leaving it.
+ * Translates decoded blocks (interp/decode-cache.ts) into a JavaScript function, compiled once
+ * with `new Function`. Most instructions are written over guest registers and flags held in JS
+ * locals (register-forms.ts, translation-context.ts, flag-state.ts); the rest keep their
+ * interpreter handler, inlined with the decoded fields folded in as constants
+ * (inline-handlers.ts) or called directly, with the locals written back before and reloaded
+ * after. A translation covers one block, or several of one page (region.ts): a branch to one of
+ * its blocks, the block's own start included, is a `continue` of a switch inside the function,
+ * so a hot loop runs without leaving it.
  *
  * The translated function keeps the interpreter's contract instruction by instruction, so
  * `--jit=on` and `--jit=off` run a guest the same way (same instruction counts, interrupts at
  * the same boundaries):
- * - an instruction that may touch memory, a device or RIP sees RIP = the next instruction's
- *   address and `cpu.retired` = the instructions completed before it (devices read time from
- *   it); register-only instructions in between skip those stores;
+ * - an access that may reach a device (a TLB miss path) or a handler call sees `cpu.retired` =
+ *   the instructions completed before it (devices read time from it), and a handler that may
+ *   read RIP sees the next instruction's address;
  * - after an instruction that may touch memory or a device, it stops when `cpu.pendingEvents`
  *   says so (a stop request from a device is one of those events); after one that may branch, when RIP is not the next instruction (a
  *   side exit); a loop stops before an iteration that could pass the caller's budget;
