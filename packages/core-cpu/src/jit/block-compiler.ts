@@ -29,7 +29,7 @@ import { disassemble } from '../disasm/intel.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
-import { conditionalBranch, relativeTarget } from './direct-emitters.js';
+import { conditionalBranch, directTargets, relativeTarget } from './direct-emitters.js';
 import { endsBlock } from '../interp/loop-handlers.js';
 import { condition } from '../interp/handlers/control.js';
 import type { Mmu } from '../mmu/mmu.js';
@@ -140,12 +140,9 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
   // Internal branches: a loop back to a block's start, or a branch to another member.
   let loops = false;
   for (const m of members) {
-    let at = m.ip & ipMask;
-    for (const insn of m.block.insns) {
-      at = (at + insn.length) & ipMask;
-      if (isMember(relativeTarget(insn, at | 0)) || (insn.entry.key === 'call_Jz' && isMember((at + insn.imm) | 0))) loops = true;
-    }
-    if (members.length > 1 && !endsBlock(m.block.insns[m.block.insns.length - 1]) && isMember(at | 0)) loops = true;
+    const { targets, end } = directTargets(m.block.insns, m.ip, ipMask);
+    if (targets.some(isMember)) loops = true;
+    if (members.length > 1 && !endsBlock(m.block.insns[m.block.insns.length - 1]) && isMember(end)) loops = true;
   }
   const ctx = new TranslationContext(fastMemory, stack32);
   const ind = loops ? '      ' : '  ';

@@ -26,3 +26,24 @@ export function conditionalBranch(insn: Instruction, next: number): { cc: number
   const target = relativeTarget(insn, next);
   return target === null ? null : { cc: insn.opcode & 0xf, target };
 }
+
+/** Where CALL rel16/rel32 in 16/32-bit code whose next instruction is at `next` goes; null for anything else. */
+export function callTarget(insn: Instruction, next: number): number | null {
+  if (insn.entry.key !== 'call_Jz' || insn.mode === CpuMode.Bits64) return null;
+  return insn.opSize === 2 ? (next + insn.imm) & 0xffff : (next + insn.imm) | 0;
+}
+
+/**
+ * The IPs a run of instructions entered at `ip` names directly (relative branches and calls),
+ * and the IP after its last instruction (`ipMask`: 0xffff in 16-bit code, else -1).
+ */
+export function directTargets(insns: readonly Instruction[], ip: number, ipMask: number): { targets: number[]; end: number } {
+  const targets: number[] = [];
+  let at = ip & ipMask;
+  for (const insn of insns) {
+    at = (at + insn.length) & ipMask;
+    const target = relativeTarget(insn, at | 0) ?? callTarget(insn, at | 0);
+    if (target !== null) targets.push(target | 0);
+  }
+  return { targets, end: at | 0 };
+}

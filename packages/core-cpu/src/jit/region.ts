@@ -13,7 +13,7 @@
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import type { RegionMember } from './block-compiler.js';
-import { relativeTarget } from './direct-emitters.js';
+import { directTargets } from './direct-emitters.js';
 
 /** `--jit-blocks` at most: blocks per translation, the entry included. */
 export const MAX_REGION_BLOCKS = 8;
@@ -27,30 +27,18 @@ function isUnconditionalEnd(insn: Instruction): boolean {
   return k === 'jmp_Jb' || k === 'jmp_Jz' || k === 'ret' || k === 'jmp_Ev' || k === 'hlt';
 }
 
-/** The IPs a block's direct branches and its fall-through lead to. */
+function ipMaskOf(block: CodeBlock): number {
+  return block.mode === CpuMode.Bits16 ? 0xffff : -1;
+}
+
+/** The IPs a block's direct branches and calls, and its fall-through, lead to. */
 function successors(block: CodeBlock, ip: number): number[] {
-  const mask = block.mode === CpuMode.Bits16 ? 0xffff : -1;
-  const out: number[] = [];
-  let at = ip & mask;
-  for (const insn of block.insns) {
-    at = (at + insn.length) & mask;
-    const target = relativeTarget(insn, at | 0);
-    if (target !== null) out.push(target | 0);
-    if (insn.entry.key === 'call_Jz' && insn.mode !== CpuMode.Bits64) out.push((insn.opSize === 2 ? (at + insn.imm) & 0xffff : at + insn.imm) | 0);
-  }
-  const last = block.insns[block.insns.length - 1];
-  if (!isUnconditionalEnd(last)) out.push(at | 0);
-  return out;
+  const { targets, end } = directTargets(block.insns, ip, ipMaskOf(block));
+  return isUnconditionalEnd(block.insns[block.insns.length - 1]) ? targets : [...targets, end];
 }
 
 function loopsOnItself(block: CodeBlock, ip: number): boolean {
-  const mask = block.mode === CpuMode.Bits16 ? 0xffff : -1;
-  let at = ip & mask;
-  for (const insn of block.insns) {
-    at = (at + insn.length) & mask;
-    if (relativeTarget(insn, at | 0) === (ip | 0)) return true;
-  }
-  return false;
+  return directTargets(block.insns, ip, ipMaskOf(block)).targets.includes(ip | 0);
 }
 
 /**
@@ -59,8 +47,7 @@ function loopsOnItself(block: CodeBlock, ip: number): boolean {
  */
 export function regionMembers(entry: CodeBlock, ip: number, lookup: (ip: number) => CodeBlock | null, maxBlocks = MAX_REGION_BLOCKS): RegionMember[] {
   const members: RegionMember[] = [];
-  const mask = entry.mode === CpuMode.Bits16 ? 0xffff : -1;
-  const seen = new Set<number>([(ip & mask) | 0]);
+  const seen = new Set<number>([(ip & ipMaskOf(entry)) | 0]);
   const queue: RegionMember[] = [{ block: entry, ip }];
   let total = entry.insns.length;
   while (queue.length > 0 && members.length + 1 < maxBlocks) {

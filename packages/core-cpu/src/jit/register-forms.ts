@@ -14,6 +14,7 @@ import { CF, FlagOp, OF } from '../alu/lazy-flags.js';
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
 import { carryValue, conditionExpression, FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, materialize, RUNTIME_FLAGS } from './flag-state.js';
 import type { TranslationContext } from './translation-context.js';
+import { callTarget } from './direct-emitters.js';
 
 const AF = 0x10;
 const ZF = 0x40;
@@ -98,45 +99,30 @@ function opSizeOf(insn: Instruction, form: string): number {
 function alu(ctx: TranslationContext, insn: Instruction, name: string, form: string): string | null {
   const a = ALU[name];
   const size = opSizeOf(insn, form);
-  const bits = size * 8;
-  const m = SIZE_MASK[size];
-  const imm = size === 4 ? String(insn.imm | 0) : String(insn.imm & m);
-  let prepare = '';
-  let loadA: string;
-  let b: string;
-  let store: (v: string) => string;
-  let rm: RmOperand | null = null;
+  const imm = size === 4 ? String(insn.imm | 0) : String(insn.imm & SIZE_MASK[size]);
   switch (form) {
-    case 'Eb_Gb': case 'Ev_Gv':
-      rm = new RmOperand(ctx, insn, size);
-      b = ctx.reg(insn.reg, size);
-      break;
+    case 'Eb_Gb': case 'Ev_Gv': case 'Eb_Ib': case 'Ev_Iz': case 'Ev_Ibs': {
+      const rm = new RmOperand(ctx, insn, size);
+      const b = form.endsWith('Gb') || form.endsWith('Gv') ? ctx.reg(insn.reg, size) : imm;
+      return finishAlu(ctx, a, size, `${rm.prepare()} ${rm.load('a')}`, b, (v) => rm.store(v));
+    }
     case 'Gb_Eb': case 'Gv_Ev': {
       const src = new RmOperand(ctx, insn, size);
-      prepare = src.prepare();
-      const loadB = src.load('b');
-      return finishAlu(ctx, a, size, bits, `${prepare} ${loadB} const a = ${ctx.reg(insn.reg, size)};`, 'b', (v) => ctx.setReg(insn.reg, size, v));
+      return finishAlu(ctx, a, size, `${src.prepare()} ${src.load('b')} const a = ${ctx.reg(insn.reg, size)};`, 'b', (v) => ctx.setReg(insn.reg, size, v));
     }
     case 'AL_Ib': case 'rAX_Iz':
-      return finishAlu(ctx, a, size, bits, `const a = ${ctx.reg(0, size)};`, imm, (v) => ctx.setReg(0, size, v));
-    case 'Eb_Ib': case 'Ev_Iz': case 'Ev_Ibs':
-      rm = new RmOperand(ctx, insn, size);
-      b = imm;
-      break;
+      return finishAlu(ctx, a, size, `const a = ${ctx.reg(0, size)};`, imm, (v) => ctx.setReg(0, size, v));
     default:
       return null;
   }
-  prepare = rm.prepare();
-  loadA = rm.load('a');
-  store = (v) => rm!.store(v);
-  return finishAlu(ctx, a, size, bits, `${prepare} ${loadA}`, b, store);
 }
 
-function finishAlu(ctx: TranslationContext, a: Alu, size: number, bits: number, load: string, b: string, store: (v: string) => string): string {
+/** `load` declares `a` (and what `b` names); then the operation, the store, the flag record. */
+function finishAlu(ctx: TranslationContext, a: Alu, size: number, load: string, b: string, store: (v: string) => string): string {
   const carry = a.carry ? carryIn(ctx) : '';
   const body = `${load} ${carry} const bb = ${b}; const v = ${a.expr('a', 'bb', 'c')};`;
-  const write = a.writes ? store(size === 4 ? 'v' : 'v') : '';
-  return `${body} ${write} ${recordFlags(ctx, a.op, bits, 'a', 'bb', 'v | 0', !a.carry)}`;
+  const write = a.writes ? store('v') : '';
+  return `${body} ${write} ${recordFlags(ctx, a.op, size * 8, 'a', 'bb', 'v | 0', !a.carry)}`;
 }
 
 function incDec(ctx: TranslationContext, insn: Instruction, inc: boolean, operand: { reg: number } | RmOperand, size: number): string {
@@ -225,8 +211,8 @@ function pop32(ctx: TranslationContext, into: string): string {
  */
 export function nearTransfer(ctx: TranslationContext, insn: Instruction, next: number, toMember: (target: number) => string | null, afterReturn: string): string | null {
   if (insn.mode === CpuMode.Bits64 || insn.opSize !== 4 || !ctx.stack32) return null;
-  if (insn.entry.key === 'call_Jz') {
-    const target = (next + insn.imm) | 0;
+  const target = callTarget(insn, next);
+  if (target !== null) {
     return `{ ${push32(ctx, String(next | 0))} } ${toMember(target) ?? ctx.exit(ctx.doneAfter(), target)}`;
   }
   if (insn.entry.key === 'ret') return `{ let v = 0; ${pop32(ctx, 'v')} r.rip = v; } ${afterReturn} ${ctx.exit(ctx.doneAfter(), null)}`;

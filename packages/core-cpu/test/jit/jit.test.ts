@@ -49,6 +49,20 @@ function machine(code: number[], threshold: number | null, real = false) {
   return { cpu, memory };
 }
 
+/**
+ * Runs `code` under the interpreter (`a`) and under a JIT that lets blocks run 10 times first
+ * and translates up to 8 blocks together (`b`), with the translations' sources.
+ */
+function withMultiBlockJit(code: number[]) {
+  const a = machine(code, null);
+  const b = machine(code, null);
+  const sources: string[] = [];
+  b.cpu.jit = new Jit({ threshold: 10, blocks: 8, onCompile: (c) => sources.push(c.source) });
+  a.cpu.run(1_000_000);
+  b.cpu.run(1_000_000);
+  return { a, b, sources };
+}
+
 /** Runs `code` to its HLT under the interpreter and under the JIT (threshold 0); returns both. */
 function both(code: number[], real = false, limit = 1_000_000) {
   const a = machine(code, null, real);
@@ -169,12 +183,7 @@ describe('JIT', () => {
       0x01, 0xc3, //                   add ebx, eax          (0x1020)
       0xc3, //                         ret
     ];
-    const a = machine(code, null);
-    const b = machine(code, null);
-    const sources: string[] = [];
-    b.cpu.jit = new Jit({ threshold: 10, blocks: 8, onCompile: (c) => sources.push(c.source) });
-    a.cpu.run(1_000_000);
-    b.cpu.run(1_000_000);
+    const { a, b, sources } = withMultiBlockJit(code);
     expect(b.cpu.halted).toBe(true);
     expect(b.cpu.regs.gpr.r32[0]).toBe(5000);
     expect([...b.cpu.regs.gpr.r32]).toEqual([...a.cpu.regs.gpr.r32]);
@@ -197,12 +206,7 @@ describe('JIT', () => {
       0x83, 0xc0, 0x01, //             add eax, 1            (0x1020)
       0xc3, //                         ret
     ];
-    const a = machine(code, null);
-    const b = machine(code, null);
-    const sources: string[] = [];
-    b.cpu.jit = new Jit({ threshold: 10, blocks: 8, onCompile: (c) => sources.push(c.source) });
-    a.cpu.run(1_000_000);
-    b.cpu.run(1_000_000);
+    const { a, b, sources } = withMultiBlockJit(code);
     expect(b.cpu.halted).toBe(true);
     // 101 calls before the write add 1, the 99 after it add 5.
     expect(b.cpu.regs.gpr.r32[0]).toBe(101 + 99 * 5);
