@@ -34,6 +34,7 @@ import { DecodeStatus } from '../decoder/instruction.js';
 import type { Handler } from './handlers/types.js';
 import type { CompiledBlock } from '../jit/block-compiler.js';
 import { endsBlock, loopHandler } from './loop-handlers.js';
+import { hotIndex } from './hot-dispatch.js';
 
 /**
  * Slots (a power of two): block starts 256 KiB apart in the backing collide, and the later one
@@ -65,6 +66,8 @@ export class CodeBlock {
   end: number;
   readonly insns: Instruction[] = [];
   readonly handlers: Handler[] = [];
+  /** Per instruction, its handler's case in the block runner's switch (hot-dispatch.ts), 0 for none. */
+  readonly hot: number[] = [];
   /** Interpreted runs so far: the JIT's hotness count. */
   runs = 0;
   /** The block's translation (jit/block-compiler.ts), once it is hot; dropped with the block. */
@@ -161,7 +164,9 @@ export class DecodeCache {
       const status = decode(src, next, mode, insn);
       if (status !== DecodeStatus.Ok || src.overran) break;
       block.insns.push(insn);
-      block.handlers.push(loopHandler(insn));
+      const handler = loopHandler(insn);
+      block.handlers.push(handler);
+      block.hot.push(hotIndex(handler));
       at += insn.length;
       next += insn.length;
       if (endsBlock(insn)) break;

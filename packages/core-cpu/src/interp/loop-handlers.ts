@@ -80,9 +80,14 @@ const VARIANTS: readonly (readonly Handler[] | undefined)[] = OPCODE_TABLE.map((
 
 /** The handler the run loops call for a decoded instruction (picked once per decode). */
 export function loopHandler(insn: Instruction): Handler {
-  const v = VARIANTS[insn.entryIndex];
-  if (v !== undefined && insn.opSize !== 8) return v[(insn.opSize === 4 ? 1 : 0) | (insn.isMem ? 2 : 0)];
-  return LOOP_DISPATCH[insn.entryIndex];
+  return loopHandlerFor(insn.entryIndex, insn.opSize, insn.isMem);
+}
+
+/** loopHandler for table entry `entryIndex` at operand size `opSize` (bytes), register or memory form. */
+export function loopHandlerFor(entryIndex: number, opSize: number, isMem: boolean): Handler {
+  const v = VARIANTS[entryIndex];
+  if (v !== undefined && opSize !== 8) return v[(opSize === 4 ? 1 : 0) | (isMem ? 2 : 0)];
+  return LOOP_DISPATCH[entryIndex];
 }
 
 /** Conditional branches: a block goes on past them (the run loop leaves it when one is taken). */

@@ -13,10 +13,16 @@ export class PagedLinearMemory implements LinearMemory {
   private priv: Priv = Priv.SUPERVISOR;
   private readonly entries: Int32Array;
   private readonly bytes: Uint8Array;
+  /** The same RAM as dwords, for aligned 32-bit accesses (null if RAM is not dword-aligned). */
+  private readonly words: Int32Array;
 
   constructor(readonly mmu: Mmu) {
     this.entries = mmu.entries;
-    this.bytes = mmu.bytes;
+    const bytes = mmu.bytes;
+    this.bytes = bytes;
+    this.words = bytes.byteOffset % 4 === 0
+      ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2)
+      : new Int32Array(0);
   }
 
   /** CPL 3 accesses are user accesses. */
@@ -46,6 +52,7 @@ export class PagedLinearMemory implements LinearMemory {
     const e = this.entries[linear >>> 12];
     if ((e & m.readMask) === m.readExpect && (linear & 0xfff) <= 0xffc) {
       const at = (e & ~0xfff) | (linear & 0xfff);
+      if ((at & 3) === 0 && at >> 2 < this.words.length) return this.words[at >> 2] >>> 0;
       const b = this.bytes;
       return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
     }
@@ -74,6 +81,10 @@ export class PagedLinearMemory implements LinearMemory {
     const e = this.entries[linear >>> 12];
     if ((e & m.writeMask) === m.writeExpect && (linear & 0xfff) <= 0xffc) {
       const at = (e & ~0xfff) | (linear & 0xfff);
+      if ((at & 3) === 0 && at >> 2 < this.words.length) {
+        this.words[at >> 2] = value;
+        return;
+      }
       const b = this.bytes;
       b[at] = value;
       b[at + 1] = value >>> 8;

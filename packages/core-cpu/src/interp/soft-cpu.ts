@@ -31,6 +31,7 @@ import type { Mmu } from '../mmu/mmu.js';
 import { TLB_HAS_CODE } from '../mmu/tlb.js';
 import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
+import { runBlock } from './hot-dispatch.js';
 import type { Jit } from '../jit/jit.js';
 import type { CompiledBlock } from '../jit/block-compiler.js';
 import { linkTranslation } from '../jit/links.js';
@@ -260,6 +261,10 @@ export class SoftCpu {
     let epoch = ++this.jitEpoch;
     let tlbGeneration = mmu === null ? 0 : mmu.tlb.generation;
     let previous: CompiledBlock | null = null;
+    // The block runBlock is running, and the retired count before it: a fault inside it is
+    // located from the instructions that completed.
+    let interpreted: CodeBlock | null = null;
+    let retiredBefore = 0;
     let i = 0;
     let start = 0;
     try {
@@ -325,27 +330,18 @@ export class SoftCpu {
               }
               // Interpreted code ran since the last translation: nothing to link from.
               previous = null;
-              const handlers = block.handlers;
-              let ip = start;
-              for (let k = 0; k < n; k++) {
-                const insn = insns[k];
-                start = ip;
-                ip = (ip + insn.length) & ipMask;
-                r.rip = ip;
-                handlers[k](this, insn);
-                this.retired++;
-                i++;
-                if (this.pendingEvents !== 0) {
-                  // Work between instructions, which may deliver a trap (a new CS): re-enter after it.
-                  afterInstruction(this);
-                  return i;
-                }
-                // HLT ends its block; a stop request comes as an event (stopAfterInstruction).
-                if (i >= limit) return i;
-                // A branch was taken (or a REP resumes): the next block starts there.
-                if (r.rip !== ip) break;
+              interpreted = block;
+              retiredBefore = this.retired;
+              i += runBlock(this, block, start, ipMask, limit - i);
+              interpreted = null;
+              if (this.pendingEvents !== 0) {
+                // Work between instructions, which may deliver a trap (a new CS): re-enter after it.
+                afterInstruction(this);
+                return i;
               }
-              if (this.halted || this.modeChanged) return i;
+              // HLT ends its block; a stop request comes as an event (stopAfterInstruction).
+              if (i >= limit || this.halted || this.modeChanged) return i;
+              // The block ran to its end or a branch was taken: the next block starts at RIP.
               continue;
             }
           }
@@ -367,6 +363,11 @@ export class SoftCpu {
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
       if (inJit) start = this.jitFaultIp;
+      if (interpreted !== null) {
+        const completed = this.retired - retiredBefore;
+        for (let k = 0; k < completed; k++) start = (start + interpreted.insns[k].length) & ipMask;
+        i += completed;
+      }
       r.rip = start;
       if (e.vector === Vector.PF && (e.errorCode & PF_WRITE) === 0) this.markReadForWrite(e, start, mode);
       this.lastException = e.vector;

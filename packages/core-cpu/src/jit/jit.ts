@@ -5,7 +5,7 @@
  * enters translations and falls back to interpreting a block when a translation may not run
  * (another entry IP, fewer instructions left in the burst than the block holds).
  */
-import { setFlagsFromString } from 'node:v8';
+import { allowLargeInlining } from '../interp/v8-tuning.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type TranslationTarget } from './block-compiler.js';
 import { MAX_REGION_BLOCKS, regionMembers } from './region.js';
@@ -59,20 +59,6 @@ export interface JitCounters {
   failures: number;
 }
 
-/**
- * A translated block is one large function, and V8's default budget for inlining into a
- * function (920 bytes of callee bytecode in all) leaves most helper calls in it as calls:
- * raising it made the multiply-accumulate benchmark ~1.5x faster (bench/, measured). Set
- * once, when the first JIT is made; it only changes V8's optimisation heuristics.
- */
-let inliningBudgetRaised = false;
-function raiseInliningBudget(): void {
-  if (inliningBudgetRaised) return;
-  inliningBudgetRaised = true;
-  setFlagsFromString('--max-inlined-bytecode-size-cumulative=20000');
-  setFlagsFromString('--max-optimized-bytecode-size=1000000');
-}
-
 export class Jit {
   readonly threshold: number;
   /** Blocks one translation may cover (JitOptions.blocks). */
@@ -90,7 +76,7 @@ export class Jit {
     this.maxRegionBlocks = blocks;
     this.onCompile = options.onCompile ?? null;
     this.onFailure = options.onFailure ?? null;
-    raiseInliningBudget();
+    allowLargeInlining();
   }
 
   /**
