@@ -100,9 +100,10 @@ export function mipsFigure(name: string, instructions: number, wall: number[], c
 }
 
 /** `warmup` rounds run first and are not counted (JIT tiers of V8 warming up). */
-export function measureInterpreter(rounds = 5, warmup = 0, jit: JitOptions | null = null): MipsFigure[] {
+export function measureInterpreter(rounds = 5, warmup = 0, jit: JitOptions | null = null, only = ''): MipsFigure[] {
   const figures: MipsFigure[] = [];
-  for (const w of WORKLOADS) {
+  // `only`: the workloads whose name contains it (all by default), for profiling one alone.
+  for (const w of WORKLOADS.filter((x) => x.name.includes(only))) {
     const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
     const mmu = new Mmu(memory, createPortBus());
     const cpu = new SoftCpu(new PagedLinearMemory(mmu), createPortBus(), mmu);

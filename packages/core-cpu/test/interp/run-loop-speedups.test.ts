@@ -11,7 +11,8 @@ import { DATA_HANDLERS, LEA_VARIANTS, MOV_VARIANTS } from '../../src/interp/hand
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Mmu } from '../../src/mmu/mmu.js';
-import { testCpu } from './test-machine.js';
+import { hotIndex } from '../../src/interp/hot-dispatch.js';
+import { CODE, STACK_TOP, testCpu } from './test-machine.js';
 
 const DS = 3;
 const MEM = 0x1000;
@@ -162,5 +163,45 @@ describe('decoding mode kept across instructions', () => {
     expect(cpu.halted).toBe(true);
     expect(cpu.regs.gpr.r32[0] >>> 0).toBe(0x12345678);
     expect(n).toBe(6);
+  });
+});
+
+describe('the block runner (interp/hot-dispatch.ts)', () => {
+  it('gives frequent forms a case of their own and every other instruction the general call', () => {
+    const { cpu } = testCpu([
+      0x01, 0xd8, //       add ax, bx    (a listed form: 16-bit register ADD)
+      0x0f, 0xa2, //       cpuid         (not listed)
+      0xf4, //             hlt
+    ]);
+    // The first pass fills the TLB (a fetch without a TLB entry is decoded on its own); the
+    // second runs from a decoded block.
+    cpu.run(10);
+    cpu.halted = false;
+    cpu.regs.rip = CODE;
+    cpu.run(10);
+    const block = cpu.decodeCache!.lookup(CODE, 16);
+    expect(block).not.toBeNull();
+    expect(block!.hot.length).toBe(block!.insns.length);
+    expect(block!.hot[0]).toBeGreaterThan(0);
+    expect(block!.hot[0]).toBe(hotIndex(block!.handlers[0]));
+    expect(block!.hot[1]).toBe(0);
+  });
+
+  it('delivers a fault in the middle of a block at the faulting instruction, after those before it', () => {
+    const { cpu, memory } = testCpu([
+      0x40, //             inc ax
+      0x43, //             inc bx
+      0xa1, 0xff, 0xff, // mov ax, [0xffff]: a word past the DS limit, #GP(0)
+      0x41, //             inc cx (not reached)
+      0xf4,
+    ], { haltingIvt: true });
+    cpu.run(20);
+    expect(cpu.halted).toBe(true);
+    expect(cpu.lastException).toBe(13);
+    const g = cpu.regs.gpr.r16;
+    expect([g[0], g[3 << 1], g[1 << 1]]).toEqual([1, 1, 0]);
+    // The #GP frame (IP, CS, FLAGS) holds the MOV's address; the handler's HLT ran after it.
+    expect(memory.read16(STACK_TOP - 6)).toBe(CODE + 2);
+    expect(cpu.retired).toBe(3);
   });
 });
