@@ -58,9 +58,15 @@ function formHandler(form: string): Handler {
   return loopHandlerFor(index, bits / 8, size?.endsWith('m') ?? false);
 }
 
-/** HOT_HANDLERS[c] is case c's handler; case 0 is "any other": handlers[k]. */
+/** HOT_HANDLERS[c - 1] is case c's handler; case 0 is "any other": handlers[k]. */
 const HOT_HANDLERS: readonly Handler[] = [...new Set(HOT_FORMS.map(formHandler))];
 const CASE_OF = new Map<Handler, number>(HOT_HANDLERS.map((h, i) => [h, i + 1]));
+/**
+ * The listed handlers that may set RIP (near branches). The others never read or write it in
+ * 16/32-bit code (RIP-relative addressing is 64-bit only), so their cases skip both the store
+ * of RIP before them and the check after them.
+ */
+const BRANCHES: ReadonlySet<Handler> = new Set(HOT_FORMS.filter((f) => /^(j|call|ret|loop)/.test(f)).map(formHandler));
 
 /** The case number of a decoded instruction's loop handler (0 when it has none of its own). */
 export function hotIndex(handler: Handler): number {
@@ -69,17 +75,21 @@ export function hotIndex(handler: Handler): number {
 
 /**
  * Runs the instructions of `block` from its start, at IP `ip` (masked by `ipMask`), at most
- * `budget` of them. After each: RIP is the next instruction's before the handler runs (a
- * branch overwrites it), the retired count goes up, and the block is left when work is pending
- * between instructions, the budget is spent, or RIP is not the next instruction's (a branch
- * was taken, a REP resumes). Returns how many instructions completed. A fault propagates to
- * the run loop, which works out the faulting instruction from the retired count.
+ * `budget` of them. A handler that may branch finds RIP at the next instruction when it runs,
+ * and the block is left after it when it moved RIP elsewhere (a branch taken, a REP resumed).
+ * After each instruction the retired count goes up, and the block is left when work is pending
+ * between instructions or the budget is spent; RIP is stored on every way out. Returns how
+ * many instructions completed. A fault propagates to the run loop, which works out the
+ * faulting instruction from the retired count (RIP is not kept up to date inside the block).
  */
 export type BlockRunner = (cpu: SoftCpu, block: CodeBlock, ip: number, ipMask: number, budget: number) => number;
 
 function buildRunner(): BlockRunner {
   const names = HOT_HANDLERS.map((_h, i) => `h${i + 1}`);
-  const cases = names.map((name, i) => `case ${i + 1}: ${name}(cpu, insn); break;`).join('\n        ');
+  const branchOut = 'if (r.rip !== ip) { cpu.retired++; return k + 1; }';
+  const cases = HOT_HANDLERS.map((h, i) => BRANCHES.has(h)
+    ? `case ${i + 1}: r.rip = ip; ${names[i]}(cpu, insn); ${branchOut} break;`
+    : `case ${i + 1}: ${names[i]}(cpu, insn); break;`).join('\n        ');
   const source = `
     return function runBlock(cpu, block, ip, ipMask, budget) {
       const r = cpu.regs;
@@ -90,15 +100,18 @@ function buildRunner(): BlockRunner {
       for (let k = 0; k < n;) {
         const insn = insns[k];
         ip = (ip + insn.length) & ipMask;
-        r.rip = ip;
         switch (hot[k]) {
         ${cases}
-        default: handlers[k](cpu, insn);
+        default: r.rip = ip; handlers[k](cpu, insn); ${branchOut}
         }
         cpu.retired++;
         k++;
-        if (cpu.pendingEvents !== 0 || k >= budget || r.rip !== ip) return k;
+        if (cpu.pendingEvents !== 0 || k >= budget) {
+          r.rip = ip;
+          return k;
+        }
       }
+      r.rip = ip;
       return n;
     };`;
   allowLargeInlining();
