@@ -44,10 +44,19 @@ export function attachCpuEnvironment(cpu: CpuCore, config: CpuEnvironmentConfig 
   const model = config.model ?? createCpuModel(config);
   const env = new CpuEnvironment(model, cpu.regs, config.tsc ?? (() => cpu.retired), config.onApicBaseWrite ?? null);
   ENVIRONMENTS.set(cpu, env);
+  if (cpu === lastCpu) lastEnvironment = env;
   return env;
 }
 
+/** The last lookup: RDTSC runs millions of times a boot, and a WeakMap lookup each time shows. */
+let lastCpu: CpuCore | null = null;
+let lastEnvironment: CpuEnvironment | null = null;
+
 /** The environment of `cpu`, creating the default one on first use. */
 export function cpuEnvironmentOf(cpu: CpuCore): CpuEnvironment {
-  return ENVIRONMENTS.get(cpu) ?? attachCpuEnvironment(cpu);
+  if (cpu === lastCpu) return lastEnvironment!;
+  const env = ENVIRONMENTS.get(cpu) ?? attachCpuEnvironment(cpu);
+  lastCpu = cpu;
+  lastEnvironment = env;
+  return env;
 }

@@ -13,6 +13,7 @@ import { ATOMIC_HANDLERS } from './handlers/atomics.js';
 import { BCD_HANDLERS } from './handlers/bcd.js';
 import { BITOP_HANDLERS } from './handlers/bitops.js';
 import { CONTROL_HANDLERS } from './handlers/control.js';
+import { CPUID_MSR_HANDLERS } from './handlers/cpuid-msr.js';
 import { DATA_HANDLERS, LEA_VARIANTS, MOV_VARIANTS, MOVX_VARIANTS } from './handlers/data.js';
 import { MULDIV_HANDLERS, MULDIV_VARIANTS } from './handlers/muldiv.js';
 import { SHIFT_HANDLERS } from './handlers/shift.js';
@@ -38,6 +39,9 @@ const MODE_KEEPING: ReadonlySet<Handler> = (() => {
   for (const g of [DATA_HANDLERS, STACK_HANDLERS, STRING_HANDLERS]) {
     for (const [key, h] of Object.entries(g)) if (!except.test(key)) keep.add(h);
   }
+  // Reading the TSC, CPUID and MSRs changes no mode (WRMSR may: EFER; STAC/CLAC change the
+  // MMU's masks; SYSENTER/SYSEXIT load CS). Kernels read the TSC millions of times a boot.
+  for (const key of ['cpuid', 'rdtsc', 'rdtscp', 'rdmsr']) keep.add(CPUID_MSR_HANDLERS[key]);
   const nearControl = /^(jmp_(Jb|Jz|Ev)|call_(Jz|Ev)|ret|ret_Iw|loop(e|ne)?_Jb|jcxz_Jb|j(n?[obeslp]|ae|be|a|ge|le|g|l)_J[bz]|set[a-z]+_Eb|cmov[a-z]+_Gv_Ev)$/;
   for (const [key, h] of Object.entries(CONTROL_HANDLERS)) if (nearControl.test(key)) keep.add(h);
   // A mode-changing key that shares its function with a kept key would be wrongly kept.
