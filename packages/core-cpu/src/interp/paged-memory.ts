@@ -13,16 +13,13 @@ export class PagedLinearMemory implements LinearMemory {
   private priv: Priv = Priv.SUPERVISOR;
   private readonly entries: Int32Array;
   private readonly bytes: Uint8Array;
-  /** The same RAM as dwords, for aligned 32-bit accesses (null if RAM is not dword-aligned). */
+  /** The same RAM as dwords, for aligned 32-bit accesses (empty if RAM is not dword-aligned). */
   private readonly words: Int32Array;
 
   constructor(readonly mmu: Mmu) {
     this.entries = mmu.entries;
-    const bytes = mmu.bytes;
-    this.bytes = bytes;
-    this.words = bytes.byteOffset % 4 === 0
-      ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2)
-      : new Int32Array(0);
+    this.bytes = mmu.bytes;
+    this.words = mmu.words ?? new Int32Array(0);
   }
 
   /** CPL 3 accesses are user accesses. */

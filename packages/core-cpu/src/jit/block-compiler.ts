@@ -321,7 +321,7 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   const n = block.insns.length;
   const bytes = mmu?.bytes ?? new Uint8Array(0);
   // Aligned dwords as one Int32Array access (RAM starts dword-aligned in its buffer).
-  const words = bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : null;
+  const words = mmu?.words ?? null;
   const names = ['S', 'COND', 'IPS', 'LOCAL', 'FALLBACK', 'TLB', 'MB', 'M32'];
   const args: unknown[] = [INLINE_SCOPE, condition, ips, locals, fallback, mmu?.entries ?? new Int32Array(0), bytes, words];
   let g = 0;

@@ -8,6 +8,8 @@
  *   element, so a fault in the middle of a REP leaves the registers describing the work
  *   that remains and the run loop's rewind of RIP restarts it exactly (SDM: "a repeating
  *   string operation can be suspended by an exception or interrupt").
+ * - REP STOS and REP MOVS upwards through RAM do runs of elements at once where that cannot
+ *   differ from the element loop (string-runs.ts).
  * - A REP runs at most REP_CHUNK elements per step; if work remains RIP is set back to the
  *   instruction, so the next step continues it and interrupts can be taken in between
  *   (what hardware does between iterations), and a huge rCX never blocks the host.
@@ -29,6 +31,7 @@ import { checkIoPermission } from '../protected/io-permission.js';
 import { checkSegmentWrite } from '../protected/segment-checks.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
+import { movsRun, stosRun, type StringRun } from './string-runs.js';
 
 /** Elements a REP executes per step before yielding back to the run loop. */
 export const REP_CHUNK = 4096;
@@ -229,7 +232,7 @@ type Element = (cpu: SoftCpu, insn: Instruction, am: number, size: number, delta
  * marks CMPS/SCAS (REPE/REPNE end early on ZF); `io` marks INS/OUTS (the I/O permission
  * check, done once per instruction as the SDM's pseudocode does before the loop).
  */
-function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compare: boolean, io: boolean) {
+function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compare: boolean, io: boolean, run: StringRun | null = null) {
   return (cpu: SoftCpu, insn: Instruction): void => {
     const am = addressMode(insn);
     const size = sizeOf(insn);
@@ -255,16 +258,24 @@ function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compa
     // REPE/REPNE CMPS and SCAS interrupted by a fault leave EFLAGS as they were before the
     // instruction, not as the last completed comparison set them (measured on the host CPU).
     const flagsBefore = compare ? flags.get() : 0;
+    // Upwards in 16/32-bit addressing, STOS and MOVS may do whole runs at once (string-runs.ts).
+    const runs = run !== null && delta > 0 && (am === ADDR16 || am === ADDR32) ? run : null;
     try {
-      for (let n = 0; ; n++) {
+      for (let n = 0; ;) {
         // rCX at the address size (RCX: both halves) is re-read: the element commits it.
         if (am === ADDR64 ? (g.r32[RCX] | g.hi[RCX]) === 0 : index(g, am, RCX) === 0) return;
         if (n === REP_CHUNK) {
           resumeLater(cpu, insn);
           return;
         }
+        const done = runs === null ? 0 : runs(cpu, insn, am === ADDR16, size, REP_CHUNK - n);
+        if (done > 0) {
+          n += done;
+          continue;
+        }
         element(cpu, insn, am, size, delta);
         advance(g, am, RCX, -1);
+        n++;
         if (until === UNTIL_NOT_EQUAL ? flags.zf() === 0 : until === UNTIL_EQUAL && flags.zf() === 1) return;
       }
     } catch (e) {
@@ -275,12 +286,12 @@ function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compa
 }
 
 export const STRING_HANDLERS: HandlerTable = {
-  movs_Yb_Xb: stringOp(movsOne, byteSize, false, false),
-  movs_Yv_Xv: stringOp(movsOne, vSize, false, false),
+  movs_Yb_Xb: stringOp(movsOne, byteSize, false, false, movsRun),
+  movs_Yv_Xv: stringOp(movsOne, vSize, false, false, movsRun),
   cmps_Xb_Yb: stringOp(cmpsOne, byteSize, true, false),
   cmps_Xv_Yv: stringOp(cmpsOne, vSize, true, false),
-  stos_Yb_AL: stringOp(stosOne, byteSize, false, false),
-  stos_Yv_rAX: stringOp(stosOne, vSize, false, false),
+  stos_Yb_AL: stringOp(stosOne, byteSize, false, false, stosRun),
+  stos_Yv_rAX: stringOp(stosOne, vSize, false, false, stosRun),
   lods_AL_Xb: stringOp(lodsOne, byteSize, false, false),
   lods_rAX_Xv: stringOp(lodsOne, vSize, false, false),
   scas_AL_Yb: stringOp(scasOne, byteSize, true, false),

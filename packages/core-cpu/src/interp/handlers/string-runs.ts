@@ -1,0 +1,121 @@
+/**
+ * REP STOS and REP MOVS through RAM a run of elements at a time: one fill or one copy where
+ * the element loop of string.ts would go through the TLB, the segment checks and the index
+ * updates once per element. Kernels clear and copy pages this way all the time.
+ *
+ * A run is taken only where the element loop would come to the same result with no fault and
+ * no side effect on the way, so the two cannot be told apart (registers, memory, flags, and
+ * where a REP_CHUNK step ends):
+ * - outside IA-32e mode, 16- or 32-bit addressing, DF = 0 (upwards);
+ * - the segments are usable expand-up data segments (ES writable), the run lies inside their
+ *   limits, and a 16-bit offset does not wrap;
+ * - the run stays inside one page of each operand, and the TLB's fast-path test passes for
+ *   those pages: RAM, present, writable (the destination) at this privilege, dirty already,
+ *   holding no decoded code (writes there must reach the code-write hook);
+ * - MOVS: the destination does not start inside the source's run after its start (copied one
+ *   element after another upwards, such a copy repeats a pattern; one block copy would not).
+ * Otherwise a run function returns 0 and the element loop takes the next element itself,
+ * faults included. Each returns how many elements it did, after committing rSI/rDI/rCX.
+ */
+import type { Instruction } from '../../decoder/instruction.js';
+import { Seg } from '../../state/segment-cache.js';
+import { SIMPLE_MASK, SIMPLE_VALUE, WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../protected/segment-checks.js';
+import type { SoftCpu } from '../soft-cpu.js';
+
+const RCX = 1;
+const RSI = 6;
+const RDI = 7;
+const EFER_LMA = 0x400;
+const PAGE = 4096;
+
+/** A run of `max` elements or fewer: the caller's addressing, element size and limit. */
+export type StringRun = (cpu: SoftCpu, insn: Instruction, addr16: boolean, size: number, max: number) => number;
+
+function indexOf(cpu: SoftCpu, addr16: boolean, n: number): number {
+  const g = cpu.regs.gpr;
+  return addr16 ? g.r16[n << 1] : g.r32[n] >>> 0;
+}
+
+function setIndex(cpu: SoftCpu, addr16: boolean, n: number, v: number): void {
+  const g = cpu.regs.gpr;
+  if (addr16) g.r16[n << 1] = v;
+  else {
+    g.r32[n] = v;
+    g.hi[n] = 0;
+  }
+}
+
+/** Elements of `size` from linear `lin` to the end of its page. */
+function roomInPage(lin: number, size: number): number {
+  return Math.floor((PAGE - (lin & (PAGE - 1))) / size);
+}
+
+/** True when `bytes` bytes at `offset` lie inside segment `seg`, a usable expand-up data segment (writable if asked). */
+function insideSegment(cpu: SoftCpu, seg: number, offset: number, bytes: number, writable: boolean, addr16: boolean): boolean {
+  const s = cpu.regs.seg;
+  const attr = s.attr[seg];
+  if (writable ? (attr & WRITABLE_SIMPLE_MASK) !== WRITABLE_SIMPLE_VALUE : (attr & SIMPLE_MASK) !== SIMPLE_VALUE) return false;
+  if (addr16 && offset + bytes > 0x10000) return false;
+  return offset + bytes - 1 <= s.limit[seg] >>> 0;
+}
+
+/** Whether runs may be taken at all: an MMU, legacy paging (TLB tags all 0). */
+function runsPossible(cpu: SoftCpu): boolean {
+  return cpu.mmu !== null && (cpu.regs.efer & EFER_LMA) === 0;
+}
+
+/** Fills `n` elements of `size` bytes of value `v` at backing offset `at`. */
+function fill(cpu: SoftCpu, at: number, size: number, v: number, n: number): void {
+  const mmu = cpu.mmu!;
+  const bytes = mmu.bytes;
+  const b0 = v & 0xff;
+  if (size === 1 || (b0 === ((v >>> 8) & 0xff) && (size === 2 || v === Math.imul(b0, 0x01010101)))) {
+    bytes.fill(b0, at, at + n * size);
+  } else if (size === 4 && (at & 3) === 0 && mmu.words !== null) {
+    mmu.words.fill(v, at >> 2, (at >> 2) + n);
+  } else {
+    for (let k = 0, p = at; k < n; k++) for (let i = 0; i < size; i++, p++) bytes[p] = v >>> (i * 8);
+  }
+}
+
+export const stosRun: StringRun = (cpu, _insn, addr16, size, max) => {
+  if (!runsPossible(cpu)) return 0;
+  const mmu = cpu.mmu!;
+  const offset = indexOf(cpu, addr16, RDI);
+  const lin = (cpu.regs.seg.base[Seg.ES] + offset) >>> 0;
+  const n = Math.min(max, indexOf(cpu, addr16, RCX), roomInPage(lin, size));
+  if (n <= 0 || !insideSegment(cpu, Seg.ES, offset, n * size, true, addr16)) return 0;
+  const e = mmu.entries[lin >>> 12];
+  if ((e & mmu.writeMask) !== mmu.writeExpect) return 0;
+  const g = cpu.regs.gpr;
+  const value = size === 1 ? g.r8[0] : size === 2 ? g.r16[0] : g.r32[0];
+  fill(cpu, (e & ~0xfff) | (lin & 0xfff), size, value, n);
+  setIndex(cpu, addr16, RDI, offset + n * size);
+  setIndex(cpu, addr16, RCX, indexOf(cpu, addr16, RCX) - n);
+  return n;
+};
+
+export const movsRun: StringRun = (cpu, insn, addr16, size, max) => {
+  if (!runsPossible(cpu)) return 0;
+  const mmu = cpu.mmu!;
+  const base = cpu.regs.seg.base;
+  const from = indexOf(cpu, addr16, RSI);
+  const to = indexOf(cpu, addr16, RDI);
+  const source = (base[insn.segment] + from) >>> 0;
+  const dest = (base[Seg.ES] + to) >>> 0;
+  const n = Math.min(max, indexOf(cpu, addr16, RCX), roomInPage(source, size), roomInPage(dest, size));
+  const length = n * size;
+  if (n <= 0 || !insideSegment(cpu, insn.segment, from, length, false, addr16)) return 0;
+  if (!insideSegment(cpu, Seg.ES, to, length, true, addr16)) return 0;
+  const es = mmu.entries[source >>> 12];
+  const ed = mmu.entries[dest >>> 12];
+  if ((es & mmu.readMask) !== mmu.readExpect || (ed & mmu.writeMask) !== mmu.writeExpect) return 0;
+  const at = (es & ~0xfff) | (source & 0xfff);
+  const into = (ed & ~0xfff) | (dest & 0xfff);
+  if (into > at && into < at + length) return 0;
+  mmu.bytes.copyWithin(into, at, at + length);
+  setIndex(cpu, addr16, RSI, from + length);
+  setIndex(cpu, addr16, RDI, to + length);
+  setIndex(cpu, addr16, RCX, indexOf(cpu, addr16, RCX) - n);
+  return n;
+};

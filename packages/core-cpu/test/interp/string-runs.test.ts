@@ -1,0 +1,121 @@
+// REP STOS and REP MOVS done a run at a time (handlers/string-runs.ts) against a model of the
+// element loop written here: one element after another, upwards, each read before it is
+// written. Random sizes, counts past pages and past REP_CHUNK, unaligned addresses, and
+// copies onto themselves both ways; then the cases a run must leave to the element loop:
+// a 16-bit offset that wraps, a write over decoded code, a segment limit in the middle.
+import { describe, expect, it } from 'vitest';
+import { CODE, testCpu } from './test-machine.js';
+
+const ECX = 1, ESI = 6, EDI = 7;
+const AREA = 0x10000;
+const AREA_END = 0x30000;
+
+let seed = 0x51f15e;
+function rand(n: number): number {
+  seed = (Math.imul(seed, 1103515245) + 12345) | 0;
+  return ((seed ^ (seed >>> 15)) >>> 0) % n;
+}
+
+/** Element loop model: copies or fills `count` elements of `size` upwards in `mem`. */
+function model(mem: Uint8Array, op: 'stos' | 'movs', size: number, src: number, dst: number, count: number, value: number): void {
+  for (let k = 0; k < count; k++) {
+    const element: number[] = [];
+    for (let i = 0; i < size; i++) element.push(op === 'stos' ? (value >>> (8 * i)) & 0xff : mem[src + k * size + i]);
+    for (let i = 0; i < size; i++) mem[dst + k * size + i] = element[i];
+  }
+}
+
+const OPCODES = {
+  stos: { 1: [0xf3, 0xaa], 2: [0x66, 0xf3, 0xab], 4: [0xf3, 0xab] },
+  movs: { 1: [0xf3, 0xa4], 2: [0x66, 0xf3, 0xa5], 4: [0xf3, 0xa5] },
+} as const;
+
+describe('REP STOS and REP MOVS in runs', () => {
+  it('leave memory and ESI/EDI/ECX as the element loop does, over 300 random cases', () => {
+    for (let round = 0; round < 300; round++) {
+      const op = rand(2) === 0 ? 'stos' : 'movs';
+      const size = [1, 2, 4][rand(3)] as 1 | 2 | 4;
+      const { cpu, memory } = testCpu([...OPCODES[op][size], 0xf4], { flat32: true });
+      const count = rand(4) === 0 ? 4096 + rand(9000) : rand(3000);
+      const bytes = count * size;
+      const src = AREA + rand(0x8000);
+      // Destinations near the source too: copies onto themselves, in both directions.
+      const dst = rand(2) === 0 ? Math.max(AREA, src + rand(64) - 32) : AREA + rand(0x8000);
+      if (Math.max(src, dst) + bytes > AREA_END) continue;
+      const start = new Uint8Array(AREA_END);
+      for (let a = AREA; a < AREA_END; a++) start[a] = rand(256);
+      memory.writeBytes(AREA, start.subarray(AREA));
+      const value = rand(2) === 0 ? 0 : rand(0x7fffffff);
+      const g = cpu.regs.gpr.r32;
+      g[0] = value;
+      g[ECX] = count;
+      g[ESI] = src;
+      g[EDI] = dst;
+      cpu.run(100000);
+      expect(cpu.halted).toBe(true);
+      const expected = start.slice();
+      model(expected, op, size, src, dst, count, value);
+      const got = memory.readBytes(AREA, AREA_END - AREA);
+      const context = `${op} size ${size} count ${count} src ${src.toString(16)} dst ${dst.toString(16)}`;
+      expect(Buffer.from(got).equals(Buffer.from(expected.subarray(AREA))), context).toBe(true);
+      expect([g[ECX], g[EDI] >>> 0, g[ESI] >>> 0], context).toEqual([0, dst + bytes, op === 'movs' ? src + bytes : src]);
+      // One instruction per REP_CHUNK (4096) elements begun, then the HLT.
+      expect(cpu.retired, context).toBe(Math.max(1, Math.ceil(count / 4096)) + 1);
+    }
+  });
+
+  it('wraps a 16-bit DI at 64 KiB element by element, also under a 4 GiB limit (unreal mode)', () => {
+    // ES base 0x10080: the wrap falls inside a page, so only the wrap check splits the run.
+    const { cpu, memory } = testCpu([0xf3, 0xaa, 0xf4], { es: 0x1008 }); // rep stosb
+    cpu.regs.seg.limit[0] = -1; // ES: the limit does not stop the run, the wrap must
+    const g = cpu.regs.gpr.r16;
+    g[0] = 0x5a;
+    g[ECX << 1] = 0x20;
+    g[EDI << 1] = 0xfff0;
+    cpu.run(100);
+    expect(memory.readBytes(0x10080 + 0xfff0, 0x10).every((b) => b === 0x5a)).toBe(true);
+    expect(memory.readBytes(0x10080, 0x10).every((b) => b === 0x5a)).toBe(true);
+    expect(memory.read8(0x10080 + 0x10000)).not.toBe(0x5a);
+    expect([g[ECX << 1], g[EDI << 1]]).toEqual([0, 0x10]);
+  });
+
+  it('sends a write over decoded code to the code-write hook, so the new code runs', () => {
+    // The code at 0x7c20 runs once (decoded), then REP STOSB overwrites its first byte and
+    // runs it again: the second time it must be the new byte.
+    const target = CODE + 0x20;
+    const { cpu, memory } = testCpu([0xf4], { flat32: true });
+    const program = [
+      0xe8, ...le32(target - (CODE + 5)), //     call target (decodes it)
+      0xbf, ...le32(target), //                  mov edi, target
+      0xb9, 0x01, 0x00, 0x00, 0x00, //           mov ecx, 1
+      0xb0, 0x40, //                             mov al, 0x40 (inc eax)
+      0xf3, 0xaa, //                             rep stosb
+      0xe8, ...le32(target - (CODE + 24)), //    call target
+      0xf4,
+    ];
+    memory.writeBytes(CODE, Uint8Array.from(program));
+    memory.writeBytes(target, Uint8Array.from([0x90, 0xc3])); // nop; ret, then inc eax; ret
+    cpu.run(100);
+    expect(cpu.halted).toBe(true);
+    // EAX: 0x40 from MOV AL, then the rewritten byte (INC EAX) ran once.
+    expect(cpu.regs.gpr.r32[0]).toBe(0x41);
+  });
+
+  it('stops at a segment limit in the middle of a run with the registers of the element loop', () => {
+    const { cpu, memory } = testCpu([0x66, 0xf3, 0xab, 0xf4], { es: 0x1000, haltingIvt: true }); // rep stosd
+    cpu.regs.seg.limit[0] = 0xfff; // ES
+    const g = cpu.regs.gpr.r32;
+    g[0] = 0x11223344;
+    g[ECX] = 0x800;
+    g[EDI] = 0;
+    cpu.run(100);
+    expect(cpu.lastException).toBe(13);
+    // 1024 dwords fit below the limit; the 1025th faults, and ECX/EDI describe what is left.
+    expect([g[ECX], g[EDI]]).toEqual([0x400, 0x1000]);
+    expect(memory.read32(0x10ffc)).toBe(0x11223344);
+  });
+});
+
+function le32(v: number): number[] {
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+}
