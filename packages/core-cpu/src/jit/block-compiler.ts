@@ -224,7 +224,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
         inlined++;
         directCount++;
         emit(`{ ${code} }`);
-        if (ctx.touchedMemory) emit(`if (cpu.pendingEvents !== 0) ${ctx.exit(ctx.doneAfter(), next)}`);
+        if (ctx.touchedMemory) emit(`if ($S !== 0) { $S = 0; if (cpu.pendingEvents !== 0) ${ctx.exit(ctx.doneAfter(), next)} }`);
         ripStoredLast = false;
         continue;
       }
@@ -283,7 +283,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     'const base = cpu.retired;',
     ...ctx.entryCode(),
     'let fk = 0, fo = 0, fz = 32, fa = 0, fb = 0, fr = 0, fc = 0;',
-    `let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $A = 0${loops ? `, pc = ${first}` : ''};`,
+    `let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $A = 0, $S = 0${loops ? `, pc = ${first}` : ''};`,
     'try {',
     ...body,
     '} catch (e) {',

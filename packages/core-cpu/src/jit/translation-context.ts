@@ -131,10 +131,14 @@ export class TranslationContext {
     return this.segmentLinear(SS, offset, size);
   }
 
-  /** Statements reading `size` bytes at linear $L into the (declared) variable `into`. */
+  /**
+   * Statements reading `size` bytes at linear $L into the (declared) variable `into`. The slow
+   * path (a TLB miss, MMIO, a page crossing) sets $S: only it can reach a device or drop
+   * translated code, so only after it must the instruction look for pending events.
+   */
   read(size: number, into: string): string {
     this.touchedMemory = true;
-    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; }`;
+    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; $S = 1; }`;
     if (!this.fastMemory) return slow;
     const hit = size === 4
       ? `(($A & 3) === 0 ? M32[$A >> 2] : (MB[$A] | (MB[$A + 1] << 8) | (MB[$A + 2] << 16) | (MB[$A + 3] << 24)))`
@@ -148,7 +152,7 @@ export class TranslationContext {
   /** Statements writing the low `size` bytes of `value` (an int32 variable) at linear $L. */
   write(size: number, value: string): string {
     this.touchedMemory = true;
-    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); }`;
+    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); $S = 1; }`;
     if (!this.fastMemory) return slow;
     const hit = size === 4
       ? `if (($A & 3) === 0) M32[$A >> 2] = ${value}; else { MB[$A] = ${value}; MB[$A + 1] = ${value} >> 8; MB[$A + 2] = ${value} >> 16; MB[$A + 3] = ${value} >> 24; }`

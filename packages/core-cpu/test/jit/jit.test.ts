@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createPortBus, createSharedRamBacking, flatSegment32, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
+import { createMmioBus, createPortBus, createSharedRamBacking, flatSegment32, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
@@ -16,7 +16,8 @@ import { DecodeCache } from '../../src/interp/decode-cache.js';
  */
 function machine(code: number[], threshold: number | null, real = false) {
   const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
-  const mmu = new Mmu(memory, createPortBus());
+  const mmio = createMmioBus();
+  const mmu = new Mmu(memory, mmio);
   const cpu = new SoftCpu(new PagedLinearMemory(mmu), createPortBus(), mmu);
   cpu.jit = threshold === null ? null : new Jit({ threshold });
   memory.writeBytes(0x1000, Uint8Array.from(code));
@@ -46,7 +47,7 @@ function machine(code: number[], threshold: number | null, real = false) {
   s.gpr[4] = 0x8000n;
   cpu.regs.load(s);
   mmu.setPagingContext({ cr0: Number(s.cr0), cr3: 0, cr3Hi: 0, cr4: 0, efer: 0 });
-  return { cpu, memory };
+  return { cpu, memory, mmio };
 }
 
 /**
@@ -86,6 +87,25 @@ const SUM_LOOP = [
 ];
 
 describe('JIT', () => {
+  it('stops after an MMIO read whose device asked the run loop to stop, at the interpreter\'s boundary', () => {
+    const code = [
+      0x90, 0x90, //                         nop; nop (the first fetch fills the TLB)
+      0xa1, 0x00, 0x00, 0x20, 0x00, //       mov eax, [0x200000]: the device below
+      0x43, 0x43, //                         inc ebx; inc ebx
+      0xf4,
+    ];
+    const runs = [null, 0].map((threshold) => {
+      const m = machine(code, threshold);
+      // A device whose read raises an interrupt line, as a status register read might.
+      m.mmio.register(0x200000, 0x1000, { name: 'stopping-device', read: () => (m.cpu.stopAfterInstruction(), 7), write: () => {} }, [4]);
+      m.cpu.run(100);
+      const r = m.cpu.regs;
+      return { eax: r.gpr.r32[0], ebx: r.gpr.r32[3], rip: r.rip, retired: m.cpu.retired, entries: m.cpu.jit?.counters.entries ?? 0 };
+    });
+    expect(runs[0]).toEqual({ eax: 7, ebx: 0, rip: 0x1007, retired: 3, entries: 0 });
+    expect(runs[1]).toEqual({ ...runs[0], entries: 1 });
+  });
+
   it('translates a hot loop and leaves registers, memory and counts exactly as the interpreter does', () => {
     const { interp, jit } = both(SUM_LOOP);
     expect(jit.cpu.halted).toBe(true);
