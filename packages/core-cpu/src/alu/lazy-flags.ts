@@ -46,6 +46,30 @@ for (let i = 0; i < 256; i++) {
   PARITY[i] = bits & 1 ? 0 : 1;
 }
 
+/**
+ * CF (0 or 1) of a flag record kept outside LazyFlags, as the JIT keeps it in locals at a loop
+ * head (jit/flag-state.ts): kind 1 is record(op, bits, a, b, r); 2 the same with CF kept in `c`
+ * (INC/DEC); 3 recordResultOnly(bits, r, 0, a, b), the eager flags in `a` and their mask in `b`.
+ * Returns -1 when the record does not tell (kind 0, or a result record without CF): LazyFlags
+ * must, once the record is written into it.
+ */
+export function carryOfRecord(kind: number, op: number, bits: number, a: number, b: number, r: number, c: number): number {
+  if (kind === 2) return c;
+  if (kind === 3) return b & CF ? a & 1 : -1;
+  if (kind !== 1) return -1;
+  const top = bits - 1;
+  switch (op) {
+    case FlagOp.ADD:
+      return (((a & b) | ((a | b) & ~r)) >>> top) & 1;
+    case FlagOp.SUB:
+      return (((~a & b) | ((~a | b) & r)) >>> top) & 1;
+    case FlagOp.NEG:
+      return (bits === 32 ? b : b & ((1 << bits) - 1)) !== 0 ? 1 : 0;
+    default:
+      return 0;
+  }
+}
+
 export class LazyFlags {
   /** EFLAGS bits not covered by `lazy`. */
   raw = EFLAGS_FIXED;

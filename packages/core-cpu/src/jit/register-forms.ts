@@ -12,7 +12,7 @@
  */
 import { CF, FlagOp, OF } from '../alu/lazy-flags.js';
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
-import { carryValue, conditionExpression, FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, materialize, RUNTIME_FLAGS } from './flag-state.js';
+import { carryValue, conditionExpression, FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, materialize, MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
 import type { TranslationContext } from './translation-context.js';
 import { callTarget } from './direct-emitters.js';
 
@@ -77,6 +77,9 @@ function resultFlags(ctx: TranslationContext, bits: number, r: string, eager: st
 function carryIn(ctx: TranslationContext): string {
   const known = carryValue(ctx.flags);
   if (known !== null) return `const c = ${known};`;
+  // At a loop head the record's kind is known only at run time: read CF from the locals, and
+  // write the record into LazyFlags only when they cannot tell.
+  if (ctx.flags.kind === 'runtime') return `let c = S.lazyFlags.carryOfRecord(fk, fo, fz, fa, fb, fr, fc); if (c < 0) { ${MATERIALIZE_RUNTIME} c = f.cf(); }`;
   const flush = materialize(ctx.flags);
   ctx.flags = { kind: 'memory' };
   return `${flush} const c = f.cf();`;
