@@ -144,30 +144,35 @@ function incDec(ctx: TranslationContext, insn: Instruction, inc: boolean, operan
   return `${load} ${carry} const v = a ${inc ? '+' : '-'} 1; ${store('v')} fk = ${FLAGS_KEEP_CARRY}; fo = ${op}; fz = ${size * 8}; fa = a; fb = 1; fr = v | 0; fc = c;`;
 }
 
+/** SHL/SHR/SAR by a constant: 32-bit operands, and 16-bit ones shifted by less than 16. */
 function shift(ctx: TranslationContext, insn: Instruction, kind: string, count: number): string | null {
   const c = count & 31;
-  if (insn.opSize !== 4) return null;
+  const size = insn.opSize;
+  if (size !== 4 && !(size === 2 && c < 16)) return null;
   if (c === 0) return insn.isMem ? null : '';
-  const rm = new RmOperand(ctx, insn, 4);
+  const rm = new RmOperand(ctx, insn, size);
+  // The results and eager flags of shift-variants.ts (shl32/shl16 ...); `a` is the operand
+  // zero-extended from its size.
+  const top = size * 8 - 1;
   let r: string;
   let eager: string;
   switch (kind) {
     case 'shl':
-      r = `a << ${c}`;
-      eager = `((a >>> ${32 - c}) & 1) | ((((a >>> 31) ^ (a >>> 30)) & 1) << 11)`;
+      r = size === 4 ? `a << ${c}` : `(a << ${c}) & 65535`;
+      eager = `((a >>> ${top + 1 - c}) & 1) | ((((a >>> ${top}) ^ (a >>> ${top - 1})) & 1) << 11)`;
       break;
     case 'shr':
       r = `a >>> ${c}`;
-      eager = `((a >>> ${c - 1}) & 1) | ((a >>> 31) << 11)`;
+      eager = `((a >>> ${c - 1}) & 1) | ((a >>> ${top}) << 11)`;
       break;
     case 'sar':
-      r = `a >> ${c}`;
-      eager = `(a >> ${c - 1}) & 1`;
+      r = size === 4 ? `a >> ${c}` : `(((a << 16) >> 16) >> ${c}) & 65535`;
+      eager = size === 4 ? `(a >> ${c - 1}) & 1` : `(((a << 16) >> 16) >> ${c - 1}) & 1`;
       break;
     default:
       return null;
   }
-  return `${rm.prepare()} ${rm.load('a')} const v = (${r}) | 0; ${rm.store('v')} ${resultFlags(ctx, 32, 'v', eager, SHIFT_EAGER)}`;
+  return `${rm.prepare()} ${rm.load('a')} const v = (${r}) | 0; ${rm.store('v')} ${resultFlags(ctx, size * 8, 'v', eager, SHIFT_EAGER)}`;
 }
 
 /** SHL/SHR/SAR r32, CL: a zero count changes nothing, so the flags are known only at run time. */
