@@ -29,10 +29,11 @@ import * as muldiv from '../interp/handlers/muldiv.js';
 import * as shiftVariants from '../interp/handlers/shift-variants.js';
 import * as data from '../interp/handlers/data.js';
 import * as stackOps from '../interp/handlers/stack-ops.js';
+import * as cpuidMsr from '../interp/handlers/cpuid-msr.js';
 
 /** The modules inlined code may name, by the key it reaches them through (`S.<key>`). */
 export const INLINE_SCOPE = {
-  addressing, lazyFlags, stack, faults, wideMath, offset64, segmentChecks, muldiv, shiftVariants, data, stackOps,
+  addressing, lazyFlags, stack, faults, wideMath, offset64, segmentChecks, muldiv, shiftVariants, data, stackOps, cpuidMsr,
 } as const;
 
 /**

@@ -300,8 +300,18 @@ export function directForm(ctx: TranslationContext, insn: Instruction): string |
       // ESP = EBP, then pop EBP; as in the handler, a faulting pop leaves ESP = EBP.
       if (insn.opSize !== 4 || !ctx.stack32) return null;
       return `${ctx.setReg(4, 4, ctx.reg(5, 4))} let v = 0; ${pop32(ctx, 'v')} ${ctx.setReg(5, 4, 'v')}`;
-    case 'nop':
+    case 'nop': case 'pause':
+      // PAUSE is a spin-loop hint; this CPU has nothing to wait for.
       return '';
+    case 'rdtsc': case 'rdtscp': {
+      // Kernels spin on the TSC (delay loops: RDTSCP, PAUSE): no handler call, no spill. The
+      // TSC counts retired instructions, so the count is stored first; a fault is handled as
+      // any fault of a directly written instruction (j).
+      // Both checks come before any register is written: a faulting RDTSCP changes nothing.
+      const rdtscp = key === 'rdtscp';
+      const aux = rdtscp ? 'const x = S.cpuidMsr.timeStampAux(cpu);' : '';
+      return `j = ${ctx.j}; ${aux} cpu.retired = base + k0 + ${ctx.local}; const t = S.cpuidMsr.timeStamp(cpu); ${ctx.setReg(0, 4, 't | 0')} ${ctx.setReg(2, 4, 'Math.floor(t / 4294967296) | 0')}${rdtscp ? ` ${ctx.setReg(1, 4, 'x')}` : ''}`;
+    }
     case 'not_Ev': {
       const rm = new RmOperand(ctx, insn, insn.opSize);
       return `${rm.prepare()} ${rm.load('a')} const v = ~a; ${rm.store('v')}`;

@@ -87,6 +87,28 @@ const SUM_LOOP = [
 ];
 
 describe('JIT', () => {
+  it('reads the TSC in a spin loop (RDTSC, RDTSCP, PAUSE written directly) as the interpreter does', () => {
+    const code = [
+      0xbb, 0x64, 0x00, 0x00, 0x00, // mov ebx, 100
+      0x0f, 0x31, //                   rdtsc                    <- loop (0x1005)
+      0x01, 0xc6, //                   add esi, eax
+      0x0f, 0x01, 0xf9, //             rdtscp
+      0x01, 0xc7, //                   add edi, eax
+      0x01, 0xcd, //                   add ebp, ecx
+      0x11, 0xd5, //                   adc ebp, edx
+      0xf3, 0x90, //                   pause
+      0x4b, //                         dec ebx
+      0x75, 0xed, //                   jne 0x1005
+      0xf4,
+    ];
+    const { interp, jit } = both(code);
+    expect(jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+    expect(jit.cpu.retired).toBe(interp.cpu.retired);
+    expect(Array.from(jit.cpu.regs.gpr.r32)).toEqual(Array.from(interp.cpu.regs.gpr.r32));
+    // The sums differ from run to run of the loop only if the TSC advanced with the count.
+    expect(interp.cpu.regs.gpr.r32[6]).not.toBe(0);
+  });
+
   it('stops after an MMIO read whose device asked the run loop to stop, at the interpreter\'s boundary', () => {
     const code = [
       0x90, 0x90, //                         nop; nop (the first fetch fills the TLB)

@@ -77,20 +77,33 @@ function cpuid(cpu: SoftCpu): void {
   setRegV(cpu, EDX, 4, out[3]);
 }
 
-/** CR4.TSD restricts RDTSC to CPL 0 in protected and virtual-8086 mode; real mode always may. */
-function rdtsc(cpu: SoftCpu): void {
+/**
+ * The TSC as RDTSC reads it: CR4.TSD restricts RDTSC to CPL 0 in protected and virtual-8086
+ * mode; real mode always may. (Also called by translated code, jit/register-forms.ts.)
+ */
+export function timeStamp(cpu: SoftCpu): number {
   if (cpu.regs.cr4 & CR4_TSD && currentPl(cpu) !== 0) raise(Vector.GP, 0);
-  const t = cpuEnvironmentOf(cpu).msrs.tsc();
+  return cpuEnvironmentOf(cpu).msrs.tsc();
+}
+
+/** RDTSCP's IA32_TSC_AUX, checked first: #UD on a model without RDTSCP. */
+export function timeStampAux(cpu: SoftCpu): number {
+  const env = cpuEnvironmentOf(cpu);
+  if (!env.model.rdtscp) raise(Vector.UD);
+  return env.msrs.tscAux;
+}
+
+function rdtsc(cpu: SoftCpu): void {
+  const t = timeStamp(cpu);
   setRegV(cpu, EAX, 4, t >>> 0);
   setRegV(cpu, EDX, 4, Math.floor(t / TWO_32) >>> 0);
 }
 
-/** RDTSCP: RDTSC plus IA32_TSC_AUX in ECX (#UD on a model without it). */
+/** RDTSCP: RDTSC plus IA32_TSC_AUX in ECX. */
 function rdtscp(cpu: SoftCpu): void {
-  const env = cpuEnvironmentOf(cpu);
-  if (!env.model.rdtscp) raise(Vector.UD);
+  const aux = timeStampAux(cpu);
   rdtsc(cpu);
-  setRegV(cpu, ECX, 4, env.msrs.tscAux);
+  setRegV(cpu, ECX, 4, aux);
 }
 
 /**
