@@ -223,7 +223,14 @@ export function nearTransfer(ctx: TranslationContext, insn: Instruction, next: n
   if (target !== null) {
     return `{ ${push32(ctx, String(next | 0))} } ${toMember(target) ?? ctx.exit(ctx.doneAfter(), target)}`;
   }
-  if (insn.entry.key === 'ret') return `{ let v = 0; ${pop32(ctx, 'v')} r.rip = v; } ${afterReturn} ${ctx.exit(ctx.doneAfter(), null)}`;
+  const key = insn.entry.key;
+  if (key === 'ret') return `{ let v = 0; ${pop32(ctx, 'v')} r.rip = v; } ${afterReturn} ${ctx.exit(ctx.doneAfter(), null)}`;
+  if (key === 'call_Ev' || key === 'jmp_Ev') {
+    // Indirect: the target is read first (it may fault), then the return address pushed.
+    const rm = new RmOperand(ctx, insn, 4);
+    const push = key === 'call_Ev' ? push32(ctx, String(next | 0)) : '';
+    return `{ ${rm.prepare()} ${rm.load('t')} ${push} r.rip = t | 0; } ${afterReturn} ${ctx.exit(ctx.doneAfter(), null)}`;
+  }
   return null;
 }
 

@@ -87,6 +87,35 @@ const SUM_LOOP = [
 ];
 
 describe('JIT', () => {
+  it('runs indirect CALL and JMP (register and memory targets) as the interpreter does', () => {
+    const code = Array<number>(0x60).fill(0x90);
+    code.splice(0, 24,
+      0xbb, 0x64, 0x00, 0x00, 0x00, //       mov ebx, 100
+      0xb8, 0x40, 0x10, 0x00, 0x00, //       mov eax, 0x1040            <- loop (0x1005)
+      0xff, 0xd0, //                         call eax
+      0xff, 0x15, 0x00, 0x30, 0x00, 0x00, // call [0x3000]
+      0x4b, //                               dec ebx
+      0x75, 0xea, //                         jne 0x1005
+      0xff, 0x25, 0x04); //                  jmp [0x3004] (disp continues below)
+    code.splice(24, 3, 0x30, 0x00, 0x00);
+    code.splice(0x40, 3, 0x01, 0xde, 0xc3); // 0x1040: add esi, ebx; ret
+    code[0x50] = 0xf4; //                      0x1050: hlt
+    const runs = [null, 0].map((threshold) => {
+      const m = machine(code, threshold);
+      m.memory.write32(0x3000, 0x1040);
+      m.memory.write32(0x3004, 0x1050);
+      m.cpu.run(100000);
+      return { cpu: m.cpu, stack: m.memory.readBytes(0x7ff0, 16) };
+    });
+    const [interp, jit] = runs;
+    expect(interp.cpu.halted && jit.cpu.halted).toBe(true);
+    expect(interp.cpu.regs.rip).toBe(0x1051);
+    expect(interp.cpu.regs.gpr.r32[6]).toBe(2 * 5050);
+    expect(jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+    expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
+    expect(Array.from(jit.stack)).toEqual(Array.from(interp.stack));
+  });
+
   it('reads the TSC in a spin loop (RDTSC, RDTSCP, PAUSE written directly) as the interpreter does', () => {
     const code = [
       0xbb, 0x64, 0x00, 0x00, 0x00, // mov ebx, 100
