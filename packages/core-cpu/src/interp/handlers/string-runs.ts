@@ -21,6 +21,7 @@ import type { Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
 import { SIMPLE_MASK, SIMPLE_VALUE, WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../protected/segment-checks.js';
 import type { SoftCpu } from '../soft-cpu.js';
+import { ADDR16, index, setIndex } from './string-index.js';
 import { PagedLinearMemory } from '../paged-memory.js';
 
 const RCX = 1;
@@ -29,22 +30,8 @@ const RDI = 7;
 const EFER_LMA = 0x400;
 const PAGE = 4096;
 
-/** A run of `max` elements or fewer: the caller's addressing, element size and limit. */
-export type StringRun = (cpu: SoftCpu, insn: Instruction, addr16: boolean, size: number, max: number) => number;
-
-function indexOf(cpu: SoftCpu, addr16: boolean, n: number): number {
-  const g = cpu.regs.gpr;
-  return addr16 ? g.r16[n << 1] : g.r32[n] >>> 0;
-}
-
-function setIndex(cpu: SoftCpu, addr16: boolean, n: number, v: number): void {
-  const g = cpu.regs.gpr;
-  if (addr16) g.r16[n << 1] = v;
-  else {
-    g.r32[n] = v;
-    g.hi[n] = 0;
-  }
-}
+/** A run of `max` elements or fewer: the caller's address mode (ADDR16 or ADDR32), element size and limit. */
+export type StringRun = (cpu: SoftCpu, insn: Instruction, am: number, size: number, max: number) => number;
 
 /** Elements of `size` from linear `lin` to the end of its page. */
 function roomInPage(lin: number, size: number): number {
@@ -52,11 +39,11 @@ function roomInPage(lin: number, size: number): number {
 }
 
 /** True when `bytes` bytes at `offset` lie inside segment `seg`, a usable expand-up data segment (writable if asked). */
-function insideSegment(cpu: SoftCpu, seg: number, offset: number, bytes: number, writable: boolean, addr16: boolean): boolean {
+function insideSegment(cpu: SoftCpu, seg: number, offset: number, bytes: number, writable: boolean, am: number): boolean {
   const s = cpu.regs.seg;
   const attr = s.attr[seg];
   if (writable ? (attr & WRITABLE_SIMPLE_MASK) !== WRITABLE_SIMPLE_VALUE : (attr & SIMPLE_MASK) !== SIMPLE_VALUE) return false;
-  if (addr16 && offset + bytes > 0x10000) return false;
+  if (am === ADDR16 && offset + bytes > 0x10000) return false;
   return offset + bytes - 1 <= s.limit[seg] >>> 0;
 }
 
@@ -83,35 +70,36 @@ function fill(cpu: SoftCpu, at: number, size: number, v: number, n: number): voi
   }
 }
 
-export const stosRun: StringRun = (cpu, _insn, addr16, size, max) => {
+export const stosRun: StringRun = (cpu, _insn, am, size, max) => {
   if (!runsPossible(cpu)) return 0;
   const mmu = cpu.mmu!;
-  const offset = indexOf(cpu, addr16, RDI);
+  const g = cpu.regs.gpr;
+  const offset = index(g, am, RDI);
   const lin = (cpu.regs.seg.base[Seg.ES] + offset) >>> 0;
-  const n = Math.min(max, indexOf(cpu, addr16, RCX), roomInPage(lin, size));
-  if (n <= 0 || !insideSegment(cpu, Seg.ES, offset, n * size, true, addr16)) return 0;
+  const n = Math.min(max, index(g, am, RCX), roomInPage(lin, size));
+  if (n <= 0 || !insideSegment(cpu, Seg.ES, offset, n * size, true, am)) return 0;
   const e = mmu.entries[lin >>> 12];
   if ((e & mmu.writeMask) !== mmu.writeExpect) return 0;
-  const g = cpu.regs.gpr;
   const value = size === 1 ? g.r8[0] : size === 2 ? g.r16[0] : g.r32[0];
   fill(cpu, (e & ~0xfff) | (lin & 0xfff), size, value, n);
-  setIndex(cpu, addr16, RDI, offset + n * size);
-  setIndex(cpu, addr16, RCX, indexOf(cpu, addr16, RCX) - n);
+  setIndex(g, am, RDI, offset + n * size);
+  setIndex(g, am, RCX, index(g, am, RCX) - n);
   return n;
 };
 
-export const movsRun: StringRun = (cpu, insn, addr16, size, max) => {
+export const movsRun: StringRun = (cpu, insn, am, size, max) => {
   if (!runsPossible(cpu)) return 0;
   const mmu = cpu.mmu!;
+  const g = cpu.regs.gpr;
   const base = cpu.regs.seg.base;
-  const from = indexOf(cpu, addr16, RSI);
-  const to = indexOf(cpu, addr16, RDI);
+  const from = index(g, am, RSI);
+  const to = index(g, am, RDI);
   const source = (base[insn.segment] + from) >>> 0;
   const dest = (base[Seg.ES] + to) >>> 0;
-  const n = Math.min(max, indexOf(cpu, addr16, RCX), roomInPage(source, size), roomInPage(dest, size));
+  const n = Math.min(max, index(g, am, RCX), roomInPage(source, size), roomInPage(dest, size));
   const length = n * size;
-  if (n <= 0 || !insideSegment(cpu, insn.segment, from, length, false, addr16)) return 0;
-  if (!insideSegment(cpu, Seg.ES, to, length, true, addr16)) return 0;
+  if (n <= 0 || !insideSegment(cpu, insn.segment, from, length, false, am)) return 0;
+  if (!insideSegment(cpu, Seg.ES, to, length, true, am)) return 0;
   const es = mmu.entries[source >>> 12];
   const ed = mmu.entries[dest >>> 12];
   if ((es & mmu.readMask) !== mmu.readExpect || (ed & mmu.writeMask) !== mmu.writeExpect) return 0;
@@ -119,8 +107,8 @@ export const movsRun: StringRun = (cpu, insn, addr16, size, max) => {
   const into = (ed & ~0xfff) | (dest & 0xfff);
   if (into > at && into < at + length) return 0;
   mmu.bytes.copyWithin(into, at, at + length);
-  setIndex(cpu, addr16, RSI, from + length);
-  setIndex(cpu, addr16, RDI, to + length);
-  setIndex(cpu, addr16, RCX, indexOf(cpu, addr16, RCX) - n);
+  setIndex(g, am, RSI, from + length);
+  setIndex(g, am, RDI, to + length);
+  setIndex(g, am, RCX, index(g, am, RCX) - n);
   return n;
 };

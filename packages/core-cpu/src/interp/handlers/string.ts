@@ -32,6 +32,7 @@ import { checkSegmentWrite } from '../protected/segment-checks.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
 import { movsRun, stosRun, type StringRun } from './string-runs.js';
+import { ADDR16, ADDR32, ADDR32_IN_64, ADDR64, addressMode, index, setIndex } from './string-index.js';
 
 /** Elements a REP executes per step before yielding back to the run loop. */
 export const REP_CHUNK = 4096;
@@ -48,35 +49,6 @@ const ANY_REP = PREFIX_REP | PREFIX_REPNE;
 const UNTIL_NONE = 0;
 const UNTIL_NOT_EQUAL = 1;
 const UNTIL_EQUAL = 2;
-
-/**
- * How rSI/rDI/rCX address memory: 16- or 32-bit offsets in a segment (limit-checked), or in
- * 64-bit mode 64-bit (or 67-prefixed 32-bit) flat addresses.
- */
-const ADDR16 = 0;
-const ADDR32 = 1;
-const ADDR64 = 2;
-const ADDR32_IN_64 = 3;
-
-function addressMode(insn: Instruction): number {
-  if (insn.mode === 64) return insn.addrSize === 8 ? ADDR64 : ADDR32_IN_64;
-  return insn.addrSize === 2 ? ADDR16 : ADDR32;
-}
-
-// ---- index registers at the address size (SI DI CX, ESI EDI ECX, RSI RDI RCX)
-
-/** The low 16/32 bits of index register n (below ADDR64; ADDR64 uses addressOf / advance). */
-function index(g: GprFile, am: number, n: number): number {
-  return am === ADDR16 ? g.r16[n << 1] : g.r32[n] >>> 0;
-}
-
-function setIndex(g: GprFile, am: number, n: number, v: number): void {
-  if (am === ADDR16) g.r16[n << 1] = v;
-  else {
-    g.r32[n] = v;
-    g.hi[n] = 0;
-  }
-}
 
 /** Linear address of `size` bytes at seg:index register n. */
 function addressOf(cpu: SoftCpu, seg: number, am: number, n: number, size: number): number {
@@ -268,7 +240,7 @@ function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compa
           resumeLater(cpu, insn);
           return;
         }
-        const done = runs === null ? 0 : runs(cpu, insn, am === ADDR16, size, REP_CHUNK - n);
+        const done = runs === null ? 0 : runs(cpu, insn, am, size, REP_CHUNK - n);
         if (done > 0) {
           n += done;
           continue;
