@@ -13,13 +13,13 @@ export class PagedLinearMemory implements LinearMemory {
   private priv: Priv = Priv.SUPERVISOR;
   private readonly entries: Int32Array;
   private readonly bytes: Uint8Array;
-  /** The same RAM as dwords, for aligned 32-bit accesses (empty if RAM is not dword-aligned). */
+  /** The same RAM as dwords (Mmu.words), for aligned 32-bit accesses. */
   private readonly words: Int32Array;
 
   constructor(readonly mmu: Mmu) {
     this.entries = mmu.entries;
     this.bytes = mmu.bytes;
-    this.words = mmu.words ?? new Int32Array(0);
+    this.words = mmu.words;
   }
 
   /** CPL 3 accesses are user accesses. */
@@ -49,7 +49,7 @@ export class PagedLinearMemory implements LinearMemory {
     const e = this.entries[linear >>> 12];
     if ((e & m.readMask) === m.readExpect && (linear & 0xfff) <= 0xffc) {
       const at = (e & ~0xfff) | (linear & 0xfff);
-      if ((at & 3) === 0 && at >> 2 < this.words.length) return this.words[at >> 2] >>> 0;
+      if ((at & 3) === 0) return this.words[at >> 2] >>> 0;
       const b = this.bytes;
       return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
     }
@@ -78,7 +78,7 @@ export class PagedLinearMemory implements LinearMemory {
     const e = this.entries[linear >>> 12];
     if ((e & m.writeMask) === m.writeExpect && (linear & 0xfff) <= 0xffc) {
       const at = (e & ~0xfff) | (linear & 0xfff);
-      if ((at & 3) === 0 && at >> 2 < this.words.length) {
+      if ((at & 3) === 0) {
         this.words[at >> 2] = value;
         return;
       }

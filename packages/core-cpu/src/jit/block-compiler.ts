@@ -320,8 +320,8 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   const { source, inlined, direct, loops, fallback, ips, locals } = generateRegionSource(members, !longMode, mmu !== null, stack32);
   const n = block.insns.length;
   const bytes = mmu?.bytes ?? new Uint8Array(0);
-  // Aligned dwords as one Int32Array access (RAM starts dword-aligned in its buffer).
-  const words = mmu?.words ?? null;
+  // Aligned dwords as one Int32Array access.
+  const words = mmu?.words ?? new Int32Array(0);
   const names = ['S', 'COND', 'IPS', 'LOCAL', 'FALLBACK', 'TLB', 'MB', 'M32'];
   const args: unknown[] = [INLINE_SCOPE, condition, ips, locals, fallback, mmu?.entries ?? new Int32Array(0), bytes, words];
   let g = 0;

@@ -44,8 +44,11 @@ export class Mmu {
   readonly entries: Int32Array;
   readonly tags: Uint16Array;
   readonly bytes: Uint8Array;
-  /** The same RAM as dwords, for aligned 32-bit accesses on fast paths (null if RAM is not dword-aligned). */
-  readonly words: Int32Array | null;
+  /**
+   * The same RAM as dwords, for aligned 32-bit accesses on fast paths. GuestMemory's bytes start
+   * at offset 0 of their buffer, so every dword-aligned RAM dword is one element.
+   */
+  readonly words: Int32Array;
   /** The one fault object every #PF throws (refilled each time; copy it if you keep it). */
   readonly fault = new CpuFault(VECTOR_PF);
   readonly counters: MmuCounters = { walks: 0, pageFaults: 0, mmioReads: 0, mmioWrites: 0, codeWrites: 0 };
@@ -84,7 +87,8 @@ export class Mmu {
     this.tags = this.tlb.tags;
     this.bytes = mem.bytes;
     const b = mem.bytes;
-    this.words = b.byteOffset % 4 === 0 ? new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2) : null;
+    if (b.byteOffset % 4 !== 0) throw new Error('guest RAM must start dword-aligned in its buffer');
+    this.words = new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
     this.view = new DataView(mem.bytes.buffer, mem.bytes.byteOffset, mem.bytes.byteLength);
     this.updateMasks();
   }

@@ -63,7 +63,7 @@ function fill(cpu: SoftCpu, at: number, size: number, v: number, n: number): voi
   const b0 = v & 0xff;
   if (size === 1 || (b0 === ((v >>> 8) & 0xff) && (size === 2 || v === Math.imul(b0, 0x01010101)))) {
     bytes.fill(b0, at, at + n * size);
-  } else if (size === 4 && (at & 3) === 0 && mmu.words !== null) {
+  } else if (size === 4 && (at & 3) === 0) {
     mmu.words.fill(v, at >> 2, (at >> 2) + n);
   } else {
     for (let k = 0, p = at; k < n; k++) for (let i = 0; i < size; i++, p++) bytes[p] = v >>> (i * 8);
