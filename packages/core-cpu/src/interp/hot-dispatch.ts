@@ -58,15 +58,17 @@ function formHandler(form: string): Handler {
   return loopHandlerFor(index, bits / 8, size?.endsWith('m') ?? false);
 }
 
+/** Each listed form's handler, resolved once. */
+const FORM_HANDLERS: readonly Handler[] = HOT_FORMS.map(formHandler);
 /** HOT_HANDLERS[c - 1] is case c's handler; case 0 is "any other": handlers[k]. */
-const HOT_HANDLERS: readonly Handler[] = [...new Set(HOT_FORMS.map(formHandler))];
+const HOT_HANDLERS: readonly Handler[] = [...new Set(FORM_HANDLERS)];
 const CASE_OF = new Map<Handler, number>(HOT_HANDLERS.map((h, i) => [h, i + 1]));
 /**
  * The listed handlers that may set RIP (near branches). The others never read or write it in
  * 16/32-bit code (RIP-relative addressing is 64-bit only), so their cases skip both the store
  * of RIP before them and the check after them.
  */
-const BRANCHES: ReadonlySet<Handler> = new Set(HOT_FORMS.filter((f) => /^(j|call|ret|loop)/.test(f)).map(formHandler));
+const BRANCHES: ReadonlySet<Handler> = new Set(FORM_HANDLERS.filter((_h, i) => /^(j|call|ret|loop)/.test(HOT_FORMS[i])));
 
 /** The case number of a decoded instruction's loop handler (0 when it has none of its own). */
 export function hotIndex(handler: Handler): number {
