@@ -62,8 +62,15 @@ export interface DecodeCacheCounters {
 export class CodeBlock {
   /** Backing offset of the first byte; -1 once dropped (lookups then miss). */
   key: number;
-  /** Backing offset one past the last byte. */
+  /** Backing offset one past the last byte in the block's page. */
   end: number;
+  /**
+   * A block whose one instruction runs into the next page: that page's backing offset (its TLB
+   * entry's bits 31:12, which the run loop checks before every use), else -1.
+   */
+  crossKey = -1;
+  /** Backing offset one past the instruction's last byte in the next page (crossKey's range). */
+  crossEnd = -1;
   readonly insns: Instruction[] = [];
   readonly handlers: Handler[] = [];
   /** Per instruction, its handler's case in the block runner's switch (hot-dispatch.ts), 0 for none. */
@@ -92,7 +99,9 @@ const EMPTY = new CodeBlock(-1, CpuMode.Bits16);
  * The decoder's byte source while building a block: bytes straight from the RAM backing,
  * within one page (and, in 16-bit code, below IP 0x10000). A byte outside that range sets
  * `overran` instead of being read, so the instruction is left for the slow path, which fetches
- * through the MMU with its faults and side effects (accessed bits of the next page).
+ * through the MMU with its faults and side effects (accessed bits of the next page). The one
+ * exception is a block's first instruction when the caller knows the next page's backing
+ * (`next`, from a TLB entry that allows the fetch): its bytes there are read and `crossed` set.
  */
 class PageBytes implements ByteSource {
   bytes: Uint8Array = new Uint8Array(0);
@@ -103,11 +112,18 @@ class PageBytes implements ByteSource {
   limit = 0;
   /** IP past which 16-bit code would wrap (0x10000), or Infinity. */
   ipLimit = Infinity;
+  /** Backing offset of the next page while the first instruction decodes, else -1. */
+  next = -1;
   overran = false;
+  crossed = false;
 
   fetch8(ip: number): number {
     const at = this.base + (ip - this.ip0);
     if (at >= this.limit || ip >= this.ipLimit) {
+      if (this.next >= 0 && ip < this.ipLimit) {
+        this.crossed = true;
+        return this.bytes[this.next + (at - this.limit)];
+      }
       this.overran = true;
       return 0x90;
     }
@@ -146,8 +162,14 @@ export class DecodeCache {
    * `wrap16`) from `bytes`, the RAM backing, and caches it. Returns null when not even the
    * first instruction lies whole in the page or decodes (the caller runs it the slow way,
    * which raises its fault). `physPage` is the guest-physical page, for the code-write hook.
+   * When the block starts in the last bytes of its page, `nextKey` (the next page's backing
+   * offset, or -1) and `nextPhysPage` let its first instruction cross into that page: the block
+   * is then that instruction alone (hot loops do run across page ends).
    */
-  build(bytes: Uint8Array, key: number, ip: number, mode: CpuMode, wrap16: boolean, physPage: number): CodeBlock | null {
+  build(
+    bytes: Uint8Array, key: number, ip: number, mode: CpuMode, wrap16: boolean, physPage: number,
+    nextKey = -1, nextPhysPage = -1,
+  ): CodeBlock | null {
     this.counters.misses++;
     const src = this.source;
     src.bytes = bytes;
@@ -155,6 +177,8 @@ export class DecodeCache {
     src.ip0 = ip;
     src.limit = (key | 0xfff) + 1;
     src.ipLimit = wrap16 ? 0x10000 : Infinity;
+    src.next = nextKey;
+    src.crossed = false;
     const block = new CodeBlock(key, mode);
     let at = key;
     let next = ip;
@@ -162,6 +186,7 @@ export class DecodeCache {
       const insn = new Instruction();
       src.overran = false;
       const status = decode(src, next, mode, insn);
+      src.next = -1;
       if (status !== DecodeStatus.Ok || src.overran) break;
       block.insns.push(insn);
       const handler = loopHandler(insn);
@@ -169,6 +194,12 @@ export class DecodeCache {
       block.hot.push(hotIndex(handler));
       at += insn.length;
       next += insn.length;
+      if (src.crossed) {
+        block.crossKey = nextKey;
+        block.crossEnd = nextKey + (at - src.limit);
+        at = src.limit;
+        break;
+      }
       if (endsBlock(insn)) break;
     }
     if (block.insns.length === 0) return null;
@@ -181,11 +212,17 @@ export class DecodeCache {
     if (evicted !== EMPTY) {
       // Direct-mapped: the slot's block goes (it stays listed by page until a sweep).
       this.drop(evicted);
-      this.deadListed++;
+      this.deadListed += evicted.crossKey === -1 ? 1 : 2;
       if (this.deadListed > 4096 && this.deadListed > this.cachedInstructions >>> 2) this.sweep();
     }
     this.blocks[slot] = block;
-    const keyPage = key >>> 12;
+    this.list(block, key >>> 12, physPage);
+    if (block.crossKey !== -1) this.list(block, block.crossKey >>> 12, nextPhysPage);
+    return block;
+  }
+
+  /** Lists `block` under backing page `keyPage`, which holds guest-physical page `physPage`. */
+  private list(block: CodeBlock, keyPage: number, physPage: number): void {
     let list = this.byPage.get(keyPage);
     if (list === undefined) {
       list = [];
@@ -193,7 +230,6 @@ export class DecodeCache {
     }
     list.push(block);
     if (this.pageOffsets.get(physPage) !== keyPage) this.pageOffsets.set(physPage, keyPage);
-    return block;
   }
 
   /**
@@ -224,9 +260,11 @@ export class DecodeCache {
         const b = list[k];
         if (b.key === -1) {
           this.deadListed--; // evicted earlier: just unlisted now
-        } else if (b.key < end && b.end > key) {
+        } else if ((b.key < end && b.end > key) || (b.crossKey !== -1 && b.crossKey < end && b.crossEnd > key)) {
           this.drop(b);
           dropped++;
+          // A page-crossing block stays listed under its other page, dead.
+          if (b.crossKey !== -1) this.deadListed++;
         } else list[kept++] = b;
       }
       list.length = kept;

@@ -17,7 +17,7 @@
  */
 import { READS_FOR_WRITE } from './protected/segment-checks.js';
 import type { IoBus } from '@tsemu/devices/platform';
-import { decode, type ByteSource } from '../decoder/decoder.js';
+import { decode, MAX_INSTRUCTION_LENGTH, type ByteSource } from '../decoder/decoder.js';
 import { CpuMode, DecodeStatus, Instruction } from '../decoder/instruction.js';
 import { CpuRegisters } from '../state/cpu-registers.js';
 import { Seg } from '../state/segment-cache.js';
@@ -278,7 +278,9 @@ export class SoftCpu {
             // A RAM entry: bits 31:12 are the page's backing offset, the cache's key space.
             const key = (e & ~0xfff) | (lin & 0xfff);
             let block: CodeBlock | null = blocks[key & SLOT_MASK];
-            if (block.key !== key || block.mode !== mode) block = this.buildBlock(key, e, lin, start & ipMask, mode);
+            if (block.key !== key || block.mode !== mode || (block.crossKey !== -1 && !this.crossingHolds(block, page))) {
+              block = this.buildBlock(key, e, lin, start & ipMask, mode);
+            }
             if (block !== null) {
               const insns = block.insns;
               const n = insns.length;
@@ -409,7 +411,9 @@ export class SoftCpu {
           if ((e & fetchMask) === fetchExpect && tlbTags[page] === (startHi & CANONICAL_HI)) {
             const key = (e & ~0xfff) | (lin & 0xfff);
             let block: CodeBlock | null = blocks[key & SLOT_MASK];
-            if (block.key !== key || block.mode !== mode) block = this.buildBlock(key, e, lin, lin, mode);
+            if (block.key !== key || block.mode !== mode || (block.crossKey !== -1 && !this.crossingHolds(block, page))) {
+              block = this.buildBlock(key, e, lin, lin, mode);
+            }
             if (block !== null) {
               const insns = block.insns;
               const handlers = block.handlers;
@@ -503,9 +507,34 @@ export class SoftCpu {
   private buildBlock(key: number, e: number, lin: number, ip: number, mode: CpuMode): CodeBlock | null {
     const mmu = this.mmu!;
     const tlb = mmu.tlb;
-    const physPage = tlb.frames[lin >>> 12];
-    const block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage);
-    if (block !== null && (e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
+    const page = lin >>> 12;
+    const physPage = tlb.frames[page];
+    // An instruction may run into the next page when that page's TLB entry allows the fetch
+    // (same tag, so the same 4 GiB region in long mode); otherwise the slow path fetches it.
+    const next = page + 1;
+    let nextKey = -1;
+    let nextE = 0;
+    if ((lin & 0xfff) > 0x1000 - MAX_INSTRUCTION_LENGTH && next < mmu.entries.length && mmu.tags[next] === mmu.tags[page]) {
+      nextE = mmu.entries[next];
+      if ((nextE & mmu.fetchMask) === mmu.fetchExpect) nextKey = nextE & ~0xfff;
+    }
+    const block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage, nextKey, tlb.frames[next]);
+    if (block === null) return null;
+    if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
+    if (block.crossKey !== -1 && (nextE & TLB_HAS_CODE) === 0) tlb.markCode(tlb.frames[next] * 4096);
     return block;
+  }
+
+  /**
+   * A cached block whose instruction runs into the page after `page` may run only while that
+   * page is still mapped to the same RAM with the fetch allowed (the first page is checked by
+   * the block's key): a paging change there needs no flush, the block is rebuilt instead.
+   */
+  private crossingHolds(block: CodeBlock, page: number): boolean {
+    const mmu = this.mmu!;
+    const next = page + 1;
+    if (next >= mmu.entries.length || mmu.tags[next] !== mmu.tags[page]) return false;
+    const e = mmu.entries[next];
+    return (e & mmu.fetchMask) === mmu.fetchExpect && (e & ~0xfff) === block.crossKey;
   }
 }

@@ -118,15 +118,63 @@ describe('DecodeCache', () => {
     expect(mmu.tlb.hasCode(0x2000)).toBe(false);
   });
 
-  it('runs an instruction that crosses a page boundary correctly without caching it', () => {
-    const { cpu, cache } = cachedCpu([
+  it('caches an instruction that crosses a page boundary as a block of its own, once the next page is in the TLB', () => {
+    const { cpu, cache, mmu } = cachedCpu([
       0xb8, 0x34, 0x12, // 7ffe mov ax, 0x1234 (crosses into 0x8000)
       0xf4,
     ], 0x7ffe);
-    cpu.run(10);
+    const again = () => {
+      cpu.regs.rip = 0x7ffe;
+      cpu.halted = false;
+      cpu.run(10);
+    };
+    cpu.run(10); // no TLB entries yet: the slow path fetches both pages and fills the TLB
     expect(cpu.regs.gpr.r16[0]).toBe(0x1234);
     expect(cache.lookup(0x7ffe, 16)).toBeNull();
-    expect(cache.lookup(0x8001, 16)).not.toBeNull();
+    again();
+    const block = cache.lookup(0x7ffe, 16)!;
+    expect(block.count).toBe(1);
+    expect(block.crossKey).toBe(0x8000);
+    expect(block.crossEnd).toBe(0x8001);
+    expect(mmu.tlb.hasCode(0x8000)).toBe(true); // so a store there reaches the code-write hook
+    // A guest store into the byte in the second page drops it; the new immediate runs.
+    mmu.write8(0x8000, 0x56, 0);
+    expect(cache.lookup(0x7ffe, 16)).toBeNull();
+    again();
+    expect(cpu.regs.gpr.r16[0]).toBe(0x5634);
+    expect(cache.lookup(0x7ffe, 16)?.crossKey).toBe(0x8000);
+  });
+
+  it('rebuilds a page-crossing block when the next page is remapped, and never runs the old bytes', () => {
+    const { cpu, mmu, memory, cache } = cachedCpu([]);
+    const pd = 0x10000;
+    const low = 0x12000;
+    const pt = 0x11000;
+    memory.write32(pd, low | 3); // 0-4 MiB identity
+    for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
+    memory.write32(pd + 4, pt | 3); // 4 MiB: the first page fixed, the second switched between frames
+    memory.write32(pt, 0x30000 | 3);
+    memory.write32(pt + 4, 0x40000 | 3);
+    memory.writeBytes(0x30ffe, Uint8Array.from([0xb8, 0x01])); //             mov eax, 0x??????01 ...
+    memory.writeBytes(0x40000, Uint8Array.from([0x00, 0x00, 0x00, 0xf4])); // ... 0x00000001; hlt
+    memory.writeBytes(0x50000, Uint8Array.from([0x02, 0x00, 0x00, 0xf4])); // ... 0x00000201; hlt
+    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, pd);
+    const again = () => {
+      cpu.regs.rip = 0x400ffe;
+      cpu.halted = false;
+      cpu.run(10);
+    };
+    again();
+    again();
+    expect(cpu.regs.gpr.r32[0]).toBe(1);
+    expect(cache.lookup(0x30ffe, 32)?.crossKey).toBe(0x40000);
+    mmu.write32(pt + 4, 0x50000 | 3, 0); // the guest remaps the second page, then INVLPG
+    mmu.invlpg(0x401000);
+    again();
+    expect(cpu.regs.gpr.r32[0]).toBe(0x201);
+    again();
+    expect(cpu.regs.gpr.r32[0]).toBe(0x201);
+    expect(cache.lookup(0x30ffe, 32)?.crossKey).toBe(0x50000);
   });
 
   it('does not cache 16-bit code that wraps from IP 0xFFFF to 0, so a store to the wrapped byte is seen', () => {
@@ -244,6 +292,33 @@ describe('DecodeCache', () => {
     expect(block.count).toBe(30); // the NOPs at 0x1fe0-0x1ffd
     expect(block.end).toBe(0x1ffe);
     expect(cache.build(bytes, 0x1ffe, 0x1ffe, 16, false, 1)).toBeNull();
+  });
+
+  it('decodes a first instruction into the next page it is given, and drops it on writes to either part', () => {
+    const cache = new DecodeCache();
+    const bytes = new Uint8Array(0x4000).fill(0x90);
+    bytes.set([0xb8, 0x34], 0x1ffe); // mov ax, imm16 ...
+    bytes.set([0x12], 0x3000); //       ... whose last byte is in the next linear page, backed at 0x3000
+    const block = cache.build(bytes, 0x1ffe, 0x1ffe, 16, false, 1, 0x3000, 3)!;
+    expect(block.count).toBe(1);
+    expect(block.insns[0].imm).toBe(0x1234);
+    expect([block.end, block.crossKey, block.crossEnd]).toEqual([0x2000, 0x3000, 0x3001]);
+    // A block that starts earlier still ends before the crossing instruction.
+    expect(cache.build(bytes, 0x1fe0, 0x1fe0, 16, false, 1, 0x3000, 3)!.count).toBe(30);
+    cache.invalidate(0x3001, 0x100); // past the instruction's byte
+    expect(cache.lookup(0x1ffe, 16)).toBe(block);
+    cache.invalidate(0x2000, 0x1000); // the page between, which backs neither part
+    expect(cache.lookup(0x1ffe, 16)).toBe(block);
+    cache.invalidate(0x3000, 1);
+    expect(cache.lookup(0x1ffe, 16)).toBeNull();
+    const again = cache.build(bytes, 0x1ffe, 0x1ffe, 16, false, 1, 0x3000, 3)!;
+    cache.invalidate(0x1fff, 1);
+    expect(cache.lookup(0x1ffe, 16)).toBeNull();
+    expect(again.key).toBe(-1);
+    // The physical page of the second part is noted for the MMU's code-write hook.
+    const third = cache.build(bytes, 0x1ffe, 0x1ffe, 16, false, 1, 0x3000, 7)!;
+    cache.invalidatePhys(7 * 4096, 1);
+    expect(third.key).toBe(-1);
   });
 
   it('evicts the block in a slot for a new one, keeps counting only live instructions, and still drops both on writes', () => {
