@@ -204,4 +204,27 @@ describe('the block runner (interp/hot-dispatch.ts)', () => {
     expect(memory.read16(STACK_TOP - 6)).toBe(CODE + 2);
     expect(cpu.retired).toBe(3);
   });
+
+  it('is rebuilt every runnerRefreshInstructions retired, and the guest runs on unchanged', () => {
+    const saved = SoftCpu.runnerRefreshInstructions;
+    SoftCpu.runnerRefreshInstructions = 1000;
+    try {
+      const { cpu } = testCpu([
+        0x31, 0xc0, //       xor ax, ax
+        0xb9, 0x10, 0x27, // mov cx, 10000
+        0x01, 0xc8, //       add ax, cx   <- loop
+        0xe2, 0xfc, //       loop -4
+        0xf4, //             hlt
+      ]);
+      // run() in bursts, as the tcg accelerator calls it: the runner is checked between bursts.
+      while (!cpu.halted) cpu.run(500);
+      expect(cpu.regs.gpr.r16[0]).toBe((10000 * 10001 / 2) & 0xffff);
+      expect(cpu.retired).toBe(2 + 2 * 10000 + 1);
+      // 20,003 retired: a rebuild at 1,000, then each 1,000 after the previous one (± a burst).
+      expect(cpu.runnerRefreshes).toBeGreaterThanOrEqual(18);
+      expect(cpu.runnerRefreshes).toBeLessThanOrEqual(20);
+    } finally {
+      SoftCpu.runnerRefreshInstructions = saved;
+    }
+  });
 });
