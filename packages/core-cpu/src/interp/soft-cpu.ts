@@ -123,12 +123,14 @@ export class SoftCpu {
   /** Numbers the run loop's calls (and TLB generations within one): see CompiledBlock.linkEpoch. */
   private jitEpoch = 0;
   /**
-   * Retired instructions between rebuilds of the block runner (see runBlock): V8 decides what
-   * to inline into it from call counts gathered since it was built, and does not revisit that
+   * Instructions the block runner (see runBlock) runs before it is rebuilt: V8 decides what to
+   * inline into it from call counts gathered since it was built, and does not revisit that
    * while the optimised code stays valid, so without a rebuild the handlers of the guest's
    * first phase (a kernel's decompressor) stay inlined and the later phases' hot ones are
    * plain calls. Measured on the Linux 686 boot (interpreter, same day): never 91.1 s, every
-   * 300 million 86.1 s, every 100 million 91.6 s (each rebuild runs unoptimised for a while).
+   * 300 million 86.1 s, every billion 89.8 s, every 100 million 91.6 s (each rebuild runs
+   * unoptimised for a while). Counted in the runner's own instructions, not translated ones:
+   * with the JIT on, a rebuild every 300 million retired made the boot about 1 s slower.
    */
   static runnerRefreshInstructions = 300_000_000;
   /**
@@ -136,7 +138,8 @@ export class SoftCpu {
    * one CPU's workload does not decide what V8 inlines for another's.
    */
   private runBlock: BlockRunner = createBlockRunner();
-  private runnerRefreshAt = SoftCpu.runnerRefreshInstructions;
+  /** Instructions this runner may still run before refreshRunner. */
+  private runnerBudget = SoftCpu.runnerRefreshInstructions;
   /** Block runners built after the first. */
   runnerRefreshes = 0;
   /** Decoded blocks by RAM backing offset; null without an MMU (nothing to track writes). */
@@ -231,7 +234,7 @@ export class SoftCpu {
   /** A new block runner, whose type feedback starts from the guest's current phase. */
   private refreshRunner(): void {
     this.runBlock = createBlockRunner();
-    this.runnerRefreshAt = this.retired + SoftCpu.runnerRefreshInstructions;
+    this.runnerBudget = SoftCpu.runnerRefreshInstructions;
     this.runnerRefreshes++;
   }
 
@@ -255,7 +258,7 @@ export class SoftCpu {
    */
   private execute(limit: number): number {
     const r = this.regs;
-    if (this.retired >= this.runnerRefreshAt) this.refreshRunner();
+    if (this.runnerBudget <= 0) this.refreshRunner();
     this.modeChanged = false;
     if (((r.efer & EFER_LMA) !== 0) !== (this.mem !== this.legacyMem)) this.syncLongMode();
     // 64-bit mode has a loop of its own, so the legacy loop below stays as lean as before.
@@ -359,7 +362,9 @@ export class SoftCpu {
               previous = null;
               interpreted = block;
               retiredBefore = this.retired;
-              i += this.runBlock(this, block, start, ipMask, limit - i);
+              const ran = this.runBlock(this, block, start, ipMask, limit - i);
+              i += ran;
+              this.runnerBudget -= ran;
               interpreted = null;
               if (this.pendingEvents !== 0) {
                 // Work between instructions, which may deliver a trap (a new CS): re-enter after it.
