@@ -33,9 +33,9 @@ import { conditionalBranch, directTargets, relativeTarget } from './direct-emitt
 import { endsBlock } from '../interp/loop-handlers.js';
 import { condition } from '../interp/handlers/control.js';
 import type { Mmu } from '../mmu/mmu.js';
-import { materialize, MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
+import { MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
 import { conditionCode, directForm, nearTransfer } from './register-forms.js';
-import { RELOAD_MARK, SPILL_MARK, TranslationContext } from './translation-context.js';
+import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext } from './translation-context.js';
 
 /**
  * A translated block: runs it from its first instruction, returns the instructions completed;
@@ -151,7 +151,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
   };
   // A branch to a member: on to it, unless its block could pass the caller's budget.
   const internal = (done: number, target: number | string): string =>
-    `k0 += ${done}; if (k0 + ${maxLength} > budget) { ${SPILL_MARK} ${MATERIALIZE_RUNTIME} r.rip = ${target}; cpu.retired = base + k0; return k0; } pc = ${target}; continue;`;
+    `k0 += ${done}; if (k0 + ${maxLength} > budget) ${exitTo('k0', String(target))} pc = ${target}; continue;`;
   // RIP (a handler's or RET's doing) may name a member: go there without leaving.
   const dynamicInternal = (done: number): string =>
     loops ? `{ const t = r.rip; if (${entries.map((e) => `t === ${e}`).join(' || ')}) { ${internal(done, 't')} } }` : '';
@@ -233,7 +233,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       lastFallback = true;
       emit(`j = ${g}; ${ctx.beforeCall()}`);
       const t = handlerTemplate(block.handlers[j]);
-      const exitAfter = `{ cpu.retired = base + k0 + ${j + 1}; return k0 + ${j + 1}; }`;
+      const exitAfter = exitTo(`k0 + ${j + 1}`, 'r.rip');
       if (t === null) {
         // A call: the handler may read RIP and time, touch devices, branch.
         emit(`r.rip = ${next}; cpu.retired = base + k0 + ${j};`);
@@ -256,7 +256,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       emit(`${t.readsRip ? `r.rip = ${next}; ` : ''}cpu.retired = base + k0 + ${j};`);
       emit(instantiate(t, insn, g));
       emit(ctx.afterCall(j + 1, t.readsRip ? null : next));
-      emit(`if (cpu.pendingEvents !== 0) {${t.readsRip ? '' : ` r.rip = ${next};`} ${exitAfter.slice(1)}`);
+      emit(`if (cpu.pendingEvents !== 0) ${t.readsRip ? exitAfter : exitTo(`k0 + ${j + 1}`, String(next))}`);
       if (t.readsRip) {
         if (last) emit(dynamicInternal(j + 1));
         else emit(`if (r.rip !== ${next}) ${exitAfter}`);
@@ -267,7 +267,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       const after = nexts[n - 1];
       // Fell off the block's end (or a handler left RIP as it was): the next block.
       if (!ripStoredLast && isMember(after)) emit(internal(n, after));
-      else emit(`${lastFallback ? '' : `${SPILL_MARK} ${materialize(ctx.flags)} `}${ripStoredLast ? '' : `r.rip = ${after}; `}cpu.retired = base + k0 + ${n}; return k0 + ${n};`);
+      else emit(exitTo(`k0 + ${n}`, ripStoredLast ? 'r.rip' : String(after)));
     }
     if (loops) ctx.emit('    }');
   }
@@ -283,7 +283,8 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     'const base = cpu.retired;',
     ...ctx.entryCode(),
     'let fk = 0, fo = 0, fz = 32, fa = 0, fb = 0, fr = 0, fc = 0;',
-    `let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $A = 0, $S = 0${loops ? `, pc = ${first}` : ''};`,
+    `let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $A = 0, $S = 0, $n = 0, $x = 0${loops ? `, pc = ${first}` : ''};`,
+    'out: {',
     'try {',
     ...body,
     '} catch (e) {',
@@ -293,6 +294,13 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     '  cpu.retired = base + k0 + LOCAL[j];',
     '  throw e;',
     '}',
+    '}',
+    // The one way out (exitTo). After a handler call the locals were just reloaded from the
+    // register file and the flags are in LazyFlags (fk is 0): the stores below change nothing.
+    `${spill} ${MATERIALIZE_RUNTIME}`,
+    'r.rip = $x;',
+    'cpu.retired = base + $n;',
+    'return $n;',
   ]
     .join('\n')
     .split(SPILL_MARK)

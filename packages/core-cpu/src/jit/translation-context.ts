@@ -23,6 +23,17 @@ import { materialize, MEMORY_FLAGS, type StaticFlags } from './flag-state.js';
 
 export const SS = 2;
 
+/**
+ * Leaves the translation after `done` instructions with RIP = `rip` (JS expressions): every
+ * exit goes through the one epilogue at the end of the function (block-compiler.ts), which
+ * writes the registers back, hands the flag record to LazyFlags and stores RIP and the retired
+ * count. One copy of that code instead of one per exit keeps translations small: V8 compiles
+ * them sooner and they take less of the instruction cache.
+ */
+export function exitTo(done: string, rip: string): string {
+  return `{ $n = ${done}; $x = ${rip}; break out; }`;
+}
+
 /** Placeholders for the spill and reload statements, filled in when the whole block is known. */
 export const SPILL_MARK = '@SPILL@';
 export const RELOAD_MARK = /@RELOAD\((\d+),(-?\d+|same)\)@/g;
@@ -165,10 +176,12 @@ export class TranslationContext {
 
   // ---- exits and calls
 
-  /** Statements leaving the block after `done` instructions with RIP = `rip` (null: as it is). */
+  /**
+   * Statements leaving the block after `done` instructions with RIP = `rip` (null: as it is),
+   * through the translation's one epilogue (exitTo).
+   */
   exit(done: string, rip: number | null): string {
-    const flags = materialize(this.flags);
-    return `{ ${SPILL_MARK} ${flags} ${rip === null ? '' : `r.rip = ${rip}; `}cpu.retired = base + ${done}; return ${done}; }`;
+    return exitTo(done, rip === null ? 'r.rip' : String(rip));
   }
 
   /** Statements that hand the register file and flags to interpreter code (a handler call). */
