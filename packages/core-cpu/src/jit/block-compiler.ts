@@ -29,12 +29,12 @@ import { disassemble } from '../disasm/intel.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
-import { conditionalBranch, directTargets, relativeTarget } from './direct-emitters.js';
+import { conditionalBranch, countBranch, directTargets, relativeTarget } from './direct-emitters.js';
 import { endsBlock } from '../interp/loop-handlers.js';
 import { condition } from '../interp/handlers/control.js';
 import type { Mmu } from '../mmu/mmu.js';
 import { MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
-import { conditionCode, directForm, nearTransfer } from './register-forms.js';
+import { conditionCode, countCondition, directForm, nearTransfer } from './register-forms.js';
 import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext } from './translation-context.js';
 
 /**
@@ -199,6 +199,16 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
         const { setup, test } = conditionCode(ctx, branch.cc);
         const taken = isMember(branch.target) ? internal(j + 1, branch.target) : ctx.exit(ctx.doneAfter(), branch.target);
         emit(`${setup} if (${test}) { ${taken} }`);
+        ripStoredLast = false;
+        continue;
+      }
+      const counted = direct ? countBranch(insn, next) : null;
+      if (counted !== null) {
+        inlined++;
+        directCount++;
+        const { setup, test } = countCondition(ctx, counted.kind, insn.addrSize);
+        const taken = isMember(counted.target) ? internal(j + 1, counted.target) : ctx.exit(ctx.doneAfter(), counted.target);
+        emit(`{ ${setup} if (${test}) { ${taken} } }`);
         ripStoredLast = false;
         continue;
       }

@@ -27,6 +27,18 @@ export function conditionalBranch(insn: Instruction, next: number): { cc: number
   return target === null ? null : { cc: insn.opcode & 0xf, target };
 }
 
+/**
+ * LOOP, LOOPE, LOOPNE and JCXZ (rel8) in 16/32-bit code: which one, and the target IP; null for
+ * any other instruction. Their count register is CX or ECX by address size.
+ */
+export function countBranch(insn: Instruction, next: number): { kind: 'loop' | 'loope' | 'loopne' | 'jcxz'; target: number } | null {
+  const k = insn.entry.key;
+  if (k !== 'loop_Jb' && k !== 'loope_Jb' && k !== 'loopne_Jb' && k !== 'jcxz_Jb') return null;
+  if (insn.addrSize === 8) return null;
+  const target = relativeTarget(insn, next);
+  return target === null ? null : { kind: k.slice(0, -3) as 'loop' | 'loope' | 'loopne' | 'jcxz', target };
+}
+
 /** Where CALL rel16/rel32 in 16/32-bit code whose next instruction is at `next` goes; null for anything else. */
 export function callTarget(insn: Instruction, next: number): number | null {
   if (insn.entry.key !== 'call_Jz' || insn.mode === CpuMode.Bits64) return null;

@@ -94,6 +94,23 @@ export function conditionCode(ctx: TranslationContext, cc: number): { setup: str
   return { setup, test: `COND(cpu, ${cc})` };
 }
 
+/**
+ * LOOP/LOOPE/LOOPNE/JCXZ as a setup statement (the count register's decrement, which changes
+ * no flag) and the branch's condition, as control.ts's handlers do it; the count register is CX
+ * or ECX by address size (`addrSize` 2 or 4).
+ */
+export function countCondition(ctx: TranslationContext, kind: 'loop' | 'loope' | 'loopne' | 'jcxz', addrSize: number): { setup: string; test: string } {
+  const size = addrSize === 2 ? 2 : 4;
+  const count = ctx.reg(1, size);
+  if (kind === 'jcxz') return { setup: '', test: `${count} === 0` };
+  const decrement = ctx.setReg(1, size, `${count} - 1`);
+  const notZero = `${ctx.reg(1, size)} !== 0`;
+  if (kind === 'loop') return { setup: decrement, test: notZero };
+  // ZF as the flags stand before the instruction (the decrement does not touch them).
+  const zf = conditionCode(ctx, kind === 'loope' ? 4 : 5);
+  return { setup: `${zf.setup} const z = ${zf.test}; ${decrement}`, test: `${notZero} && z` };
+}
+
 function opSizeOf(insn: Instruction, form: string): number {
   return /b$|^Eb|AL|Zb/.test(form) ? 1 : insn.opSize;
 }

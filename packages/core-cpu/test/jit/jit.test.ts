@@ -116,6 +116,41 @@ describe('JIT', () => {
     expect(Array.from(jit.stack)).toEqual(Array.from(interp.stack));
   });
 
+  it('runs LOOP, LOOPE, LOOPNE and JCXZ (written directly) at both address sizes as the interpreter does', () => {
+    const code = [
+      0xb9, 0x32, 0x00, 0x00, 0x00, //       mov ecx, 50
+      0x01, 0xce, //                         add esi, ecx                 <- 0x1005
+      0xe2, 0xfc, //                         loop 0x1005
+      0xb9, 0x64, 0x00, 0x00, 0x00, //       mov ecx, 100
+      0x47, //                               inc edi                      <- 0x100e
+      0x89, 0xf8, //                         mov eax, edi
+      0xa9, 0x40, 0x00, 0x00, 0x00, //       test eax, 0x40
+      0xe1, 0xf6, //                         loope 0x100e (ZF ends it at edi = 64)
+      0x89, 0xcb, //                         mov ebx, ecx
+      0xb9, 0x64, 0x00, 0x00, 0x00, //       mov ecx, 100
+      0xbd, 0x1f, 0x00, 0x00, 0x00, //       mov ebp, 31
+      0x45, //                               inc ebp                      <- 0x1024
+      0xf7, 0xc5, 0x20, 0x00, 0x00, 0x00, // test ebp, 0x20
+      0xe0, 0xf7, //                         loopne 0x1024 (ZF ends it at ebp = 64)
+      0x89, 0xca, //                         mov edx, ecx
+      0xb9, 0x03, 0x00, 0x01, 0x00, //       mov ecx, 0x10003
+      0x83, 0xc6, 0x01, //                   add esi, 1                   <- 0x1034
+      0x67, 0xe2, 0xfa, //                   loop 0x1034, counting in CX: ECX ends 0x10000
+      0x67, 0xe3, 0x01, //                   jcxz 0x103e (CX is 0: taken)
+      0xf4, //                               hlt (skipped)
+      0xe3, 0x01, //                         jecxz 0x1041 (ECX is not 0: not taken)
+      0x40, //                               inc eax
+      0xf4,
+    ];
+    const { interp, jit } = both(code);
+    const g = interp.cpu.regs.gpr.r32;
+    expect(interp.cpu.halted && jit.cpu.halted).toBe(true);
+    expect([g[0], g[1], g[2], g[3], g[6]]).toEqual([65, 0x10000, 67, 36, 50 * 51 / 2 + 3]);
+    expect(jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+    expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...g]);
+    expect(jit.cpu.regs.flags.get()).toBe(interp.cpu.regs.flags.get());
+  });
+
   it('reads the TSC in a spin loop (RDTSC, RDTSCP, PAUSE written directly) as the interpreter does', () => {
     const code = [
       0xbb, 0x64, 0x00, 0x00, 0x00, // mov ebx, 100
