@@ -262,6 +262,22 @@ function imul(ctx: TranslationContext, insn: Instruction, withImmediate: boolean
 }
 
 /**
+ * MUL/IMUL r/m32 with one operand: EDX:EAX = EAX * source, unsigned or signed, with the flags
+ * muldiv.ts's mul32/imul32 record (CF = OF = the high half is not the low half's extension).
+ */
+function widening(ctx: TranslationContext, insn: Instruction, signed: boolean): string | null {
+  if (insn.opSize !== 4) return null;
+  const rm = new RmOperand(ctx, insn, 4);
+  const load = `${rm.prepare()} ${rm.load('s')}`;
+  const eax = ctx.reg(0, 4);
+  const product = signed
+    ? `const a = ${eax} | 0; const b = s | 0; const lo = Math.imul(a, b); const hi = S.muldiv.mulHighS32(a, b);`
+    : `const a = ${eax} >>> 0; const b = s >>> 0; const lo = Math.imul(a, b); const hi = S.muldiv.mulHighU32(a, b);`;
+  const overflow = signed ? `hi !== (lo >> 31) >>> 0` : 'hi !== 0';
+  return `${load} ${product} ${ctx.setReg(0, 4, 'lo')} ${ctx.setReg(2, 4, 'hi')} ${resultFlags(ctx, 32, 'lo', `${overflow} ? ${CF | OF} : 0`, MUL_EAGER)}`;
+}
+
+/**
  * The JS for `insn` over the locals, or null when the JIT does not write this form itself.
  * `next` is the following instruction's IP.
  */
@@ -358,6 +374,10 @@ export function directForm(ctx: TranslationContext, insn: Instruction): string |
       return shift(ctx, insn, name, insn.imm);
     case 'shl_Ev_1': case 'shr_Ev_1': case 'sar_Ev_1':
       return shift(ctx, insn, name, 1);
+    case 'mul_Ev':
+      return widening(ctx, insn, false);
+    case 'imul_Ev':
+      return widening(ctx, insn, true);
     case 'imul_Gv_Ev':
       return imul(ctx, insn, false);
     case 'imul_Gv_Ev_Iz': case 'imul_Gv_Ev_Ibs':

@@ -399,6 +399,7 @@ export class ProgramGenerator {
         return { pre, bytes: [...seg, 0x0f, 0xba, ...modrm(4, rm), this.int(64)] };
       }
       case 10: {
+        // MUL / IMUL r/m32 (one operand): written directly since, so checked here as well.
         if (!w.includes(EAX) || !w.includes(EDX)) return { pre: [], bytes: [0x90] };
         const { pre, rm, seg } = this.rm(4, false);
         return { pre, bytes: [...seg, 0xf7, ...modrm(this.pick([4, 5]), rm)] };
