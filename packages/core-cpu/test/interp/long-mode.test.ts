@@ -37,6 +37,28 @@ describe('64-bit mode: run loop and near control flow', () => {
     });
   }
 
+  it('caches an instruction that runs into the next page, and sees a store into its second part', () => {
+    const m = longModeMachine({ cpl: 0 });
+    const at = CODE + 0xff7;
+    m.load([
+      0xb9, 0x05, 0x00, 0x00, 0x00, //       mov ecx, 5
+      0x48, 0x05, 0x44, 0x33, 0x22, 0x11, // add rax, 0x11223344 (0x...ffc-0x...001: crosses the page)
+      0xff, 0xc9, //                         dec ecx
+      0x75, 0xf6, //                         jnz (the ADD)
+    ], at);
+    expect(m.run()).toBe('end');
+    expect(get(m, RAX)).toBe(5n * 0x11223344n);
+    const crossing = m.cpu.decodeCache!.lookup(CODE + 0xffc, CpuMode.Bits64);
+    expect(crossing?.crossKey).toBe(CODE + 0x1000);
+    // A store through the MMU into the immediate's bytes in the second page.
+    m.mmu.write8(CODE + 0x1000, 0x00, 0);
+    expect(crossing!.key).toBe(-1);
+    set(m, RAX, 0n);
+    m.cpu.regs.rip = at;
+    expect(m.run()).toBe('end');
+    expect(get(m, RAX)).toBe(5n * 0x11003344n);
+  });
+
   it('CALL rel32 pushes the 8-byte return address and RET pops it', () => {
     const m = longModeMachine({ cpl: 3 });
     m.load([
