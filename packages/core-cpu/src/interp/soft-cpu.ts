@@ -539,20 +539,26 @@ export class SoftCpu {
     const tlb = mmu.tlb;
     const page = lin >>> 12;
     const physPage = tlb.frames[page];
-    // An instruction may run into the next page when that page's TLB entry allows the fetch
-    // (same tag, so the same 4 GiB region in long mode); otherwise the slow path fetches it.
-    const next = page + 1;
-    let nextKey = -1;
-    let nextE = 0;
-    if ((lin & 0xfff) > 0x1000 - MAX_INSTRUCTION_LENGTH && next < mmu.entries.length && mmu.tags[next] === mmu.tags[page]) {
-      nextE = mmu.entries[next];
-      if ((nextE & mmu.fetchMask) === mmu.fetchExpect) nextKey = nextE & ~0xfff;
-    }
-    const block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage, nextKey, tlb.frames[next]);
+    // An instruction may run into the next page when that page's TLB entry allows the fetch;
+    // otherwise the slow path fetches it.
+    const nextKey = (lin & 0xfff) > 0x1000 - MAX_INSTRUCTION_LENGTH ? this.nextPageKey(page) : -1;
+    const block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage, nextKey, tlb.frames[page + 1]);
     if (block === null) return null;
     if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
-    if (block.crossKey !== -1 && (nextE & TLB_HAS_CODE) === 0) tlb.markCode(tlb.frames[next] * 4096);
+    if (block.crossKey !== -1) tlb.markCode(tlb.frames[page + 1] * 4096);
     return block;
+  }
+
+  /**
+   * The backing offset of the page after linear page `page`, when its TLB entry allows the
+   * fetch and has the same tag (the same 4 GiB region in long mode); else -1.
+   */
+  private nextPageKey(page: number): number {
+    const mmu = this.mmu!;
+    const next = page + 1;
+    if (next >= mmu.entries.length || mmu.tags[next] !== mmu.tags[page]) return -1;
+    const e = mmu.entries[next];
+    return (e & mmu.fetchMask) === mmu.fetchExpect ? e & ~0xfff : -1;
   }
 
   /**
@@ -561,10 +567,6 @@ export class SoftCpu {
    * the block's key): a paging change there needs no flush, the block is rebuilt instead.
    */
   private crossingHolds(block: CodeBlock, page: number): boolean {
-    const mmu = this.mmu!;
-    const next = page + 1;
-    if (next >= mmu.entries.length || mmu.tags[next] !== mmu.tags[page]) return false;
-    const e = mmu.entries[next];
-    return (e & mmu.fetchMask) === mmu.fetchExpect && (e & ~0xfff) === block.crossKey;
+    return this.nextPageKey(page) === block.crossKey;
   }
 }

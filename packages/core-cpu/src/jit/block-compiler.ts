@@ -191,14 +191,15 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       lastFallback = false;
       emit(`// ${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
       addr = next;
+      // A direct branch after this instruction: on inside the translation, or out.
+      const goTo = (target: number): string => (isMember(target) ? internal(j + 1, target) : ctx.exit(ctx.doneAfter(), target));
       const branch = conditionalBranch(insn, next);
       if (branch !== null) {
         // Register-only: RIP is stored on the taken path alone.
         inlined++;
         directCount++;
         const { setup, test } = conditionCode(ctx, branch.cc);
-        const taken = isMember(branch.target) ? internal(j + 1, branch.target) : ctx.exit(ctx.doneAfter(), branch.target);
-        emit(`${setup} if (${test}) { ${taken} }`);
+        emit(`${setup} if (${test}) { ${goTo(branch.target)} }`);
         ripStoredLast = false;
         continue;
       }
@@ -207,8 +208,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
         inlined++;
         directCount++;
         const { setup, test } = countCondition(ctx, counted.kind, insn.addrSize);
-        const taken = isMember(counted.target) ? internal(j + 1, counted.target) : ctx.exit(ctx.doneAfter(), counted.target);
-        emit(`{ ${setup} if (${test}) { ${taken} } }`);
+        emit(`{ ${setup} if (${test}) { ${goTo(counted.target)} } }`);
         ripStoredLast = false;
         continue;
       }
@@ -216,7 +216,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       if (jump !== null && direct) {
         inlined++;
         directCount++;
-        emit(isMember(jump) ? internal(j + 1, jump) : ctx.exit(ctx.doneAfter(), jump));
+        emit(goTo(jump));
         ended = true;
         continue;
       }

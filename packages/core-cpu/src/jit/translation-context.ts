@@ -231,7 +231,7 @@ export class TranslationContext {
       out.push(`sb${s} = $sb[${s}]; sl${s} = $sl[${s}] >>> 0; so${s} = ($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE};`);
     }
     if (this.fastMemory) out.push('rdM = MMU.readMask; rdE = MMU.readExpect; wrM = MMU.writeMask; wrE = MMU.writeExpect;');
-    if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) { ${rip === 'same' ? '' : `r.rip = ${rip}; `}cpu.retired = base + k0 + ${done}; return k0 + ${done}; }`);
+    if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) ${exitTo(`k0 + ${done}`, rip === 'same' ? 'r.rip' : rip)}`);
     return out.join(' ');
   }
 }
