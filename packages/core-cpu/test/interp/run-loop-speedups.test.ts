@@ -12,7 +12,7 @@ import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Mmu } from '../../src/mmu/mmu.js';
 import { hotIndex } from '../../src/interp/hot-dispatch.js';
-import { CODE, STACK_TOP, testCpu } from './test-machine.js';
+import { CODE, STACK_TOP, sumLoop, testCpu } from './test-machine.js';
 
 const DS = 3;
 const MEM = 0x1000;
@@ -209,13 +209,7 @@ describe('the block runner (interp/hot-dispatch.ts)', () => {
     const saved = SoftCpu.runnerRefreshInstructions;
     SoftCpu.runnerRefreshInstructions = 1000;
     try {
-      const { cpu } = testCpu([
-        0x31, 0xc0, //       xor ax, ax
-        0xb9, 0x10, 0x27, // mov cx, 10000
-        0x01, 0xc8, //       add ax, cx   <- loop
-        0xe2, 0xfc, //       loop -4
-        0xf4, //             hlt
-      ]);
+      const { cpu } = testCpu(sumLoop(10000));
       // The runner is the interpreter's: with a JIT (the suite's threshold-0 pass) translations
       // would run these instructions instead.
       cpu.jit = null;

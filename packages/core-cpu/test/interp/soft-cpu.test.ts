@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testCpu } from './test-machine.js';
+import { sumLoop, testCpu } from './test-machine.js';
 import { type IoDevice } from '@tsemu/devices/platform';
 import { DISPATCH, unimplementedKeys } from '../../src/interp/handlers/index.js';
 import { CpuFault } from '../../src/interp/faults.js';
@@ -13,13 +13,7 @@ function realModeCpu(code: number[]) {
 
 describe('SoftCpu (real mode)', () => {
   it('runs a loop that sums 1..10 and halts', () => {
-    const { cpu } = realModeCpu([
-      0x31, 0xc0, //       xor ax, ax
-      0xb9, 0x0a, 0x00, // mov cx, 10
-      0x01, 0xc8, //       add ax, cx       <- loop
-      0xe2, 0xfc, //       loop -4
-      0xf4, //             hlt
-    ]);
+    const { cpu } = realModeCpu(sumLoop(10));
     const n = cpu.run(1000);
     expect(cpu.halted).toBe(true);
     expect(cpu.regs.gpr.r16[0]).toBe(55);

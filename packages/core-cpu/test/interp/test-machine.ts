@@ -8,6 +8,20 @@ import { Mmu } from '../../src/mmu/mmu.js';
 import { Seg } from '../../src/state/segment-cache.js';
 
 export const CODE = 0x7c00;
+
+/**
+ * 16-bit code summing `count` down to 1 into AX (mod 64 Ki) with ADD and LOOP, then HLT:
+ * 2 + 2 * count + 1 instructions.
+ */
+export function sumLoop(count: number): number[] {
+  return [
+    0x31, 0xc0, //                                  xor ax, ax
+    0xb9, count & 0xff, (count >> 8) & 0xff, //     mov cx, count
+    0x01, 0xc8, //                                  add ax, cx   <- loop
+    0xe2, 0xfc, //                                  loop -4
+    0xf4, //                                        hlt
+  ];
+}
 export const STACK_TOP = 0x7000;
 
 export interface TestCpuOptions {

@@ -116,6 +116,45 @@ describe('JIT', () => {
     expect(Array.from(jit.stack)).toEqual(Array.from(interp.stack));
   });
 
+  it('runs a loop that switches SS between a 32-bit and a 16-bit stack as the interpreter does', () => {
+    const code = [
+      0xbb, 0x18, 0x00, 0x00, 0x00, // mov ebx, 0x18 (a 16-bit data segment)
+      0xb9, 0x10, 0x00, 0x00, 0x00, // mov ecx, 0x10 (flat 32-bit data)
+      0x50, //                         push eax      <- loop (0x100a): the 32-bit stack, written directly
+      0x8e, 0xd3, //                   mov ss, bx    (a handler: SS.B is 0 after it)
+      0x90, //                         nop           (MOV SS holds interrupts for one instruction)
+      0x50, //                         push eax      (through SP: ESP's high half stays)
+      0x8e, 0xd1, //                   mov ss, cx
+      0x90, //                         nop
+      0x5a, //                         pop edx
+      0x01, 0xd6, //                   add esi, edx
+      0x5a, //                         pop edx
+      0x01, 0xd7, //                   add edi, edx
+      0x40, //                         inc eax
+      0x83, 0xf8, 0x14, //             cmp eax, 20
+      0x75, 0xea, //                   jne 0x100a
+      0xf4,
+    ];
+    const runs = [null, 0].map((threshold) => {
+      const m = machine(code, threshold);
+      m.memory.write32(0x718, 0x0000ffff); // selector 0x18: base 0, limit 0xffff, data, B = 0
+      m.memory.write32(0x71c, 0x00009200);
+      m.cpu.regs.gdtLimit = 31;
+      m.cpu.regs.gpr.r32[4] = 0x18000;
+      m.cpu.run(100000);
+      return { cpu: m.cpu, low: m.memory.readBytes(0x7ff0, 16), high: m.memory.readBytes(0x17ff0, 16) };
+    });
+    const [interp, jit] = runs;
+    expect(interp.cpu.halted && jit.cpu.halted).toBe(true);
+    // The 16-bit push wrote below 64 KiB (SP), the 32-bit one above it (ESP).
+    expect(new DataView(interp.low.buffer).getUint32(8, true)).toBe(19);
+    expect(new DataView(interp.high.buffer).getUint32(12, true)).toBe(19);
+    expect(jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+    expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
+    expect(Array.from(jit.low)).toEqual(Array.from(interp.low));
+    expect(Array.from(jit.high)).toEqual(Array.from(interp.high));
+  });
+
   it('runs LOOP, LOOPE, LOOPNE and JCXZ (written directly) at both address sizes as the interpreter does', () => {
     const code = [
       0xb9, 0x32, 0x00, 0x00, 0x00, //       mov ecx, 50
