@@ -104,7 +104,7 @@ export function countCondition(ctx: TranslationContext, kind: 'loop' | 'loope' |
   const count = ctx.reg(1, size);
   if (kind === 'jcxz') return { setup: '', test: `${count} === 0` };
   const decrement = ctx.setReg(1, size, `${count} - 1`);
-  const notZero = `${ctx.reg(1, size)} !== 0`;
+  const notZero = `${count} !== 0`;
   if (kind === 'loop') return { setup: decrement, test: notZero };
   // ZF as the flags stand before the instruction (the decrement does not touch them).
   const zf = conditionCode(ctx, kind === 'loope' ? 4 : 5);
