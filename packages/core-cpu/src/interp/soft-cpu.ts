@@ -541,6 +541,12 @@ export class SoftCpu {
     const physPage = tlb.frames[page];
     // An instruction may run into the next page when that page's TLB entry allows the fetch;
     // otherwise the slow path fetches it.
+    const recalled = this.decodeCache!.recall(key, mode);
+    if (recalled !== null && (recalled.crossKey === -1 || this.crossingHolds(recalled, page))) {
+      if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
+      if (recalled.crossKey !== -1) tlb.markCode(tlb.frames[page + 1] * 4096);
+      return recalled;
+    }
     const nextKey = (lin & 0xfff) > 0x1000 - MAX_INSTRUCTION_LENGTH ? this.nextPageKey(page) : -1;
     const block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage, nextKey, tlb.frames[page + 1]);
     if (block === null) return null;

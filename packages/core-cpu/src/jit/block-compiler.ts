@@ -351,7 +351,9 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   }
   const prologue = 'const r = cpu.regs, g32 = r.gpr.r32, ghi = r.gpr.hi, f = r.flags;\n' +
     'const $g32 = g32, $ghi = ghi, $g16 = r.gpr.r16, $sa = r.seg.attr, $sl = r.seg.limit, $sb = r.seg.base;';
-  const factory = new Function(...names, `return function block(cpu, budget) {\n${prologue}\n${source}\n};`) as (...a: unknown[]) => CompiledBlockFn;
+  // Named after the entry IP: CPU profiles (--cpu-prof, perf --perf-basic-prof) then tell the
+  // translations apart.
+  const factory = new Function(...names, `return function block_${(ip >>> 0).toString(16)}(cpu, budget) {\n${prologue}\n${source}\n};`) as (...a: unknown[]) => CompiledBlockFn;
   const entryIp = ip & (block.mode === CpuMode.Bits16 ? 0xffff : -1);
   return { fn: factory(...args), ip: entryIp, longMode, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
 }

@@ -321,23 +321,50 @@ describe('DecodeCache', () => {
     expect(third.key).toBe(-1);
   });
 
-  it('evicts the block in a slot for a new one, keeps counting only live instructions, and still drops both on writes', () => {
+  it('keeps the block a new one displaces in a second way, recalls it, and evicts the oldest of three', () => {
     const cache = new DecodeCache();
     const far = DECODE_CACHE_SLOTS; // the same slot, one table size further on
-    const bytes = new Uint8Array(far + 0x2000);
+    const bytes = new Uint8Array(2 * far + 0x2000);
     bytes.set([0x90, 0xf4], 0x1000);
     bytes.set([0x90, 0x90, 0xf4], far + 0x1000);
-    cache.build(bytes, 0x1000, 0x1000, 16, false, 1);
+    bytes.set([0x90, 0x90, 0x90, 0xf4], 2 * far + 0x1000);
+    const first = cache.build(bytes, 0x1000, 0x1000, 16, false, 1)!;
     expect(cache.size).toBe(2);
-    cache.build(bytes, far + 0x1000, 0x1000, 16, false, 2);
-    expect(cache.lookup(0x1000, 16)).toBeNull();
-    expect(cache.lookup(far + 0x1000, 16)?.count).toBe(3);
-    expect(cache.size).toBe(3);
-    cache.invalidate(0x1000, 2); // the evicted block's bytes: nothing live to drop
+    const second = cache.build(bytes, far + 0x1000, 0x1000, 16, false, 2)!;
+    // Both stay: the first in the second way, where lookup and recall find it.
+    expect(cache.lookup(0x1000, 16)).toBe(first);
+    expect(cache.lookup(far + 0x1000, 16)).toBe(second);
+    expect(cache.size).toBe(5);
+    expect(cache.recall(far + 0x1000, 16)).toBeNull(); // in the first way: nothing to recall
+    expect(cache.recall(0x1000, 16)).toBe(first); // now first way, `second` in the second
+    // A third block in the slot pushes out the one in the second way, `second`.
+    cache.build(bytes, 2 * far + 0x1000, 0x1000, 16, false, 3);
+    expect(second.key).toBe(-1);
+    expect(cache.lookup(far + 0x1000, 16)).toBeNull();
+    expect(cache.lookup(0x1000, 16)).toBe(first);
+    expect(cache.size).toBe(6);
+    cache.invalidate(far + 0x1000, 3); // the evicted block's bytes: nothing live to drop
     expect(cache.counters.invalidations).toBe(0);
-    cache.invalidate(far + 0x1002, 1);
-    expect(cache.counters.invalidations).toBe(1);
+    // A write drops a block in either way.
+    cache.invalidate(0x1001, 1);
+    cache.invalidate(2 * far + 0x1003, 1);
+    expect(cache.counters.invalidations).toBe(2);
+    expect(first.key).toBe(-1);
+    expect(cache.lookup(0x1000, 16)).toBeNull();
+    expect(cache.lookup(2 * far + 0x1000, 16)).toBeNull();
     expect(cache.size).toBe(0);
+  });
+
+  it('replaces a block decoded again at the same key outright (no copy kept in the second way)', () => {
+    const cache = new DecodeCache();
+    const bytes = new Uint8Array(0x2000);
+    bytes.set([0x90, 0xf4], 0x1000);
+    const as16 = cache.build(bytes, 0x1000, 0x1000, 16, false, 1)!;
+    const as32 = cache.build(bytes, 0x1000, 0x1000, 32, false, 1)!;
+    expect(as16.key).toBe(-1);
+    expect(cache.lookup(0x1000, 16)).toBeNull();
+    expect(cache.lookup(0x1000, 32)).toBe(as32);
+    expect(cache.size).toBe(2);
   });
 
   it('keeps at most MAX_BLOCK_INSTRUCTIONS in a block', () => {

@@ -7,7 +7,7 @@ import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Jit } from '../../src/jit/jit.js';
 import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 import { generateBlockSource } from '../../src/jit/block-compiler.js';
-import { DecodeCache } from '../../src/interp/decode-cache.js';
+import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
 
 /**
  * A CPU in flat 32-bit protected mode (or real mode) with `code` at 0x1000, an IDT whose
@@ -302,6 +302,23 @@ describe('JIT', () => {
     expect(jit.cpu.regs.gpr.r16[0]).toBe(5050);
     expect(jit.cpu.retired).toBe(interp.cpu.retired);
     expect(jit.cpu.jit!.counters.compiled).toBeGreaterThan(0);
+  });
+
+  it('keeps translating a loop whose blocks share a decode-cache slot with the routine it calls', () => {
+    // The loop's CALL block at 0x1005 and the routine at 0x41005 fall in the same slot (the
+    // backing offsets differ by a multiple of DECODE_CACHE_SLOTS): both must stay cached, or
+    // each iteration would decode them again and neither would ever be hot.
+    const far = 0x41005;
+    const rel = far - 0x100a;
+    const code = [0xb9, 0xe8, 0x03, 0x00, 0x00, 0xe8, rel & 0xff, (rel >> 8) & 0xff, (rel >> 16) & 0xff, rel >>> 24, 0x49, 0x75, 0xf8, 0xf4];
+    expect((far - 0x1005) % DECODE_CACHE_SLOTS).toBe(0);
+    const { cpu, memory } = machine(code, 10);
+    memory.writeBytes(far, Uint8Array.from([0x83, 0xc0, 0x01, 0xc3])); // add eax, 1; ret
+    cpu.run(100_000);
+    expect(cpu.halted).toBe(true);
+    expect(cpu.regs.gpr.r32[0]).toBe(1000);
+    expect(cpu.decodeCache!.counters.misses).toBeLessThan(10);
+    expect(cpu.jit!.counters.compiled).toBeGreaterThan(0);
   });
 
   it('keeps the interpreter below the threshold and translates once it is passed', () => {
