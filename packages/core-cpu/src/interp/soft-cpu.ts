@@ -81,8 +81,19 @@ export class SoftCpu {
   readonly insn = new Instruction();
   /** Scratch for re-decoding a faulting instruction (markReadForWrite). */
   private readonly faultInsn = new Instruction();
-  /** Instructions retired (the virtual clock's source). */
+  /** Instructions retired (with `stall`, the virtual clock's source). */
   retired = 0;
+  /**
+   * Instruction times PAUSE took beyond its own one (spinPause, handlers/cpuid-msr.ts): the
+   * virtual clock and the TSC count `retired + stall`.
+   */
+  stall = 0;
+  /**
+   * The `retired + stall` count at which the running burst's time is up (its next timer
+   * deadline): a PAUSE that reaches it ends the burst, so a timer fires on time although the
+   * PAUSEs made time run faster than instructions. Infinity outside a timed burst.
+   */
+  stallStop = Infinity;
   halted = false;
   /** Bits 63:32 of the last 64-bit operand read by the addressing helpers (readE64 ...). */
   valueHi = 0;
@@ -243,11 +254,14 @@ export class SoftCpu {
     this.execute(1);
   }
 
-  /** Runs up to `count` instructions; stops early on HLT. Returns the number executed. */
+  /**
+   * Runs up to `count` instructions; stops early on HLT, or when PAUSE used up the burst's time
+   * (stallStop). Returns the number executed.
+   */
   run(count: number): number {
     const before = this.retired;
     let done = 0;
-    while (done < count && !this.halted) done += this.execute(count - done);
+    while (done < count && !this.halted && this.retired + this.stall < this.stallStop) done += this.execute(count - done);
     return this.retired - before;
   }
 

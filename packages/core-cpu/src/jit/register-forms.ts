@@ -340,9 +340,13 @@ export function directForm(ctx: TranslationContext, insn: Instruction): string |
       // ESP = EBP, then pop EBP; as in the handler, a faulting pop leaves ESP = EBP.
       if (insn.opSize !== 4 || !ctx.stack32) return null;
       return `${ctx.setReg(4, 4, ctx.reg(5, 4))} let v = 0; ${pop32(ctx, 'v')} ${ctx.setReg(5, 4, 'v')}`;
-    case 'nop': case 'pause':
-      // PAUSE is a spin-loop hint; this CPU has nothing to wait for.
+    case 'nop':
       return '';
+    case 'pause':
+      // Counted first (spinPause compares the clock with the burst's budget); it may end the
+      // burst, which the check after a memory access ($S) notices.
+      ctx.touchedMemory = true;
+      return `cpu.retired = base + k0 + ${ctx.local}; S.cpuidMsr.spinPause(cpu); $S = 1;`;
     case 'rdtsc': case 'rdtscp': {
       // Kernels spin on the TSC (delay loops: RDTSCP, PAUSE): no handler call, no spill. The
       // TSC counts retired instructions, so the count is stored first; a fault is handled as

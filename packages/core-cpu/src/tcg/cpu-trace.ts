@@ -80,14 +80,15 @@ export class CpuTracer {
   }
 
   /**
-   * Runs up to `count` instructions one at a time (stopping at HLT), writing each one
+   * Runs up to `count` instructions one at a time (stopping at HLT, or once PAUSE used up the
+   * burst's time, as SoftCpu.run does), writing each one
    * in range before it executes and any exception it raises after. Returns the number
    * of instructions retired.
    */
   run(count: number): number {
     const cpu = this.cpu;
     const before = cpu.retired;
-    for (let i = 0; i < count && !cpu.halted; i++) {
+    for (let i = 0; i < count && !cpu.halted && cpu.retired + cpu.stall < cpu.stallStop; i++) {
       const shown = this.inRange(this.linearIp());
       if (shown) this.writeInstruction();
       cpu.lastException = -1;

@@ -8,6 +8,7 @@ import { Jit } from '../../src/jit/jit.js';
 import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 import { generateBlockSource } from '../../src/jit/block-compiler.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
+import { PAUSE_CYCLES } from '../../src/interp/handlers/cpuid-msr.js';
 
 /**
  * A CPU in flat 32-bit protected mode (or real mode) with `code` at 0x1000, an IDT whose
@@ -210,6 +211,40 @@ describe('JIT', () => {
     expect(Array.from(jit.cpu.regs.gpr.r32)).toEqual(Array.from(interp.cpu.regs.gpr.r32));
     // The sums differ from run to run of the loop only if the TSC advanced with the count.
     expect(interp.cpu.regs.gpr.r32[6]).not.toBe(0);
+  });
+
+  it('counts PAUSE as 140 cycles of the TSC, and a NOP as one, interpreted and translated', () => {
+    // rdtsc; mov esi, eax; <pause | nop>; rdtsc; sub eax, esi; hlt
+    const run = (spin: number[]) => both([0x0f, 0x31, 0x89, 0xc6, ...spin, 0x0f, 0x31, 0x29, 0xf0, 0xf4]);
+    const paused = run([0xf3, 0x90]);
+    const nop = run([0x90]);
+    expect(nop.interp.cpu.regs.gpr.r32[0]).toBe(3);
+    expect(paused.interp.cpu.regs.gpr.r32[0]).toBe(2 + PAUSE_CYCLES);
+    expect(paused.jit.cpu.regs.gpr.r32[0]).toBe(2 + PAUSE_CYCLES);
+    expect(paused.jit.cpu.stall).toBe(PAUSE_CYCLES - 1);
+    expect(paused.jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+  });
+
+  it('ends the burst at the PAUSE that uses up its time (stallStop), interpreted and translated alike', () => {
+    // A spin loop: pause; dec ecx; jnz; 10,000 times, then HLT.
+    const code = [0xb9, 0x10, 0x27, 0x00, 0x00, 0xf3, 0x90, 0x49, 0x75, 0xfb, 0xf4];
+    for (const threshold of [null, 0]) {
+      const { cpu } = machine(code, threshold);
+      // The burst has time for 5,000 instructions: the loop's iteration is 3 instructions and
+      // 142 cycles, so the 36th PAUSE reaches it.
+      cpu.stallStop = cpu.retired + cpu.stall + 5000;
+      const ran = cpu.run(1_000_000);
+      expect(cpu.halted).toBe(false);
+      expect(ran).toBe(1 + 35 * 3 + 1);
+      expect(cpu.retired + cpu.stall).toBeGreaterThanOrEqual(5000);
+      expect(cpu.retired + cpu.stall).toBeLessThan(5000 + PAUSE_CYCLES);
+      // Without a budget the loop runs to its end.
+      cpu.stallStop = Infinity;
+      cpu.run(1_000_000);
+      expect(cpu.halted).toBe(true);
+      expect(cpu.regs.gpr.r32[1]).toBe(0);
+      expect(cpu.stall).toBe(10_000 * (PAUSE_CYCLES - 1));
+    }
   });
 
   it('stops after an MMIO read whose device asked the run loop to stop, at the interpreter\'s boundary', () => {

@@ -7,6 +7,7 @@ import {
 } from '@tsemu/devices/platform';
 import { TcgAccelerator, type TcgAcceleratorOptions } from '../../src/tcg/tcg-accelerator.js';
 import { VirtualClock } from '../../src/tcg/virtual-clock.js';
+import { PAUSE_CYCLES } from '../../src/interp/handlers/cpuid-msr.js';
 
 const CODE = 0x1000;
 const HANDLER = 0x2000;
@@ -104,6 +105,24 @@ describe('the tcg run loop', () => {
     await m.run();
     expect(firedAt).toBe(1234);
     expect(m.acks).toEqual([{ rip: CODE + 1234, retired: 1234, nowNs: 2468 }]);
+  });
+
+  it('fires a virtual timer on time while the guest spins on PAUSE, which counts 140 cycles', async () => {
+    const clock = new VirtualClock({ epochMs: 0 });
+    // sti; spin: pause; jmp spin
+    const m = machine([0xfb, 0xf3, 0x90, 0xeb, 0xfc], { clock });
+    let firedNs = -1;
+    clock.schedule(1_000_000, () => {
+      firedNs = clock.nowNs();
+      m.raise();
+    });
+    await m.run();
+    // Each iteration is 2 instructions and 141 cycles: some 7,000 iterations, not 500,000.
+    expect(firedNs).toBeGreaterThanOrEqual(1_000_000);
+    expect(firedNs).toBeLessThan(1_000_000 + PAUSE_CYCLES);
+    expect(m.acks).toHaveLength(1);
+    expect(m.acks[0].retired).toBeLessThan(15_000);
+    expect(m.acks[0].nowNs).toBe(firedNs);
   });
 
   it('jumps virtual time to the next deadline in HLT instead of waiting', async () => {

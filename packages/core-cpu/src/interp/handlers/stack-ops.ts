@@ -13,6 +13,7 @@ import { loadSegment } from '../protected/segment-load.js';
 import { syncPrivilege } from '../protected/privilege.js';
 import { addRsp, peek64, pop16, pop32, pop64, popV, push16, push32, push64, pushV } from '../stack.js';
 import { enter64 } from './stack-ops-64.js';
+import { spinPause } from './cpuid-msr.js';
 import type { Handler, HandlerTable } from './types.js';
 
 export const zReg = (insn: Instruction): number => (insn.opcode & 7) | ((insn.rex & 1) << 3);
@@ -232,7 +233,7 @@ export const FLAG_HANDLERS: HandlerTable = {
     cpu.regs.flags.set(cpu.regs.flags.get() | 0x200);
   },
   nop: () => {},
-  pause: () => {},
+  pause: (cpu) => spinPause(cpu),
   nop_Ev: () => {},
   fwait: () => {},
 };
