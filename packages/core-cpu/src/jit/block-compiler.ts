@@ -281,20 +281,28 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     }
     if (loops) ctx.emit('    }');
   }
+  const spill = ctx.spillCode(true);
+  const catchSpill = ctx.spillCode(false);
+  // The one way out (exitTo's `break out`). After a handler call the locals were just reloaded
+  // from the register file and the flags are in LazyFlags (fk is 0): the stores change nothing.
+  const epilogue = [`${spill} ${MATERIALIZE_RUNTIME}`, 'r.rip = $x;', 'cpu.retired = base + $n;', 'return $n;'];
+  // With branches inside, `out` labels the switch and the epilogue follows it inside the loop.
+  // V8 keeps code compiled on entry to a loop (OSR) when it deoptimises at a point after the
+  // loop, and enters it again: the epilogue's first `base + $n` past 2^31 (`base` had been a
+  // small integer when V8 gathered its type feedback) deoptimised one decompressor translation
+  // 51 times per Linux boot, and a larger one 202 times. Inside the loop, a deopt drops the code.
   const body = loops
-    ? ['  for (;;) {', '    switch (pc) {', ...ctx.lines, '    }', '    throw new Error(`translation entered at ${pc}, not one of its blocks`);', '  }']
+    ? ['  for (;;) {', '    out: switch (pc) {', ...ctx.lines, '    default: throw new Error(`translation entered at ${pc}, not one of its blocks`);', '    }', ...epilogue.map((l) => `    ${l}`), '  }']
     : ctx.lines;
   const first = entries[0];
   const header = `// ${members.length === 1 ? `block at ${hex(first)}, ${total} instructions` : `${members.length} blocks from ${hex(first)}, ${total} instructions`}, ${mode}-bit code${loops ? ', branches inside' : ''}`;
-  const spill = ctx.spillCode(true);
-  const catchSpill = ctx.spillCode(false);
   const source = [
     header,
     'const base = cpu.retired;',
     ...ctx.entryCode(),
     'let fk = 0, fo = 0, fz = 32, fa = 0, fb = 0, fr = 0, fc = 0;',
     `let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $A = 0, $S = 0, $n = 0, $x = 0${loops ? `, pc = ${first}` : ''};`,
-    'out: {',
+    ...(loops ? [] : ['out: {']),
     'try {',
     ...body,
     '} catch (e) {',
@@ -304,13 +312,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     '  cpu.retired = base + k0 + LOCAL[j];',
     '  throw e;',
     '}',
-    '}',
-    // The one way out (exitTo). After a handler call the locals were just reloaded from the
-    // register file and the flags are in LazyFlags (fk is 0): the stores below change nothing.
-    `${spill} ${MATERIALIZE_RUNTIME}`,
-    'r.rip = $x;',
-    'cpu.retired = base + $n;',
-    'return $n;',
+    ...(loops ? [] : ['}', ...epilogue]),
   ]
     .join('\n')
     .split(SPILL_MARK)
