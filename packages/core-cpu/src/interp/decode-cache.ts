@@ -136,10 +136,11 @@ export class DecodeCache {
   readonly blocks: CodeBlock[] = [];
   /**
    * The block a slot's current one displaced (a second way): a miss in `blocks` finds it here
-   * and swaps it back (recall). Direct-mapped alone, two hot blocks 1 MiB apart in the backing
-   * evicted each other over and over, and each time the block lost its translation and its run
-   * count: 58 translated blocks were evicted so on a Linux boot, the RSA self-test's inner loop
-   * twice, each time interpreted for another 20,000 runs and translated again.
+   * and swaps it back (recall). Direct-mapped alone, two hot blocks a multiple of 256 KiB apart in
+   * the backing evicted each other over and over, and each time the block lost its translation
+   * and its run count: 58 translated blocks were evicted so on a Linux boot, the kernel's RSA
+   * loop (mpihelp_submul_1) twice, each time interpreted for another 20,000 runs and translated
+   * again.
    */
   private readonly spare: CodeBlock[] = [];
   /** Blocks by backing page (offset / 4096), for invalidation. */

@@ -553,14 +553,15 @@ export class SoftCpu {
     const tlb = mmu.tlb;
     const page = lin >>> 12;
     const physPage = tlb.frames[page];
-    // An instruction may run into the next page when that page's TLB entry allows the fetch;
-    // otherwise the slow path fetches it.
+    // The block may still be cached in the slot's second way (a colliding block displaced it).
     const recalled = this.decodeCache!.recall(key, mode);
     if (recalled !== null && (recalled.crossKey === -1 || this.crossingHolds(recalled, page))) {
       if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
       if (recalled.crossKey !== -1) tlb.markCode(tlb.frames[page + 1] * 4096);
       return recalled;
     }
+    // An instruction may run into the next page when that page's TLB entry allows the fetch;
+    // otherwise the slow path fetches it.
     const nextKey = (lin & 0xfff) > 0x1000 - MAX_INSTRUCTION_LENGTH ? this.nextPageKey(page) : -1;
     const block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage, nextKey, tlb.frames[page + 1]);
     if (block === null) return null;

@@ -349,6 +349,7 @@ export class TcgAccelerator implements Accelerator {
           ran = tracer === null ? cpu.run(n) : tracer.run(n);
         } finally {
           this.inBurst = false;
+          cpu.stallStop = Infinity;
           if (this.stopRequested) {
             this.stopRequested = false;
             cpu.halted = false;
