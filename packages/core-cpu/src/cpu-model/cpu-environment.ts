@@ -10,18 +10,17 @@ import { createCpuModel, type CpuModel, type CpuModelConfig } from './cpu-model.
 import { buildCpuidTable, type CpuidTable } from './cpuid.js';
 import { MsrFile, type TscSource } from './msr-file.js';
 
-/** The parts of a vCPU the environment reads: its registers and its retired-instruction count. */
+/** The parts of a vCPU the environment reads: its registers and its clock cycles. */
 export interface CpuCore {
   readonly regs: CpuRegisters;
-  readonly retired: number;
-  /** Cycles PAUSE took beyond one each (SoftCpu.stall). */
-  readonly stall: number;
+  /** Instructions retired, PAUSE's extra cycles added (SoftCpu.cycles). */
+  readonly cycles: number;
 }
 
 export interface CpuEnvironmentConfig extends CpuModelConfig {
   /** A prebuilt model; when given, the model options above are ignored. */
   model?: CpuModel;
-  /** The TSC source; default: the CPU's retired-instruction count, PAUSE's extra cycles added. */
+  /** The TSC source; default: the CPU's cycles (retired instructions, PAUSE's extra cycles added). */
   tsc?: TscSource;
   /** Told when the guest writes IA32_APIC_BASE, so the machine can move the local APIC's page. */
   onApicBaseWrite?: (lo: number, hi: number) => void;
@@ -44,7 +43,7 @@ const ENVIRONMENTS = new WeakMap<CpuCore, CpuEnvironment>();
 /** Gives `cpu` a model, MSRs and TSC source (replacing any it had). */
 export function attachCpuEnvironment(cpu: CpuCore, config: CpuEnvironmentConfig = {}): CpuEnvironment {
   const model = config.model ?? createCpuModel(config);
-  const env = new CpuEnvironment(model, cpu.regs, config.tsc ?? (() => cpu.retired + cpu.stall), config.onApicBaseWrite ?? null);
+  const env = new CpuEnvironment(model, cpu.regs, config.tsc ?? (() => cpu.cycles), config.onApicBaseWrite ?? null);
   ENVIRONMENTS.set(cpu, env);
   if (cpu === lastCpu) lastEnvironment = env;
   return env;

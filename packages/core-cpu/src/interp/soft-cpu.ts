@@ -83,15 +83,12 @@ export class SoftCpu {
   private readonly faultInsn = new Instruction();
   /** Instructions retired (with `stall`, the virtual clock's source). */
   retired = 0;
-  /**
-   * Instruction times PAUSE took beyond its own one (spinPause, handlers/cpuid-msr.ts): the
-   * virtual clock and the TSC count `retired + stall`.
-   */
+  /** Cycles PAUSE took beyond one each (spinPause, handlers/cpuid-msr.ts). */
   stall = 0;
   /**
-   * The `retired + stall` count at which the running burst's time is up (its next timer
-   * deadline): a PAUSE that reaches it ends the burst, so a timer fires on time although the
-   * PAUSEs made time run faster than instructions. Infinity outside a timed burst.
+   * The `cycles` count at which the running burst's time is up (its next timer deadline): a
+   * PAUSE that reaches it ends the burst, so a timer fires on time although PAUSEs made time
+   * run faster than instructions. Infinity outside a timed burst.
    */
   stallStop = Infinity;
   halted = false;
@@ -242,6 +239,16 @@ export class SoftCpu {
     this.pendingEvents |= EVENT_STOP;
   }
 
+  /** Cycles of the virtual clock and the TSC: one per instruction retired, PAUSE's extra ones added. */
+  get cycles(): number {
+    return this.retired + this.stall;
+  }
+
+  /** The running burst's time is used up (see stallStop). */
+  timeUp(): boolean {
+    return this.retired + this.stall >= this.stallStop;
+  }
+
   /** A new block runner, whose type feedback starts from the guest's current phase. */
   private refreshRunner(): void {
     this.runBlock = createBlockRunner();
@@ -261,7 +268,7 @@ export class SoftCpu {
   run(count: number): number {
     const before = this.retired;
     let done = 0;
-    while (done < count && !this.halted && this.retired + this.stall < this.stallStop) done += this.execute(count - done);
+    while (done < count && !this.halted && !this.timeUp()) done += this.execute(count - done);
     return this.retired - before;
   }
 
@@ -554,17 +561,14 @@ export class SoftCpu {
     const page = lin >>> 12;
     const physPage = tlb.frames[page];
     // The block may still be cached in the slot's second way (a colliding block displaced it).
-    const recalled = this.decodeCache!.recall(key, mode);
-    if (recalled !== null && (recalled.crossKey === -1 || this.crossingHolds(recalled, page))) {
-      if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
-      if (recalled.crossKey !== -1) tlb.markCode(tlb.frames[page + 1] * 4096);
-      return recalled;
+    let block = this.decodeCache!.recall(key, mode);
+    if (block === null || (block.crossKey !== -1 && !this.crossingHolds(block, page))) {
+      // An instruction may run into the next page when that page's TLB entry allows the fetch;
+      // otherwise the slow path fetches it.
+      const nextKey = (lin & 0xfff) > 0x1000 - MAX_INSTRUCTION_LENGTH ? this.nextPageKey(page) : -1;
+      block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage, nextKey, tlb.frames[page + 1]);
+      if (block === null) return null;
     }
-    // An instruction may run into the next page when that page's TLB entry allows the fetch;
-    // otherwise the slow path fetches it.
-    const nextKey = (lin & 0xfff) > 0x1000 - MAX_INSTRUCTION_LENGTH ? this.nextPageKey(page) : -1;
-    const block = this.decodeCache!.build(mmu.bytes, key, ip, mode, mode === CpuMode.Bits16, physPage, nextKey, tlb.frames[page + 1]);
-    if (block === null) return null;
     if ((e & TLB_HAS_CODE) === 0) tlb.markCode(physPage * 4096);
     if (block.crossKey !== -1) tlb.markCode(tlb.frames[page + 1] * 4096);
     return block;

@@ -88,7 +88,7 @@ export class CpuTracer {
   run(count: number): number {
     const cpu = this.cpu;
     const before = cpu.retired;
-    for (let i = 0; i < count && !cpu.halted && cpu.retired + cpu.stall < cpu.stallStop; i++) {
+    for (let i = 0; i < count && !cpu.halted && !cpu.timeUp(); i++) {
       const shown = this.inRange(this.linearIp());
       if (shown) this.writeInstruction();
       cpu.lastException = -1;

@@ -18,8 +18,8 @@
  *   the burst in which IF is set, as it always does for a burst-ending deadline.
  *
  * Time (virtual-clock.ts): with a VirtualClock the devices' time is the retired-instruction
- * count (plus PAUSE's extra cycles, SoftCpu.stall), each burst ends at the next timer deadline and due timers fire between bursts, so
- * a run is reproducible. A halted CPU that an interrupt can wake jumps time to the next
+ * count (plus PAUSE's extra cycles: SoftCpu.cycles), each burst ends at the next timer deadline
+ * and due timers fire between bursts, so a run is reproducible. A halted CPU that an interrupt can wake jumps time to the next
  * deadline; with no deadline it sleeps until the machine's interrupt pin calls
  * notifyInterrupt() (a byte on stdin, for instance). With any other Clock (host time) timers
  * fire on the event loop and HLT sleeps until the pin.
@@ -144,7 +144,7 @@ export class TcgAccelerator implements Accelerator {
     if (options.jit) this.cpu.jit = new Jit(options.jit);
     const clock = options.clock ?? null;
     this.virtualClock = clock instanceof VirtualClock ? clock : null;
-    this.virtualClock?.bindCounter(() => this.cpu.retired + this.cpu.stall);
+    this.virtualClock?.bindCounter(() => this.cpu.cycles);
     this.localApic = options.localApic ?? null;
     const apic = this.localApic;
     attachCpuEnvironment(this.cpu, {
@@ -342,7 +342,7 @@ export class TcgAccelerator implements Accelerator {
         }
         const n = clock === null ? limit : clock.instructionsUntilDeadline(limit);
         // PAUSE moves the clock faster than instructions retire: it ends the burst at the deadline.
-        cpu.stallStop = clock === null ? Infinity : cpu.retired + cpu.stall + n;
+        cpu.stallStop = clock === null ? Infinity : cpu.cycles + n;
         this.inBurst = true;
         let ran: number;
         try {

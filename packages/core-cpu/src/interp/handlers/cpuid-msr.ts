@@ -110,7 +110,7 @@ export const PAUSE_CYCLES = 140;
  */
 export function spinPause(cpu: SoftCpu): void {
   cpu.stall += PAUSE_CYCLES - 1;
-  if (cpu.retired + cpu.stall >= cpu.stallStop) cpu.pendingEvents |= EVENT_STOP;
+  if (cpu.timeUp()) cpu.pendingEvents |= EVENT_STOP;
 }
 
 function rdtsc(cpu: SoftCpu): void {

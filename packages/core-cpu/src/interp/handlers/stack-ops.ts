@@ -233,7 +233,7 @@ export const FLAG_HANDLERS: HandlerTable = {
     cpu.regs.flags.set(cpu.regs.flags.get() | 0x200);
   },
   nop: () => {},
-  pause: (cpu) => spinPause(cpu),
+  pause: spinPause,
   nop_Ev: () => {},
   fwait: () => {},
 };
