@@ -66,6 +66,7 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
     rows.push(['JIT instructions over registers in locals', String(s.jit.direct)]);
     rows.push(['JIT entries (translation cache hits)', String(s.jit.entries)]);
     rows.push(['JIT entries through a link (chained)', String(s.jit.chained)]);
+    rows.push(['JIT instructions retired in translations', `${s.jit.retired} (${s.instructions > 0 ? ((100 * s.jit.retired) / s.instructions).toFixed(1) : '0.0'}%)`]);
     rows.push(['JIT time translating ms', ms(s.jit.compileNs)]);
     if (s.jit.failures > 0) rows.push(['JIT translations that failed (interpreted)', String(s.jit.failures)]);
   } else rows.push(['JIT', 'off']);

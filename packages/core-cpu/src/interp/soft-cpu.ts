@@ -362,6 +362,7 @@ export class SoftCpu {
                   ran = true;
                   i += done;
                   jit!.counters.entries++;
+                  jit!.counters.retired += done;
                   if (this.pendingEvents !== 0) {
                     afterInstruction(this);
                     return i;

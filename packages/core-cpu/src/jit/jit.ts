@@ -53,6 +53,8 @@ export interface JitCounters {
   entries: number;
   /** Of those, entries through a link from the translation before (no lookup). */
   chained: number;
+  /** Instructions retired inside translations (the rest of the CPU's count was interpreted). */
+  retired: number;
   /** Host time spent generating and compiling, ns. */
   compileNs: number;
   /** Blocks whose translation failed to compile: a JIT bug, contained (they stay interpreted). */
@@ -63,7 +65,7 @@ export class Jit {
   readonly threshold: number;
   /** Blocks one translation may cover (JitOptions.blocks). */
   readonly maxRegionBlocks: number;
-  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, chained: 0, compileNs: 0, failures: 0 };
+  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, chained: 0, retired: 0, compileNs: 0, failures: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 

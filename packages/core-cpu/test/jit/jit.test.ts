@@ -88,6 +88,31 @@ const SUM_LOOP = [
 ];
 
 describe('JIT', () => {
+  it('counts the instructions retired inside translations (--stats)', () => {
+    const code = [
+      0xb9, 0x64, 0x00, 0x00, 0x00, // mov ecx, 100
+      0x01, 0xc8, //                   add eax, ecx   <- loop (0x1005)
+      0x49, //                         dec ecx
+      0x75, 0xfb, //                   jne 0x1005
+      0xf4, //                         hlt
+    ];
+    // Threshold 50: MOV runs alone on the slow path (the TLB has no entry for the page yet);
+    // the block from 0x1005 (ADD, DEC, JNE and HLT: a block goes on past a conditional branch)
+    // runs 50 times interpreted, then its translation is entered and runs the other 50
+    // iterations inside, and the HLT.
+    const m = machine(code, 50);
+    m.cpu.run(100000);
+    expect(m.cpu.halted).toBe(true);
+    expect(m.cpu.regs.gpr.r32[0]).toBe(5050);
+    expect(m.cpu.retired).toBe(1 + 100 * 3 + 1);
+    expect(m.cpu.jit!.counters.retired).toBe(50 * 3 + 1);
+    // At threshold 0 all but the MOV run translated.
+    const all = machine(code, 0);
+    all.cpu.run(100000);
+    expect(all.cpu.retired).toBe(302);
+    expect(all.cpu.jit!.counters.retired).toBe(301);
+  });
+
   it('runs indirect CALL and JMP (register and memory targets) as the interpreter does', () => {
     const code = Array<number>(0x60).fill(0x90);
     code.splice(0, 24,
