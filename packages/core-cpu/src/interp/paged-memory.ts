@@ -1,8 +1,8 @@
 /**
  * LinearMemory over the software MMU: the interpreter's memory in every mode (with paging
  * off the MMU maps linear = physical). Each access tries the TLB inline (one typed-array
- * load and a mask compare) and calls the MMU only on a miss, a page crossing, MMIO, or a
- * page that needs a walk for its rights. The privilege of data accesses follows CPL, which
+ * load and a mask compare) and calls the MMU only on a miss, a page crossing, an unaligned
+ * word or dword, MMIO, or a page that needs a walk for its rights. The privilege of data accesses follows CPL, which
  * the CPU reports through `setUser` (the MMU's masks follow with `mmu.setPrivilege`).
  */
 import { Priv } from '../mmu/paging-walk.js';
@@ -13,13 +13,15 @@ export class PagedLinearMemory implements LinearMemory {
   private priv: Priv = Priv.SUPERVISOR;
   private readonly entries: Int32Array;
   private readonly bytes: Uint8Array;
-  /** The same RAM as dwords (Mmu.words), for aligned 32-bit accesses. */
+  /** The same RAM as dwords (Mmu.words) and 16-bit words (Mmu.halves), for aligned accesses. */
   private readonly words: Int32Array;
+  private readonly halves: Uint16Array;
 
   constructor(readonly mmu: Mmu) {
     this.entries = mmu.entries;
     this.bytes = mmu.bytes;
     this.words = mmu.words;
+    this.halves = mmu.halves;
   }
 
   /** CPL 3 accesses are user accesses. */
@@ -37,22 +39,16 @@ export class PagedLinearMemory implements LinearMemory {
   read16(linear: number): number {
     const m = this.mmu;
     const e = this.entries[linear >>> 12];
-    if ((e & m.readMask) === m.readExpect && (linear & 0xfff) <= 0xffe) {
-      const at = (e & ~0xfff) | (linear & 0xfff);
-      return this.bytes[at] | (this.bytes[at + 1] << 8);
-    }
+    // Aligned only: an aligned word never crosses a page (one test, and a small body to inline).
+    if ((e & m.readMask) === m.readExpect && (linear & 1) === 0) return this.halves[((e & ~0xfff) | (linear & 0xfff)) >> 1];
     return m.read16(linear, this.priv);
   }
 
   read32(linear: number): number {
     const m = this.mmu;
     const e = this.entries[linear >>> 12];
-    if ((e & m.readMask) === m.readExpect && (linear & 0xfff) <= 0xffc) {
-      const at = (e & ~0xfff) | (linear & 0xfff);
-      if ((at & 3) === 0) return this.words[at >> 2] >>> 0;
-      const b = this.bytes;
-      return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-    }
+    // Aligned only, as read16.
+    if ((e & m.readMask) === m.readExpect && (linear & 3) === 0) return this.words[((e & ~0xfff) | (linear & 0xfff)) >> 2] >>> 0;
     return m.read32(linear, this.priv);
   }
 
@@ -66,28 +62,15 @@ export class PagedLinearMemory implements LinearMemory {
   write16(linear: number, value: number): void {
     const m = this.mmu;
     const e = this.entries[linear >>> 12];
-    if ((e & m.writeMask) === m.writeExpect && (linear & 0xfff) <= 0xffe) {
-      const at = (e & ~0xfff) | (linear & 0xfff);
-      this.bytes[at] = value;
-      this.bytes[at + 1] = value >>> 8;
-    } else m.write16(linear, value, this.priv);
+    if ((e & m.writeMask) === m.writeExpect && (linear & 1) === 0) this.halves[((e & ~0xfff) | (linear & 0xfff)) >> 1] = value;
+    else m.write16(linear, value, this.priv);
   }
 
   write32(linear: number, value: number): void {
     const m = this.mmu;
     const e = this.entries[linear >>> 12];
-    if ((e & m.writeMask) === m.writeExpect && (linear & 0xfff) <= 0xffc) {
-      const at = (e & ~0xfff) | (linear & 0xfff);
-      if ((at & 3) === 0) {
-        this.words[at >> 2] = value;
-        return;
-      }
-      const b = this.bytes;
-      b[at] = value;
-      b[at + 1] = value >>> 8;
-      b[at + 2] = value >>> 16;
-      b[at + 3] = value >>> 24;
-    } else m.write32(linear, value, this.priv);
+    if ((e & m.writeMask) === m.writeExpect && (linear & 3) === 0) this.words[((e & ~0xfff) | (linear & 0xfff)) >> 2] = value;
+    else m.write32(linear, value, this.priv);
   }
 
   probeWrite(linear: number): void {

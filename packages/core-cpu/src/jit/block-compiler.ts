@@ -301,7 +301,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     'const base = cpu.retired;',
     ...ctx.entryCode(),
     'let fk = 0, fo = 0, fz = 32, fa = 0, fb = 0, fr = 0, fc = 0;',
-    `let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $A = 0, $S = 0, $n = 0, $x = 0${loops ? `, pc = ${first}` : ''};`,
+    `let k0 = 0, j = 0, $ea = 0, $L = 0, $T = 0, $S = 0, $n = 0, $x = 0${loops ? `, pc = ${first}` : ''};`,
     ...(loops ? [] : ['out: {']),
     'try {',
     ...body,
@@ -342,8 +342,10 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   const bytes = mmu?.bytes ?? new Uint8Array(0);
   // Aligned dwords as one Int32Array access.
   const words = mmu?.words ?? new Int32Array(0);
-  const names = ['S', 'COND', 'IPS', 'LOCAL', 'FALLBACK', 'TLB', 'MB', 'M32'];
-  const args: unknown[] = [INLINE_SCOPE, condition, ips, locals, fallback, mmu?.entries ?? new Int32Array(0), bytes, words];
+  // Aligned 16-bit words as one Uint16Array access.
+  const halves = mmu?.halves ?? new Uint16Array(0);
+  const names = ['S', 'COND', 'IPS', 'LOCAL', 'FALLBACK', 'TLB', 'MB', 'M16', 'M32'];
+  const args: unknown[] = [INLINE_SCOPE, condition, ips, locals, fallback, mmu?.entries ?? new Int32Array(0), bytes, halves, words];
   let g = 0;
   for (const m of members) {
     for (let j = 0; j < m.block.insns.length; j++, g++) {

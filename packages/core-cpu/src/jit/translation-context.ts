@@ -6,10 +6,11 @@
  *   exit, a fault) and reloaded after a handler call, which may have changed any of them.
  * - **Flags**: see flag-state.ts.
  * - **Memory**: an access is the software TLB's hit test written out in place (one Int32Array
- *   load, a mask compare and the RAM load or store; a dword only when aligned, as one Int32Array
- *   access: an aligned dword never crosses a page, and the rare unaligned one is not worth the
- *   bytecode in every translation); a miss, MMIO, a page crossing, an unaligned dword or a code
- *   page calls the CPU's memory object as the interpreter does. The masks come from the MMU (they change with CPL and CR0/CR4, which
+ *   load, a mask compare and the RAM load or store; a word or dword only when aligned, as one
+ *   Uint16Array or Int32Array access: an aligned one never crosses a page, and the rare
+ *   unaligned one is not worth the bytecode in every translation); a miss, MMIO, a page
+ *   crossing, an unaligned word or dword or a code page calls the CPU's memory object as the
+ *   interpreter does. The masks come from the MMU (they change with CPL and CR0/CR4, which
  *   only mode-changing instructions change: those end blocks).
  * - **Segments**: each segment a block addresses through has its base, limit and "plain
  *   writable data segment" test in locals; anything else takes addressing.ts's general path.
@@ -145,17 +146,16 @@ export class TranslationContext {
 
   /**
    * Statements reading `size` bytes at linear $L into the (declared) variable `into`. The slow
-   * path (a TLB miss, MMIO, a page crossing, an unaligned dword) sets $S: only it can reach a device or drop
+   * path (a TLB miss, MMIO, a page crossing, an unaligned word or dword) sets $S: only it can reach a device or drop
    * translated code, so only after it must the instruction look for pending events.
    */
   read(size: number, into: string): string {
     this.touchedMemory = true;
     const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; $S = 1; }`;
     if (!this.fastMemory) return slow;
-    if (size === 4) return `$T = TLB[$L >>> 12]; if (($T & rdM) === rdE && ($L & 3) === 0) ${into} = M32[(($T & -4096) | ($L & 4095)) >> 2]; else ${slow}`;
-    const hit = size === 2 ? '(MB[$A] | (MB[$A + 1] << 8))' : 'MB[$A]';
-    const inPage = size === 1 ? '' : ` && ($L & 4095) <= ${4096 - size}`;
-    return `$T = TLB[$L >>> 12]; if (($T & rdM) === rdE${inPage}) { $A = ($T & -4096) | ($L & 4095); ${into} = ${hit}; } else ${slow}`;
+    if (size === 1) return `$T = TLB[$L >>> 12]; if (($T & rdM) === rdE) ${into} = MB[($T & -4096) | ($L & 4095)]; else ${slow}`;
+    const [array, shift] = size === 4 ? ['M32', 2] : ['M16', 1];
+    return `$T = TLB[$L >>> 12]; if (($T & rdM) === rdE && ($L & ${size - 1}) === 0) ${into} = ${array}[(($T & -4096) | ($L & 4095)) >> ${shift}]; else ${slow}`;
   }
 
   /** Statements writing the low `size` bytes of `value` (an int32 variable) at linear $L. */
@@ -163,10 +163,9 @@ export class TranslationContext {
     this.touchedMemory = true;
     const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); $S = 1; }`;
     if (!this.fastMemory) return slow;
-    if (size === 4) return `$T = TLB[$L >>> 12]; if (($T & wrM) === wrE && ($L & 3) === 0) M32[(($T & -4096) | ($L & 4095)) >> 2] = ${value}; else ${slow}`;
-    const hit = size === 2 ? `MB[$A] = ${value}; MB[$A + 1] = ${value} >> 8;` : `MB[$A] = ${value};`;
-    const inPage = size === 1 ? '' : ` && ($L & 4095) <= ${4096 - size}`;
-    return `$T = TLB[$L >>> 12]; if (($T & wrM) === wrE${inPage}) { $A = ($T & -4096) | ($L & 4095); ${hit} } else ${slow}`;
+    if (size === 1) return `$T = TLB[$L >>> 12]; if (($T & wrM) === wrE) MB[($T & -4096) | ($L & 4095)] = ${value}; else ${slow}`;
+    const [array, shift] = size === 4 ? ['M32', 2] : ['M16', 1];
+    return `$T = TLB[$L >>> 12]; if (($T & wrM) === wrE && ($L & ${size - 1}) === 0) ${array}[(($T & -4096) | ($L & 4095)) >> ${shift}] = ${value}; else ${slow}`;
   }
 
   // ---- exits and calls

@@ -49,6 +49,8 @@ export class Mmu {
    * at offset 0 of their buffer, so every dword-aligned RAM dword is one element.
    */
   readonly words: Int32Array;
+  /** The same RAM as 16-bit words, for aligned 16-bit accesses on fast paths. */
+  readonly halves: Uint16Array;
   /** The one fault object every #PF throws (refilled each time; copy it if you keep it). */
   readonly fault = new CpuFault(VECTOR_PF);
   readonly counters: MmuCounters = { walks: 0, pageFaults: 0, mmioReads: 0, mmioWrites: 0, codeWrites: 0 };
@@ -89,6 +91,7 @@ export class Mmu {
     const b = mem.bytes;
     if (b.byteOffset % 4 !== 0) throw new Error('guest RAM must start dword-aligned in its buffer');
     this.words = new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+    this.halves = new Uint16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
     this.view = new DataView(mem.bytes.buffer, mem.bytes.byteOffset, mem.bytes.byteLength);
     this.updateMasks();
   }
