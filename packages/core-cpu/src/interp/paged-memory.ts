@@ -2,8 +2,9 @@
  * LinearMemory over the software MMU: the interpreter's memory in every mode (with paging
  * off the MMU maps linear = physical). Each access tries the TLB inline (one typed-array
  * load and a mask compare) and calls the MMU only on a miss, a page crossing, an unaligned
- * word or dword, MMIO, or a page that needs a walk for its rights. The privilege of data accesses follows CPL, which
- * the CPU reports through `setUser` (the MMU's masks follow with `mmu.setPrivilege`).
+ * word or dword, MMIO, or a page that needs a walk for its rights. The privilege of data
+ * accesses follows CPL, which the CPU reports through `setUser` (the MMU's masks follow with
+ * `mmu.setPrivilege`).
  */
 import { Priv } from '../mmu/paging-walk.js';
 import type { Mmu } from '../mmu/mmu.js';
