@@ -12,8 +12,8 @@
  * (GuestMemory.bytes) plus the decoding mode. The run loop gets that offset from the TLB entry
  * of the fetch (bits 31:12 of a RAM entry are the page's backing offset, mmu/tlb.ts), so a
  * lookup is integer arithmetic and two field compares; and since the key is where the bytes
- * are, paging changes (CR0/CR3/CR4, INVLPG) need no flush. The table is direct-mapped
- * (slot = low key bits). A block never crosses a page, nor, in 16-bit code, the wrap of IP
+ * are, paging changes (CR0/CR3/CR4, INVLPG) need no flush. The table has two ways per slot
+ * (slot = low key bits; see `spare`). A block never crosses a page, nor, in 16-bit code, the wrap of IP
  * from 0xFFFF to 0: its bytes are one contiguous range of one page.
  *
  * Validity: pages blocks were decoded from are marked in the MMU (`tlb.markCode`), which sends

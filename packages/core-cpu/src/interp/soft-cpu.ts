@@ -246,7 +246,7 @@ export class SoftCpu {
 
   /** The running burst's time is used up (see stallStop). */
   timeUp(): boolean {
-    return this.retired + this.stall >= this.stallStop;
+    return this.cycles >= this.stallStop;
   }
 
   /** A new block runner, whose type feedback starts from the guest's current phase. */

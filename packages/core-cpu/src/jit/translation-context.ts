@@ -26,6 +26,18 @@ import { materialize, MEMORY_FLAGS, type StaticFlags } from './flag-state.js';
 export const SS = 2;
 
 /**
+ * The inline TLB hit of an access of `size` bytes at linear $L, whose TLB entry is in $T: the
+ * test (the entry's rights, and alignment for a word or dword: an aligned one never crosses a
+ * page) and the RAM element it reaches (MB, M16 or M32, one typed-array access).
+ */
+function ramHit(size: number, mask: string, expect: string): { hit: string; ram: string } {
+  const offset = '($T & -4096) | ($L & 4095)';
+  if (size === 1) return { hit: `($T & ${mask}) === ${expect}`, ram: `MB[${offset}]` };
+  const [array, shift] = size === 4 ? ['M32', 2] : ['M16', 1];
+  return { hit: `($T & ${mask}) === ${expect} && ($L & ${size - 1}) === 0`, ram: `${array}[(${offset}) >> ${shift}]` };
+}
+
+/**
  * Leaves the translation after `done` instructions with RIP = `rip` (JS expressions): every
  * exit goes through the one epilogue at the end of the function (block-compiler.ts), which
  * writes the registers back, hands the flag record to LazyFlags and stores RIP and the retired
@@ -146,16 +158,16 @@ export class TranslationContext {
 
   /**
    * Statements reading `size` bytes at linear $L into the (declared) variable `into`. The slow
-   * path (a TLB miss, MMIO, a page crossing, an unaligned word or dword) sets $S: only it can reach a device or drop
-   * translated code, so only after it must the instruction look for pending events.
+   * path (a TLB miss, MMIO, a page crossing, an unaligned word or dword) sets $S: only it can
+   * reach a device or drop translated code, so only after it must the instruction look for
+   * pending events.
    */
   read(size: number, into: string): string {
     this.touchedMemory = true;
     const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; $S = 1; }`;
     if (!this.fastMemory) return slow;
-    if (size === 1) return `$T = TLB[$L >>> 12]; if (($T & rdM) === rdE) ${into} = MB[($T & -4096) | ($L & 4095)]; else ${slow}`;
-    const [array, shift] = size === 4 ? ['M32', 2] : ['M16', 1];
-    return `$T = TLB[$L >>> 12]; if (($T & rdM) === rdE && ($L & ${size - 1}) === 0) ${into} = ${array}[(($T & -4096) | ($L & 4095)) >> ${shift}]; else ${slow}`;
+    const { hit, ram } = ramHit(size, 'rdM', 'rdE');
+    return `$T = TLB[$L >>> 12]; if (${hit}) ${into} = ${ram}; else ${slow}`;
   }
 
   /** Statements writing the low `size` bytes of `value` (an int32 variable) at linear $L. */
@@ -163,9 +175,8 @@ export class TranslationContext {
     this.touchedMemory = true;
     const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); $S = 1; }`;
     if (!this.fastMemory) return slow;
-    if (size === 1) return `$T = TLB[$L >>> 12]; if (($T & wrM) === wrE) MB[($T & -4096) | ($L & 4095)] = ${value}; else ${slow}`;
-    const [array, shift] = size === 4 ? ['M32', 2] : ['M16', 1];
-    return `$T = TLB[$L >>> 12]; if (($T & wrM) === wrE && ($L & ${size - 1}) === 0) ${array}[(($T & -4096) | ($L & 4095)) >> ${shift}] = ${value}; else ${slow}`;
+    const { hit, ram } = ramHit(size, 'wrM', 'wrE');
+    return `$T = TLB[$L >>> 12]; if (${hit}) ${ram} = ${value}; else ${slow}`;
   }
 
   // ---- exits and calls

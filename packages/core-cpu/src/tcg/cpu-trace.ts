@@ -81,9 +81,8 @@ export class CpuTracer {
 
   /**
    * Runs up to `count` instructions one at a time (stopping at HLT, or once PAUSE used up the
-   * burst's time, as SoftCpu.run does), writing each one
-   * in range before it executes and any exception it raises after. Returns the number
-   * of instructions retired.
+   * burst's time, as SoftCpu.run does), writing each one in range before it executes and any
+   * exception it raises after. Returns the number of instructions retired.
    */
   run(count: number): number {
     const cpu = this.cpu;

@@ -18,9 +18,9 @@
  *   the burst in which IF is set, as it always does for a burst-ending deadline.
  *
  * Time (virtual-clock.ts): with a VirtualClock the devices' time is the retired-instruction
- * count (plus PAUSE's extra cycles: SoftCpu.cycles), each burst ends at the next timer deadline
- * and due timers fire between bursts, so a run is reproducible. A halted CPU that an interrupt can wake jumps time to the next
- * deadline; with no deadline it sleeps until the machine's interrupt pin calls
+ * count (plus PAUSE's extra cycles: SoftCpu.cycles), each burst ends at the next timer
+ * deadline and due timers fire between bursts, so a run is reproducible. A halted CPU that an
+ * interrupt can wake jumps time to the next deadline; with no deadline it sleeps until the machine's interrupt pin calls
  * notifyInterrupt() (a byte on stdin, for instance). With any other Clock (host time) timers
  * fire on the event loop and HLT sleeps until the pin.
  *

@@ -2,8 +2,8 @@
  * Instruction-counted virtual time for the software CPU (QEMU's `-icount shift=N,sleep=off`):
  * the machine's devices see a Clock whose time is a function of the instructions retired,
  * 2^shift nanoseconds each (a PAUSE counts as several: SoftCpu.cycles), so the same guest with
- * the same input runs the same way every time: the PIT reads the same counts at the same instruction, timer interrupts arrive at
- * the same instruction boundary, and serial output (tick counts included) is byte-identical.
+ * the same input runs the same way every time: the PIT reads the same counts at the same
+ * instruction, timer interrupts arrive at the same instruction boundary, and serial output (tick counts included) is byte-identical.
  *
  * The run loop drives it: it asks how many instructions remain before the next timer
  * deadline and runs at most that many (so a timer fires at its instruction boundary, or
