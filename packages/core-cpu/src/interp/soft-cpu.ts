@@ -15,7 +15,7 @@
  * each decoded instruction is picked once, at decode, among variants fixed to its operand size
  * and kind where they exist (loop-handlers.ts). Speed: `npm run bench`.
  */
-import { READS_FOR_WRITE } from './protected/segment-checks.js';
+import { flatSegments, READS_FOR_WRITE } from './protected/segment-checks.js';
 import type { IoBus } from '@tsemu/devices/platform';
 import { decode, MAX_INSTRUCTION_LENGTH, type ByteSource } from '../decoder/decoder.js';
 import { CpuMode, DecodeStatus, Instruction } from '../decoder/instruction.js';
@@ -339,6 +339,7 @@ export class SoftCpu {
                   mmu,
                   longMode: checkTag,
                   stack32: (segAttr[Seg.SS] & ATTR_DB) !== 0,
+                  flatSegs: flatSegments(r.seg),
                   lookup: jit.maxRegionBlocks === 1 ? undefined : (at) => {
                     // Blocks in the same page only: one TLB entry, the entry's, maps them all.
                     const to = (csBase + (at & ipMask)) >>> 0;

@@ -121,8 +121,37 @@ export interface GeneratedSource {
  * register-forms.ts over locals (legacy 16/32-bit mode); false keeps every instruction on its
  * handler, as in IA-32e compatibility mode, where bits 63:32 of the registers are visible.
  */
-export function generateBlockSource(block: CodeBlock, ip: number, direct = true, fastMemory = true, stack32 = true): GeneratedSource {
-  return generateRegionSource([{ block, ip }], direct, fastMemory, stack32);
+export function generateBlockSource(block: CodeBlock, ip: number, direct = true, fastMemory = true, stack32 = true, flatSegs = 0): GeneratedSource {
+  return generateRegionSource([{ block, ip }], direct, fastMemory, stack32, flatSegs);
+}
+
+/**
+ * Per member: the instructions (by index in its block, never the first) that a direct branch
+ * or a block's fall-through in the translation reaches, with their IPs. Each gets a case label
+ * of its own, which the code before it falls through into, so a loop whose head is in the middle
+ * of a block (the decoder's blocks go on past a Jcc) runs without leaving the translation. An IP
+ * that is some member's start, or already has a label, gets none.
+ */
+function innerLabels(members: RegionMember[], ipMask: number, entries: number[]): Map<number, number>[] {
+  const targets = new Set<number>();
+  for (const m of members) {
+    const { targets: direct, end } = directTargets(m.block.insns, m.ip, ipMask);
+    for (const t of direct) targets.add(t);
+    targets.add(end);
+  }
+  const labelled = new Set<number>(entries);
+  return members.map((m) => {
+    const labels = new Map<number, number>();
+    let at = m.ip & ipMask;
+    for (let j = 1; j < m.block.insns.length; j++) {
+      at = (at + m.block.insns[j - 1].length) & ipMask;
+      if (targets.has(at | 0) && !labelled.has(at | 0)) {
+        labels.set(j, at | 0);
+        labelled.add(at | 0);
+      }
+    }
+    return labels;
+  });
 }
 
 /**
@@ -130,11 +159,14 @@ export function generateBlockSource(block: CodeBlock, ip: number, direct = true,
  * IP, it goes from block to block inside itself (`pc = <ip>; continue;` in a switch) while the
  * target is a member, so registers and flags stay in locals across those branches.
  */
-export function generateRegionSource(members: RegionMember[], direct = true, fastMemory = true, stack32 = true): GeneratedSource {
+export function generateRegionSource(members: RegionMember[], direct = true, fastMemory = true, stack32 = true, flatSegs = 0): GeneratedSource {
   const mode = members[0].block.mode;
   const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
   const entries = members.map((m) => (m.ip & ipMask) | 0);
-  const isMember = (target: number | null): boolean => target !== null && entries.includes(target | 0);
+  const labels = innerLabels(members, ipMask, entries);
+  // IPs a branch may go to without leaving: the members' starts and their inner labels.
+  const internalIps = [...entries, ...labels.flatMap((l) => [...l.values()])];
+  const isMember = (target: number | null): boolean => target !== null && internalIps.includes(target | 0);
   const maxLength = Math.max(...members.map((m) => m.block.insns.length));
   const total = members.reduce((sum, m) => sum + m.block.insns.length, 0);
   // Internal branches: a loop back to a block's start, or a branch to another member.
@@ -144,7 +176,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     if (targets.some(isMember)) loops = true;
     if (members.length > 1 && !endsBlock(m.block.insns[m.block.insns.length - 1]) && isMember(end)) loops = true;
   }
-  const ctx = new TranslationContext(fastMemory, stack32);
+  const ctx = new TranslationContext(fastMemory, stack32, flatSegs);
   const ind = loops ? '      ' : '  ';
   const emit = (code: string): void => {
     ctx.emit(ind + code);
@@ -154,14 +186,14 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     `k0 += ${done}; if (k0 + ${maxLength} > budget) ${exitTo('k0', String(target))} pc = ${target}; continue;`;
   // RIP (a handler's or RET's doing) may name a member: go there without leaving.
   const dynamicInternal = (done: number): string =>
-    loops ? `{ const t = r.rip; if (${entries.map((e) => `t === ${e}`).join(' || ')}) { ${internal(done, 't')} } }` : '';
+    loops ? `{ const t = r.rip; if (${internalIps.map((e) => `t === ${e}`).join(' || ')}) { ${internal(done, 't')} } }` : '';
   const fallback = new Uint8Array(total);
   const ips = new Int32Array(total);
   const locals = new Int32Array(total);
   let inlined = 0;
   let directCount = 0;
   let g = 0;
-  for (const member of members) {
+  for (const [m, member] of members.entries()) {
     const { block } = member;
     const start = (member.ip & ipMask) | 0;
     const n = block.insns.length;
@@ -180,19 +212,30 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     let lastFallback = false;
     let ended = false;
     let addr = start;
+    // The block's first instruction since its start or its last inner label: counts are from there.
+    let seg = 0;
     for (let j = 0; j < n; j++, g++) {
+      const label = labels[m].get(j);
+      if (label !== undefined) {
+        // Fall through into the label's case with the count so far; a branch there comes with its own.
+        emit(`k0 += ${j - seg};`);
+        ctx.emit('    }');
+        ctx.emit(`    case ${label}: {`);
+        ctx.flags = RUNTIME_FLAGS;
+        seg = j;
+      }
+      const d = j - seg;
       const insn = block.insns[j];
       const next = nexts[j];
       const last = j === n - 1;
-      ctx.j = g;
-      ctx.local = j;
+      ctx.startInstruction(g, d);
       ips[g] = addr;
-      locals[g] = j;
+      locals[g] = d;
       lastFallback = false;
       emit(`// ${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
       addr = next;
       // A direct branch after this instruction: on inside the translation, or out.
-      const goTo = (target: number): string => (isMember(target) ? internal(j + 1, target) : ctx.exit(ctx.doneAfter(), target));
+      const goTo = (target: number): string => (isMember(target) ? internal(d + 1, target) : ctx.exit(ctx.doneAfter(), target));
       const branch = conditionalBranch(insn, next);
       if (branch !== null) {
         // Register-only: RIP is stored on the taken path alone.
@@ -220,7 +263,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
         ended = true;
         continue;
       }
-      const transfer = direct ? nearTransfer(ctx, insn, next, (target) => (isMember(target) ? internal(j + 1, target) : null), dynamicInternal(j + 1)) : null;
+      const transfer = direct ? nearTransfer(ctx, insn, next, (target) => (isMember(target) ? internal(d + 1, target) : null), dynamicInternal(d + 1)) : null;
       if (transfer !== null) {
         inlined++;
         directCount++;
@@ -243,14 +286,14 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       lastFallback = true;
       emit(`j = ${g}; ${ctx.beforeCall()}`);
       const t = handlerTemplate(block.handlers[j]);
-      const exitAfter = exitTo(`k0 + ${j + 1}`, 'r.rip');
+      const exitAfter = exitTo(`k0 + ${d + 1}`, 'r.rip');
       if (t === null) {
         // A call: the handler may read RIP and time, touch devices, branch.
-        emit(`r.rip = ${next}; cpu.retired = base + k0 + ${j};`);
+        emit(`r.rip = ${next}; cpu.retired = base + k0 + ${d};`);
         emit(`H${g}(cpu, I${g});`);
-        emit(ctx.afterCall(j + 1, null));
+        emit(ctx.afterCall(d + 1, null));
         emit(`if (cpu.pendingEvents !== 0) ${exitAfter}`);
-        if (last) emit(dynamicInternal(j + 1));
+        if (last) emit(dynamicInternal(d + 1));
         else emit(`if (r.rip !== ${next}) ${exitAfter}`);
         ripStoredLast = true;
         continue;
@@ -258,17 +301,17 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       inlined++;
       if (t.pure && !t.readsRip) {
         emit(instantiate(t, insn, g));
-        emit(ctx.afterCall(j + 1, next));
+        emit(ctx.afterCall(d + 1, next));
         ripStoredLast = false;
         continue;
       }
       // Touches memory (MMIO may read time, a write may drop translated code): count first, look after.
-      emit(`${t.readsRip ? `r.rip = ${next}; ` : ''}cpu.retired = base + k0 + ${j};`);
+      emit(`${t.readsRip ? `r.rip = ${next}; ` : ''}cpu.retired = base + k0 + ${d};`);
       emit(instantiate(t, insn, g));
-      emit(ctx.afterCall(j + 1, t.readsRip ? null : next));
-      emit(`if (cpu.pendingEvents !== 0) ${t.readsRip ? exitAfter : exitTo(`k0 + ${j + 1}`, String(next))}`);
+      emit(ctx.afterCall(d + 1, t.readsRip ? null : next));
+      emit(`if (cpu.pendingEvents !== 0) ${t.readsRip ? exitAfter : exitTo(`k0 + ${d + 1}`, String(next))}`);
       if (t.readsRip) {
-        if (last) emit(dynamicInternal(j + 1));
+        if (last) emit(dynamicInternal(d + 1));
         else emit(`if (r.rip !== ${next}) ${exitAfter}`);
       }
       ripStoredLast = t.readsRip;
@@ -276,8 +319,8 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     if (!ended) {
       const after = nexts[n - 1];
       // Fell off the block's end (or a handler left RIP as it was): the next block.
-      if (!ripStoredLast && isMember(after)) emit(internal(n, after));
-      else emit(exitTo(`k0 + ${n}`, ripStoredLast ? 'r.rip' : String(after)));
+      if (!ripStoredLast && isMember(after)) emit(internal(n - seg, after));
+      else emit(exitTo(`k0 + ${n - seg}`, ripStoredLast ? 'r.rip' : String(after)));
     }
     if (loops) ctx.emit('    }');
   }
@@ -329,15 +372,17 @@ export interface TranslationTarget {
   longMode: boolean;
   /** SS is a 32-bit stack (SS.B): the stack instructions may be written directly. */
   stack32?: boolean;
+  /** Bit n set: segment n is flat now (translation-context.ts writes its accesses for that). */
+  flatSegs?: number;
   /** The cached block at an IP in the same page, for multi-block translations (region.ts). */
   lookup?: (ip: number) => CodeBlock | null;
 }
 
 /** Compiles `block` for entry at IP `ip` (with `more` blocks it may branch to: region.ts). */
 export function compileBlock(block: CodeBlock, ip: number, target: TranslationTarget = { mmu: null, longMode: false }, more: RegionMember[] = []): CompiledBlock {
-  const { mmu, longMode, stack32 = true } = target;
+  const { mmu, longMode, stack32 = true, flatSegs = 0 } = target;
   const members = [{ block, ip }, ...more];
-  const { source, inlined, direct, loops, fallback, ips, locals } = generateRegionSource(members, !longMode, mmu !== null, stack32);
+  const { source, inlined, direct, loops, fallback, ips, locals } = generateRegionSource(members, !longMode, mmu !== null, stack32, flatSegs);
   const n = block.insns.length;
   const bytes = mmu?.bytes ?? new Uint8Array(0);
   // Aligned dwords as one Int32Array access.

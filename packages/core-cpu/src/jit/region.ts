@@ -41,6 +41,16 @@ function loopsOnItself(block: CodeBlock, ip: number): boolean {
   return directTargets(block.insns, ip, ipMaskOf(block)).targets.includes(ip | 0);
 }
 
+/** Adds the IPs of `block`'s instructions after its first (entered at `ip`) to `into`. */
+function addBoundaries(into: Set<number>, block: CodeBlock, ip: number): void {
+  const mask = ipMaskOf(block);
+  let at = ip & mask;
+  for (let j = 0; j + 1 < block.insns.length; j++) {
+    at = (at + block.insns[j].length) & mask;
+    into.add(at | 0);
+  }
+}
+
 /**
  * The blocks to translate with `entry` (entered at `ip`), not counting it. `lookup` gives the
  * cached block at an IP in the entry's page, or null (another page, not decoded, not run).
@@ -48,12 +58,16 @@ function loopsOnItself(block: CodeBlock, ip: number): boolean {
 export function regionMembers(entry: CodeBlock, ip: number, lookup: (ip: number) => CodeBlock | null, maxBlocks = MAX_REGION_BLOCKS): RegionMember[] {
   const members: RegionMember[] = [];
   const seen = new Set<number>([(ip & ipMaskOf(entry)) | 0]);
+  // A target in the middle of a block already taken is reached there (an inner label,
+  // block-compiler.ts), not through a copy of the block's tail.
+  const inner = new Set<number>();
+  addBoundaries(inner, entry, ip);
   const queue: RegionMember[] = [{ block: entry, ip }];
   let total = entry.insns.length;
   while (queue.length > 0 && members.length + 1 < maxBlocks) {
     const from = queue.shift()!;
     for (const target of successors(from.block, from.ip)) {
-      if (seen.has(target)) continue;
+      if (seen.has(target) || inner.has(target)) continue;
       seen.add(target);
       const block = lookup(target);
       if (block === null || block.runs < MIN_MEMBER_RUNS || total + block.insns.length > MAX_REGION_INSTRUCTIONS) continue;
@@ -61,6 +75,7 @@ export function regionMembers(entry: CodeBlock, ip: number, lookup: (ip: number)
       // small function V8 optimises on its own, not inside a larger one (measured faster).
       if (loopsOnItself(block, target)) continue;
       members.push({ block, ip: target });
+      addBoundaries(inner, block, target);
       queue.push({ block, ip: target });
       total += block.insns.length;
       if (members.length + 1 >= maxBlocks) break;

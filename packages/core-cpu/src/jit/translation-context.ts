@@ -37,6 +37,11 @@ function ramHit(size: number, mask: string, expect: string): { hit: string; ram:
   return { hit: `($T & ${mask}) === ${expect} && ($L & ${size - 1}) === 0`, ram: `${array}[(${offset}) >> ${shift}]` };
 }
 
+/** JS expression: segment `s` is flat (a plain writable data segment, base 0, limit 4 GiB). */
+function flatTest(s: number): string {
+  return `($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE} && $sb[${s}] === 0 && $sl[${s}] === -1`;
+}
+
 /**
  * Leaves the translation after `done` instructions with RIP = `rip` (JS expressions): every
  * exit goes through the one epilogue at the end of the function (block-compiler.ts), which
@@ -71,6 +76,13 @@ export class TranslationContext {
   usesStack = false;
   /** True when the current instruction touched memory (an event check follows it). */
   touchedMemory = false;
+  /** Segments addressed in the flat form (see `linear`): their test `fl<n>` is in a local. */
+  readonly flatSegs = new Set<number>();
+  /**
+   * After a flat-form address (`linear`, `segmentLinear`): the segment, and the statements that
+   * compute the address the general way, for the access's slow path.
+   */
+  private flatPending: { seg: number; general: string } | null = null;
 
   constructor(
     /** The MMU's TLB is there to be read inline (false: every access calls cpu.mem). */
@@ -80,7 +92,19 @@ export class TranslationContext {
      * written directly (the translation checks it again on entry).
      */
     readonly stack32: boolean,
+    /**
+     * Bit n set: segment n was flat when the block was translated (a plain writable data
+     * segment, base 0, limit 4 GiB). Accesses through it are then written in the flat form.
+     */
+    readonly flatAtTranslation = 0,
   ) {}
+
+  /** Begins instruction `j` of the translation, `local` of its block (see the fields). */
+  startInstruction(j: number, local: number): void {
+    this.j = j;
+    this.local = local;
+    this.flatPending = null;
+  }
 
   emit(code: string): void {
     this.lines.push(code);
@@ -119,8 +143,12 @@ export class TranslationContext {
 
   // ---- memory
 
-  /** The instruction's offset (base + index*scale + disp, wrapped to the address size) from the locals. */
-  offset(insn: Instruction): string {
+  /**
+   * The instruction's offset (base + index*scale + disp, wrapped to the address size) from the
+   * locals; a 32-bit one as an int32 when `signed` (the same bits: TLB and RAM indexing use
+   * only those).
+   */
+  offset(insn: Instruction, signed = false): string {
     const parts = [String(insn.disp | 0)];
     if (insn.addrSize === 2) {
       if (insn.base >= 0) parts.push(this.reg(insn.base, 2));
@@ -129,7 +157,7 @@ export class TranslationContext {
     }
     if (insn.base >= 0) parts.push(this.reg(insn.base, 4));
     if (insn.index >= 0) parts.push(insn.scale === 0 ? this.reg(insn.index, 4) : `(${this.reg(insn.index, 4)} << ${insn.scale})`);
-    return `((${parts.join(' + ')}) >>> 0)`;
+    return `((${parts.join(' + ')}) ${signed ? '| 0' : '>>> 0'})`;
   }
 
   /**
@@ -139,15 +167,34 @@ export class TranslationContext {
    */
   linear(insn: Instruction, size: number): string {
     const s = insn.segment;
+    const spill = [insn.base, insn.index].filter((n) => n >= 0).map((n) => `g32[${n}] = e${n}; `).join(''); // addressing.ts reads them
+    if (this.isFlat(s)) return this.flat(s, this.offset(insn, true), `${spill}$L = S.addressing.memoryLinear(cpu, I${this.j}, ${size});`);
     this.usedSegs.add(s);
-    const spill = [insn.base, insn.index].filter((n) => n >= 0).map((n) => `g32[${n}] = e${n}, `).join(''); // addressing.ts reads them
-    return `$L = (so${s} && ($ea = ${this.offset(insn)}) + ${size - 1} <= sl${s}) ? (sb${s} + $ea) >>> 0 : (j = ${this.j}, ${spill}S.addressing.memoryLinear(cpu, I${this.j}, ${size}));`;
+    return `$L = (so${s} && ($ea = ${this.offset(insn)}) + ${size - 1} <= sl${s}) ? (sb${s} + $ea) >>> 0 : (j = ${this.j}, ${spill.replaceAll(';', ',')}S.addressing.memoryLinear(cpu, I${this.j}, ${size}));`;
   }
 
   /** Statement setting $L to the linear address of `seg`:`offset` (an unsigned 32-bit offset). */
   segmentLinear(seg: number, offset: string, size: number): string {
+    if (this.isFlat(seg)) return this.flat(seg, offset, `$L = S.addressing.segmentLinear(cpu, ${seg}, ${offset}, ${size});`);
     this.usedSegs.add(seg);
     return `$L = (so${seg} && (${offset}) + ${size - 1} <= sl${seg}) ? (sb${seg} + (${offset})) >>> 0 : (j = ${this.j}, S.addressing.segmentLinear(cpu, ${seg}, ${offset}, ${size}));`;
+  }
+
+  private isFlat(seg: number): boolean {
+    return this.fastMemory && (this.flatAtTranslation & (1 << seg)) !== 0;
+  }
+
+  /**
+   * The flat form of an address: $L is the offset itself, and the access's inline TLB hit also
+   * tests `fl<seg>` (the segment is flat now). Through a flat segment, an access the hit lets
+   * through (a byte, or an aligned word or dword) is within the limit, so neither the base nor
+   * the limit needs reading; any other access, or a segment no longer flat, takes the slow
+   * path, which computes the address the general way (`general`, faults included) first.
+   */
+  private flat(seg: number, offset: string, general: string): string {
+    this.flatSegs.add(seg);
+    this.flatPending = { seg, general };
+    return `$L = ${offset};`;
   }
 
   /** Statement setting $L to the linear address of SS:`offset` (a 32-bit stack). */
@@ -164,19 +211,33 @@ export class TranslationContext {
    */
   read(size: number, into: string): string {
     this.touchedMemory = true;
-    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; $S = 1; }`;
+    const { first, general } = this.takeFlat();
+    const slow = `{ j = ${this.j}; ${general}cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; $S = 1; }`;
     if (!this.fastMemory) return slow;
     const { hit, ram } = ramHit(size, 'rdM', 'rdE');
-    return `$T = TLB[$L >>> 12]; if (${hit}) ${into} = ${ram}; else ${slow}`;
+    return `$T = TLB[$L >>> 12]; if (${first}${hit}) ${into} = ${ram}; else ${slow}`;
   }
 
   /** Statements writing the low `size` bytes of `value` (an int32 variable) at linear $L. */
   write(size: number, value: string): string {
     this.touchedMemory = true;
-    const slow = `{ j = ${this.j}; cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); $S = 1; }`;
+    const { first, general } = this.takeFlat();
+    const slow = `{ j = ${this.j}; ${general}cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); $S = 1; }`;
     if (!this.fastMemory) return slow;
     const { hit, ram } = ramHit(size, 'wrM', 'wrE');
-    return `$T = TLB[$L >>> 12]; if (${hit}) ${ram} = ${value}; else ${slow}`;
+    return `$T = TLB[$L >>> 12]; if (${first}${hit}) ${ram} = ${value}; else ${slow}`;
+  }
+
+  /**
+   * For the first access after a flat-form address: the test that goes before the TLB hit,
+   * and the general address computation that goes first in the slow path. A later access of
+   * the same instruction (the write of a read-modify-write) has $L settled either way.
+   */
+  private takeFlat(): { first: string; general: string } {
+    const pending = this.flatPending;
+    if (pending === null) return { first: '', general: '' };
+    this.flatPending = null;
+    return { first: `fl${pending.seg} && `, general: `${pending.general} ` };
   }
 
   // ---- exits and calls
@@ -223,6 +284,7 @@ export class TranslationContext {
     for (const s of [...this.usedSegs].sort()) {
       out.push(`let sb${s} = $sb[${s}], sl${s} = $sl[${s}] >>> 0, so${s} = ($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE};`);
     }
+    for (const s of [...this.flatSegs].sort()) out.push(`let fl${s} = ${flatTest(s)};`);
     if (this.fastMemory) out.push('const MMU = cpu.mmu; let rdM = MMU.readMask, rdE = MMU.readExpect, wrM = MMU.writeMask, wrE = MMU.writeExpect;');
     if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) return 0;`);
     return out;
@@ -235,6 +297,7 @@ export class TranslationContext {
     for (const s of [...this.usedSegs].sort()) {
       out.push(`sb${s} = $sb[${s}]; sl${s} = $sl[${s}] >>> 0; so${s} = ($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE};`);
     }
+    for (const s of [...this.flatSegs].sort()) out.push(`fl${s} = ${flatTest(s)};`);
     if (this.fastMemory) out.push('rdM = MMU.readMask; rdE = MMU.readExpect; wrM = MMU.writeMask; wrE = MMU.writeExpect;');
     if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) ${exitTo(`k0 + ${done}`, rip === 'same' ? 'r.rip' : rip)}`);
     return out.join(' ');

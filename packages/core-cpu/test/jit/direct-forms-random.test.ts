@@ -55,6 +55,8 @@ interface Coverage {
   loopingBlocks: number;
   /** Translations that covered more than one block (jit/region.ts). */
   multiBlock?: number;
+  /** Translations with a branch target inside a block, which the code before it falls into. */
+  innerLabels?: number;
 }
 
 /**
@@ -164,6 +166,7 @@ function run(p: Program, withJit: boolean, paging: boolean, coverage: Coverage |
       onCompile: coverage === null ? null : (compiled, block) => {
         if (compiled.loops) coverage.loopingBlocks++;
         if (/^\/\/ \d+ blocks from/.test(compiled.source)) coverage.multiBlock = (coverage.multiBlock ?? 0) + 1;
+        if (/k0 \+= \d+;\n\s*\}\n\s*case /.test(compiled.source)) coverage.innerLabels = (coverage.innerLabels ?? 0) + 1;
         for (const insn of block.insns) coverage.keys.add(insn.opSize === 2 ? `${insn.entry.key}/16` : insn.entry.key);
       },
     })
@@ -329,6 +332,7 @@ describe('JIT direct forms against the interpreter on random programs', () => {
     const failures = compareAll(seeds(1000, 500).map((s) => randomProgram(s)), false, coverage, ranToEnd);
     expect(failures, failures.join('\n\n')).toEqual([]);
     expect(DIRECT_FORMS.filter((k) => !coverage.keys.has(k)), 'forms the programs never had translated').toEqual([]);
+    expect(coverage.innerLabels, 'translations with a loop head inside a block').toBeGreaterThan(100);
     expect(coverage.loopingBlocks).toBeGreaterThan(20);
   });
 
@@ -343,13 +347,15 @@ describe('JIT direct forms against the interpreter on random programs', () => {
     const coverage: Coverage = { keys: new Set(), loopingBlocks: 0, multiBlock: 0 };
     translation = { threshold: 8, blocks: 8 };
     try {
-      const failures = compareAll(seeds(9000, 300).map((s) => randomProgram(s)), true, coverage, ranToEnd);
+      const failures = compareAll(seeds(9000, 300).map((s) => randomProgram(s, 10, 40, true)), true, coverage, ranToEnd);
       expect(failures, failures.join('\n\n')).toEqual([]);
     } finally {
       translation = { threshold: 0, blocks: 1 };
     }
-    // The random programs have few blocks per page that run 8 times: a handful of translations, 5 here.
-    expect(coverage.multiBlock).toBeGreaterThan(0);
+    // Loops split by a JMP to the next instruction: 17 translations of several blocks here, 24
+    // with a branch to a label inside a block.
+    expect(coverage.multiBlock).toBeGreaterThan(5);
+    expect(coverage.innerLabels).toBeGreaterThan(5);
   });
 
   it('stops translated code at each caller\'s instruction budget and resumes to the interpreter\'s state (150 programs run in bursts of 1..40)', () => {
@@ -358,6 +364,7 @@ describe('JIT direct forms against the interpreter on random programs', () => {
     const failures = compareAll(seeds(3000, 150).map((s) => randomProgram(s)), false, coverage, ranToEnd, undefined, burst);
     expect(failures, failures.join('\n\n')).toEqual([]);
     expect(coverage.loopingBlocks).toBeGreaterThan(0);
+    expect(coverage.innerLabels, 'translations with a loop head inside a block').toBeGreaterThan(0);
   });
 
   it('delivers a #PF from a not-present page in the middle of a translated block with the interpreter\'s registers, EFLAGS, CR2 and frame (150 programs)', () => {

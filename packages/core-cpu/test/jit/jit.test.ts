@@ -181,6 +181,43 @@ describe('JIT', () => {
     expect(Array.from(jit.high)).toEqual(Array.from(interp.high));
   });
 
+  it('writes through DS with its base when a translation made while DS was flat runs with DS based', () => {
+    const code = [
+      0xbb, 0x18, 0x00, 0x00, 0x00, // mov ebx, 0x18 (data, base 0x4000, limit 4 GiB)
+      0xbe, 0x00, 0x20, 0x00, 0x00, // mov esi, 0x2000
+      0xe8, 0x0d, 0x00, 0x00, 0x00, // call fill        (DS flat: fill is translated in the flat form)
+      0x8e, 0xdb, //                   mov ds, bx
+      0xbe, 0x00, 0x20, 0x00, 0x00, // mov esi, 0x2000
+      0xe8, 0x01, 0x00, 0x00, 0x00, // call fill        (the same translation, DS based)
+      0xf4, //                         hlt
+      0xb9, 0x0a, 0x00, 0x00, 0x00, // fill: mov ecx, 10
+      0x89, 0x0e, //                   mov [esi], ecx   <- 0x1021
+      0x83, 0xc6, 0x04, //             add esi, 4
+      0x49, //                         dec ecx
+      0x75, 0xf8, //                   jnz 0x1021
+      0xc3, //                         ret
+    ];
+    const runs = [null, 0].map((threshold) => {
+      const m = machine(code, threshold);
+      m.memory.write32(0x718, 0x4000ffff); // selector 0x18: base 0x4000, limit 0xfffff pages, data
+      m.memory.write32(0x71c, 0x00cf9200);
+      m.cpu.regs.gdtLimit = 31;
+      m.cpu.run(100000);
+      return { cpu: m.cpu, flat: m.memory.readBytes(0x2000, 40), based: m.memory.readBytes(0x6000, 40) };
+    });
+    const [interp, jit] = runs;
+    expect(interp.cpu.halted && jit.cpu.halted).toBe(true);
+    const expected = Array.from({ length: 10 }, (_, k) => 10 - k);
+    for (const bytes of [jit.flat, jit.based]) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      expect(expected.map((_, k) => view.getUint32(4 * k, true))).toEqual(expected);
+    }
+    expect(jit.cpu.jit!.counters.retired).toBeGreaterThan(40);
+    expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
+    expect(Array.from(jit.flat)).toEqual(Array.from(interp.flat));
+    expect(Array.from(jit.based)).toEqual(Array.from(interp.based));
+  });
+
   it('runs LOOP, LOOPE, LOOPNE and JCXZ (written directly) at both address sizes as the interpreter does', () => {
     const code = [
       0xb9, 0x32, 0x00, 0x00, 0x00, //       mov ecx, 50
@@ -470,14 +507,19 @@ describe('JIT', () => {
   });
 });
 
-/** The translation of `bytes` decoded as one block at `ip` in `mode` (no CPU needed). */
+/**
+ * The translation of `bytes` decoded as one block at `ip` in `mode` (no CPU needed); 32-bit
+ * code with flat segments, as a 32-bit kernel runs (real mode: segments with bases).
+ */
 function translation(bytes: number[], ip: number, mode: 16 | 32): string {
   const cache = new DecodeCache();
   const backing = new Uint8Array(0x3000);
   backing.set(bytes, 0x1000 + (ip & 0xfff));
   const block = cache.build(backing, 0x1000 + (ip & 0xfff), ip, mode, mode === 16, 1)!;
-  return generateBlockSource(block, ip).source;
+  return generateBlockSource(block, ip, true, true, true, mode === 32 ? ALL_SEGMENTS_FLAT : 0).source;
 }
+
+const ALL_SEGMENTS_FLAT = 0x3f;
 
 describe('JIT golden translations (review codegen changes here)', () => {
   const cases: [string, number[], number, 16 | 32][] = [

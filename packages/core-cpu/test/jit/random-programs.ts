@@ -95,12 +95,19 @@ const IMUL_EDGES: readonly [number, number][] = [
   [2, 0x40000000], [2, 0x3fffffff], [-2, 0x40000000], [0x80000000, 1], [0x80000000, -1], [-1, -1], [0, -1],
 ];
 const ALU_ADC = 2, ALU_SBB = 3, ALU_CMP = 7, TEST = 8;
+/** JMP rel8 to the instruction after it: a block boundary that changes nothing else. */
+const JMP_NEXT = [0xeb, 0x00];
 
 export class ProgramGenerator {
   readonly items: Item[] = [];
   private labels = 0;
   private writable = [EAX, ECX, EDX, EBX, EBP];
   private count = 0;
+  /**
+   * Loops get a `JMP` to the next instruction before their head or inside their body, which
+   * ends the decoder's block there: a translation then spans several blocks (jit/region.ts).
+   */
+  splitBlocks = false;
   constructor(private readonly rnd: () => number, readonly esi: number, readonly edi: number) {}
 
   int(n: number): number {
@@ -482,10 +489,15 @@ export class ProgramGenerator {
     const passes = middle ? 16 : 1 + this.int(12);
     this.emit({ pre: [], bytes: word ? [0x66, 0xb8 + c, ...le(passes, 2)] : [0xb8 + c, ...le(passes, 4)] });
     this.writable = saved.filter((r) => r !== c);
+    if (this.splitBlocks && this.chance(0.3)) this.emit({ pre: [], bytes: JMP_NEXT });
     const l = this.label();
     this.items.push({ kind: 'label', id: l });
     if (this.chance(0.4)) this.consumer();
     this.body(2 + this.int(8), false);
+    if (this.splitBlocks && this.chance(0.5)) {
+      this.emit({ pre: [], bytes: JMP_NEXT });
+      this.body(1 + this.int(4), false);
+    }
     if (middle) {
       middle();
       this.body(this.int(4), false);
@@ -587,8 +599,9 @@ function start(seed: number): { rnd: () => number; gen: ProgramGenerator; regs: 
 }
 
 /** A random program of about `min`..`max` instructions for `seed`. */
-export function randomProgram(seed: number, min = 10, max = 40): Program {
+export function randomProgram(seed: number, min = 10, max = 40, splitBlocks = false): Program {
   const { gen, regs, eflags } = start(seed);
+  gen.splitBlocks = splitBlocks;
   // Sometimes the first instruction reads the initial EFLAGS.
   if (gen.chance(0.3)) gen.consumer();
   gen.body(min + gen.int(max - min + 1), true);

@@ -15,7 +15,7 @@
  */
 import { OPCODE_TABLE } from '../../decoder/opcode-table.js';
 import type { Instruction } from '../../decoder/instruction.js';
-import { ATTR_UNUSABLE } from '../../state/segment-cache.js';
+import { ATTR_UNUSABLE, type SegmentCache } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 
@@ -39,6 +39,18 @@ export const SIMPLE_VALUE = ATTR_S;
 /** memoryLinear's fast-path test: the simple case, and writable as well. */
 export const WRITABLE_SIMPLE_MASK = SIMPLE_MASK | ATTR_WRITABLE;
 export const WRITABLE_SIMPLE_VALUE = SIMPLE_VALUE | ATTR_WRITABLE;
+
+/**
+ * Bit n set: segment n (ES..GS) is flat, a writable simple data segment with base 0 and limit
+ * 4 GiB, so an offset is its linear address and no access that stays within 4 GiB faults.
+ */
+export function flatSegments(seg: SegmentCache): number {
+  let mask = 0;
+  for (let n = 0; n < 6; n++) {
+    if ((seg.attr[n] & WRITABLE_SIMPLE_MASK) === WRITABLE_SIMPLE_VALUE && seg.base[n] === 0 && seg.limit[n] === -1) mask |= 1 << n;
+  }
+  return mask;
+}
 
 /**
  * Mnemonics whose first operand is a ModRM memory destination they store to. Everything else
