@@ -359,7 +359,16 @@ export class SoftCpu {
                   inJit = true;
                   const done = current.fn(this, limit - i);
                   inJit = false;
-                  if (done === 0) break;
+                  if (done === 0) {
+                    // Made for another state (block-compiler.ts's entry checks): the block is
+                    // interpreted, and translated again for the state it now runs in.
+                    if (current === compiled) {
+                      block.compiled = null;
+                      block.runs = 0;
+                      jit!.counters.stale++;
+                    }
+                    break;
+                  }
                   ran = true;
                   i += done;
                   jit!.counters.entries++;

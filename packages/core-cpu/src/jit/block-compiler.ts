@@ -35,7 +35,7 @@ import { condition } from '../interp/handlers/control.js';
 import type { Mmu } from '../mmu/mmu.js';
 import { MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
 import { conditionCode, countCondition, directForm, nearTransfer } from './register-forms.js';
-import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext } from './translation-context.js';
+import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext, type AccessMasks } from './translation-context.js';
 
 /**
  * A translated block: runs it from its first instruction, returns the instructions completed;
@@ -121,8 +121,8 @@ export interface GeneratedSource {
  * register-forms.ts over locals (legacy 16/32-bit mode); false keeps every instruction on its
  * handler, as in IA-32e compatibility mode, where bits 63:32 of the registers are visible.
  */
-export function generateBlockSource(block: CodeBlock, ip: number, direct = true, fastMemory = true, stack32 = true, flatSegs = 0): GeneratedSource {
-  return generateRegionSource([{ block, ip }], direct, fastMemory, stack32, flatSegs);
+export function generateBlockSource(block: CodeBlock, ip: number, direct = true, fastMemory = true, stack32 = true, flatSegs = 0, masks?: AccessMasks): GeneratedSource {
+  return generateRegionSource([{ block, ip }], direct, fastMemory, stack32, flatSegs, masks);
 }
 
 /**
@@ -159,7 +159,7 @@ function innerLabels(members: RegionMember[], ipMask: number, entries: number[])
  * IP, it goes from block to block inside itself (`pc = <ip>; continue;` in a switch) while the
  * target is a member, so registers and flags stay in locals across those branches.
  */
-export function generateRegionSource(members: RegionMember[], direct = true, fastMemory = true, stack32 = true, flatSegs = 0): GeneratedSource {
+export function generateRegionSource(members: RegionMember[], direct = true, fastMemory = true, stack32 = true, flatSegs = 0, masks?: AccessMasks): GeneratedSource {
   const mode = members[0].block.mode;
   const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
   const entries = members.map((m) => (m.ip & ipMask) | 0);
@@ -176,7 +176,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     if (targets.some(isMember)) loops = true;
     if (members.length > 1 && !endsBlock(m.block.insns[m.block.insns.length - 1]) && isMember(end)) loops = true;
   }
-  const ctx = new TranslationContext(fastMemory, stack32, flatSegs);
+  const ctx = new TranslationContext(fastMemory, stack32, flatSegs, masks);
   const ind = loops ? '      ' : '  ';
   const emit = (code: string): void => {
     ctx.emit(ind + code);
@@ -382,7 +382,8 @@ export interface TranslationTarget {
 export function compileBlock(block: CodeBlock, ip: number, target: TranslationTarget = { mmu: null, longMode: false }, more: RegionMember[] = []): CompiledBlock {
   const { mmu, longMode, stack32 = true, flatSegs = 0 } = target;
   const members = [{ block, ip }, ...more];
-  const { source, inlined, direct, loops, fallback, ips, locals } = generateRegionSource(members, !longMode, mmu !== null, stack32, flatSegs);
+  const masks = mmu === null ? undefined : { readMask: mmu.readMask, readExpect: mmu.readExpect, writeMask: mmu.writeMask, writeExpect: mmu.writeExpect };
+  const { source, inlined, direct, loops, fallback, ips, locals } = generateRegionSource(members, !longMode, mmu !== null, stack32, flatSegs, masks);
   const n = block.insns.length;
   const bytes = mmu?.bytes ?? new Uint8Array(0);
   // Aligned dwords as one Int32Array access.

@@ -59,13 +59,18 @@ export interface JitCounters {
   compileNs: number;
   /** Blocks whose translation failed to compile: a JIT bug, contained (they stay interpreted). */
   failures: number;
+  /**
+   * Translations dropped on entry because they were made for another state (a segment no
+   * longer flat, another stack size or privilege level): the block is translated again.
+   */
+  stale: number;
 }
 
 export class Jit {
   readonly threshold: number;
   /** Blocks one translation may cover (JitOptions.blocks). */
   readonly maxRegionBlocks: number;
-  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, chained: 0, retired: 0, compileNs: 0, failures: 0 };
+  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, chained: 0, retired: 0, compileNs: 0, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 

@@ -30,12 +30,23 @@ export const SS = 2;
  * test (the entry's rights, and alignment for a word or dword: an aligned one never crosses a
  * page) and the RAM element it reaches (MB, M16 or M32, one typed-array access).
  */
-function ramHit(size: number, mask: string, expect: string): { hit: string; ram: string } {
+function ramHit(size: number, mask: number, expect: number): { hit: string; ram: string } {
   const offset = '($T & -4096) | ($L & 4095)';
   if (size === 1) return { hit: `($T & ${mask}) === ${expect}`, ram: `MB[${offset}]` };
   const [array, shift] = size === 4 ? ['M32', 2] : ['M16', 1];
   return { hit: `($T & ${mask}) === ${expect} && ($L & ${size - 1}) === 0`, ram: `${array}[(${offset}) >> ${shift}]` };
 }
+
+/** The MMU's fast-path masks (Mmu.readMask ...), as a translation assumes them. */
+export interface AccessMasks {
+  readMask: number;
+  readExpect: number;
+  writeMask: number;
+  writeExpect: number;
+}
+
+/** For translations without inline RAM access (no MMU): no hit test is written. */
+const NO_MASKS: AccessMasks = { readMask: 0, readExpect: 0, writeMask: 0, writeExpect: 0 };
 
 /** JS expression: segment `s` is flat (a plain writable data segment, base 0, limit 4 GiB). */
 function flatTest(s: number): string {
@@ -97,6 +108,12 @@ export class TranslationContext {
      * segment, base 0, limit 4 GiB). Accesses through it are then written in the flat form.
      */
     readonly flatAtTranslation = 0,
+    /**
+     * The MMU's fast-path masks when the block was translated (they follow CPL, CR4 and
+     * EFLAGS.AC): written into the hit tests as constants. The translation runs only while they
+     * hold (checked on entry and after every handler call).
+     */
+    readonly masks: AccessMasks = NO_MASKS,
   ) {}
 
   /** Begins instruction `j` of the translation, `local` of its block (see the fields). */
@@ -214,7 +231,7 @@ export class TranslationContext {
     const { first, general } = this.takeFlat();
     const slow = `{ j = ${this.j}; ${general}cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; $S = 1; }`;
     if (!this.fastMemory) return slow;
-    const { hit, ram } = ramHit(size, 'rdM', 'rdE');
+    const { hit, ram } = ramHit(size, this.masks.readMask, this.masks.readExpect);
     return `$T = TLB[$L >>> 12]; if (${first}${hit}) ${into} = ${ram}; else ${slow}`;
   }
 
@@ -224,7 +241,7 @@ export class TranslationContext {
     const { first, general } = this.takeFlat();
     const slow = `{ j = ${this.j}; ${general}cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); $S = 1; }`;
     if (!this.fastMemory) return slow;
-    const { hit, ram } = ramHit(size, 'wrM', 'wrE');
+    const { hit, ram } = ramHit(size, this.masks.writeMask, this.masks.writeExpect);
     return `$T = TLB[$L >>> 12]; if (${first}${hit}) ${ram} = ${value}; else ${slow}`;
   }
 
@@ -237,7 +254,7 @@ export class TranslationContext {
     const pending = this.flatPending;
     if (pending === null) return { first: '', general: '' };
     this.flatPending = null;
-    return { first: `fl${pending.seg} && `, general: `${pending.general} ` };
+    return { first: '', general: `${pending.general} ` };
   }
 
   // ---- exits and calls
@@ -284,10 +301,17 @@ export class TranslationContext {
     for (const s of [...this.usedSegs].sort()) {
       out.push(`let sb${s} = $sb[${s}], sl${s} = $sl[${s}] >>> 0, so${s} = ($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE};`);
     }
-    for (const s of [...this.flatSegs].sort()) out.push(`let fl${s} = ${flatTest(s)};`);
-    if (this.fastMemory) out.push('const MMU = cpu.mmu; let rdM = MMU.readMask, rdE = MMU.readExpect, wrM = MMU.writeMask, wrE = MMU.writeExpect;');
+    // Outside what it was translated for, the block is interpreted instead (returns 0).
+    for (const s of [...this.flatSegs].sort()) out.push(`if (!(${flatTest(s)})) return 0;`);
+    if (this.fastMemory) out.push(`const MMU = cpu.mmu; if (!(${this.masksHold()})) return 0;`);
     if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) return 0;`);
     return out;
+  }
+
+  /** JS expression: the MMU's masks are the ones the translation was made with. */
+  private masksHold(): string {
+    const m = this.masks;
+    return `MMU.readMask === ${m.readMask} && MMU.readExpect === ${m.readExpect} && MMU.writeMask === ${m.writeMask} && MMU.writeExpect === ${m.writeExpect}`;
   }
 
   /** Statements reloading the locals after a handler call (see afterCall). */
@@ -297,8 +321,10 @@ export class TranslationContext {
     for (const s of [...this.usedSegs].sort()) {
       out.push(`sb${s} = $sb[${s}]; sl${s} = $sl[${s}] >>> 0; so${s} = ($sa[${s}] & ${WRITABLE_SIMPLE_MASK}) === ${WRITABLE_SIMPLE_VALUE};`);
     }
-    for (const s of [...this.flatSegs].sort()) out.push(`fl${s} = ${flatTest(s)};`);
-    if (this.fastMemory) out.push('rdM = MMU.readMask; rdE = MMU.readExpect; wrM = MMU.writeMask; wrE = MMU.writeExpect;');
+    // A handler that made a flat segment another, or changed the masks, ends the translation.
+    const leave = exitTo(`k0 + ${done}`, rip === 'same' ? 'r.rip' : rip);
+    for (const s of [...this.flatSegs].sort()) out.push(`if (!(${flatTest(s)})) ${leave}`);
+    if (this.fastMemory) out.push(`if (!(${this.masksHold()})) ${leave}`);
     if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) ${exitTo(`k0 + ${done}`, rip === 'same' ? 'r.rip' : rip)}`);
     return out.join(' ');
   }

@@ -25,6 +25,16 @@ import {
 
 const TWO_32 = 4294967296;
 const TWO_48 = 281474976710656;
+/**
+ * The data-access fast-path test of a TLB entry e: `(e & readMask) === readExpect` for a read,
+ * likewise for a write. `user`: CPL 3; `smap`: a supervisor access SMAP forbids on user pages.
+ */
+export function dataAccessMasks(user: boolean, smap: boolean): { readMask: number; readExpect: number; writeMask: number; writeExpect: number } {
+  const readMask = TLB_VALID | TLB_NOT_RAM | (user || smap ? TLB_NO_USER : 0);
+  const readExpect = TLB_VALID | (smap ? TLB_NO_USER : 0);
+  return { readMask, readExpect, writeMask: readMask | TLB_READONLY | TLB_HAS_CODE, writeExpect: readExpect };
+}
+
 /** Changing any of these changes what cached entries mean: full flush (SDM 4.10.4.1). */
 const CR0_FLUSH_BITS = CR0_PG_BIT | CR0_WP_BIT;
 const CR4_FLUSH_BITS = CR4_PSE_BIT | CR4_PAE_BIT | CR4_PGE_BIT | CR4_SMEP_BIT | CR4_SMAP_BIT;
@@ -159,10 +169,11 @@ export class Mmu {
     const user = this.cpl === 3;
     const smap = !user && (this.ctx.cr4 & CR4_SMAP_BIT) !== 0 && !this.ac;
     const smep = !user && (this.ctx.cr4 & CR4_SMEP_BIT) !== 0;
-    this.readMask = TLB_VALID | TLB_NOT_RAM | (user || smap ? TLB_NO_USER : 0);
-    this.readExpect = TLB_VALID | (smap ? TLB_NO_USER : 0);
-    this.writeMask = this.readMask | TLB_READONLY | TLB_HAS_CODE;
-    this.writeExpect = this.readExpect;
+    const m = dataAccessMasks(user, smap);
+    this.readMask = m.readMask;
+    this.readExpect = m.readExpect;
+    this.writeMask = m.writeMask;
+    this.writeExpect = m.writeExpect;
     this.fetchMask = TLB_VALID | TLB_NOT_RAM | TLB_NO_EXEC | (user || smep ? TLB_NO_USER : 0);
     this.fetchExpect = TLB_VALID | (smep ? TLB_NO_USER : 0);
   }

@@ -7,6 +7,7 @@ import { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { Jit } from '../../src/jit/jit.js';
 import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 import { generateBlockSource } from '../../src/jit/block-compiler.js';
+import { dataAccessMasks } from '../../src/mmu/mmu.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
 import { PAUSE_CYCLES } from '../../src/interp/handlers/cpuid-msr.js';
 
@@ -15,12 +16,12 @@ import { PAUSE_CYCLES } from '../../src/interp/handlers/cpuid-msr.js';
  * handlers (one HLT each, at 0x500 + vector) halt, the stack at 0x8000; `threshold` null runs
  * the interpreter alone.
  */
-function machine(code: number[], threshold: number | null, real = false) {
+function machine(code: number[], threshold: number | null, real = false, onCompile: ((c: { source: string }) => void) | null = null) {
   const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
   const mmio = createMmioBus();
   const mmu = new Mmu(memory, mmio);
   const cpu = new SoftCpu(new PagedLinearMemory(mmu), createPortBus(), mmu);
-  cpu.jit = threshold === null ? null : new Jit({ threshold });
+  cpu.jit = threshold === null ? null : new Jit({ threshold, onCompile });
   memory.writeBytes(0x1000, Uint8Array.from(code));
   for (let v = 0; v < 32; v++) memory.write8(0x500 + v, 0xf4);
   const s = resetCpuState();
@@ -213,6 +214,48 @@ describe('JIT', () => {
       expect(expected.map((_, k) => view.getUint32(4 * k, true))).toEqual(expected);
     }
     expect(jit.cpu.jit!.counters.retired).toBeGreaterThan(40);
+    // The translation made with DS flat was dropped on entry with DS based, and made again.
+    expect(jit.cpu.jit!.counters.stale).toBeGreaterThan(0);
+    expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
+    expect(Array.from(jit.flat)).toEqual(Array.from(interp.flat));
+    expect(Array.from(jit.based)).toEqual(Array.from(interp.based));
+  });
+
+  it('leaves a translation made with DS flat when a MOV DS inside it makes DS based', () => {
+    // The loop is entered at its last block, which reaches the threshold first with DS flat:
+    // its translation takes in the other two, whose DS accesses are written in the flat form.
+    const code = [
+      0xbb, 0x18, 0x00, 0x00, 0x00, // mov ebx, 0x18 (data, base 0x4000, limit 4 GiB)
+      0xb9, 0x10, 0x00, 0x00, 0x00, // mov ecx, 0x10 (flat data)
+      0xbe, 0xf8, 0x1f, 0x00, 0x00, // mov esi, 0x1ff8
+      0xb8, 0xff, 0xff, 0xff, 0xff, // mov eax, -1
+      0xeb, 0x09, //                   jmp 0x101f
+      0x89, 0x06, //                   mov [esi], eax     <- 0x1016
+      0x8e, 0xdb, //                   mov ds, bx         (a handler call: DS is based after it)
+      0x89, 0x46, 0x04, //             mov [esi+4], eax   (the translation must not go on to this)
+      0x8e, 0xd9, //                   mov ds, cx
+      0x83, 0xc6, 0x08, //             add esi, 8         <- 0x101f
+      0x40, //                         inc eax
+      0x83, 0xf8, 0x1e, //             cmp eax, 30
+      0x75, 0xee, //                   jne 0x1016
+      0xf4,
+    ];
+    const sources: string[] = [];
+    const runs = [null, 20].map((threshold) => {
+      const m = machine(code, threshold, false, (c) => sources.push(c.source));
+      m.memory.write32(0x718, 0x4000ffff); // selector 0x18: base 0x4000, limit 0xfffff pages, data
+      m.memory.write32(0x71c, 0x00cf9200);
+      m.cpu.regs.gdtLimit = 31;
+      m.cpu.run(100000);
+      return { cpu: m.cpu, flat: m.memory.readBytes(0x2000, 240), based: m.memory.readBytes(0x6000, 240) };
+    });
+    const [interp, jit] = runs;
+    expect(interp.cpu.halted && jit.cpu.halted).toBe(true);
+    const flat = new DataView(jit.flat.buffer, jit.flat.byteOffset);
+    const based = new DataView(jit.based.buffer, jit.based.byteOffset);
+    expect(Array.from({ length: 30 }, (_, k) => [flat.getUint32(8 * k, true), based.getUint32(8 * k + 4, true)])).toEqual(Array.from({ length: 30 }, (_, k) => [k, k]));
+    expect(sources[0]).toMatch(/^\/\/ 3 blocks from 0x101f/);
+    expect(jit.cpu.jit!.counters.retired).toBeGreaterThan(20);
     expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
     expect(Array.from(jit.flat)).toEqual(Array.from(interp.flat));
     expect(Array.from(jit.based)).toEqual(Array.from(interp.based));
@@ -516,7 +559,7 @@ function translation(bytes: number[], ip: number, mode: 16 | 32): string {
   const backing = new Uint8Array(0x3000);
   backing.set(bytes, 0x1000 + (ip & 0xfff));
   const block = cache.build(backing, 0x1000 + (ip & 0xfff), ip, mode, mode === 16, 1)!;
-  return generateBlockSource(block, ip, true, true, true, mode === 32 ? ALL_SEGMENTS_FLAT : 0).source;
+  return generateBlockSource(block, ip, true, true, true, mode === 32 ? ALL_SEGMENTS_FLAT : 0, dataAccessMasks(false, false)).source;
 }
 
 const ALL_SEGMENTS_FLAT = 0x3f;
