@@ -59,10 +59,13 @@ describe('DecodeCache', () => {
     expect(cpu.regs.gpr.r16[0]).toBe(5050);
     // Two blocks: XOR, the first instruction, found no TLB entry for its page and ran outside
     // the cache (the fetch fills the TLB); then the block from MOV to HLT (LOOP does not end a
-    // block), and the loop body at the branch target: ADD, LOOP, HLT. Decoded once each.
-    expect(cache.counters.misses).toBe(2);
-    expect(cache.counters.decoded).toBe(7);
-    expect(cache.lookup(0x7c05, 16)?.count).toBe(3);
+    // block), and the loop body at the branch target: ADD, LOOP, HLT. Decoded once each. With
+    // the JIT at threshold 0 (npm run test:jit) the loop runs inside the first block's
+    // translation, its head a label there (jit/block-compiler.ts): the body needs no block.
+    const translated = cpu.jit !== null && cpu.jit.threshold === 0;
+    expect(cache.counters.misses).toBe(translated ? 1 : 2);
+    expect(cache.counters.decoded).toBe(translated ? 4 : 7);
+    if (!translated) expect(cache.lookup(0x7c05, 16)?.count).toBe(3);
   });
 
   it('sees a store into the immediate of an instruction it already cached', () => {
