@@ -39,8 +39,9 @@ import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext, type AccessMasks }
 
 /**
  * A translated block: runs it from its first instruction, returns the instructions completed;
- * 0 when it cannot run here at all (a block with direct stack code found SS to be a 16-bit
- * stack): the caller interprets the block instead.
+ * 0 when the CPU is not in the state it was translated for (a flat segment no longer flat, SS
+ * no longer a 32-bit stack, other access masks: translation-context.ts): the caller then
+ * interprets the block and drops the translation.
  */
 export type CompiledBlockFn = (cpu: SoftCpu, budget: number) => number;
 

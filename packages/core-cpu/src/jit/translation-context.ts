@@ -10,10 +10,14 @@
  *   Uint16Array or Int32Array access: an aligned one never crosses a page, and the rare
  *   unaligned one is not worth the bytecode in every translation); a miss, MMIO, a page
  *   crossing, an unaligned word or dword or a code page calls the CPU's memory object as the
- *   interpreter does. The masks come from the MMU (they change with CPL and CR0/CR4, which
- *   only mode-changing instructions change: those end blocks).
- * - **Segments**: each segment a block addresses through has its base, limit and "plain
- *   writable data segment" test in locals; anything else takes addressing.ts's general path.
+ *   interpreter does. The test's masks are the MMU's at translation (they follow CPL, CR4 and
+ *   EFLAGS.AC), written in as constants.
+ * - **Segments**: a segment that was flat at translation (base 0, limit 4 GiB) is addressed in
+ *   the flat form (see `flat`); any other has its base, limit and "plain writable data segment"
+ *   test in locals, and what fails that test takes addressing.ts's general path.
+ * - **State**: the translation runs only while the masks, the flat segments and a 32-bit SS are
+ *   as at translation: checked on entry (it returns 0 without running otherwise, and the run
+ *   loop translates the block again) and after each handler call (which may change them).
  *
  * Direct code is only written for legacy (non-IA-32e) 16/32-bit mode: there bits 63:32 of the
  * registers are not visible, so a 32-bit write need not clear them until the block spills.
