@@ -32,10 +32,10 @@ import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js
 import { conditionalBranch, countBranch, directTargets, relativeTarget } from './direct-emitters.js';
 import { endsBlock } from '../interp/loop-handlers.js';
 import { condition } from '../interp/handlers/control.js';
-import type { Mmu } from '../mmu/mmu.js';
+import type { AccessMasks, Mmu } from '../mmu/mmu.js';
 import { MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
 import { conditionCode, countCondition, directForm, nearTransfer } from './register-forms.js';
-import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext, type AccessMasks } from './translation-context.js';
+import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext } from './translation-context.js';
 
 /**
  * A translated block: runs it from its first instruction, returns the instructions completed;

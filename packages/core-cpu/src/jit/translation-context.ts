@@ -26,6 +26,7 @@ import type { Instruction } from '../decoder/instruction.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../interp/protected/segment-checks.js';
 import { ATTR_DB } from '../state/segment-cache.js';
 import { materialize, MEMORY_FLAGS, type StaticFlags } from './flag-state.js';
+import type { AccessMasks } from '../mmu/mmu.js';
 
 export const SS = 2;
 
@@ -39,14 +40,6 @@ function ramHit(size: number, mask: number, expect: number): { hit: string; ram:
   if (size === 1) return { hit: `($T & ${mask}) === ${expect}`, ram: `MB[${offset}]` };
   const [array, shift] = size === 4 ? ['M32', 2] : ['M16', 1];
   return { hit: `($T & ${mask}) === ${expect} && ($L & ${size - 1}) === 0`, ram: `${array}[(${offset}) >> ${shift}]` };
-}
-
-/** The MMU's fast-path masks (Mmu.readMask ...), as a translation assumes them. */
-export interface AccessMasks {
-  readMask: number;
-  readExpect: number;
-  writeMask: number;
-  writeExpect: number;
 }
 
 /** For translations without inline RAM access (no MMU): no hit test is written. */

@@ -25,11 +25,20 @@ import {
 
 const TWO_32 = 4294967296;
 const TWO_48 = 281474976710656;
+
 /**
  * The data-access fast-path test of a TLB entry e: `(e & readMask) === readExpect` for a read,
- * likewise for a write. `user`: CPL 3; `smap`: a supervisor access SMAP forbids on user pages.
+ * likewise for a write.
  */
-export function dataAccessMasks(user: boolean, smap: boolean): { readMask: number; readExpect: number; writeMask: number; writeExpect: number } {
+export interface AccessMasks {
+  readMask: number;
+  readExpect: number;
+  writeMask: number;
+  writeExpect: number;
+}
+
+/** The masks for a CPL 3 access (`user`), or a supervisor one that SMAP keeps off user pages (`smap`). */
+export function dataAccessMasks(user: boolean, smap: boolean): AccessMasks {
   const readMask = TLB_VALID | TLB_NOT_RAM | (user || smap ? TLB_NO_USER : 0);
   const readExpect = TLB_VALID | (smap ? TLB_NO_USER : 0);
   return { readMask, readExpect, writeMask: readMask | TLB_READONLY | TLB_HAS_CODE, writeExpect: readExpect };
