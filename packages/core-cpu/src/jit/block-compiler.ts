@@ -29,7 +29,7 @@ import { disassemble } from '../disasm/intel.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
-import { conditionalBranch, countBranch, directTargets, relativeTarget } from './direct-emitters.js';
+import { conditionalBranch, countBranch, directTargets, instructionEnds, relativeTarget } from './direct-emitters.js';
 import { endsBlock } from '../interp/loop-handlers.js';
 import { condition } from '../interp/handlers/control.js';
 import type { AccessMasks, Mmu } from '../mmu/mmu.js';
@@ -143,12 +143,12 @@ function innerLabels(members: RegionMember[], ipMask: number, entries: number[])
   const labelled = new Set<number>(entries);
   return members.map((m) => {
     const labels = new Map<number, number>();
-    let at = m.ip & ipMask;
-    for (let j = 1; j < m.block.insns.length; j++) {
-      at = (at + m.block.insns[j - 1].length) & ipMask;
-      if (targets.has(at | 0) && !labelled.has(at | 0)) {
-        labels.set(j, at | 0);
-        labelled.add(at | 0);
+    const ends = instructionEnds(m.block.insns, m.ip, ipMask);
+    for (let j = 1; j < ends.length; j++) {
+      const at = ends[j - 1];
+      if (targets.has(at) && !labelled.has(at)) {
+        labels.set(j, at);
+        labelled.add(at);
       }
     }
     return labels;
@@ -198,12 +198,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     const { block } = member;
     const start = (member.ip & ipMask) | 0;
     const n = block.insns.length;
-    const nexts: number[] = [];
-    let at = start;
-    for (let j = 0; j < n; j++) {
-      at = (at + block.insns[j].length) & ipMask;
-      nexts.push(at | 0);
-    }
+    const nexts = instructionEnds(block.insns, start, ipMask);
     if (loops) {
       ctx.emit(`    case ${start}: {`);
       ctx.flags = RUNTIME_FLAGS;

@@ -46,16 +46,29 @@ export function callTarget(insn: Instruction, next: number): number | null {
 }
 
 /**
+ * The IP after each of a run of instructions entered at `ip` (`ipMask`: 0xffff in 16-bit code,
+ * else -1), so also the IP of each but the first: [k - 1] is instruction k's.
+ */
+export function instructionEnds(insns: readonly Instruction[], ip: number, ipMask: number): number[] {
+  const ends: number[] = [];
+  let at = ip & ipMask;
+  for (const insn of insns) {
+    at = (at + insn.length) & ipMask;
+    ends.push(at | 0);
+  }
+  return ends;
+}
+
+/**
  * The IPs a run of instructions entered at `ip` names directly (relative branches and calls),
  * and the IP after its last instruction (`ipMask`: 0xffff in 16-bit code, else -1).
  */
 export function directTargets(insns: readonly Instruction[], ip: number, ipMask: number): { targets: number[]; end: number } {
+  const ends = instructionEnds(insns, ip, ipMask);
   const targets: number[] = [];
-  let at = ip & ipMask;
-  for (const insn of insns) {
-    at = (at + insn.length) & ipMask;
-    const target = relativeTarget(insn, at | 0) ?? callTarget(insn, at | 0);
+  insns.forEach((insn, k) => {
+    const target = relativeTarget(insn, ends[k]) ?? callTarget(insn, ends[k]);
     if (target !== null) targets.push(target | 0);
-  }
-  return { targets, end: at | 0 };
+  });
+  return { targets, end: ends.length > 0 ? ends[ends.length - 1] : (ip & ipMask) | 0 };
 }

@@ -13,7 +13,7 @@
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import type { RegionMember } from './block-compiler.js';
-import { directTargets } from './direct-emitters.js';
+import { directTargets, instructionEnds } from './direct-emitters.js';
 
 /** `--jit-blocks` at most: blocks per translation, the entry included. */
 export const MAX_REGION_BLOCKS = 8;
@@ -43,12 +43,7 @@ function loopsOnItself(block: CodeBlock, ip: number): boolean {
 
 /** Adds the IPs of `block`'s instructions after its first (entered at `ip`) to `into`. */
 function addBoundaries(into: Set<number>, block: CodeBlock, ip: number): void {
-  const mask = ipMaskOf(block);
-  let at = ip & mask;
-  for (let j = 0; j + 1 < block.insns.length; j++) {
-    at = (at + block.insns[j].length) & mask;
-    into.add(at | 0);
-  }
+  for (const at of instructionEnds(block.insns, ip, ipMaskOf(block)).slice(0, -1)) into.add(at);
 }
 
 /**

@@ -87,10 +87,10 @@ export class TranslationContext {
   /** Segments addressed in the flat form (see `linear`): their test `fl<n>` is in a local. */
   readonly flatSegs = new Set<number>();
   /**
-   * After a flat-form address (`linear`, `segmentLinear`): the segment, and the statements that
-   * compute the address the general way, for the access's slow path.
+   * After a flat-form address (`linear`, `segmentLinear`): the statements that compute the
+   * address the general way, for the access's slow path.
    */
-  private flatPending: { seg: number; general: string } | null = null;
+  private flatPending: string | null = null;
 
   constructor(
     /** The MMU's TLB is there to be read inline (false: every access calls cpu.mem). */
@@ -181,10 +181,11 @@ export class TranslationContext {
    */
   linear(insn: Instruction, size: number): string {
     const s = insn.segment;
-    const spill = [insn.base, insn.index].filter((n) => n >= 0).map((n) => `g32[${n}] = e${n}; `).join(''); // addressing.ts reads them
-    if (this.isFlat(s)) return this.flat(s, this.offset(insn, true), `${spill}$L = S.addressing.memoryLinear(cpu, I${this.j}, ${size});`);
+    const spills = [insn.base, insn.index].filter((n) => n >= 0).map((n) => `g32[${n}] = e${n}`); // addressing.ts reads them
+    const general = `S.addressing.memoryLinear(cpu, I${this.j}, ${size})`;
+    if (this.isFlat(s)) return this.flat(s, this.offset(insn, true), `${spills.map((a) => `${a}; `).join('')}$L = ${general};`);
     this.usedSegs.add(s);
-    return `$L = (so${s} && ($ea = ${this.offset(insn)}) + ${size - 1} <= sl${s}) ? (sb${s} + $ea) >>> 0 : (j = ${this.j}, ${spill.replaceAll(';', ',')}S.addressing.memoryLinear(cpu, I${this.j}, ${size}));`;
+    return `$L = (so${s} && ($ea = ${this.offset(insn)}) + ${size - 1} <= sl${s}) ? (sb${s} + $ea) >>> 0 : (${[`j = ${this.j}`, ...spills, general].join(', ')});`;
   }
 
   /** Statement setting $L to the linear address of `seg`:`offset` (an unsigned 32-bit offset). */
@@ -207,7 +208,7 @@ export class TranslationContext {
    */
   private flat(seg: number, offset: string, general: string): string {
     this.flatSegs.add(seg);
-    this.flatPending = { seg, general };
+    this.flatPending = general;
     return `$L = ${offset};`;
   }
 
@@ -225,33 +226,30 @@ export class TranslationContext {
    */
   read(size: number, into: string): string {
     this.touchedMemory = true;
-    const { first, general } = this.takeFlat();
-    const slow = `{ j = ${this.j}; ${general}cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; $S = 1; }`;
+    const slow = `{ j = ${this.j}; ${this.takeFlat()}cpu.retired = base + k0 + ${this.local}; ${into} = cpu.mem.read${size * 8}($L) | 0; $S = 1; }`;
     if (!this.fastMemory) return slow;
     const { hit, ram } = ramHit(size, this.masks.readMask, this.masks.readExpect);
-    return `$T = TLB[$L >>> 12]; if (${first}${hit}) ${into} = ${ram}; else ${slow}`;
+    return `$T = TLB[$L >>> 12]; if (${hit}) ${into} = ${ram}; else ${slow}`;
   }
 
   /** Statements writing the low `size` bytes of `value` (an int32 variable) at linear $L. */
   write(size: number, value: string): string {
     this.touchedMemory = true;
-    const { first, general } = this.takeFlat();
-    const slow = `{ j = ${this.j}; ${general}cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); $S = 1; }`;
+    const slow = `{ j = ${this.j}; ${this.takeFlat()}cpu.retired = base + k0 + ${this.local}; cpu.mem.write${size * 8}($L, ${size === 4 ? `${value} >>> 0` : `${value} & ${size === 2 ? 65535 : 255}`}); $S = 1; }`;
     if (!this.fastMemory) return slow;
     const { hit, ram } = ramHit(size, this.masks.writeMask, this.masks.writeExpect);
-    return `$T = TLB[$L >>> 12]; if (${first}${hit}) ${ram} = ${value}; else ${slow}`;
+    return `$T = TLB[$L >>> 12]; if (${hit}) ${ram} = ${value}; else ${slow}`;
   }
 
   /**
-   * For the first access after a flat-form address: the test that goes before the TLB hit,
-   * and the general address computation that goes first in the slow path. A later access of
-   * the same instruction (the write of a read-modify-write) has $L settled either way.
+   * For the first access after a flat-form address: the general address computation that goes
+   * first in its slow path. A later access of the same instruction (the write of a
+   * read-modify-write) has $L settled either way.
    */
-  private takeFlat(): { first: string; general: string } {
-    const pending = this.flatPending;
-    if (pending === null) return { first: '', general: '' };
+  private takeFlat(): string {
+    const general = this.flatPending;
     this.flatPending = null;
-    return { first: '', general: `${pending.general} ` };
+    return general === null ? '' : `${general} `;
   }
 
   // ---- exits and calls
