@@ -88,6 +88,38 @@ const SUM_LOOP = [
   0xf4, //                         hlt
 ];
 
+interface BasedDsRun {
+  cpu: SoftCpu;
+  /** Bytes at 0x2000, written through a flat DS. */
+  flat: Uint8Array;
+  /** Bytes at 0x6000: 0x2000 through the based DS. */
+  based: Uint8Array;
+}
+
+/**
+ * Runs `code` interpreted, then translated at `threshold`, with GDT selector 0x18 a data
+ * segment at base 0x4000 (limit 4 GiB); both runs must halt.
+ */
+function runWithBasedDs(code: number[], threshold: number, length: number, onCompile: ((c: { source: string }) => void) | null = null): [BasedDsRun, BasedDsRun] {
+  const [interp, jit] = [null, threshold].map((t) => {
+    const m = machine(code, t, false, t === null ? null : onCompile);
+    m.memory.write32(0x718, 0x4000ffff);
+    m.memory.write32(0x71c, 0x00cf9200);
+    m.cpu.regs.gdtLimit = 31;
+    m.cpu.run(100000);
+    return { cpu: m.cpu, flat: m.memory.readBytes(0x2000, length), based: m.memory.readBytes(0x6000, length) };
+  });
+  expect(interp.cpu.halted && jit.cpu.halted).toBe(true);
+  return [interp, jit];
+}
+
+/** The translated run left counts, RIP, registers and both memory ranges as the interpreted one. */
+function expectSameBasedDsRuns(jit: BasedDsRun, interp: BasedDsRun): void {
+  expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
+  expect(Array.from(jit.flat)).toEqual(Array.from(interp.flat));
+  expect(Array.from(jit.based)).toEqual(Array.from(interp.based));
+}
+
 describe('JIT', () => {
   it('counts the instructions retired inside translations (--stats)', () => {
     const code = [
@@ -198,16 +230,7 @@ describe('JIT', () => {
       0x75, 0xf8, //                   jnz 0x1021
       0xc3, //                         ret
     ];
-    const runs = [null, 0].map((threshold) => {
-      const m = machine(code, threshold);
-      m.memory.write32(0x718, 0x4000ffff); // selector 0x18: base 0x4000, limit 0xfffff pages, data
-      m.memory.write32(0x71c, 0x00cf9200);
-      m.cpu.regs.gdtLimit = 31;
-      m.cpu.run(100000);
-      return { cpu: m.cpu, flat: m.memory.readBytes(0x2000, 40), based: m.memory.readBytes(0x6000, 40) };
-    });
-    const [interp, jit] = runs;
-    expect(interp.cpu.halted && jit.cpu.halted).toBe(true);
+    const [interp, jit] = runWithBasedDs(code, 0, 40);
     const expected = Array.from({ length: 10 }, (_, k) => 10 - k);
     for (const bytes of [jit.flat, jit.based]) {
       const view = new DataView(bytes.buffer, bytes.byteOffset);
@@ -216,9 +239,7 @@ describe('JIT', () => {
     expect(jit.cpu.jit!.counters.retired).toBeGreaterThan(40);
     // The translation made with DS flat was dropped on entry with DS based, and made again.
     expect(jit.cpu.jit!.counters.stale).toBeGreaterThan(0);
-    expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
-    expect(Array.from(jit.flat)).toEqual(Array.from(interp.flat));
-    expect(Array.from(jit.based)).toEqual(Array.from(interp.based));
+    expectSameBasedDsRuns(jit, interp);
   });
 
   it('leaves a translation made with DS flat when a MOV DS inside it makes DS based', () => {
@@ -241,24 +262,13 @@ describe('JIT', () => {
       0xf4,
     ];
     const sources: string[] = [];
-    const runs = [null, 20].map((threshold) => {
-      const m = machine(code, threshold, false, (c) => sources.push(c.source));
-      m.memory.write32(0x718, 0x4000ffff); // selector 0x18: base 0x4000, limit 0xfffff pages, data
-      m.memory.write32(0x71c, 0x00cf9200);
-      m.cpu.regs.gdtLimit = 31;
-      m.cpu.run(100000);
-      return { cpu: m.cpu, flat: m.memory.readBytes(0x2000, 240), based: m.memory.readBytes(0x6000, 240) };
-    });
-    const [interp, jit] = runs;
-    expect(interp.cpu.halted && jit.cpu.halted).toBe(true);
+    const [interp, jit] = runWithBasedDs(code, 20, 240, (c) => sources.push(c.source));
     const flat = new DataView(jit.flat.buffer, jit.flat.byteOffset);
     const based = new DataView(jit.based.buffer, jit.based.byteOffset);
     expect(Array.from({ length: 30 }, (_, k) => [flat.getUint32(8 * k, true), based.getUint32(8 * k + 4, true)])).toEqual(Array.from({ length: 30 }, (_, k) => [k, k]));
     expect(sources[0]).toMatch(/^\/\/ 3 blocks from 0x101f/);
     expect(jit.cpu.jit!.counters.retired).toBeGreaterThan(20);
-    expect([jit.cpu.retired, jit.cpu.regs.rip, ...jit.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
-    expect(Array.from(jit.flat)).toEqual(Array.from(interp.flat));
-    expect(Array.from(jit.based)).toEqual(Array.from(interp.based));
+    expectSameBasedDsRuns(jit, interp);
   });
 
   it('runs LOOP, LOOPE, LOOPNE and JCXZ (written directly) at both address sizes as the interpreter does', () => {
