@@ -313,16 +313,17 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
         hi = value < 0 ? -1 : 0;
         break;
       case OperandMethod.O:
+        // Stored as int32 like every other field (see Instruction): users take `>>> 0`.
         if (addrSize === 8) {
-          out.disp = readLE(src, ip, pos, 4);
-          out.dispHi = readLE(src, ip, pos + 4, 4);
+          out.disp = readLE(src, ip, pos, 4) | 0;
+          out.dispHi = readLE(src, ip, pos + 4, 4) | 0;
         } else {
-          out.disp = readLE(src, ip, pos, addrSize);
+          out.disp = readLE(src, ip, pos, addrSize) | 0;
         }
         pos += addrSize;
         continue;
       case OperandMethod.A:
-        out.imm = readLE(src, ip, pos, opSize === 2 ? 2 : 4);
+        out.imm = readLE(src, ip, pos, opSize === 2 ? 2 : 4) | 0;
         pos += opSize === 2 ? 2 : 4;
         out.imm2 = readLE(src, ip, pos, 2);
         pos += 2;

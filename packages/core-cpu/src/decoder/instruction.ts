@@ -71,6 +71,13 @@ export const NO_OPCODE_ENTRY: OpcodeEntry = Object.freeze({
   flagsRead: 0, flagsWritten: 0, flagsUndefined: 0, attrs: 0,
 });
 
+/**
+ * Every numeric field holds an int32, which V8 keeps as a small integer: a value of 2^31 or
+ * more in one field would change the hidden class of every Instruction, and all optimised code
+ * that had read one (the interpreter's handlers, the JIT's translations) would be thrown away
+ * at once (see WIDE_ZERO). A 32-bit kernel's MOV EAX,[moffs] addresses are above 2^31. Fields
+ * that mean unsigned values are read with `>>> 0`.
+ */
 export class Instruction {
   /** Total length in bytes (valid when status is Ok; bytes consumed so far otherwise). */
   length = 0;
@@ -113,9 +120,9 @@ export class Instruction {
   index = -1;
   /** SIB scale as a shift count 0-3. */
   scale = 0;
-  /** Displacement, sign-extended (for moffs: the low 32 bits, unsigned). */
+  /** Displacement, sign-extended (moffs: its low 32 bits as int32; read it with `>>> 0`). */
   disp = 0;
-  /** moffs only: high 32 bits of a 64-bit absolute offset. */
+  /** moffs only: high 32 bits of a 64-bit absolute offset (int32). */
   dispHi = 0;
   /** Address is RIP (or EIP with 67) + disp + length. */
   ripRelative = false;
@@ -123,7 +130,8 @@ export class Instruction {
   segment = SEG_DS;
   /**
    * First immediate (or the relative branch offset for J operands, or a far pointer's offset):
-   * Ib and Iw zero-extended; Ibs, Iz, Iv and branch offsets sign-extended to int32.
+   * Ib and Iw zero-extended; Ibs, Iz, Iv and branch offsets sign-extended to int32; a far
+   * pointer's 32-bit offset as int32 (read it with `>>> 0`).
    */
   imm = 0;
   /** High 32 bits of the immediate as a 64-bit value (the imm64 half of MOV r64, imm64). */

@@ -102,7 +102,7 @@ function operandText(insn: Instruction, d: number, immSlot: { n: number }, addre
       const off = (BigInt(insn.dispHi >>> 0) << 32n) | BigInt(insn.disp >>> 0);
       return `${SREG[seg]}:${hex(off)}`;
     }
-    case OperandMethod.A: return `${hex(insn.imm2)}:${hex(insn.imm)}`;
+    case OperandMethod.A: return `${hex(insn.imm2)}:${hex(insn.imm >>> 0)}`;
     case OperandMethod.J: {
       const target = address + BigInt(insn.length) + BigInt(insn.imm);
       // 16-bit IP wraps inside its segment. In 16-bit code `address` is taken (as objdump does)

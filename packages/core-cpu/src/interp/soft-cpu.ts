@@ -35,6 +35,7 @@ import { createBlockRunner, type BlockRunner } from './hot-dispatch.js';
 import type { Jit } from '../jit/jit.js';
 import type { CompiledBlock } from '../jit/block-compiler.js';
 import { linkTranslation } from '../jit/links.js';
+import { WIDE_ZERO } from '@tsemu/devices/platform';
 
 const CS = Seg.CS;
 /** #PF error code bit 1: the access was a write. */
@@ -81,8 +82,8 @@ export class SoftCpu {
   readonly insn = new Instruction();
   /** Scratch for re-decoding a faulting instruction (markReadForWrite). */
   private readonly faultInsn = new Instruction();
-  /** Instructions retired (with `stall`, the virtual clock's source). */
-  retired = 0;
+  /** Instructions retired (with `stall`, the virtual clock's source). Passes 2^31: WIDE_ZERO. */
+  retired = WIDE_ZERO;
   /** Cycles PAUSE took beyond one each (spinPause, handlers/cpuid-msr.ts). */
   stall = 0;
   /**

@@ -9,6 +9,7 @@ import { allowLargeInlining } from '../interp/v8-tuning.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type TranslationTarget } from './block-compiler.js';
 import { MAX_REGION_BLOCKS, regionMembers } from './region.js';
+import { WIDE_ZERO } from '@tsemu/devices/platform';
 
 /**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS
@@ -70,7 +71,8 @@ export class Jit {
   readonly threshold: number;
   /** Blocks one translation may cover (JitOptions.blocks). */
   readonly maxRegionBlocks: number;
-  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: 0, chained: 0, retired: 0, compileNs: 0, failures: 0, stale: 0 };
+  // The counts that pass 2^31 in a long run start as doubles (WIDE_ZERO).
+  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 

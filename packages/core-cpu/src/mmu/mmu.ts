@@ -22,6 +22,7 @@ import { GuestMemoryPhysAccess, type PhysAccess } from './phys-access.js';
 import {
   Tlb, TLB_HAS_CODE, TLB_NO_EXEC, TLB_NO_USER, TLB_NOT_RAM, TLB_READONLY, TLB_VALID,
 } from './tlb.js';
+import { WIDE_ZERO } from '@tsemu/devices/platform';
 
 const TWO_32 = 4294967296;
 const TWO_48 = 281474976710656;
@@ -80,8 +81,8 @@ export class Mmu {
   writeExpect = 0;
   fetchMask = 0;
   fetchExpect = 0;
-  /** Guest-physical address of the byte the last slow-path translation resolved. */
-  lastPhys = 0;
+  /** Guest-physical address of the byte the last slow-path translation resolved (up to 2^52: WIDE_ZERO). */
+  lastPhys = WIDE_ZERO;
   /**
    * Called before a write lands on a RAM page marked with `tlb.markCode`, with the
    * guest-physical address and length of the written bytes. The JIT drops the code there and

@@ -12,6 +12,7 @@
  * deadline (`skipTo`): idle time costs no host time. Host time never enters the count.
  */
 import type { Clock, Timer } from '@tsemu/devices/platform';
+import { WIDE_ZERO } from '@tsemu/devices/platform';
 
 /** QEMU accepts icount shifts 0-10 (1 ns to 1024 ns per instruction). */
 export const MAX_ICOUNT_SHIFT = 10;
@@ -35,11 +36,12 @@ export class VirtualClock implements Clock {
   readonly shift: number;
   readonly nsPerInstruction: number;
   /** Virtual nanoseconds skipped while the CPU was halted. */
-  idleNs = 0;
+  idleNs = WIDE_ZERO;
   /** Timer callbacks run. */
   timersFired = 0;
-  private baseNs = 0;
-  private baseCount = 0;
+  // Times and counts pass 2^31 within seconds (WIDE_ZERO).
+  private baseNs = WIDE_ZERO;
+  private baseCount = WIDE_ZERO;
   private counter: () => number = () => 0;
   private entries: Entry[] = [];
   private seq = 0;

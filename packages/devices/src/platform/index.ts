@@ -12,3 +12,4 @@ export {
 } from './cpu-state.js';
 export type { Accelerator, AccelKind, MachineBinding, MachineEvent, Vcpu, VcpuRunState, ExitStatRow } from './accelerator.js';
 export type { Persistable } from './persist.js';
+export { WIDE_ZERO } from './wide-zero.js';
