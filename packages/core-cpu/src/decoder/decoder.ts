@@ -45,11 +45,14 @@ function byteAt(src: ByteSource, ip: number, pos: number): number {
   return src.fetch8(ip + pos) & 0xff;
 }
 
-/** Little-endian read of n (2 or 4) bytes, unsigned. */
+/**
+ * Little-endian read of n (2 or 4) bytes: 2 zero-extended, 4 as an int32, the form every
+ * Instruction field holds (see Instruction); users of an unsigned 32-bit value take `>>> 0`.
+ */
 function readLE(src: ByteSource, ip: number, pos: number, n: number): number {
   const lo = byteAt(src, ip, pos) | (byteAt(src, ip, pos + 1) << 8);
   if (n === 2) return lo;
-  return (lo | (byteAt(src, ip, pos + 2) << 16) | (byteAt(src, ip, pos + 3) << 24)) >>> 0;
+  return lo | (byteAt(src, ip, pos + 2) << 16) | (byteAt(src, ip, pos + 3) << 24);
 }
 
 function resetInstruction(out: Instruction, mode: CpuMode): void {
@@ -258,7 +261,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
         if (mod === 1) {
           out.disp = byteAt(src, ip, pos++) << 24 >> 24;
         } else if (mod === 2 || noBase) {
-          out.disp = readLE(src, ip, pos, 4) | 0;
+          out.disp = readLE(src, ip, pos, 4);
           pos += 4;
         }
       }
@@ -286,11 +289,11 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
           pos += 2;
           if (size !== OperandSize.W) value = value << 16 >> 16;
         } else if (size === OperandSize.V && opSize === 8) {
-          value = readLE(src, ip, pos, 4) | 0;
-          hi = readLE(src, ip, pos + 4, 4) | 0;
+          value = readLE(src, ip, pos, 4);
+          hi = readLE(src, ip, pos + 4, 4);
           pos += 8;
         } else {
-          value = readLE(src, ip, pos, 4) | 0;
+          value = readLE(src, ip, pos, 4);
           pos += 4;
         }
         if (size !== OperandSize.V || opSize !== 8) hi = value < 0 ? -1 : 0;
@@ -307,23 +310,22 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
           value = readLE(src, ip, pos, 2) << 16 >> 16;
           pos += 2;
         } else {
-          value = readLE(src, ip, pos, 4) | 0;
+          value = readLE(src, ip, pos, 4);
           pos += 4;
         }
         hi = value < 0 ? -1 : 0;
         break;
       case OperandMethod.O:
-        // Stored as int32 like every other field (see Instruction): users take `>>> 0`.
         if (addrSize === 8) {
-          out.disp = readLE(src, ip, pos, 4) | 0;
-          out.dispHi = readLE(src, ip, pos + 4, 4) | 0;
+          out.disp = readLE(src, ip, pos, 4);
+          out.dispHi = readLE(src, ip, pos + 4, 4);
         } else {
-          out.disp = readLE(src, ip, pos, addrSize) | 0;
+          out.disp = readLE(src, ip, pos, addrSize);
         }
         pos += addrSize;
         continue;
       case OperandMethod.A:
-        out.imm = readLE(src, ip, pos, opSize === 2 ? 2 : 4) | 0;
+        out.imm = readLE(src, ip, pos, opSize === 2 ? 2 : 4);
         pos += opSize === 2 ? 2 : 4;
         out.imm2 = readLE(src, ip, pos, 2);
         pos += 2;
