@@ -38,6 +38,7 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
   ];
   const rows: [string, string][] = [
     ['instructions retired', String(s.instructions)],
+    ['extra cycles of PAUSE and port I/O', String(s.stallCycles)],
     ['vCPU loop CPU time ms', ms(s.cpuNs)],
     ['MIPS', s.mips.toFixed(1)],
     ['interrupts taken', String(s.interrupts)],

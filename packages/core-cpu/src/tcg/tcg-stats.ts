@@ -26,6 +26,8 @@ export interface TcgCounters {
 
 export interface TcgStats extends TcgCounters {
   instructions: number;
+  /** Cycles of the clock beyond one per instruction: PAUSE and port accesses (interp/handlers/stall-cycles.ts). */
+  stallCycles: number;
   /** Instructions per microsecond of vCPU-loop CPU time. */
   mips: number;
   clock: 'virtual' | 'host';
@@ -47,6 +49,7 @@ export function collectTcgStats(cpu: SoftCpu, mmu: Mmu, counters: TcgCounters, c
   return {
     ...counters,
     instructions: cpu.retired,
+    stallCycles: cpu.stall,
     mips: counters.cpuNs > 0 ? (cpu.retired / counters.cpuNs) * 1e3 : 0,
     clock: clock === null ? 'host' : 'virtual',
     virtualNs: clock?.nowNs() ?? null,

@@ -9,7 +9,7 @@ import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 import { generateBlockSource } from '../../src/jit/block-compiler.js';
 import { dataAccessMasks } from '../../src/mmu/mmu.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
-import { PAUSE_CYCLES } from '../../src/interp/handlers/cpuid-msr.js';
+import { PAUSE_CYCLES, PORT_ACCESS_CYCLES } from '../../src/interp/handlers/stall-cycles.js';
 
 /**
  * A CPU in flat 32-bit protected mode (or real mode) with `code` at 0x1000, an IDT whose
@@ -338,6 +338,26 @@ describe('JIT', () => {
     expect(paused.jit.cpu.regs.gpr.r32[0]).toBe(2 + PAUSE_CYCLES);
     expect(paused.jit.cpu.stall).toBe(PAUSE_CYCLES - 1);
     expect(paused.jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+  });
+
+  it('counts each port access (IN, OUT, every INS/OUTS element) as PORT_ACCESS_CYCLES of the TSC, interpreted and translated', () => {
+    // rdtsc; mov esi, eax; <accesses>; rdtsc; sub eax, esi; hlt (EDI=0x3000 for INS, ESI is
+    // the TSC, so OUTSB reads from wherever it points: only the count matters)
+    const run = (accesses: number[]) => both([0xbf, 0x00, 0x30, 0x00, 0x00, 0x0f, 0x31, 0x89, 0xc6, ...accesses, 0x0f, 0x31, 0x29, 0xf0, 0xf4]);
+    const cases: [string, number[], number, number][] = [
+      ['nop', [0x90], 1, 0],
+      ['in al, 0x61', [0xe4, 0x61], 1, 1],
+      ['out 0x80, al', [0xe6, 0x80], 1, 1],
+      ['in eax, dx; out dx, al', [0xed, 0xee], 2, 2],
+      ['mov ecx, 3; rep insb', [0xb9, 0x03, 0x00, 0x00, 0x00, 0xf3, 0x6c], 2, 3],
+    ];
+    for (const [what, bytes, instructions, accesses] of cases) {
+      const r = run(bytes);
+      const expected = 2 + instructions + accesses * (PORT_ACCESS_CYCLES - 1);
+      expect([what, r.interp.cpu.regs.gpr.r32[0]]).toEqual([what, expected]);
+      expect([what, r.jit.cpu.regs.gpr.r32[0]]).toEqual([what, expected]);
+      expect(r.jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+    }
   });
 
   it('ends the burst at the PAUSE that uses up its time (stallStop), interpreted and translated alike', () => {

@@ -7,7 +7,7 @@ import {
 } from '@tsemu/devices/platform';
 import { TcgAccelerator, type TcgAcceleratorOptions } from '../../src/tcg/tcg-accelerator.js';
 import { VirtualClock } from '../../src/tcg/virtual-clock.js';
-import { PAUSE_CYCLES } from '../../src/interp/handlers/cpuid-msr.js';
+import { PAUSE_CYCLES } from '../../src/interp/handlers/stall-cycles.js';
 
 const CODE = 0x1000;
 const HANDLER = 0x2000;

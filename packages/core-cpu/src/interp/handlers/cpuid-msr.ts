@@ -18,7 +18,7 @@ import { ATTR_DB, ATTR_DPL_SHIFT, ATTR_G, ATTR_L, ATTR_P, ATTR_S, Seg } from '..
 import { setRegV } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
-import { EVENT_STOP } from '../debug-traps.js';
+import { addStall, PAUSE_CYCLES } from './stall-cycles.js';
 import type { HandlerTable } from './types.js';
 
 const EFLAGS_IF = 1 << 9;
@@ -95,22 +95,11 @@ export function timeStampAux(cpu: SoftCpu): number {
 }
 
 /**
- * PAUSE's length in cycles of the virtual clock (one instruction each): Skylake and later
- * cores take about 140 cycles for it (Intel's optimization manual), so a kernel spinning on
- * the TSC (udelay, waiting for a timer tick) runs a few times fewer loop iterations per
- * virtual microsecond than if PAUSE were as short as a NOP. On the Linux boot the delay loop
- * alone had retired 350 million instructions.
- */
-export const PAUSE_CYCLES = 140;
-
-/**
- * PAUSE: its extra cycles go on the clock; once they reach the burst's time budget (the next
- * timer deadline), the burst ends after this instruction, as a device's stop request would.
+ * PAUSE: its extra cycles go on the clock (stall-cycles.ts).
  * (Also called by translated code, jit/register-forms.ts.)
  */
 export function spinPause(cpu: SoftCpu): void {
-  cpu.stall += PAUSE_CYCLES - 1;
-  if (cpu.timeUp()) cpu.pendingEvents |= EVENT_STOP;
+  addStall(cpu, PAUSE_CYCLES - 1);
 }
 
 function rdtsc(cpu: SoftCpu): void {

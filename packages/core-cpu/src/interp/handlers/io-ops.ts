@@ -1,12 +1,14 @@
 /**
  * IN and OUT through the machine's port bus. In protected mode at CPL > IOPL, and always in
- * virtual-8086 mode, the TSS I/O permission bitmap decides (protected/io-permission.ts).
+ * virtual-8086 mode, the TSS I/O permission bitmap decides (protected/io-permission.ts). Each
+ * access takes PORT_ACCESS_CYCLES of the clock (stall-cycles.ts).
  */
 import type { AccessSize } from '@tsemu/devices/platform';
 import type { Instruction } from '../../decoder/instruction.js';
 import { setRegV } from '../addressing.js';
 import { checkIoPermission } from '../protected/io-permission.js';
 import type { SoftCpu } from '../soft-cpu.js';
+import { addStall, PORT_ACCESS_CYCLES } from './stall-cycles.js';
 import type { HandlerTable } from './types.js';
 
 function checkIo(cpu: SoftCpu, port: number, size: number): void {
@@ -19,6 +21,7 @@ function input(size: (i: Instruction) => AccessSize, port: (c: SoftCpu, i: Instr
     const p = port(cpu, insn);
     checkIo(cpu, p, s);
     const v = cpu.io.read(p, s);
+    addStall(cpu, PORT_ACCESS_CYCLES - 1);
     if (s === 1) cpu.regs.gpr.r8[0] = v;
     else setRegV(cpu, 0, s, v);
   };
@@ -31,6 +34,7 @@ function output(size: (i: Instruction) => AccessSize, port: (c: SoftCpu, i: Inst
     checkIo(cpu, p, s);
     const g = cpu.regs.gpr;
     cpu.io.write(p, s, s === 1 ? g.r8[0] : s === 2 ? g.r16[0] : g.r32[0] >>> 0);
+    addStall(cpu, PORT_ACCESS_CYCLES - 1);
   };
 }
 
