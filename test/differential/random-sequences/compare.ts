@@ -6,10 +6,11 @@
  *
  * RFLAGS: every defined bit but RF is compared. The SDM leaves some arithmetic flags undefined
  * (shift/rotate OF for counts > 1, AF after logic ops, SZAP after MUL/IMUL, most flags after
- * BSF/BSR/BT and DIV), but this host computes them deterministically and the interpreter
+ * BSF/BSR/BT and DIV), but an Intel host computes them deterministically and the interpreter
  * follows it (lazy-flags-vs-cpu, shift-flags-vs-cpu and muldiv-vs-cpu established that), so
- * nothing is masked. A mask belongs in NONDETERMINISTIC_FLAGS only for a flag measured to vary
- * between runs of the same input on this host.
+ * nothing is masked. On another vendor's host the instructions that leave flags undefined are
+ * not drawn at all (undefined-flags.ts, random-sequences.test.ts). A mask belongs in
+ * NONDETERMINISTIC_FLAGS only for a flag measured to vary between runs of the same input.
  */
 import type { SandboxResult } from '../kvm-user-sandbox.js';
 import { CODE_BASE, DATA_BASE, USER_STACK_BASE } from '../sandbox-layout.js';

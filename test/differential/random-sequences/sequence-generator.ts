@@ -14,6 +14,7 @@
  */
 import { decode } from '../../../packages/core-cpu/src/decoder/decoder.js';
 import { CpuMode, DecodeStatus, Instruction } from '../../../packages/core-cpu/src/decoder/instruction.js';
+import { HOST_MATCHES_UNDEFINED } from '../undefined-flags.js';
 import { OperandMethod, OperandSize, operandMethod, operandSizeCode } from '../../../packages/core-cpu/src/decoder/operands.js';
 import { ENTRY_LOCK, ENTRY_REP, ENTRY_REPE, type OpcodeEntry } from '../../../packages/core-cpu/src/decoder/opcode-types.js';
 import { disassemble } from '../../../packages/core-cpu/src/disasm/intel.js';
@@ -152,6 +153,11 @@ function shuffle<T>(r: Random, xs: T[]): void {
  * choices did not decode back to `e` (the caller retries). `block` is this instruction's
  * position and `count` the sequence length, for branch targets.
  */
+/** JMP, Jcc, CALL, RET, LOOPcc, JrCXZ (far forms too: the vendors differ on their operand size in 64-bit mode as well). */
+function isBranch(m: string): boolean {
+  return /^(j|call|ret|loop)/.test(m);
+}
+
 function buildInstruction(r: Random, e: OpcodeEntry, block: number, count: number): Piece[] | null {
   const m = e.names[0];
   const isString = uses(e, OperandMethod.X) || uses(e, OperandMethod.Y);
@@ -165,8 +171,14 @@ function buildInstruction(r: Random, e: OpcodeEntry, block: number, count: numbe
   let modrm = -1;
   let mem: MemoryOperand | null = null;
   let rex = 0;
-  if (r.next() < 0.25) legacy.push(0x66);
-  const addr32Wanted = r.next() < 0.2;
+  // A 66 prefix on a branch: ignored by Intel cores in 64-bit mode (tsemu follows them), honoured
+  // by AMD's (a 16-bit displacement and IP): drawn, but left off on a host that is not Intel's.
+  if (r.next() < 0.25 && (HOST_MATCHES_UNDEFINED || !isBranch(m))) legacy.push(0x66);
+  // A 67-prefixed string instruction: Intel cores clear bits 63:32 of RCX, RSI and RDI (tsemu
+  // too), AMD's leave them. And a REP CMPS/SCAS that faults on the unmapped page: the vendors
+  // leave different flags. Neither is drawn on a host that is not Intel's.
+  const vendorSafeStrings = isString && !HOST_MATCHES_UNDEFINED;
+  const addr32Wanted = r.next() < 0.2 && !vendorSafeStrings;
 
   // Roles the instruction reads implicitly, set to values that keep it deterministic and useful.
   if (isString) {
@@ -177,7 +189,7 @@ function buildInstruction(r: Random, e: OpcodeEntry, block: number, count: numbe
     let rsi = DATA_BASE + BigInt(0x800 + r.int(0x100));
     let rdi = DATA_BASE + BigInt(0x1000 + r.int(0x100));
     if (p < 0.25) rdi = rsi + BigInt(r.int(33) - 16);
-    else if (p < 0.35) (r.bit() ? (rdi = DATA_BASE + BigInt(DATA_SIZE - r.int(48))) : (rsi = DATA_BASE + BigInt(DATA_SIZE - r.int(48))));
+    else if (p < 0.35 && !vendorSafeStrings) (r.bit() ? (rdi = DATA_BASE + BigInt(DATA_SIZE - r.int(48))) : (rsi = DATA_BASE + BigInt(DATA_SIZE - r.int(48))));
     setups.push({ reg: RSI, value: rsi | (addr32Wanted ? BigInt(r.u32()) << 32n : 0n) });
     setups.push({ reg: RDI, value: rdi | (addr32Wanted ? BigInt(r.u32()) << 32n : 0n) });
     avoid.add(RSI).add(RDI);
