@@ -30,6 +30,7 @@ import { RC_ZERO, roundingOf } from '../../packages/core-cpu/src/fpu/round.js';
 import { randomOperand, Rng } from '../../packages/core-cpu/test/fpu/operand-gen.js';
 import { kvmUsable } from '../support/tsemu-process.js';
 import { DATA_BASE, KvmUserSandbox } from './kvm-user-sandbox.js';
+import { HOST_MATCHES_UNDEFINED, HOST_VENDOR } from './undefined-flags.js';
 
 const RECORD = 80;
 const RECORDS = 512;
@@ -389,6 +390,31 @@ function ordinal(v: Float80): bigint {
 /** Documented accuracy gap of the double-based kernels: at most this many 64-bit ulps. */
 const TRANSCENDENTAL_ULPS = 1n << 13n;
 
+/**
+ * A vendor difference for tiny results in directed rounding, accepted only on a non-Intel host.
+ *
+ * tsemu follows Intel: for |x| far below 1, FSIN (and the sine of FSINCOS) returns x itself in
+ * every rounding mode, with UE and PE. AMD's microcode (measured on a Zen 3) rounds x - x^3/6
+ * in the direction RC asks, so where rounding is toward zero it delivers the next value below
+ * |x|; for most x that is one ulp, inside TRANSCENDENTAL_ULPS, but for x = the smallest denormal
+ * it is a zero of x's sign, which `close` never accepts against a non-zero. (Its FCOS likewise
+ * gives 1 - 2^-64 for 1.0 there, already within the ulp gap.) The SDM does not pin this: it
+ * bounds transcendental error by 1.5 ulps in the directed modes (Vol. 1, 8.3.10), which both
+ * results meet on the denormal grid, and its special-case tables only fix +-0 -> +-0, +-inf and
+ * NaN. So on such a host exactly this is accepted: the hardware gives +-0, tsemu the smallest
+ * denormal of the same sign, RC rounds toward zero for that sign, and both raised UE and PE.
+ * Everything else (IE/DE/ZE/C2, NaN/inf/zero results of special operands, signs, the ulp gap)
+ * is compared as on Intel hosts.
+ */
+function tinyRoundedToZero(hw: Float80, model: Float80, cw: number, sw: number, flags: number): boolean {
+  if (HOST_MATCHES_UNDEFINED) return false;
+  const rc = (cw >> 10) & 3;
+  const towardZero = rc === 3 || (rc === 1 && model.sign === 0) || (rc === 2 && model.sign === 1);
+  const tinyInexact = (f: number) => (f & 0x30) === 0x30; // UE PE
+  return towardZero && tinyInexact(sw) && tinyInexact(flags) &&
+    hw.se === model.se && model.se === (model.sign << 15) && (hw.hi | hw.lo) === 0 && model.hi === 0 && model.lo === 1;
+}
+
 function close(hw: Float80, model: Float80): boolean {
   if (hw.equals(model)) return true;
   const finite = (v: Float80) => (v.se & 0x7fff) !== 0x7fff;
@@ -446,6 +472,7 @@ describe.skipIf(!kvmUsable())('x87 transcendentals against the real FPU', () => 
     const counts: Record<string, number> = {};
     const exact: Record<string, number> = {};
     const maxUlps: Record<string, number> = {};
+    const tinyToZero: Record<string, number> = {};
     const o1 = new Float80();
     const o2 = new Float80();
     const h1 = new Float80();
@@ -475,8 +502,14 @@ describe.skipIf(!kvmUsable())('x87 transcendentals against the real FPU', () => 
             loadFloat80(hw.data, at + R, h1);
             loadFloat80(hw.data, at + R2, h2);
             const strict = 0x0407; // IE DE ZE C2
-            let ok = (sw & strict) === (flags & strict) && close(h1, o1);
-            if (c.two && !(sw & 0x0401)) ok = ok && close(h2, o2);
+            const near = (h: Float80, o: Float80) => {
+              if (close(h, o)) return true;
+              if (!tinyRoundedToZero(h, o, cw, sw, flags)) return false;
+              tinyToZero[c.name] = (tinyToZero[c.name] ?? 0) + 1;
+              return true;
+            };
+            let ok = (sw & strict) === (flags & strict) && near(h1, o1);
+            if (c.two && !(sw & 0x0401)) ok = ok && near(h2, o2);
             counts[c.name]++;
             if (h1.equals(o1)) exact[c.name] = (exact[c.name] ?? 0) + 1;
             else if (ok && (h1.se & 0x7fff) !== 0x7fff) {
@@ -498,6 +531,11 @@ describe.skipIf(!kvmUsable())('x87 transcendentals against the real FPU', () => 
     for (const f of failures) perOp[f.split(' cw')[0]] = (perOp[f.split(' cw')[0]] ?? 0) + 1;
     console.log(`x87 transcendentals: mismatches ${JSON.stringify(perOp)}; compared, bit-exact, max ulps of ST(0):`);
     for (const [op, n] of Object.entries(counts)) console.log(`  ${op.padEnd(8)} ${n} ${exact[op] ?? 0} ${maxUlps[op] ?? 0}`);
+    console.log(HOST_MATCHES_UNDEFINED
+      ? `x87 transcendentals on host ${HOST_VENDOR}: IE/DE/ZE/C2 and special cases exact, values within ${TRANSCENDENTAL_ULPS} ulps (the reference comparison)`
+      : `x87 transcendentals on host ${HOST_VENDOR}: IE/DE/ZE/C2 and special cases exact, values within ${TRANSCENDENTAL_ULPS} ulps, except ` +
+        `that a tiny result the hardware rounded toward zero to +-0 is accepted against tsemu's (Intel's) smallest denormal ` +
+        `(vendor-specific, within the SDM's 1.5-ulp bound): ${JSON.stringify(tinyToZero)}`);
     const shown: string[] = [];
     const n: Record<string, number> = {};
     for (const f of failures) {
