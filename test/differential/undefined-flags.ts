@@ -36,6 +36,18 @@ export function comparedFlags(undefinedFlags: number): number {
   return HOST_MATCHES_UNDEFINED ? ARITH_FLAGS : ARITH_FLAGS & ~undefinedFlags;
 }
 
+/**
+ * 64-bit code that clears, on this host, the flags of `undefinedFlags` that are not compared:
+ * PUSHFQ; AND QWORD [RSP], ~flags; POPFQ. Appended to a case whose comparison looks at every
+ * flag (soft64-vs-cpu.ts), it hides them on both CPUs; empty on an Intel host.
+ */
+export function clearUncomparedFlagsCode(undefinedFlags: number): number[] {
+  const hidden = ARITH_FLAGS & ~comparedFlags(undefinedFlags);
+  if (hidden === 0) return [];
+  const mask = ~hidden >>> 0;
+  return [0x9c, 0x48, 0x81, 0x24, 0x24, mask & 0xff, (mask >>> 8) & 0xff, (mask >>> 16) & 0xff, mask >>> 24, 0x9d];
+}
+
 /** Group-2 operations in /digit order: ROL ROR RCL RCR SHL SHR SAL SAR. */
 export type Group2 = 'rol' | 'ror' | 'rcl' | 'rcr' | 'shl' | 'shr' | 'sal' | 'sar';
 
