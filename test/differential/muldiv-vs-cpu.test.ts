@@ -28,7 +28,7 @@ import { Mmu } from '../../packages/core-cpu/src/mmu/mmu.js';
 import { SoftCpu } from '../../packages/core-cpu/src/interp/soft-cpu.js';
 import { kvmUsable } from '../support/tsemu-process.js';
 import { KvmUserSandbox } from './kvm-user-sandbox.js';
-import { BCD_UNDEFINED, comparedFlags, DIV_UNDEFINED, MUL_UNDEFINED, UNDEFINED_NOTE } from './undefined-flags.js';
+import { BCD_UNDEFINED, comparedFlags, DIV_UNDEFINED, MUL_UNDEFINED, noteUndefinedOnce } from './undefined-flags.js';
 
 const ARITH = 0x8d5;
 const RAX = 0;
@@ -113,13 +113,6 @@ function runSoft(cpu: SoftCpu, code: number[]): number {
 
 const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
 
-let noted = false;
-/** Says once, from whichever test compares first, what this host's flag comparisons cover. */
-function noteUndefined(): void {
-  if (!noted) console.log(UNDEFINED_NOTE);
-  noted = true;
-}
-
 describe.skipIf(!kvmUsable())('multiply and divide against the real CPU', () => {
   it('match the hardware in results, all six arithmetic flags and #DE', () => {
     const sandbox = KvmUserSandbox.open();
@@ -127,7 +120,7 @@ describe.skipIf(!kvmUsable())('multiply and divide against the real CPU', () => 
     const g = cpu.regs.gpr;
     let compared = 0;
     let faults = 0;
-    noteUndefined();
+    noteUndefinedOnce();
     try {
       for (const form of forms()) {
         const code = Uint8Array.from(form.code);
@@ -243,7 +236,7 @@ describe('decimal adjust against the real CPU', () => {
     for (const [name, op] of ops) {
       const hw = runNative32(op);
       if (!hw) return ctx.skip();
-      noteUndefined();
+      noteUndefinedOnce();
       const flags = comparedFlags(BCD_UNDEFINED[name.split(' ')[0] as keyof typeof BCD_UNDEFINED]);
       memory.writeBytes(0x7c00, Uint8Array.from([...op, 0xf4]));
       for (let i = 0; i < NATIVE_CASES; i++) {

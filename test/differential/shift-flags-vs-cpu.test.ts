@@ -18,10 +18,9 @@ import { kvmUsable } from '../support/tsemu-process.js';
 import { DATA_BASE, KvmUserSandbox } from './kvm-user-sandbox.js';
 import {
   BIT_SCAN_UNDEFINED, BIT_TEST_UNDEFINED, comparedFlags, doubleShiftUndefined, group2Undefined, HOST_MATCHES_UNDEFINED,
-  UNDEFINED_NOTE, type Group2,
+  GROUP2, noteUndefinedOnce,
 } from './undefined-flags.js';
 
-const NAMES: readonly Group2[] = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sal', 'sar'];
 /** Incoming flag states: none, all six, and two mixed ones (CF matters to RCL/RCR). */
 const FLAGS_IN = [0, ARITH_FLAGS, 0x0801 | 0x0010, 0x00c4];
 
@@ -50,20 +49,13 @@ interface Undefined {
 }
 
 /** Group 2 never leaves the result undefined, only flags; `count` is the masked count (count & 31). */
-const group2 = (op: number, size: number, count: number): Undefined => ({ flags: group2Undefined(NAMES[op], size * 8, count), result: false });
+const group2 = (op: number, size: number, count: number): Undefined => ({ flags: group2Undefined(GROUP2[op], size * 8, count), result: false });
 /** BT, BTS, BTR, BTC: the bit (CF) and the written operand are defined. */
 const BIT_TEST: Undefined = { flags: BIT_TEST_UNDEFINED, result: false };
 /** BSF, BSR: "If the content of the source operand is 0, the content of the destination operand is undefined" (SDM). */
 const bitScan = (src: number): Undefined => ({ flags: BIT_SCAN_UNDEFINED, result: src === 0 });
 /** BSWAP changes no flag; "when the BSWAP instruction references a 16-bit register, the result is undefined" (SDM). */
 const bswap = (size: number): Undefined => ({ flags: 0, result: size === 2 });
-
-let noted = false;
-/** Says once, from whichever test compares first, what this host's comparisons cover. */
-function noteUndefined(): void {
-  if (!noted) console.log(UNDEFINED_NOTE);
-  noted = true;
-}
 
 const CODE = 0x1000;
 /** The sandbox's data area, mapped at the same address in the SoftCpu's flat memory. */
@@ -96,7 +88,7 @@ class Comparison {
   private readonly soft = flat32Cpu();
 
   constructor(private readonly sandbox: KvmUserSandbox) {
-    noteUndefined();
+    noteUndefinedOnce();
   }
 
   /**
@@ -205,7 +197,7 @@ describe.skipIf(!kvmUsable())('shifts, rotates and bit operations against the re
                 const raw = count | (i & 1 ? 0xe0 : 0x20);
                 const form = count === 1 && i === 3 ? '1' : i & 1 ? 'Ib' : 'CL';
                 const code = group2Code(op, size, form, raw);
-                cmp.compare(`${NAMES[op]}${size * 8} 0x${v.toString(16)}, ${raw} (${form}) flags-in 0x${flagsIn.toString(16)}`, code, size, v, 0, raw, flagsIn, group2(op, size, raw & 31));
+                cmp.compare(`${GROUP2[op]}${size * 8} 0x${v.toString(16)}, ${raw} (${form}) flags-in 0x${flagsIn.toString(16)}`, code, size, v, 0, raw, flagsIn, group2(op, size, raw & 31));
               }
             }
           }
@@ -306,8 +298,8 @@ describe.skipIf(!kvmUsable())('shifts, rotates and bit operations against the re
             for (const flagsIn of [0, ARITH_FLAGS]) {
               const modrm = 0x82 | (op << 3);
               const undef = group2(op, size, count & 31);
-              cmp.compareMemory(`${NAMES[op]}${size * 8} [mem], ${count} (Ib)`, [...prefix(size), 0xc0 | w, modrm, ...disp, count], size, data, 0, 0, flagsIn, undef);
-              cmp.compareMemory(`${NAMES[op]}${size * 8} [mem], ${count} (CL)`, [...prefix(size), 0xd2 | w, modrm, ...disp], size, data, 0, count, flagsIn, undef);
+              cmp.compareMemory(`${GROUP2[op]}${size * 8} [mem], ${count} (Ib)`, [...prefix(size), 0xc0 | w, modrm, ...disp, count], size, data, 0, 0, flagsIn, undef);
+              cmp.compareMemory(`${GROUP2[op]}${size * 8} [mem], ${count} (CL)`, [...prefix(size), 0xd2 | w, modrm, ...disp], size, data, 0, count, flagsIn, undef);
             }
           }
         }

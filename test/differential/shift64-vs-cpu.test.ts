@@ -11,14 +11,13 @@ import { kvmUsable } from '../support/tsemu-process.js';
 import { DATA, modrm, Rng, rex, Soft64VsCpu, type Case } from './soft64-vs-cpu.js';
 import {
   BIT_SCAN_UNDEFINED, BIT_TEST_UNDEFINED, clearUncomparedFlagsCode, doubleShiftUndefined, group2Undefined, HOST_MATCHES_UNDEFINED,
-  UNDEFINED_NOTE, type Group2,
+  GROUP2, noteUndefinedOnce,
 } from './undefined-flags.js';
 
 const SIZES = [8, 16, 32, 64] as const;
 type Size = (typeof SIZES)[number];
 const BASE = 7; // RDI: the memory operand's base
 const RCX = 1;
-const GROUP2: readonly Group2[] = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sal', 'sar'];
 
 function register(rng: Rng, avoidRcx = false): number {
   for (;;) {
@@ -132,14 +131,10 @@ const GROUPS: Record<string, (rng: Rng, size: Size) => Case> = {
   },
 };
 
-let noted = false;
-
 describe.skipIf(!kvmUsable())('64-bit mode shifts, rotates and bit operations against the real CPU', () => {
   for (const [group, make] of Object.entries(GROUPS)) {
     it(`${group}: registers, flags and memory match the hardware`, () => {
-      // Says once, from whichever test runs first, what this host's comparisons cover.
-      if (!noted) console.log(UNDEFINED_NOTE);
-      noted = true;
+      noteUndefinedOnce();
       const diff = Soft64VsCpu.open();
       const rng = new Rng(group.length * 104729 + group.charCodeAt(1));
       try {

@@ -31,6 +31,13 @@ export const UNDEFINED_NOTE = HOST_MATCHES_UNDEFINED
   ? `host ${HOST_VENDOR}: undefined flags and results compared too`
   : `host ${HOST_VENDOR}: flags and results the SDM leaves undefined are not compared (tsemu follows Intel's)`;
 
+let noted = false;
+/** Prints UNDEFINED_NOTE once per test file, from whichever of its tests compares first. */
+export function noteUndefinedOnce(): void {
+  if (!noted) console.log(UNDEFINED_NOTE);
+  noted = true;
+}
+
 /** The flags a comparison on this host looks at, of `undefinedFlags` the SDM leaves undefined. */
 export function comparedFlags(undefinedFlags: number): number {
   return HOST_MATCHES_UNDEFINED ? ARITH_FLAGS : ARITH_FLAGS & ~undefinedFlags;
@@ -50,6 +57,8 @@ export function clearUncomparedFlagsCode(undefinedFlags: number): number[] {
 
 /** Group-2 operations in /digit order: ROL ROR RCL RCR SHL SHR SAL SAR. */
 export type Group2 = 'rol' | 'ror' | 'rcl' | 'rcr' | 'shl' | 'shr' | 'sal' | 'sar';
+/** The group-2 operations indexed by their ModRM /digit. */
+export const GROUP2: readonly Group2[] = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sal', 'sar'];
 
 /**
  * Flags a group-2 instruction leaves undefined for a masked count `count` (0-31, or 0-63 with

@@ -8,7 +8,7 @@ import type { Instruction } from '../../decoder/instruction.js';
 import { setRegV } from '../addressing.js';
 import { checkIoPermission } from '../protected/io-permission.js';
 import type { SoftCpu } from '../soft-cpu.js';
-import { addStall, PORT_ACCESS_CYCLES } from './stall-cycles.js';
+import { portAccessStall } from './stall-cycles.js';
 import type { HandlerTable } from './types.js';
 
 function checkIo(cpu: SoftCpu, port: number, size: number): void {
@@ -21,7 +21,7 @@ function input(size: (i: Instruction) => AccessSize, port: (c: SoftCpu, i: Instr
     const p = port(cpu, insn);
     checkIo(cpu, p, s);
     const v = cpu.io.read(p, s);
-    addStall(cpu, PORT_ACCESS_CYCLES - 1);
+    portAccessStall(cpu);
     if (s === 1) cpu.regs.gpr.r8[0] = v;
     else setRegV(cpu, 0, s, v);
   };
@@ -34,7 +34,7 @@ function output(size: (i: Instruction) => AccessSize, port: (c: SoftCpu, i: Inst
     checkIo(cpu, p, s);
     const g = cpu.regs.gpr;
     cpu.io.write(p, s, s === 1 ? g.r8[0] : s === 2 ? g.r16[0] : g.r32[0] >>> 0);
-    addStall(cpu, PORT_ACCESS_CYCLES - 1);
+    portAccessStall(cpu);
   };
 }
 

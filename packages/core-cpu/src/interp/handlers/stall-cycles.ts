@@ -37,3 +37,8 @@ export function addStall(cpu: SoftCpu, cycles: number): void {
   cpu.stall += cycles;
   if (cpu.timeUp()) cpu.pendingEvents |= EVENT_STOP;
 }
+
+/** One port access done: the rest of its PORT_ACCESS_CYCLES go on the clock. */
+export function portAccessStall(cpu: SoftCpu): void {
+  addStall(cpu, PORT_ACCESS_CYCLES - 1);
+}

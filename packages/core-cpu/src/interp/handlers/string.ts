@@ -33,7 +33,7 @@ import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
 import { movsRun, stosRun, type StringRun } from './string-runs.js';
 import { ADDR16, ADDR32, ADDR32_IN_64, ADDR64, addressMode, index, setIndex } from './string-index.js';
-import { addStall, PORT_ACCESS_CYCLES } from './stall-cycles.js';
+import { portAccessStall } from './stall-cycles.js';
 
 /** Elements a REP executes per step before yielding back to the run loop. */
 export const REP_CHUNK = 4096;
@@ -188,7 +188,7 @@ function insOne(cpu: SoftCpu, _insn: Instruction, am: number, size: number, delt
   // before the read's side effects (a FIFO byte would otherwise be lost on the restart).
   writeMem(cpu, linear, size, 0);
   writeMem(cpu, linear, size, cpu.io.read(g.r16[RDX << 1], size as 1 | 2 | 4));
-  addStall(cpu, PORT_ACCESS_CYCLES - 1);
+  portAccessStall(cpu);
   advance(g, am, RDI, delta);
 }
 
@@ -196,7 +196,7 @@ function outsOne(cpu: SoftCpu, insn: Instruction, am: number, size: number, delt
   const g = cpu.regs.gpr;
   const v = readMem(cpu, addressOf(cpu, insn.segment, am, RSI, size), size);
   cpu.io.write(g.r16[RDX << 1], size as 1 | 2 | 4, v);
-  addStall(cpu, PORT_ACCESS_CYCLES - 1);
+  portAccessStall(cpu);
   advance(g, am, RSI, delta);
 }
 
