@@ -346,7 +346,8 @@ export class TcgAccelerator implements Accelerator {
         this.inBurst = true;
         let ran: number;
         try {
-          ran = tracer === null ? cpu.run(n) : tracer.run(n);
+          // A burst that ends at BURST or the slice's end, not at a deadline, may end a little early.
+          ran = tracer === null ? cpu.run(n, n === limit && limit > 1) : tracer.run(n);
         } finally {
           this.inBurst = false;
           cpu.stallStop = Infinity;

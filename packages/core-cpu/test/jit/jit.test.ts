@@ -429,6 +429,36 @@ describe('JIT', () => {
     }
   });
 
+  it('ends a flexible burst before a translation that does not fit instead of interpreting its start', () => {
+    const interp = machine(SUM_LOOP, null);
+    interp.cpu.run(1_000_000);
+    // What one long run interprets (the block that halts): bursts should add nothing to it.
+    const whole = machine(SUM_LOOP, 0);
+    whole.cpu.run(1_000_000);
+    const interpretedInOneRun = whole.cpu.retired - whole.cpu.jit!.counters.retired;
+    for (const flexibleEnd of [false, true]) {
+      const b = machine(SUM_LOOP, 0);
+      const bursts: number[] = [];
+      while (!b.cpu.halted && bursts.length < 10_000) bursts.push(b.cpu.run(100, flexibleEnd));
+      expect(b.cpu.halted).toBe(true);
+      expect([b.cpu.retired, b.cpu.regs.rip, ...b.cpu.regs.gpr.r32]).toEqual([interp.cpu.retired, interp.cpu.regs.rip, ...interp.cpu.regs.gpr.r32]);
+      expect(Math.max(...bursts)).toBeLessThanOrEqual(100);
+      const interpreted = b.cpu.retired - b.cpu.jit!.counters.retired;
+      if (flexibleEnd) {
+        // Every burst ended at a translation's start: nothing interpreted beyond one long run.
+        expect(interpreted).toBe(interpretedInOneRun);
+        expect(bursts.some((n) => n < 100)).toBe(true);
+        // Short by less than the loop's translation (6 instructions), never more.
+        expect(bursts.slice(0, -1).every((n) => n > 94)).toBe(true);
+      } else {
+        // Each burst ran exactly 100: the loop's 6 instructions do not divide it, so burst ends
+        // interpreted the start of the loop block.
+        expect(bursts.slice(0, -1).every((n) => n === 100)).toBe(true);
+        expect(interpreted).toBeGreaterThan(interpretedInOneRun);
+      }
+    }
+  });
+
   it('delivers a fault in the middle of a translated block with the faulting instruction\'s EIP', () => {
     const code = [
       0xb8, 0x11, 0x00, 0x00, 0x00, // 1000 mov eax, 0x11
