@@ -16,7 +16,10 @@ import { WIDE_ZERO } from '@tsemu/devices/platform';
  * function costs V8 a parse, then runs slowly until V8 has optimised it, so translating
  * lukewarm code loses time. Measured on the Linux boot, instructions retired in the first 100 s
  * of CPU time, runs side by side: threshold 64 slower than the interpreter; 5000 6.28 billion
- * against 20000 6.88 billion; 20000 4.35 against 50000 4.24 (a busier machine).
+ * against 20000 6.88 billion; 20000 4.35 against 50000 4.24 (a busier machine). Translating
+ * long blocks sooner (once runs x length passed 20000 x 16 instructions, at least 5000 runs) was
+ * slower too: to /init 57.7, 53.0, 54.9 s against 55.8, 50.1, 52.4 s (the two builds side by
+ * side, three times; main-thread CPU 1.7-2.7 s more).
  */
 export const DEFAULT_JIT_THRESHOLD = 20000;
 
