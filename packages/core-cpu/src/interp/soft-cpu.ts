@@ -37,6 +37,8 @@ import type { CompiledBlock } from '../jit/block-compiler.js';
 import { linkTranslation } from '../jit/links.js';
 import { WIDE_ZERO } from '@tsemu/devices/platform';
 
+/** The largest budget passed to a translation: V8's small integers on 64-bit hosts reach 2^30 - 1. */
+const SMI_BUDGET = 0x3fffffff;
 const CS = Seg.CS;
 /** #PF error code bit 1: the access was a write. */
 const PF_WRITE = 2;
@@ -381,7 +383,11 @@ export class SoftCpu {
                 let ran = false;
                 for (;;) {
                   inJit = true;
-                  const done = current.fn(this, limit - i);
+                  // The budget reaches translations as a small integer always. A caller's
+                  // limit may be a double (a clock's deadline arithmetic), and V8 optimises a
+                  // translation for the kind it has seen: a budget that came once as a heap
+                  // number threw the optimised code away ("not a Smi" deopts).
+                  const done = current.fn(this, limit - i < SMI_BUDGET ? (limit - i) | 0 : SMI_BUDGET);
                   inJit = false;
                   if (done === 0) {
                     // Made for another state (block-compiler.ts's entry checks): the block is
