@@ -3,7 +3,11 @@
 // written. Random sizes, counts past pages and past REP_CHUNK, unaligned addresses, and
 // copies onto themselves both ways; then the cases a run must leave to the element loop:
 // a 16-bit offset that wraps, a write over decoded code, a segment limit in the middle.
+// REPE/REPNE SCAS in runs against the element loop itself (a memory that is not the MMU's
+// fast path keeps runs off).
 import { describe, expect, it } from 'vitest';
+import type { LinearMemory } from '../../src/interp/linear-memory.js';
+import type { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { CODE, testCpu } from './test-machine.js';
 
 const ECX = 1, ESI = 6, EDI = 7;
@@ -113,6 +117,55 @@ describe('REP STOS and REP MOVS in runs', () => {
     // 1024 dwords fit below the limit; the 1025th faults, and ECX/EDI describe what is left.
     expect([g[ECX], g[EDI]]).toEqual([0x400, 0x1000]);
     expect(memory.read32(0x10ffc)).toBe(0x11223344);
+  });
+});
+
+/** The same memory through an object that is not a PagedLinearMemory: string runs stay off. */
+function elementLoopOnly(paged: PagedLinearMemory): LinearMemory {
+  return {
+    read8: (a) => paged.read8(a),
+    read16: (a) => paged.read16(a),
+    read32: (a) => paged.read32(a),
+    write8: (a, v) => paged.write8(a, v),
+    write16: (a, v) => paged.write16(a, v),
+    write32: (a, v) => paged.write32(a, v),
+    fetch8: (a) => paged.fetch8(a),
+  };
+}
+
+describe('REPE and REPNE SCAS in runs', () => {
+  it('stop where the element loop stops, with its ECX, EDI, EFLAGS and instruction count, over 400 random cases', () => {
+    let ended = 0;
+    for (let round = 0; round < 400; round++) {
+      const size = [1, 2, 4][rand(3)] as 1 | 2 | 4;
+      const repne = rand(2) === 0;
+      const code = [...(size === 2 ? [0x66] : []), repne ? 0xf2 : 0xf3, size === 1 ? 0xae : 0xaf, 0xf4];
+      const count = rand(4) === 0 ? 4096 + rand(9000) : rand(3000);
+      const dst = AREA + rand(0x8000);
+      // Few distinct values, so equal and unequal elements both come up; sometimes a long
+      // stretch of one value (strlen over a long string, memchr that never finds).
+      const start = new Uint8Array(AREA_END);
+      const fillValue = rand(4);
+      for (let a = AREA; a < AREA_END; a++) start[a] = rand(8) === 0 ? rand(4) : fillValue;
+      const accumulator = rand(2) === 0 ? fillValue * 0x01010101 : rand(4) * 0x01010101;
+      const results = [false, true].map((loopOnly) => {
+        const { cpu, memory } = testCpu(code, loopOnly ? { flat32: true, wrapMemory: elementLoopOnly } : { flat32: true });
+        memory.writeBytes(AREA, start.subarray(AREA));
+        const g = cpu.regs.gpr.r32;
+        g[0] = accumulator;
+        g[ECX] = count;
+        g[EDI] = dst;
+        cpu.regs.flags.set(0x2 | (rand(2) === 0 ? 0x40 : 0));
+        cpu.run(100000);
+        expect(cpu.halted).toBe(true);
+        return [g[ECX], g[EDI] >>> 0, cpu.regs.flags.get(), cpu.retired];
+      });
+      const context = `${repne ? 'repne' : 'repe'} scas size ${size} count ${count} edi ${dst.toString(16)} eax ${accumulator.toString(16)}`;
+      expect(results[0], context).toEqual(results[1]);
+      if (results[0][0] !== 0) ended++;
+    }
+    // The cases must include REPs ended by a comparison, not only by ECX.
+    expect(ended).toBeGreaterThan(100);
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * REP STOS and REP MOVS through RAM a run of elements at a time: one fill or one copy where
  * the element loop of string.ts would go through the TLB, the segment checks and the index
- * updates once per element. Kernels clear and copy pages this way all the time.
+ * updates once per element. Kernels clear and copy pages this way all the time. REPE/REPNE
+ * SCAS (the i386 kernel's strlen and memchr) scans a run straight from RAM in one loop, and
+ * stops at the element that ends the REP, as the element loop does.
  *
  * A run is taken only where the element loop would come to the same result with no fault and
  * no side effect on the way, so the two cannot be told apart (registers, memory, flags, and
@@ -17,7 +19,8 @@
  * Otherwise a run function returns 0 and the element loop takes the next element itself,
  * faults included. Each returns how many elements it did, after committing rSI/rDI/rCX.
  */
-import type { Instruction } from '../../decoder/instruction.js';
+import { FlagOp } from '../../alu/lazy-flags.js';
+import { PREFIX_REPNE, type Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
 import { SIMPLE_MASK, SIMPLE_VALUE, WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../protected/segment-checks.js';
 import type { SoftCpu } from '../soft-cpu.js';
@@ -111,4 +114,44 @@ export const movsRun: StringRun = (cpu, insn, am, size, max) => {
   setIndex(g, am, RDI, to + length);
   setIndex(g, am, RCX, index(g, am, RCX) - n);
   return n;
+};
+
+/** The element of `size` bytes (1, 2 or 4) at backing offset `at`, unsigned, as the MMU reads it. */
+function elementAt(bytes: Uint8Array, at: number, size: number): number {
+  if (size === 1) return bytes[at];
+  if (size === 2) return bytes[at] | (bytes[at + 1] << 8);
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+}
+
+/**
+ * REPE/REPNE SCAS: compares the accumulator with the elements at ES:rDI up to the one that ends
+ * the REP (REPNE: equal, REPE: not equal), that one included, and records the flags of the last
+ * comparison, as the element loop's last scasOne does.
+ */
+export const scasRun: StringRun = (cpu, insn, am, size, max) => {
+  if (!runsPossible(cpu)) return 0;
+  const mmu = cpu.mmu!;
+  const g = cpu.regs.gpr;
+  const offset = index(g, am, RDI);
+  const lin = (cpu.regs.seg.base[Seg.ES] + offset) >>> 0;
+  const n = Math.min(max, index(g, am, RCX), roomInPage(lin, size));
+  if (n <= 0 || !insideSegment(cpu, Seg.ES, offset, n * size, false, am)) return 0;
+  const e = mmu.entries[lin >>> 12];
+  if ((e & mmu.readMask) !== mmu.readExpect) return 0;
+  const a = size === 1 ? g.r8[0] : size === 2 ? g.r16[0] : g.r32[0] >>> 0;
+  const endsOnEqual = (insn.prefixes & PREFIX_REPNE) !== 0;
+  const bytes = mmu.bytes;
+  let at = (e & ~0xfff) | (lin & 0xfff);
+  let done = 0;
+  let b = 0;
+  while (done < n) {
+    b = elementAt(bytes, at, size);
+    at += size;
+    done++;
+    if ((a === b) === endsOnEqual) break;
+  }
+  cpu.regs.flags.record(FlagOp.SUB, size << 3, a, b, a - b);
+  setIndex(g, am, RDI, offset + done * size);
+  setIndex(g, am, RCX, index(g, am, RCX) - done);
+  return done;
 };

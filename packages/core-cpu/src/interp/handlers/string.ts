@@ -8,8 +8,8 @@
  *   element, so a fault in the middle of a REP leaves the registers describing the work
  *   that remains and the run loop's rewind of RIP restarts it exactly (SDM: "a repeating
  *   string operation can be suspended by an exception or interrupt").
- * - REP STOS and REP MOVS upwards through RAM do runs of elements at once where that cannot
- *   differ from the element loop (string-runs.ts).
+ * - REP STOS, REP MOVS and REPE/REPNE SCAS upwards through RAM do runs of elements at once
+ *   where that cannot differ from the element loop (string-runs.ts).
  * - A REP runs at most REP_CHUNK elements per step; if work remains RIP is set back to the
  *   instruction, so the next step continues it and interrupts can be taken in between
  *   (what hardware does between iterations), and a huge rCX never blocks the host.
@@ -31,7 +31,7 @@ import { checkIoPermission } from '../protected/io-permission.js';
 import { checkSegmentWrite } from '../protected/segment-checks.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
-import { movsRun, stosRun, type StringRun } from './string-runs.js';
+import { movsRun, scasRun, stosRun, type StringRun } from './string-runs.js';
 import { ADDR16, ADDR32, ADDR32_IN_64, ADDR64, addressMode, index, setIndex } from './string-index.js';
 import { portAccessStall } from './stall-cycles.js';
 
@@ -233,7 +233,7 @@ function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compa
     // REPE/REPNE CMPS and SCAS interrupted by a fault leave EFLAGS as they were before the
     // instruction, not as the last completed comparison set them (measured on the host CPU).
     const flagsBefore = compare ? flags.get() : 0;
-    // Upwards in 16/32-bit addressing, STOS and MOVS may do whole runs at once (string-runs.ts).
+    // Upwards in 16/32-bit addressing, STOS, MOVS and SCAS may do whole runs at once (string-runs.ts).
     const runs = run !== null && delta > 0 && (am === ADDR16 || am === ADDR32) ? run : null;
     try {
       for (let n = 0; ;) {
@@ -246,6 +246,8 @@ function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compa
         const done = runs === null ? 0 : runs(cpu, insn, am, size, REP_CHUNK - n);
         if (done > 0) {
           n += done;
+          // A compare run stops at the element that ends the REP, having recorded its flags.
+          if (until === UNTIL_NOT_EQUAL ? flags.zf() === 0 : until === UNTIL_EQUAL && flags.zf() === 1) return;
           continue;
         }
         element(cpu, insn, am, size, delta);
@@ -269,8 +271,8 @@ export const STRING_HANDLERS: HandlerTable = {
   stos_Yv_rAX: stringOp(stosOne, vSize, false, false, stosRun),
   lods_AL_Xb: stringOp(lodsOne, byteSize, false, false),
   lods_rAX_Xv: stringOp(lodsOne, vSize, false, false),
-  scas_AL_Yb: stringOp(scasOne, byteSize, true, false),
-  scas_rAX_Yv: stringOp(scasOne, vSize, true, false),
+  scas_AL_Yb: stringOp(scasOne, byteSize, true, false, scasRun),
+  scas_rAX_Yv: stringOp(scasOne, vSize, true, false, scasRun),
   ins_Yb_DX: stringOp(insOne, byteSize, false, true),
   ins_Yz_DX: stringOp(insOne, zSize, false, true),
   outs_DX_Xb: stringOp(outsOne, byteSize, false, true),
