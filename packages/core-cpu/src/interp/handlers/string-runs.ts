@@ -73,19 +73,36 @@ function fill(cpu: SoftCpu, at: number, size: number, v: number, n: number): voi
   }
 }
 
-export const stosRun: StringRun = (cpu, _insn, am, size, max) => {
+/** The run esRun found: its element count, rDI's offset and the backing offset of its first element. */
+const found = { count: 0, offset: 0, at: 0 };
+
+/**
+ * The run of STOS or SCAS at ES:rDI (at most `max` elements, rCX's and the page's): sets `found`
+ * and returns its count, or 0 where the element loop must go on (see the file comment).
+ */
+function esRun(cpu: SoftCpu, am: number, size: number, max: number, write: boolean): number {
   if (!runsPossible(cpu)) return 0;
   const mmu = cpu.mmu!;
   const g = cpu.regs.gpr;
   const offset = index(g, am, RDI);
   const lin = (cpu.regs.seg.base[Seg.ES] + offset) >>> 0;
   const n = Math.min(max, index(g, am, RCX), roomInPage(lin, size));
-  if (n <= 0 || !insideSegment(cpu, Seg.ES, offset, n * size, true, am)) return 0;
+  if (n <= 0 || !insideSegment(cpu, Seg.ES, offset, n * size, write, am)) return 0;
   const e = mmu.entries[lin >>> 12];
-  if ((e & mmu.writeMask) !== mmu.writeExpect) return 0;
+  if (write ? (e & mmu.writeMask) !== mmu.writeExpect : (e & mmu.readMask) !== mmu.readExpect) return 0;
+  found.count = n;
+  found.offset = offset;
+  found.at = (e & ~0xfff) | (lin & 0xfff);
+  return n;
+}
+
+export const stosRun: StringRun = (cpu, _insn, am, size, max) => {
+  const n = esRun(cpu, am, size, max, true);
+  if (n === 0) return 0;
+  const g = cpu.regs.gpr;
   const value = size === 1 ? g.r8[0] : size === 2 ? g.r16[0] : g.r32[0];
-  fill(cpu, (e & ~0xfff) | (lin & 0xfff), size, value, n);
-  setIndex(g, am, RDI, offset + n * size);
+  fill(cpu, found.at, size, value, n);
+  setIndex(g, am, RDI, found.offset + n * size);
   setIndex(g, am, RCX, index(g, am, RCX) - n);
   return n;
 };
@@ -129,19 +146,14 @@ function elementAt(bytes: Uint8Array, at: number, size: number): number {
  * comparison, as the element loop's last scasOne does.
  */
 export const scasRun: StringRun = (cpu, insn, am, size, max) => {
-  if (!runsPossible(cpu)) return 0;
-  const mmu = cpu.mmu!;
+  const n = esRun(cpu, am, size, max, false);
+  if (n === 0) return 0;
   const g = cpu.regs.gpr;
-  const offset = index(g, am, RDI);
-  const lin = (cpu.regs.seg.base[Seg.ES] + offset) >>> 0;
-  const n = Math.min(max, index(g, am, RCX), roomInPage(lin, size));
-  if (n <= 0 || !insideSegment(cpu, Seg.ES, offset, n * size, false, am)) return 0;
-  const e = mmu.entries[lin >>> 12];
-  if ((e & mmu.readMask) !== mmu.readExpect) return 0;
+  const offset = found.offset;
   const a = size === 1 ? g.r8[0] : size === 2 ? g.r16[0] : g.r32[0] >>> 0;
   const endsOnEqual = (insn.prefixes & PREFIX_REPNE) !== 0;
-  const bytes = mmu.bytes;
-  let at = (e & ~0xfff) | (lin & 0xfff);
+  const bytes = cpu.mmu!.bytes;
+  let at = found.at;
   let done = 0;
   let b = 0;
   while (done < n) {
