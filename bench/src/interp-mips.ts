@@ -21,7 +21,7 @@ interface Workload {
   setup(memory: GuestMemory, mmu: Mmu, cpu: SoftCpu): void;
 }
 
-const WORKLOADS: Workload[] = [
+export const WORKLOADS: Workload[] = [
   {
     name: 'real-mode ALU/memory/branch loop',
     instructions: REAL_MODE_INSTRUCTIONS,

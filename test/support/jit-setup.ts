@@ -3,8 +3,10 @@
 // tsemu processes the tests start read the same variable.
 import { Jit, SoftCpu } from '@tsemu/core-cpu';
 
+// TSEMU_JIT_BACKEND (wasm or js) picks the translations' backend the same way.
 const text = process.env.TSEMU_JIT_THRESHOLD;
 if (text !== undefined && text !== '') {
   const threshold = Number(text);
-  SoftCpu.jitForTests = () => new Jit({ threshold });
+  const backend = process.env.TSEMU_JIT_BACKEND === 'wasm' ? 'wasm' : process.env.TSEMU_JIT_BACKEND === 'js' ? 'js' : undefined;
+  SoftCpu.jitForTests = () => new Jit({ threshold, backend });
 }

@@ -38,7 +38,8 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('device', { type: 'string', array: true, choices: ['pc-testdev', 'pci-testdev'], default: [] as string[], describe: "add QEMU's test devices for kvm-unit-tests: pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017 IRQ lines, MMIO 0xff000000); pci-testdev (a PCI bus, i440FX host bridge at 00:00.0, the device at 00:02.0); QEMU: -device" })
     .option('jit', { type: 'string', choices: ['on', 'off'], describe: 'tcg: translate hot guest code (16/32-bit) to JavaScript (on, the default) or run the interpreter alone (off)' })
     .option('jit-threshold', { type: 'number', describe: 'tcg: interpreted runs of a block before the JIT translates it (default 20000; 0 translates everything at once)' })
-    .option('jit-blocks', { type: 'number', describe: 'tcg: blocks of one page one translation may cover, branching between them inside (1-8, default 4)' });
+    .option('jit-blocks', { type: 'number', describe: 'tcg: blocks of one page one JavaScript translation may cover, branching between them inside (1-8, default 4; 1 also keeps WebAssembly translations to one block)' })
+    .option('jit-backend', { type: 'string', choices: ['wasm', 'js'], describe: 'tcg: translate to WebAssembly where the block allows, else JavaScript (wasm), or always to JavaScript (js, the default)' });
 }
 
 export interface RunArgs {
@@ -66,6 +67,7 @@ export interface RunArgs {
   jit?: string;
   jitThreshold?: number;
   jitBlocks?: number;
+  jitBackend?: string;
   device?: string[];
   biosHandoff?: boolean;
 }
@@ -180,6 +182,7 @@ export function runArgsToConfig(args: RunArgs): VmConfig {
     jit: args.jit ?? null,
     jitThreshold: args.jitThreshold ?? null,
     jitBlocks: args.jitBlocks ?? null,
+    jitBackend: args.jitBackend ?? null,
     devices: [...new Set(args.device ?? [])],
     biosHandoff: args.biosHandoff ?? false,
   });

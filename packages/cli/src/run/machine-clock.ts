@@ -24,6 +24,7 @@ export function softwareCpuOption(config: VmConfig): string | null {
   if (config.jit !== null) return `--jit=${config.jit}`;
   if (config.jitThreshold !== null) return '--jit-threshold';
   if (config.jitBlocks !== null) return '--jit-blocks';
+  if (config.jitBackend !== null) return '--jit-backend';
   return null;
 }
 

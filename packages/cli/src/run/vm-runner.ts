@@ -50,6 +50,14 @@ function jitThresholdFromEnvironment(): number | undefined {
   return n;
 }
 
+/** TSEMU_JIT_BACKEND: the JIT backend when --jit-backend is not given (the test suite's JIT run). */
+function jitBackendFromEnvironment(): 'wasm' | 'js' | undefined {
+  const text = process.env.TSEMU_JIT_BACKEND;
+  if (text === undefined || text === '') return undefined;
+  if (text !== 'wasm' && text !== 'js') throw new ConfigError(`TSEMU_JIT_BACKEND '${text}' is not wasm or js`);
+  return text;
+}
+
 function chooseAccelerator(config: VmConfig, trace: ((line: string) => void) | null): 'kvm' | 'tcg' {
   if (config.accel === 'tcg') return 'tcg';
   if (config.accel === 'kvm') checkAcceleratorOptions(config, 'kvm');
@@ -169,6 +177,7 @@ export async function runVm(config: VmConfig): Promise<number> {
         jit: config.jit === 'off' ? null : {
           threshold: config.jitThreshold ?? jitThresholdFromEnvironment(),
           blocks: config.jitBlocks ?? undefined,
+          backend: config.jitBackend ?? jitBackendFromEnvironment(),
           onCompile: jitTrace === null ? null : (compiled, block) => {
             jitTrace.write(`-- jit: translated ${block.insns.length} instructions (${compiled.inlined} inline, ${compiled.direct} over registers in locals${compiled.loops ? ', loops' : ''})`);
             for (const line of compiled.source.split('\n')) jitTrace.write(line);

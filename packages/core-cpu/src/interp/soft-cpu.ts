@@ -28,7 +28,8 @@ import type { LinearMemory } from './linear-memory.js';
 import { LongModeLinearMemory } from './long-mode-memory.js';
 import { PagedLinearMemory } from './paged-memory.js';
 import type { Mmu } from '../mmu/mmu.js';
-import { TLB_HAS_CODE } from '../mmu/tlb.js';
+import { TLB_HAS_CODE, WASM_GPR_OFFSET } from '../mmu/tlb.js';
+import { GprFile } from '../state/gpr-file.js';
 import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
 import { createBlockRunner, type BlockRunner } from './hot-dispatch.js';
@@ -79,7 +80,12 @@ function raiseDecodeFailure(status: DecodeStatus): never {
 }
 
 export class SoftCpu {
-  readonly regs = new CpuRegisters();
+  /**
+   * The registers. The general-purpose ones live in the RAM backing's WebAssembly memory when
+   * this CPU's MMU holds its TLB there (Tlb.wasmOffset): WebAssembly translations read and
+   * write them in place (jit/wasm/runtime.ts).
+   */
+  readonly regs: CpuRegisters;
   /** Decode target when an instruction is not cacheable (no MMU, TLB miss, page crossing). */
   readonly insn = new Instruction();
   /** Scratch for re-decoding a faulting instruction (markReadForWrite). */
@@ -181,6 +187,8 @@ export class SoftCpu {
      */
     readonly mmu: Mmu | null = null,
   ) {
+    const tlb = mmu?.tlb;
+    this.regs = new CpuRegisters(tlb?.wasmMemory ? new GprFile(tlb.wasmMemory.buffer, tlb.wasmOffset + WASM_GPR_OFFSET) : undefined);
     this.mem = legacyMem;
     this.code = new CodeBytes(legacyMem);
     if (mmu === null) {

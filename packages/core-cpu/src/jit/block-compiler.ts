@@ -30,12 +30,12 @@ import type { CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
 import { conditionalBranch, countBranch, directTargets, instructionEnds, relativeTarget } from './direct-emitters.js';
-import { endsBlock } from '../interp/loop-handlers.js';
 import { condition } from '../interp/handlers/control.js';
 import type { AccessMasks, Mmu } from '../mmu/mmu.js';
 import { MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
 import { conditionCode, countCondition, directForm, nearTransfer } from './register-forms.js';
 import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext } from './translation-context.js';
+import { regionLayout } from './region-layout.js';
 
 /**
  * A translated block: runs it from its first instruction, returns the instructions completed;
@@ -57,6 +57,8 @@ export interface CompiledBlock {
   direct: number;
   /** Made for IA-32e compatibility mode (entered only there; legacy-mode ones only outside). */
   longMode: boolean;
+  /** A WebAssembly translation (jit/wasm/), not a JavaScript one. */
+  wasm: boolean;
   /**
    * Chaining (interp/soft-cpu.ts): the translations last seen to follow this one, at IP
    * `linkIp0`/`linkIp1`, valid while `linkEpoch` is the run loop's current epoch.
@@ -82,6 +84,7 @@ export const UNTRANSLATABLE: CompiledBlock = Object.freeze({
   },
   ip: NaN,
   longMode: false,
+  wasm: false,
   source: '',
   inlined: 0,
   direct: 0,
@@ -127,56 +130,12 @@ export function generateBlockSource(block: CodeBlock, ip: number, direct = true,
 }
 
 /**
- * Per member: the instructions (by index in its block, never the first) that a direct branch
- * or a block's fall-through in the translation reaches, with their IPs. Each gets a case label
- * of its own, which the code before it falls through into, so a loop whose head is in the middle
- * of a block (the decoder's blocks go on past a Jcc) runs without leaving the translation. An IP
- * that is some member's start, or already has a label, gets none.
- */
-function innerLabels(members: RegionMember[], ipMask: number, entries: number[]): Map<number, number>[] {
-  const targets = new Set<number>();
-  for (const m of members) {
-    const { targets: direct, end } = directTargets(m.block.insns, m.ip, ipMask);
-    for (const t of direct) targets.add(t);
-    targets.add(end);
-  }
-  const labelled = new Set<number>(entries);
-  return members.map((m) => {
-    const labels = new Map<number, number>();
-    const ends = instructionEnds(m.block.insns, m.ip, ipMask);
-    for (let j = 1; j < ends.length; j++) {
-      const at = ends[j - 1];
-      if (targets.has(at) && !labelled.has(at)) {
-        labels.set(j, at);
-        labelled.add(at);
-      }
-    }
-    return labels;
-  });
-}
-
-/**
  * The source of one translation of several blocks (region.ts): entered at the first member's
  * IP, it goes from block to block inside itself (`pc = <ip>; continue;` in a switch) while the
  * target is a member, so registers and flags stay in locals across those branches.
  */
 export function generateRegionSource(members: RegionMember[], direct = true, fastMemory = true, stack32 = true, flatSegs = 0, masks?: AccessMasks): GeneratedSource {
-  const mode = members[0].block.mode;
-  const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
-  const entries = members.map((m) => (m.ip & ipMask) | 0);
-  const labels = innerLabels(members, ipMask, entries);
-  // IPs a branch may go to without leaving: the members' starts and their inner labels.
-  const internalIps = [...entries, ...labels.flatMap((l) => [...l.values()])];
-  const isMember = (target: number | null): boolean => target !== null && internalIps.includes(target | 0);
-  const maxLength = Math.max(...members.map((m) => m.block.insns.length));
-  const total = members.reduce((sum, m) => sum + m.block.insns.length, 0);
-  // Internal branches: a loop back to a block's start, or a branch to another member.
-  let loops = false;
-  for (const m of members) {
-    const { targets, end } = directTargets(m.block.insns, m.ip, ipMask);
-    if (targets.some(isMember)) loops = true;
-    if (members.length > 1 && !endsBlock(m.block.insns[m.block.insns.length - 1]) && isMember(end)) loops = true;
-  }
+  const { mode, ipMask, entries, labels, caseIps: internalIps, isMember, maxLength, total, loops } = regionLayout(members);
   const ctx = new TranslationContext(fastMemory, stack32, flatSegs, masks);
   const ind = loops ? '      ' : '  ';
   const emit = (code: string): void => {
@@ -401,6 +360,6 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   // translations apart.
   const factory = new Function(...names, `return function block_${(ip >>> 0).toString(16)}(cpu, budget) {\n${prologue}\n${source}\n};`) as (...a: unknown[]) => CompiledBlockFn;
   const entryIp = ip & (block.mode === CpuMode.Bits16 ? 0xffff : -1);
-  return { fn: factory(...args), ip: entryIp, longMode, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
+  return { fn: factory(...args), ip: entryIp, longMode, wasm: false, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
 }
 

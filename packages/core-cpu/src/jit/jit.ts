@@ -8,8 +8,23 @@
 import { allowLargeInlining } from '../interp/v8-tuning.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type TranslationTarget } from './block-compiler.js';
-import { MAX_REGION_BLOCKS, regionMembers } from './region.js';
+import { MAX_REGION_BLOCKS, regionMembers, WASM_REGION_BLOCKS, WASM_REGION_INSTRUCTIONS } from './region.js';
+import type { RegionMember } from './block-compiler.js';
 import { WIDE_ZERO } from '@tsemu/devices/platform';
+import { Unsupported } from './wasm/context.js';
+import { generateWasmRegion } from './wasm/region.js';
+import { WasmRuntime } from './wasm/runtime.js';
+
+/**
+ * What translations are made of: `wasm` writes a region as WebAssembly when the RAM backing is
+ * a WebAssembly memory, the code is 32-bit with flat data segments, and wasm/forms.ts writes
+ * its first instruction (the translation ends before the first one it does not write), and
+ * JavaScript otherwise; `js` always writes JavaScript. The default is `js` for now: on the
+ * bench loops WebAssembly runs 1.5-2.3x faster, but the Linux boot is 5-10% slower with it
+ * (the xz decompressor: see docs/software-cpu.md).
+ */
+export type JitBackend = 'wasm' | 'js';
+export const DEFAULT_JIT_BACKEND: JitBackend = 'js';
 
 /**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS
@@ -39,6 +54,8 @@ export interface JitOptions {
    * Default DEFAULT_JIT_BLOCKS.
    */
   blocks?: number;
+  /** `--jit-backend`: see JitBackend. */
+  backend?: JitBackend;
   /** `--trace=jit`: called with each new translation and the block it came from. */
   onCompile?: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   /** Called when a block could not be translated (it stays interpreted), with the reason. */
@@ -46,8 +63,9 @@ export interface JitOptions {
 }
 
 export interface JitCounters {
-  /** Blocks translated. */
+  /** Blocks translated, and how many of them to WebAssembly. */
   compiled: number;
+  wasm: number;
   /** Instructions translated, and how many of them inline (the rest call their handler). */
   instructions: number;
   inlined: number;
@@ -74,8 +92,9 @@ export class Jit {
   readonly threshold: number;
   /** Blocks one translation may cover (JitOptions.blocks). */
   readonly maxRegionBlocks: number;
+  readonly backend: JitBackend;
   // The counts that pass 2^31 in a long run start as doubles (WIDE_ZERO).
-  readonly counters: JitCounters = { compiled: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, failures: 0, stale: 0 };
+  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 
@@ -86,6 +105,9 @@ export class Jit {
     const blocks = options.blocks ?? DEFAULT_JIT_BLOCKS;
     if (!Number.isInteger(blocks) || blocks < 1 || blocks > MAX_REGION_BLOCKS) throw new RangeError(`JIT blocks per translation ${blocks} is not an integer from 1 to ${MAX_REGION_BLOCKS}`);
     this.maxRegionBlocks = blocks;
+    const backend = options.backend ?? DEFAULT_JIT_BACKEND;
+    if (backend !== 'wasm' && backend !== 'js') throw new RangeError(`JIT backend ${String(backend)} is not wasm or js`);
+    this.backend = backend;
     this.onCompile = options.onCompile ?? null;
     this.onFailure = options.onFailure ?? null;
     allowLargeInlining();
@@ -100,8 +122,18 @@ export class Jit {
     const started = process.hrtime.bigint();
     let compiled: CompiledBlock;
     try {
-      const members = target?.lookup === undefined || this.maxRegionBlocks === 1 ? [] : regionMembers(block, ip, target.lookup, this.maxRegionBlocks);
-      compiled = compileBlock(block, ip, target, members);
+      const lookup = this.maxRegionBlocks === 1 ? undefined : target?.lookup;
+      let members: RegionMember[] = [];
+      let made: CompiledBlock | null = null;
+      if (this.backend === 'wasm') {
+        members = lookup === undefined ? [] : regionMembers(block, ip, lookup, WASM_REGION_BLOCKS, WASM_REGION_INSTRUCTIONS, true);
+        made = this.compileWasm(block, ip, target, members);
+      }
+      if (made === null) {
+        members = lookup === undefined ? [] : regionMembers(block, ip, lookup, this.maxRegionBlocks);
+        made = compileBlock(block, ip, target, members);
+      }
+      compiled = made;
       // A member's block dropped (code write, eviction) takes this translation with it.
       for (const m of members) {
         const owners = (m.block.regionOwners ??= []);
@@ -118,10 +150,36 @@ export class Jit {
     const c = this.counters;
     c.compileNs += Number(process.hrtime.bigint() - started);
     c.compiled++;
+    if (compiled.wasm) c.wasm++;
     c.instructions += block.insns.length;
     c.inlined += compiled.inlined;
     c.direct += compiled.direct;
     this.onCompile?.(compiled, block);
     return compiled;
+  }
+
+  /**
+   * The WebAssembly translation of `block` (and `members`), or null when this backend does not
+   * write one of their instructions or the RAM is not in a WebAssembly memory.
+   */
+  private compileWasm(block: CodeBlock, ip: number, target: TranslationTarget | undefined, members: RegionMember[]): CompiledBlock | null {
+    const mmu = target?.mmu ?? null;
+    if (mmu === null || target!.longMode) return null;
+    const runtime = WasmRuntime.of(mmu);
+    if (runtime === null) return null;
+    const masks = { readMask: mmu.readMask, readExpect: mmu.readExpect, writeMask: mmu.writeMask, writeExpect: mmu.writeExpect };
+    let region;
+    try {
+      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.flatSegs ?? 0, masks, runtime.layout);
+    } catch (e) {
+      if (e instanceof Unsupported) return null;
+      throw e;
+    }
+    const fn = runtime.instantiate(region, masks);
+    const entryIp = ip | 0;
+    const first = `0x${(ip >>> 0).toString(16)}`;
+    const what = members.length === 0 ? `block at ${first}` : `${members.length + 1} blocks from ${first}`;
+    const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (${region.bytes.length} bytes)\n${region.listing}`;
+    return { fn, ip: entryIp, longMode: false, wasm: true, source, inlined: region.total, direct: region.total, loops: region.loops, count: block.insns.length, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
   }
 }

@@ -19,6 +19,17 @@ import { directTargets, instructionEnds } from './direct-emitters.js';
 export const MAX_REGION_BLOCKS = 8;
 /** Instructions per translation at most. */
 export const MAX_REGION_INSTRUCTIONS = 128;
+/**
+ * A WebAssembly translation's limits (jit/wasm/). V8 never throws WebAssembly code away on a
+ * path that had not run, so a translation may take self-looping blocks and more blocks than a
+ * JavaScript one; but a very large function runs slowly until V8 has optimised it (Liftoff
+ * first). Measured on the Linux boot's xz decompressor (million instructions a second, one
+ * boot each, same hour): 4 blocks of 128 instructions 120, 8 of 256 with self-looping blocks
+ * 150-257, 32 of 1,024 80-130 (each translation ~100 KB of code).
+ */
+export const WASM_REGION_BLOCKS = 8;
+export const WASM_REGION_INSTRUCTIONS = 256;
+
 /** Interpreted runs a block needs before a translation takes it in (never-run paths stay out). */
 export const MIN_MEMBER_RUNS = 8;
 
@@ -50,7 +61,14 @@ function addBoundaries(into: Set<number>, block: CodeBlock, ip: number): void {
  * The blocks to translate with `entry` (entered at `ip`), not counting it. `lookup` gives the
  * cached block at an IP in the entry's page, or null (another page, not decoded, not run).
  */
-export function regionMembers(entry: CodeBlock, ip: number, lookup: (ip: number) => CodeBlock | null, maxBlocks = MAX_REGION_BLOCKS): RegionMember[] {
+export function regionMembers(
+  entry: CodeBlock,
+  ip: number,
+  lookup: (ip: number) => CodeBlock | null,
+  maxBlocks = MAX_REGION_BLOCKS,
+  maxInstructions = MAX_REGION_INSTRUCTIONS,
+  selfLoops = false,
+): RegionMember[] {
   const members: RegionMember[] = [];
   const seen = new Set<number>([(ip & ipMaskOf(entry)) | 0]);
   // A target in the middle of a block already taken is reached there (an inner label,
@@ -65,10 +83,10 @@ export function regionMembers(entry: CodeBlock, ip: number, lookup: (ip: number)
       if (seen.has(target) || inner.has(target)) continue;
       seen.add(target);
       const block = lookup(target);
-      if (block === null || block.runs < MIN_MEMBER_RUNS || total + block.insns.length > MAX_REGION_INSTRUCTIONS) continue;
-      // A block that loops on itself keeps a translation of its own: its loop then runs in a
-      // small function V8 optimises on its own, not inside a larger one (measured faster).
-      if (loopsOnItself(block, target)) continue;
+      if (block === null || block.runs < MIN_MEMBER_RUNS || total + block.insns.length > maxInstructions) continue;
+      // A block that loops on itself keeps a JavaScript translation of its own: its loop then
+      // runs in a small function V8 optimises on its own, not inside a larger one (measured faster).
+      if (!selfLoops && loopsOnItself(block, target)) continue;
       members.push({ block, ip: target });
       addBoundaries(inner, block, target);
       queue.push({ block, ip: target });

@@ -47,6 +47,14 @@ const TLB_SEEN = 1 << 11;
 
 /** Linear pages the flat array covers (2^20 x 4 KiB = 4 GiB). */
 export const TLB_SLOTS = 1 << 20;
+/**
+ * In a WebAssembly RAM backing's scratch area, after the TLB's entries (offsets from
+ * Tlb.wasmOffset): the JIT's status slots (jit/wasm/context.ts), then the CPU's
+ * general-purpose registers (GprFile, placed there by SoftCpu).
+ */
+export const WASM_STATUS_OFFSET = TLB_SLOTS * 4;
+export const WASM_GPR_OFFSET = WASM_STATUS_OFFSET + 256;
+
 /** Filled slots remembered for cheap flushes; past this a fill flushes everything first. */
 export const TLB_VALID_LIST_CAPACITY = 1 << 16;
 
@@ -64,7 +72,14 @@ export interface TlbCounters {
 }
 
 export class Tlb {
-  readonly entries = new Int32Array(TLB_SLOTS);
+  /**
+   * The entries. In a WebAssembly RAM backing's scratch area when this is the first TLB over it
+   * (`inWasmMemory`): the JIT's WebAssembly translations read them there.
+   */
+  readonly entries: Int32Array;
+  /** The RAM backing's WebAssembly memory when `entries` are in it (at byte `wasmOffset`), else null and -1. */
+  readonly wasmMemory: WebAssembly.Memory | null;
+  readonly wasmOffset: number;
   /**
    * Counts invalidations (INVLPG, flushes): a cached linear-to-physical conclusion drawn under
    * one generation (the JIT's links between translations) is stale under the next.
@@ -85,6 +100,17 @@ export class Tlb {
 
   constructor(private readonly mem: GuestMemory) {
     this.codePages = new Uint8Array(Math.ceil(mem.size / 4096));
+    const wasm = mem.backing.wasm;
+    if (wasm !== undefined && !wasm.claimed) {
+      wasm.claimed = true;
+      this.wasmMemory = wasm.memory;
+      this.wasmOffset = wasm.scratchOffset;
+      this.entries = new Int32Array(mem.backing.buffer, wasm.scratchOffset, TLB_SLOTS);
+    } else {
+      this.wasmMemory = null;
+      this.wasmOffset = -1;
+      this.entries = new Int32Array(TLB_SLOTS);
+    }
   }
 
   /** Number of slots currently on the valid list (duplicates included); for tests and stats. */

@@ -15,7 +15,7 @@ const hi32 = (v: bigint) => Number(BigInt.asIntN(32, v >> 32n));
 const join = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
 export class CpuRegisters {
-  readonly gpr = new GprFile();
+  readonly gpr: GprFile;
   readonly seg = new SegmentCache();
   readonly flags = new LazyFlags();
   readonly fpu = new FpuState();
@@ -38,6 +38,11 @@ export class CpuRegisters {
   idtBase = 0;
   idtBaseHi = 0;
   idtLimit = 0;
+
+  /** `gpr`: where the general-purpose registers live (GprFile's constructor); a file of their own by default. */
+  constructor(gpr: GprFile = new GprFile()) {
+    this.gpr = gpr;
+  }
 
   /**
    * Current privilege level: CS.RPL in protected mode (SS.DPL after loads), 0 in real mode,

@@ -8,12 +8,26 @@
  * Values are never BigInt here; CpuState conversion is the only place that is.
  */
 export class GprFile {
-  readonly r32 = new Int32Array(16);
-  readonly hi = new Int32Array(16);
+  /** Bytes the file takes when it is placed in a given buffer: r32, then hi. */
+  static readonly BYTES = 128;
+  readonly r32: Int32Array;
+  readonly hi: Int32Array;
   /** r16[2 * n] is the low word of register n. */
-  readonly r16 = new Uint16Array(this.r32.buffer);
+  readonly r16: Uint16Array;
   /** r8[4 * n] is the low byte of register n; r8[4 * n + 1] is AH, CH, DH, BH for n < 4. */
-  readonly r8 = new Uint8Array(this.r32.buffer);
+  readonly r8: Uint8Array;
+
+  /**
+   * In a buffer of its own, or at `byteOffset` (4-aligned) of `buffer`: the software CPU puts
+   * it in its RAM backing's WebAssembly memory, where WebAssembly translations read and
+   * write the registers directly (jit/wasm/).
+   */
+  constructor(buffer: ArrayBufferLike = new ArrayBuffer(GprFile.BYTES), byteOffset = 0) {
+    this.r32 = new Int32Array(buffer, byteOffset, 16);
+    this.hi = new Int32Array(buffer, byteOffset + 64, 16);
+    this.r16 = new Uint16Array(buffer, byteOffset, 32);
+    this.r8 = new Uint8Array(buffer, byteOffset, 64);
+  }
 
   /** Index into r8 of byte register `encoding` (0-15); without REX, 4-7 are AH, CH, DH, BH. */
   static byteIndex(encoding: number, rexPresent: boolean): number {

@@ -10,7 +10,7 @@
  * seed, the disassembly, the values and the program shrunk to the fewest instructions that
  * still differ.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createPortBus, createSharedRamBacking, flatSegment32, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
 import { decode } from '../../src/decoder/decoder.js';
 import { CpuMode, DecodeStatus, Instruction } from '../../src/decoder/instruction.js';
@@ -18,7 +18,7 @@ import { CONDITIONS } from '../../src/decoder/opcode-table-1byte.js';
 import { disassemble } from '../../src/disasm/intel.js';
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
-import { Jit } from '../../src/jit/jit.js';
+import { Jit, type JitBackend } from '../../src/jit/jit.js';
 import { Mmu } from '../../src/mmu/mmu.js';
 import {
   assemble, DATA_START, faultProgram, FS_BASE, GS_LIMIT, randomProgram, shrink, UNMAPPED_PAGE, type Item, type Program,
@@ -57,6 +57,9 @@ interface Coverage {
   multiBlock?: number;
   /** Translations with a branch target inside a block, which the code before it falls into. */
   innerLabels?: number;
+  /** Translations made, and how many of them as WebAssembly (jit/wasm/). */
+  compiled?: number;
+  wasm?: number;
 }
 
 /**
@@ -64,6 +67,8 @@ interface Coverage {
  * multi-block test sets a threshold that lets blocks run first, so translations take them in.
  */
 let translation = { threshold: 0, blocks: 1 };
+/** The backend the JIT runs use (each describe below sets it). */
+let backend: JitBackend = 'wasm';
 
 interface Machine {
   cpu: SoftCpu;
@@ -163,10 +168,14 @@ function run(p: Program, withJit: boolean, paging: boolean, coverage: Coverage |
     ? new Jit({
       threshold: translation.threshold,
       blocks: translation.blocks,
+      backend,
       onCompile: coverage === null ? null : (compiled, block) => {
         if (compiled.loops) coverage.loopingBlocks++;
+        coverage.compiled = (coverage.compiled ?? 0) + 1;
+        if (compiled.wasm) coverage.wasm = (coverage.wasm ?? 0) + 1;
         if (/^\/\/ \d+ blocks from/.test(compiled.source)) coverage.multiBlock = (coverage.multiBlock ?? 0) + 1;
-        if (/k0 \+= \d+;\n\s*\}\n\s*case /.test(compiled.source)) coverage.innerLabels = (coverage.innerLabels ?? 0) + 1;
+        // A case label inside a block: JavaScript's `case`, WebAssembly's listing line.
+        if (/k0 \+= \d+;\n\s*\}\n\s*case |^label 0x/m.test(compiled.source)) coverage.innerLabels = (coverage.innerLabels ?? 0) + 1;
         for (const insn of block.insns) coverage.keys.add(insn.opSize === 2 ? `${insn.entry.key}/16` : insn.entry.key);
       },
     })
@@ -326,11 +335,19 @@ function seeds(first: number, count: number): number[] {
   return Array.from({ length: count }, (_, k) => first + k);
 }
 
-describe('JIT direct forms against the interpreter on random programs', () => {
+describe.each(['wasm', 'js'] as const)('JIT direct forms (%s translations) against the interpreter on random programs', (which) => {
+  beforeAll(() => {
+    backend = which;
+  });
+
   it('leaves registers, EFLAGS, RIP, counts and memory as the interpreter does in flat protected mode (500 programs)', () => {
     const coverage: Coverage = { keys: new Set(), loopingBlocks: 0 };
     const failures = compareAll(seeds(1000, 500).map((s) => randomProgram(s)), false, coverage, ranToEnd);
     expect(failures, failures.join('\n\n')).toEqual([]);
+    // The WebAssembly backend translates most blocks (the others, with a form it does not
+    // write first, are JavaScript).
+    if (which === 'wasm') expect(coverage.wasm, `of ${coverage.compiled}`).toBeGreaterThan((coverage.compiled ?? 0) / 2);
+    else expect(coverage.wasm).toBeUndefined();
     expect(DIRECT_FORMS.filter((k) => !coverage.keys.has(k)), 'forms the programs never had translated').toEqual([]);
     expect(coverage.innerLabels, 'translations with a loop head inside a block').toBeGreaterThan(100);
     expect(coverage.loopingBlocks).toBeGreaterThan(20);

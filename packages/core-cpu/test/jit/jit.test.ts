@@ -4,24 +4,33 @@ import { createMmioBus, createPortBus, createSharedRamBacking, flatSegment32, Gu
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
-import { Jit } from '../../src/jit/jit.js';
+import { Jit, type JitBackend } from '../../src/jit/jit.js';
 import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 import { generateBlockSource } from '../../src/jit/block-compiler.js';
 import { dataAccessMasks } from '../../src/mmu/mmu.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
 import { PAUSE_CYCLES, PORT_ACCESS_CYCLES } from '../../src/interp/handlers/stall-cycles.js';
 
+/** ECX counts 100 down while EAX sums it (5050), then HLT: the block from 0x1005 loops on itself. */
+const COUNT_DOWN = [
+  0xb9, 0x64, 0x00, 0x00, 0x00, // mov ecx, 100
+  0x01, 0xc8, //                   add eax, ecx   <- loop (0x1005)
+  0x49, //                         dec ecx
+  0x75, 0xfb, //                   jne 0x1005
+  0xf4, //                         hlt
+];
+
 /**
  * A CPU in flat 32-bit protected mode (or real mode) with `code` at 0x1000, an IDT whose
  * handlers (one HLT each, at 0x500 + vector) halt, the stack at 0x8000; `threshold` null runs
  * the interpreter alone.
  */
-function machine(code: number[], threshold: number | null, real = false, onCompile: ((c: { source: string }) => void) | null = null) {
+function machine(code: number[], threshold: number | null, real = false, onCompile: ((c: { source: string }) => void) | null = null, backend: JitBackend = 'js') {
   const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
   const mmio = createMmioBus();
   const mmu = new Mmu(memory, mmio);
   const cpu = new SoftCpu(new PagedLinearMemory(mmu), createPortBus(), mmu);
-  cpu.jit = threshold === null ? null : new Jit({ threshold, onCompile });
+  cpu.jit = threshold === null ? null : new Jit({ threshold, onCompile, backend });
   memory.writeBytes(0x1000, Uint8Array.from(code));
   for (let v = 0; v < 32; v++) memory.write8(0x500 + v, 0xf4);
   const s = resetCpuState();
@@ -121,14 +130,34 @@ function expectSameBasedDsRuns(jit: BasedDsRun, interp: BasedDsRun): void {
 }
 
 describe('JIT', () => {
+  it('translates 32-bit flat code to WebAssembly (--jit-backend=wasm), ending a translation before an instruction it does not write', () => {
+    const code = COUNT_DOWN;
+    const sources: string[] = [];
+    const m = machine(code, 50, false, (c) => sources.push(c.source), 'wasm');
+    m.cpu.run(100000);
+    expect(m.cpu.halted).toBe(true);
+    expect(m.cpu.regs.gpr.r32[0]).toBe(5050);
+    expect(m.cpu.retired).toBe(1 + 100 * 3 + 1);
+    const c = m.cpu.jit!.counters;
+    expect(c.wasm).toBe(1);
+    // The loop's last 50 iterations ran in the WebAssembly translation; HLT, which it does not
+    // write, ended it and ran interpreted (a JavaScript translation runs it inside).
+    expect(c.retired).toBe(50 * 3);
+    expect(sources[0]).toMatch(/^\/\/ block at 0x1005, 4 instructions, 32-bit code, branches inside, WebAssembly \(\d+ bytes\)\n0x1005  add eax,ecx/);
+  });
+
+  it('keeps real-mode code in JavaScript translations under --jit-backend=wasm', () => {
+    const code = [0xb9, 0x64, 0x00, 0x01, 0xc8, 0x49, 0x75, 0xfb, 0xf4]; // mov cx,100; add ax,cx; dec cx; jne; hlt
+    const m = machine(code, 0, true, null, 'wasm');
+    m.cpu.run(100000);
+    expect(m.cpu.halted).toBe(true);
+    expect(m.cpu.regs.gpr.r32[0] & 0xffff).toBe(5050);
+    expect(m.cpu.jit!.counters.compiled).toBeGreaterThan(0);
+    expect(m.cpu.jit!.counters.wasm).toBe(0);
+  });
+
   it('counts the instructions retired inside translations (--stats)', () => {
-    const code = [
-      0xb9, 0x64, 0x00, 0x00, 0x00, // mov ecx, 100
-      0x01, 0xc8, //                   add eax, ecx   <- loop (0x1005)
-      0x49, //                         dec ecx
-      0x75, 0xfb, //                   jne 0x1005
-      0xf4, //                         hlt
-    ];
+    const code = COUNT_DOWN;
     // Threshold 50: MOV runs alone on the slow path (the TLB has no entry for the page yet);
     // the block from 0x1005 (ADD, DEC, JNE and HLT: a block goes on past a conditional branch)
     // runs 50 times interpreted, then its translation is entered and runs the other 50

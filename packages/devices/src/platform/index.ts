@@ -1,6 +1,7 @@
 // The platform contracts: everything an accelerator and a device agree on.
+import './webassembly-types.js';
 export { GuestMemoryError, BusError } from './errors.js';
-export { createSharedRamBacking, type RamBacking } from './ram-backing.js';
+export { createSharedRamBacking, WASM_SCRATCH_BYTES, type RamBacking, type WasmRam } from './ram-backing.js';
 export { GuestMemory, type RamRegion } from './guest-memory.js';
 export { IoBus, createPortBus, createMmioBus, type AccessSize, type IoDevice, type IoRange, type BusCounters } from './io-bus.js';
 export { pulse, RecordingIrqLine, NO_IRQ, type IrqLine, type InterruptSource } from './irq.js';

@@ -1,0 +1,137 @@
+/**
+ * A WebAssembly function body being written: instructions appended in stack-machine order,
+ * the nesting depth of blocks (so a branch can name an outer label by its depth), and the
+ * function's locals by name.
+ */
+import { EMPTY_BLOCK, I32, I64, Op, sleb, uleb } from './encoder.js';
+
+/** The locals every translation has (the parameter is the budget; e0..e7 come from the status area). */
+export const L = {
+  budget: 0,
+  /** e0..e7: EAX..EDI. */
+  e0: 1,
+  fk: 9,
+  fo: 10,
+  fz: 11,
+  fa: 12,
+  fb: 13,
+  fr: 14,
+  fc: 15,
+  /** Instructions completed before the current case label. */
+  k0: 16,
+  /** Linear address of the access at hand, and its TLB entry. */
+  lin: 17,
+  tlb: 18,
+  /** Set by a slow path: look for pending events after the instruction. */
+  slow: 19,
+  /** The exit's instruction count and RIP (the epilogue stores them). */
+  n: 20,
+  x: 21,
+  /** The case to run next (br_table index). */
+  pc: 22,
+  /** Scratch values of one instruction. */
+  a: 23,
+  b: 24,
+  v: 25,
+  c: 26,
+  s: 27,
+  t: 28,
+  /** A 64-bit product. */
+  p: 29,
+} as const;
+
+export const PARAMS = 1;
+/** Locals after the parameter: i32 e0..t, then the one i64. */
+export const LOCALS: [number, number][] = [[L.t - PARAMS + 1, I32], [1, I64]];
+
+export class Code {
+  readonly bytes: number[] = [];
+  /** Blocks, loops and ifs open around the current point inside the case being written. */
+  depth = 0;
+
+  op(...ops: number[]): this {
+    for (const o of ops) this.bytes.push(o);
+    return this;
+  }
+
+  get(local: number): this {
+    this.bytes.push(Op.localGet);
+    uleb(local, this.bytes);
+    return this;
+  }
+
+  set(local: number): this {
+    this.bytes.push(Op.localSet);
+    uleb(local, this.bytes);
+    return this;
+  }
+
+  tee(local: number): this {
+    this.bytes.push(Op.localTee);
+    uleb(local, this.bytes);
+    return this;
+  }
+
+  i32(value: number): this {
+    this.bytes.push(Op.i32Const);
+    sleb(value | 0, this.bytes);
+    return this;
+  }
+
+  /** local = value (an i32 constant). */
+  setConst(local: number, value: number): this {
+    return this.i32(value).set(local);
+  }
+
+  /** A load or store with its memory argument (alignment as a power of two, offset). */
+  mem(op: number, align: number, offset: number): this {
+    this.bytes.push(op);
+    uleb(align, this.bytes);
+    uleb(offset, this.bytes);
+    return this;
+  }
+
+  call(index: number): this {
+    this.bytes.push(Op.call);
+    uleb(index, this.bytes);
+    return this;
+  }
+
+  /** `if` over the i32 on the stack; `then` writes the body (and may call `otherwise` first). */
+  if(then: () => void, otherwise?: () => void): this {
+    this.bytes.push(Op.if, EMPTY_BLOCK);
+    this.depth++;
+    then();
+    if (otherwise !== undefined) {
+      this.bytes.push(Op.else);
+      otherwise();
+    }
+    this.bytes.push(Op.end);
+    this.depth--;
+    return this;
+  }
+
+  /** `if` over the i32 on the stack whose arms each leave one i32. */
+  ifValue(then: () => void, otherwise: () => void): this {
+    this.bytes.push(Op.if, I32);
+    this.depth++;
+    then();
+    this.bytes.push(Op.else);
+    otherwise();
+    this.bytes.push(Op.end);
+    this.depth--;
+    return this;
+  }
+
+  /** Branch to the label `relative` levels out (0: the innermost open block). */
+  br(relative: number): this {
+    this.bytes.push(Op.br);
+    uleb(relative, this.bytes);
+    return this;
+  }
+
+  append(code: readonly number[]): this {
+    for (const b of code) this.bytes.push(b);
+    return this;
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * The guest state of a WebAssembly translation, as translation-context.ts keeps it for the
+ * JavaScript one: EAX..EDI in locals e0..e7 (passed in by the host wrapper, runtime.ts), flags
+ * in locals (flag-state.ts's record, kinds and all), memory through the software TLB's entries
+ * and guest RAM, both in the RAM backing's WebAssembly memory.
+ *
+ * Only the flat form is written: every segment an access goes through must have been flat
+ * (base 0, limit 4 GiB, plain writable data) at translation, so an offset is its linear
+ * address; the wrapper checks they still are on entry, as the JavaScript translation does.
+ * Anything else, and anything register-forms.ts would hand to a handler, is not translated
+ * here (`Unsupported`): the block gets a JavaScript translation instead.
+ *
+ * A slow path (TLB miss, MMIO, unaligned, a write to a code page) calls the host (runtime.ts)
+ * with the instruction's index and count. A guest fault there does not unwind through the
+ * WebAssembly: the host keeps the exception and flags it, and the translation leaves through
+ * its one fault exit, which stores the locals (the state before the faulting instruction: no
+ * form writes anything before its last access that may fault); the wrapper then rethrows.
+ * One exit instead of the stores at every access keeps translations small.
+ */
+import type { Instruction } from '../../decoder/instruction.js';
+import type { AccessMasks } from '../../mmu/mmu.js';
+import { MEMORY_FLAGS, type StaticFlags } from '../flag-state.js';
+import { Code, L } from './code.js';
+import { Op, uleb } from './encoder.js';
+
+/** A block the WebAssembly backend does not translate (it gets a JavaScript translation). */
+export class Unsupported extends Error {}
+
+/** The status area's int32 slots (runtime.ts reads and writes them). */
+export const STATUS = {
+  /** 8-14: fk, fo, fz, fa, fb, fr, fc (0-7 unused: the registers are in the register file). */
+  flags: 8,
+  rip: 15,
+  /** The instruction a slow path is for (index in the translation), and its count (the host stores that). */
+  j: 16,
+  k: 17,
+  /** Set by a slow path when work is pending (cpu.pendingEvents). */
+  events: 18,
+  /** Set by a slow path that faulted (the host keeps the exception; the translation leaves through its fault exit). */
+  fault: 19,
+  /** Slots in all. */
+  size: 20,
+} as const;
+
+/** Indices of the host functions a translation imports (runtime.ts's `imports`). */
+export const IMPORT = {
+  read1: 0,
+  read2: 1,
+  read4: 2,
+  write1: 3,
+  write2: 4,
+  write4: 5,
+  /** Writes a flag record (the seven locals) into LazyFlags. */
+  materialize: 6,
+  /** Condition code from LazyFlags. */
+  condition: 7,
+  /** CF from LazyFlags. */
+  carry: 8,
+  /** A rotate's CF (and OF) into LazyFlags: (cf, of, withOf). */
+  rotateFlags: 9,
+} as const;
+
+const SS = 2;
+
+export class WasmContext {
+  readonly code = new Code();
+  /** Index of the instruction in the translation, and in its block since the last case label. */
+  j = 0;
+  local = 0;
+  flags: StaticFlags = MEMORY_FLAGS;
+  /** Segments addressed (their flatness is checked on entry). */
+  readonly usedSegs = new Set<number>();
+  usesStack = false;
+  /** Registers written as a whole dword (their high halves are cleared at the exit, as the JS backend does). */
+  readonly dwordRegs = new Set<number>();
+  touchedMemory = false;
+  /**
+   * Labels between the current case's code and the dispatch loop (the cases after it); the
+   * exit block is one further out.
+   */
+  outerCases = 0;
+
+  constructor(
+    /** Bit n: segment n was flat at translation. */
+    readonly flatSegs: number,
+    readonly stack32: boolean,
+    readonly masks: AccessMasks,
+    /** Byte offsets in the WebAssembly memory of the TLB's entries and of the status area. */
+    readonly tlbOffset: number,
+    readonly statusOffset: number,
+  ) {}
+
+  /** What `restore` needs to take back a partly written instruction. */
+  save(): { length: number; depth: number; flags: StaticFlags; segs: number[]; stack: boolean; dwords: number[] } {
+    return { length: this.code.bytes.length, depth: this.code.depth, flags: this.flags, segs: [...this.usedSegs], stack: this.usesStack, dwords: [...this.dwordRegs] };
+  }
+
+  restore(s: ReturnType<WasmContext['save']>): void {
+    this.code.bytes.length = s.length;
+    this.code.depth = s.depth;
+    this.flags = s.flags;
+    this.usedSegs.clear();
+    for (const x of s.segs) this.usedSegs.add(x);
+    this.usesStack = s.stack;
+    this.dwordRegs.clear();
+    for (const x of s.dwords) this.dwordRegs.add(x);
+  }
+
+  startInstruction(j: number, local: number): void {
+    this.j = j;
+    this.local = local;
+  }
+
+  /** Branch depth of the dispatch loop, of the exit block and of the fault block from the current point. */
+  get loopDepth(): number {
+    return this.outerCases + this.code.depth;
+  }
+
+  get exitDepth(): number {
+    return this.loopDepth + 1;
+  }
+
+  get faultDepth(): number {
+    return this.loopDepth + 2;
+  }
+
+  // ---- registers
+
+  /** Pushes register `n` at `size` bytes (8-bit: AL..BH numbering), zero-extended. */
+  reg(n: number, size: number): void {
+    const c = this.code;
+    if (size === 1) {
+      c.get(L.e0 + (n & 3));
+      if (n >= 4) c.i32(8).op(Op.i32ShrU);
+      c.i32(255).op(Op.i32And);
+      return;
+    }
+    c.get(L.e0 + n);
+    if (size === 2) c.i32(65535).op(Op.i32And);
+  }
+
+  /** Writes the value `push` leaves on the stack to register `n` (its low `size` bytes). */
+  setReg(n: number, size: number, push: () => void): void {
+    const c = this.code;
+    const base = size === 1 ? n & 3 : n;
+    const e = L.e0 + base;
+    if (size === 4) {
+      this.dwordRegs.add(base);
+      push();
+      c.set(e);
+      return;
+    }
+    if (size === 2) {
+      c.get(e).i32(-65536).op(Op.i32And);
+      push();
+      c.i32(65535).op(Op.i32And, Op.i32Or).set(e);
+      return;
+    }
+    if (n < 4) {
+      c.get(e).i32(-256).op(Op.i32And);
+      push();
+      c.i32(255).op(Op.i32And, Op.i32Or).set(e);
+      return;
+    }
+    c.get(e).i32(-65281).op(Op.i32And);
+    push();
+    c.i32(255).op(Op.i32And).i32(8).op(Op.i32Shl, Op.i32Or).set(e);
+  }
+
+  // ---- memory
+
+  /** Pushes the instruction's 32-bit offset (base + index*scale + disp). */
+  offset(insn: Instruction): void {
+    if (insn.addrSize !== 4 || insn.ripRelative) throw new Unsupported('addressing');
+    const c = this.code;
+    c.i32(insn.disp | 0);
+    if (insn.base >= 0) c.get(L.e0 + insn.base).op(Op.i32Add);
+    if (insn.index >= 0) {
+      c.get(L.e0 + insn.index);
+      if (insn.scale !== 0) c.i32(insn.scale).op(Op.i32Shl);
+      c.op(Op.i32Add);
+    }
+  }
+
+  private requireFlat(seg: number): void {
+    if ((this.flatSegs & (1 << seg)) === 0) throw new Unsupported(`segment ${seg} not flat`);
+    this.usedSegs.add(seg);
+  }
+
+  /** Sets the linear-address local to the instruction's memory operand (a flat segment). */
+  linear(insn: Instruction): number {
+    this.requireFlat(insn.segment);
+    this.offset(insn);
+    this.code.set(L.lin);
+    return insn.segment;
+  }
+
+  /** Sets the linear-address local to `seg`:`offset` (a constant offset, a flat segment). */
+  absolute(seg: number, offset: number): number {
+    this.requireFlat(seg);
+    this.code.setConst(L.lin, offset | 0);
+    return seg;
+  }
+
+  /** Sets the linear-address local to SS:`push` (a flat 32-bit stack). */
+  stackLinear(push: () => void): number {
+    if (!this.stack32) throw new Unsupported('16-bit stack');
+    this.requireFlat(SS);
+    this.usesStack = true;
+    push();
+    this.code.set(L.lin);
+    return SS;
+  }
+
+  /** Pushes the instructions completed before the current one, and the instruction's index. */
+  private countAndIndex(): void {
+    this.code.get(L.k0).i32(this.local).op(Op.i32Add).i32(this.j);
+  }
+
+  /**
+   * After a slow path's call: if it faulted, leave through the fault exit (the locals still
+   * hold the state before this instruction, which that exit stores); else note that pending
+   * work must be looked for after the instruction.
+   */
+  private afterSlowPath(): void {
+    const c = this.code;
+    c.setConst(L.slow, 1).i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.fault);
+    c.op(Op.brIf);
+    uleb(this.faultDepth, c.bytes);
+  }
+
+  /** The TLB entry of the linear-address local into its local; the RAM address left on the stack by `ramAddress`. */
+  private loadEntry(): void {
+    this.code.get(L.lin).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).mem(Op.i32Load, 2, this.tlbOffset).set(L.tlb);
+  }
+
+  private hitTest(size: number, mask: number, expect: number): void {
+    const c = this.code;
+    c.get(L.tlb).i32(mask).op(Op.i32And).i32(expect).op(Op.i32Eq);
+    if (size > 1) c.get(L.lin).i32(size - 1).op(Op.i32And, Op.i32Eqz, Op.i32And);
+  }
+
+  private ramAddress(): void {
+    this.code.get(L.tlb).i32(-4096).op(Op.i32And).get(L.lin).i32(4095).op(Op.i32And, Op.i32Or);
+  }
+
+  /** Reads `size` bytes at the linear-address local (segment `seg`) into local `into`, zero-extended. */
+  read(size: number, into: number, seg: number): void {
+    this.touchedMemory = true;
+    const c = this.code;
+    this.loadEntry();
+    this.hitTest(size, this.masks.readMask, this.masks.readExpect);
+    c.if(
+      () => {
+        this.ramAddress();
+        if (size === 1) c.mem(Op.i32Load8U, 0, 0);
+        else if (size === 2) c.mem(Op.i32Load16U, 1, 0);
+        else c.mem(Op.i32Load, 2, 0);
+        c.set(into);
+      },
+      () => {
+        c.get(L.lin).i32(seg);
+        this.countAndIndex();
+        c.call(size === 1 ? IMPORT.read1 : size === 2 ? IMPORT.read2 : IMPORT.read4).set(into);
+        this.afterSlowPath();
+      },
+    );
+  }
+
+  /** Writes the low `size` bytes of local `value` at the linear-address local (segment `seg`). */
+  write(size: number, value: number, seg: number): void {
+    this.touchedMemory = true;
+    const c = this.code;
+    this.loadEntry();
+    this.hitTest(size, this.masks.writeMask, this.masks.writeExpect);
+    c.if(
+      () => {
+        this.ramAddress();
+        c.get(value);
+        if (size === 1) c.mem(Op.i32Store8, 0, 0);
+        else if (size === 2) c.mem(Op.i32Store16, 1, 0);
+        else c.mem(Op.i32Store, 2, 0);
+      },
+      () => {
+        c.get(L.lin).get(value).i32(seg);
+        this.countAndIndex();
+        c.call(size === 1 ? IMPORT.write1 : size === 2 ? IMPORT.write2 : IMPORT.write4);
+        this.afterSlowPath();
+      },
+    );
+  }
+
+  // ---- flags
+
+  /** Hands the flag locals to LazyFlags (when they hold a record); the flags are then there. */
+  materialize(): void {
+    if (this.flags.kind === 'memory') return;
+    const c = this.code;
+    for (const l of [L.fk, L.fo, L.fz, L.fa, L.fb, L.fr, L.fc]) c.get(l);
+    c.call(IMPORT.materialize).setConst(L.fk, 0);
+    this.flags = MEMORY_FLAGS;
+  }
+
+  // ---- exits
+
+  /** Leaves after `done` more instructions than k0 (pushed by `count`), with RIP = `rip`. */
+  exit(count: () => void, rip: (() => void) | null): void {
+    const c = this.code;
+    count();
+    c.set(L.n);
+    if (rip !== null) {
+      rip();
+      c.set(L.x);
+    }
+    c.br(this.exitDepth);
+  }
+
+  /** Leaves after instruction `local` of the current case (and those before it), RIP = `rip` (null: the x local). */
+  exitAfter(rip: number | null, local = this.local): void {
+    this.exit(() => this.code.get(L.k0).i32(local + 1).op(Op.i32Add), rip === null ? null : () => this.code.i32(rip));
+  }
+}

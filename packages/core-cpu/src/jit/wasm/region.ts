@@ -1,0 +1,247 @@
+/**
+ * A translation as one WebAssembly function: block-compiler.ts's region layout (the members'
+ * blocks, case labels at their starts and at inner branch targets, branches between them
+ * inside the function) over context.ts's state and forms.ts's instructions.
+ *
+ * The cases are nested blocks inside a loop, dispatched once by a `br_table` on the case
+ * index; the code of case i follows the end of its block, so it falls through into case i+1
+ * (as the JavaScript switch does), and a branch to a member sets the index and continues the
+ * loop. Every exit sets the count and RIP and leaves the outermost block for the one epilogue,
+ * which stores the registers, the flag locals and RIP in the status area for the host wrapper
+ * (runtime.ts) and returns the count.
+ */
+import { CpuMode, type Instruction } from '../../decoder/instruction.js';
+import { disassemble } from '../../disasm/intel.js';
+import type { AccessMasks } from '../../mmu/mmu.js';
+import type { RegionMember } from '../block-compiler.js';
+import { regionLayout } from '../region-layout.js';
+import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from '../direct-emitters.js';
+import { MEMORY_FLAGS, RUNTIME_FLAGS } from '../flag-state.js';
+import { L, LOCALS, PARAMS } from './code.js';
+import { STATUS, Unsupported, WasmContext } from './context.js';
+import { encodeModule, I32, Op, uleb } from './encoder.js';
+import { condition, directForm, nearTransfer } from './forms.js';
+import { IMPORT_TYPES } from './imports.js';
+
+export interface WasmRegion {
+  bytes: Uint8Array;
+  /** Segments that must still be flat on entry, and whether SS must be a 32-bit stack. */
+  flatSegs: number[];
+  usesStack: boolean;
+  /** Registers written as dwords (their high halves are cleared at exits). */
+  dwordRegs: number[];
+  /** Per instruction: its IP (a fault's address). */
+  ips: Int32Array;
+  /** Instructions in all, and whether the function branches inside itself. */
+  total: number;
+  loops: boolean;
+  /** The guest instructions, one line each (for --trace=jit). */
+  listing: string;
+}
+
+export interface WasmLayout {
+  /** Byte offsets in the memory of the TLB's entries, the status area and the registers (GprFile), and its size in pages. */
+  tlbOffset: number;
+  statusOffset: number;
+  gprOffset: number;
+  pages: number;
+}
+
+function hex(v: number): string {
+  return '0x' + (v >>> 0).toString(16);
+}
+
+/**
+ * The module for `members` (the first is the entry), or throws Unsupported when one of their
+ * instructions is not one this backend writes.
+ */
+export function generateWasmRegion(members: RegionMember[], stack32: boolean, flatSegs: number, masks: AccessMasks, layout: WasmLayout): WasmRegion {
+  if (members[0].block.mode !== CpuMode.Bits32) throw new Unsupported('not 32-bit code');
+  const { ipMask, labels, caseIps, isMember, maxLength, total, loops } = regionLayout(members);
+  // Case order: each member's start, then its inner labels in order.
+  const caseOf = new Map<number, number>(caseIps.map((ip, i) => [ip, i]));
+
+  const ctx = new WasmContext(flatSegs, stack32, masks, layout.tlbOffset, layout.statusOffset);
+  const c = ctx.code;
+  const cases = caseIps.length;
+  // Prologue: the registers from the register file (GprFile, in this memory), fz = 32
+  // (flag-state.ts's locals), then the dispatch.
+  for (let r = 0; r < 8; r++) c.i32(0).mem(Op.i32Load, 2, layout.gprOffset + 4 * r).set(L.e0 + r);
+  c.setConst(L.fz, 32);
+  // Blocks: fault exit, exit, then the dispatch loop.
+  c.op(Op.block, 0x40, Op.block, 0x40, Op.loop, 0x40);
+  for (let i = 0; i < cases; i++) c.op(Op.block, 0x40);
+  c.get(L.pc).op(Op.brTable);
+  uleb(cases, c.bytes);
+  for (let i = 0; i < cases; i++) uleb(i, c.bytes);
+  uleb(cases + 1, c.bytes);
+  let caseIndex = -1;
+  const openCase = (): void => {
+    c.op(Op.end);
+    caseIndex++;
+    ctx.outerCases = cases - 1 - caseIndex;
+  };
+
+  // A branch to a member: on to it, unless its block could pass the caller's budget.
+  const internal = (done: number, target: number): void => {
+    c.get(L.k0).i32(done).op(Op.i32Add).set(L.k0);
+    c.get(L.k0).i32(maxLength).op(Op.i32Add).get(L.budget).op(Op.i32GtS);
+    c.if(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)));
+    c.setConst(L.pc, caseOf.get(target | 0)!).br(ctx.loopDepth);
+  };
+  // After RET or an indirect transfer (RIP in x): on inside when it names a member.
+  const dynamicInternal = (done: number): void => {
+    if (!loops) return;
+    for (const ip of caseIps) c.get(L.x).i32(ip).op(Op.i32Eq).if(() => internal(done, ip));
+  };
+
+  /** Writes one instruction; true when it ends the block (an unconditional transfer). */
+  const instruction = (insn: Instruction, addr: number, next: number, d: number): boolean => {
+    const goTo = (target: number): void => {
+      if (isMember(target)) internal(d + 1, target);
+      else ctx.exitAfter(target);
+    };
+    const branch = conditionalBranch(insn, next);
+    if (branch !== null) {
+      condition(ctx, branch.cc);
+      c.if(() => goTo(branch.target));
+      return false;
+    }
+    const counted = countBranch(insn, next);
+    if (counted !== null) {
+      if (insn.addrSize !== 4) throw new Unsupported('16-bit count register');
+      if (counted.kind === 'jcxz') c.get(L.e0 + 1).op(Op.i32Eqz);
+      else {
+        // ZF as it stands before the instruction (the decrement changes no flag).
+        if (counted.kind !== 'loop') {
+          condition(ctx, counted.kind === 'loope' ? 4 : 5);
+          c.set(L.s);
+        }
+        c.get(L.e0 + 1).i32(1).op(Op.i32Sub).tee(L.e0 + 1).i32(0).op(Op.i32Ne);
+        if (counted.kind !== 'loop') c.get(L.s).op(Op.i32And);
+      }
+      c.if(() => goTo(counted.target));
+      return false;
+    }
+    const key = insn.entry.key;
+    const jump = key === 'jmp_Jb' || key === 'jmp_Jz' ? relativeTarget(insn, next) : null;
+    if (jump !== null) {
+      goTo(jump);
+      return true;
+    }
+    const toMember = (target: number): boolean => {
+      if (!isMember(target)) return false;
+      internal(d + 1, target);
+      return true;
+    };
+    if (nearTransfer(ctx, insn, next, toMember, () => dynamicInternal(d + 1))) return true;
+    ctx.touchedMemory = false;
+    directForm(ctx, insn);
+    if (ctx.touchedMemory) {
+      // A slow path ran: stop if it left work pending (a device's interrupt, dropped code).
+      c.get(L.slow).if(() => {
+        c.setConst(L.slow, 0).i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events);
+        c.if(() => ctx.exitAfter(next, d));
+      });
+    }
+    return false;
+  };
+
+  const ips = new Int32Array(total);
+  const listing: string[] = [];
+  let g = 0;
+  for (const [m, member] of members.entries()) {
+    const { block } = member;
+    const start = member.ip | 0;
+    const n = block.insns.length;
+    const nexts = instructionEnds(block.insns, start, ipMask);
+    openCase();
+    ctx.flags = loops ? RUNTIME_FLAGS : MEMORY_FLAGS;
+    let ended = false;
+    let addr = start;
+    let seg = 0;
+    for (let j = 0; j < n; j++, g++) {
+      const label = labels[m].get(j);
+      if (label !== undefined) {
+        c.get(L.k0).i32(j - seg).op(Op.i32Add).set(L.k0);
+        openCase();
+        ctx.flags = RUNTIME_FLAGS;
+        seg = j;
+        listing.push(`label ${hex(label)}:`);
+      }
+      const d = j - seg;
+      const insn = block.insns[j];
+      const next = nexts[j];
+      ctx.startInstruction(g, d);
+      ips[g] = addr;
+      const saved = ctx.save();
+      try {
+        ended = instruction(insn, addr, next, d);
+      } catch (e) {
+        if (!(e instanceof Unsupported) || (m === 0 && j === 0)) throw e;
+        // Not written here: the translation ends before it, and the run loop goes on from
+        // its address (the interpreter, or a translation of its own).
+        ctx.restore(saved);
+        ctx.exit(() => c.get(L.k0).i32(d).op(Op.i32Add), () => c.i32(addr));
+        for (let rest = j + 1; rest < n; rest++) {
+          const ip = labels[m].get(rest);
+          if (ip === undefined) continue;
+          // A branch here comes with its count in k0: leave at once.
+          openCase();
+          ctx.exit(() => c.get(L.k0), () => c.i32(ip));
+        }
+        g += n - j;
+        ended = true;
+        break;
+      }
+      listing.push(`${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
+      addr = next;
+      if (ended) {
+        g += n - j;
+        break;
+      }
+    }
+    if (!ended) {
+      const after = nexts[n - 1];
+      if (isMember(after)) internal(n - seg, after);
+      else ctx.exit(() => c.get(L.k0).i32(n - seg).op(Op.i32Add), () => c.i32(after));
+    }
+  }
+  // Every case ends in a branch; falling off the last one would be a bug of this file.
+  c.op(Op.unreachable, Op.end, Op.end);
+  // The epilogue: the registers to the register file (a dword write clears the high half, as
+  // the JavaScript translation's spill does), the flag locals and RIP to the status area; the
+  // count returned.
+  const status = (slot: number): number => layout.statusOffset + 4 * slot;
+  const storeState = (): void => {
+    for (let r = 0; r < 8; r++) c.i32(0).get(L.e0 + r).mem(Op.i32Store, 2, layout.gprOffset + 4 * r);
+    [L.fk, L.fo, L.fz, L.fa, L.fb, L.fr, L.fc].forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + i)));
+  };
+  storeState();
+  for (const r of [...ctx.dwordRegs].sort()) c.i32(0).i32(0).mem(Op.i32Store, 2, layout.gprOffset + 64 + 4 * r);
+  c.i32(0).get(L.x).mem(Op.i32Store, 2, status(STATUS.rip));
+  c.get(L.n).op(Op.return, Op.end);
+  // The fault exit: the state before the faulting instruction; -1 tells the wrapper.
+  storeState();
+  c.i32(-1);
+
+  const bytes = encodeModule({
+    importModule: 'e',
+    memory: { name: 'm', pages: layout.pages },
+    imports: IMPORT_TYPES,
+    exportName: 'run',
+    type: { params: new Array(PARAMS).fill(I32), results: [I32] },
+    locals: LOCALS,
+    body: c.bytes,
+  });
+  return {
+    bytes,
+    flatSegs: [...ctx.usedSegs].sort(),
+    usesStack: ctx.usesStack,
+    dwordRegs: [...ctx.dwordRegs].sort(),
+    ips,
+    total,
+    loops,
+    listing: listing.join('\n'),
+  };
+}
