@@ -3,9 +3,10 @@
  * WebAssembly memory, the functions translations import (slow-path memory accesses, flag
  * hand-over to LazyFlags) and the wrapper that makes a module a CompiledBlockFn with the
  * JavaScript translation's contract (block-compiler.ts): entry checks (flat segments, access
- * masks, a 32-bit stack) returning 0, the registers passed in and taken back, the flag record
- * and RIP handed over at the exit, and on a fault the state before the faulting instruction,
- * `cpu.jitFaultIp` and `cpu.retired` set as the run loop expects.
+ * masks, a 32-bit stack) returning 0, the flag record and RIP handed over at the exit (the
+ * registers are in this memory already: SoftCpu places its GprFile there), and on a fault the
+ * state before the faulting instruction, `cpu.jitFaultIp` and `cpu.retired` set as the run loop
+ * expects.
  */
 import { ARITH_FLAGS, CF, type FlagOp } from '../../alu/lazy-flags.js';
 import { segmentLinear } from '../../interp/addressing.js';
