@@ -97,7 +97,8 @@ export const UNTRANSLATABLE: CompiledBlock = Object.freeze({
   linkEpoch: -1,
 });
 
-function hex(v: number): string {
+/** A 32-bit IP as unsigned hex, for translation headers and listings. */
+export function hex(v: number): string {
   return '0x' + (v >>> 0).toString(16);
 }
 

@@ -11,7 +11,7 @@
  * with CF kept from before (INC/DEC: CF in fc); 3 recordResultOnly(fz, fr, 0, fa, fb) (shifts
  * and multiplies: fa holds the eagerly computed flags, fb the mask of those).
  */
-import { ARITH_FLAGS, CF, FlagOp, OF, ZF } from '../alu/lazy-flags.js';
+import { ARITH_FLAGS, CF, FlagOp, OF, ZF, type LazyFlags } from '../alu/lazy-flags.js';
 
 export const FLAGS_IN_MEMORY = 0;
 export const FLAGS_RECORD = 1;
@@ -36,6 +36,23 @@ export const MATERIALIZE_RUNTIME =
   'if (fk !== 0) { if (fk === 3) f.recordResultOnly(fz, fr, 0, fa, fb); else { f.record(fo, fz, fa, fb, fr); ' +
   `if (fk === 2) { f.raw = (f.raw & ${~CF}) | fc; f.lazy = ${ARITH_FLAGS & ~CF}; } } fk = 0; }`;
 
+/**
+ * MATERIALIZE_RUNTIME as a function, for the WebAssembly backend's host side (jit/wasm/), which
+ * gets the seven locals' values rather than writing code over them.
+ */
+export function materializeRecord(f: LazyFlags, fk: number, fo: number, fz: number, fa: number, fb: number, fr: number, fc: number): void {
+  if (fk === 0) return;
+  if (fk === FLAGS_RESULT) {
+    f.recordResultOnly(fz, fr, 0, fa, fb);
+    return;
+  }
+  f.record(fo as FlagOp, fz, fa, fb, fr);
+  if (fk === FLAGS_KEEP_CARRY) {
+    f.raw = (f.raw & ~CF) | fc;
+    f.lazy = ARITH_FLAGS & ~CF;
+  }
+}
+
 /** Statement writing the record described by `s` into LazyFlags ('' when there is none). */
 export function materialize(s: StaticFlags): string {
   switch (s.kind) {
@@ -52,7 +69,8 @@ export function materialize(s: StaticFlags): string {
   }
 }
 
-function mask(bits: number): number {
+/** The low `bits` bits set (an operand size's mask). */
+export function mask(bits: number): number {
   return bits === 32 ? -1 : (1 << bits) - 1;
 }
 

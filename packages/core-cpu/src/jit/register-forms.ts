@@ -11,16 +11,13 @@
  * instruction). Stack forms need a 32-bit stack (TranslationContext.stack32).
  */
 import { CF, FlagOp, OF } from '../alu/lazy-flags.js';
+import { MUL_EAGER } from '../interp/handlers/muldiv.js';
+import { SHIFT_EAGER } from '../interp/handlers/shift.js';
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
 import { carryValue, conditionExpression, FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, materialize, MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
 import type { TranslationContext } from './translation-context.js';
 import { callTarget } from './direct-emitters.js';
 
-const AF = 0x10;
-const ZF = 0x40;
-/** The eager-flag masks of shift-variants.ts (SHIFT_EAGER) and muldiv.ts (MUL_EAGER). */
-const SHIFT_EAGER = CF | OF | AF;
-const MUL_EAGER = CF | OF | AF | ZF;
 
 type Alu = { op: FlagOp; expr: (a: string, b: string, c: string) => string; carry: boolean; writes: boolean };
 const ALU: Record<string, Alu> = {
@@ -35,7 +32,8 @@ const ALU: Record<string, Alu> = {
   test: { op: FlagOp.LOGIC, expr: (a, b) => `${a} & ${b}`, carry: false, writes: false },
 };
 
-const SIZE_MASK = [0, 255, 65535, 0, -1];
+/** Operand-size masks by size in bytes. */
+export const SIZE_MASK = [0, 255, 65535, 0, -1];
 
 /** The r/m operand: a register, or memory at $L (which `prepare` computes). */
 class RmOperand {
@@ -111,7 +109,8 @@ export function countCondition(ctx: TranslationContext, kind: 'loop' | 'loope' |
   return { setup: `${zf.setup} const z = ${zf.test}; ${decrement}`, test: `${notZero} && z` };
 }
 
-function opSizeOf(insn: Instruction, form: string): number {
+/** An ALU or MOV form's operand size in bytes: 1 for the byte forms, else the instruction's. */
+export function opSizeOf(insn: Instruction, form: string): number {
   return /b$|^Eb|AL|Zb/.test(form) ? 1 : insn.opSize;
 }
 

@@ -25,7 +25,7 @@ import type { SoftCpu } from '../soft-cpu.js';
 import type { Handler, HandlerTable } from './types.js';
 
 const TWO_32 = 4294967296;
-const MUL_EAGER = CF | OF | AF | ZF;
+export const MUL_EAGER = CF | OF | AF | ZF;
 
 
 /** High 32 bits of the unsigned product of two uint32 values, exact. */

@@ -4,15 +4,12 @@
  * translation does not know), as there.
  */
 import { CF, FlagOp, OF, ZF } from '../../alu/lazy-flags.js';
-import type { StaticFlags } from '../flag-state.js';
+import { mask, type StaticFlags } from '../flag-state.js';
 import { Code, L } from './code.js';
 import { Op } from './encoder.js';
 
 type Emit = (c: Code) => void;
 
-function mask(bits: number): number {
-  return bits === 32 ? -1 : (1 << bits) - 1;
-}
 
 /** Pushes `x`'s sign bit at `bits` as 0/1 (x already on the stack). */
 function signOfTop(c: Code, bits: number): void {
@@ -26,7 +23,8 @@ function zeroOfLocal(c: Code, local: number, bits: number): void {
   c.op(Op.i32Eqz);
 }
 
-function carryOf(s: StaticFlags): Emit | null {
+/** CF as code leaving 0/1, or null when only LazyFlags can tell (for ADC, SBB, INC, DEC). */
+export function carryOf(s: StaticFlags): Emit | null {
   if (s.kind === 'result') return s.mask & CF ? (c) => c.get(L.fa).i32(1).op(Op.i32And) : null;
   if (s.kind !== 'record') return null;
   if (s.keepCarry) return (c) => c.get(L.fc).i32(0).op(Op.i32Ne);
@@ -129,10 +127,6 @@ export function conditionCode(s: StaticFlags, cc: number): Emit | null {
   return cc & 1 ? (c) => { positive(c); c.op(Op.i32Eqz); } : positive;
 }
 
-/** The current CF as code leaving 0/1, or null (for ADC, SBB, INC, DEC). */
-export function carryCode(s: StaticFlags): Emit | null {
-  return carryOf(s);
-}
 
 // ---- flags known only at run time (at a case label): the kind, operation and size are in
 // fk, fo and fz (flag-state.ts), and fk = 0 means LazyFlags holds them.
@@ -151,8 +145,8 @@ function signAtSize(c: Code, x: () => void): void {
   c.i32(32).get(L.fz).op(Op.i32Sub, Op.i32Shl).i32(0).op(Op.i32LtS);
 }
 
-/** CF of a record or result in the locals (fk != 0). */
-function runtimeCarry(c: Code): void {
+/** CF of a record or result in the locals whatever their kind at run time (fk != 0). */
+export function runtimeCarry(c: Code): void {
   c.get(L.fk).i32(KEEP_CARRY).op(Op.i32Eq).ifValue(() => c.get(L.fc), () => {
     c.get(L.fk).i32(RESULT).op(Op.i32Eq).ifValue(() => c.get(L.fa).i32(1).op(Op.i32And), () => {
       const top = (): void => { c.get(L.fz).i32(1).op(Op.i32Sub); };
@@ -224,7 +218,3 @@ export function runtimeConditionCode(cc: number): Emit | null {
   return cc & 1 ? (c) => { positive(c); c.op(Op.i32Eqz); } : positive;
 }
 
-/** CF from the flag locals whatever their kind at run time (fk != 0). */
-export function runtimeCarryCode(c: Code): void {
-  runtimeCarry(c);
-}

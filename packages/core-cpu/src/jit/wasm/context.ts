@@ -22,6 +22,7 @@ import type { AccessMasks } from '../../mmu/mmu.js';
 import { MEMORY_FLAGS, type StaticFlags } from '../flag-state.js';
 import { Code, L } from './code.js';
 import { Op, uleb } from './encoder.js';
+import { IMPORT } from './imports.js';
 
 /** A block the WebAssembly backend does not translate (it gets a JavaScript translation). */
 export class Unsupported extends Error {}
@@ -42,23 +43,6 @@ export const STATUS = {
   size: 20,
 } as const;
 
-/** Indices of the host functions a translation imports (runtime.ts's `imports`). */
-export const IMPORT = {
-  read1: 0,
-  read2: 1,
-  read4: 2,
-  write1: 3,
-  write2: 4,
-  write4: 5,
-  /** Writes a flag record (the seven locals) into LazyFlags. */
-  materialize: 6,
-  /** Condition code from LazyFlags. */
-  condition: 7,
-  /** CF from LazyFlags. */
-  carry: 8,
-  /** A rotate's CF (and OF) into LazyFlags: (cf, of, withOf). */
-  rotateFlags: 9,
-} as const;
 
 const SS = 2;
 

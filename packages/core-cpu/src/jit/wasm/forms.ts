@@ -8,16 +8,15 @@ import { CF, FlagOp, OF } from '../../alu/lazy-flags.js';
 import { CpuMode, type Instruction } from '../../decoder/instruction.js';
 import { FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, RUNTIME_FLAGS } from '../flag-state.js';
 import { callTarget } from '../direct-emitters.js';
-import { carryCode, conditionCode, runtimeCarryCode, runtimeConditionCode } from './conditions.js';
+import { opSizeOf, SIZE_MASK } from '../register-forms.js';
+import { MUL_EAGER } from '../../interp/handlers/muldiv.js';
+import { SHIFT_EAGER } from '../../interp/handlers/shift.js';
+import { carryOf, conditionCode, runtimeCarry, runtimeConditionCode } from './conditions.js';
 import { L } from './code.js';
-import { IMPORT, Unsupported, type WasmContext } from './context.js';
+import { Unsupported, type WasmContext } from './context.js';
+import { IMPORT } from './imports.js';
 import { Op } from './encoder.js';
 
-const AF = 0x10;
-const ZF = 0x40;
-const SHIFT_EAGER = CF | OF | AF;
-const MUL_EAGER = CF | OF | AF | ZF;
-const SIZE_MASK = [0, 255, 65535, 0, -1];
 
 type AluOp = { op: FlagOp; code: number[]; carry: 'add' | 'sub' | null; writes: boolean };
 const ALU: Record<string, AluOp> = {
@@ -83,11 +82,11 @@ function resultFlags(ctx: WasmContext, bits: number, r: number, eager: () => voi
 /** CF (0/1) into local c, from LazyFlags when the locals cannot tell. */
 function carryIn(ctx: WasmContext): void {
   const c = ctx.code;
-  const known = carryCode(ctx.flags);
+  const known = carryOf(ctx.flags);
   if (known !== null) known(c);
   else if (ctx.flags.kind === 'runtime') {
     // At a case label: from the locals' record, or LazyFlags when they hold none (fk = 0).
-    c.get(L.fk).op(Op.i32Eqz).ifValue(() => c.call(IMPORT.carry), () => runtimeCarryCode(c));
+    c.get(L.fk).op(Op.i32Eqz).ifValue(() => c.call(IMPORT.carry), () => runtimeCarry(c));
   } else {
     ctx.materialize();
     c.call(IMPORT.carry);
@@ -112,9 +111,6 @@ export function condition(ctx: WasmContext, cc: number): void {
   c.i32(cc).call(IMPORT.condition);
 }
 
-function opSizeOf(insn: Instruction, form: string): number {
-  return /b$|^Eb|AL|Zb/.test(form) ? 1 : insn.opSize;
-}
 
 function alu(ctx: WasmContext, insn: Instruction, name: string, form: string): void {
   const a = ALU[name];

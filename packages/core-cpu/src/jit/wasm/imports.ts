@@ -1,6 +1,6 @@
 /**
- * The signatures of the host functions a WebAssembly translation imports, in the order of
- * context.ts's IMPORT indices (runtime.ts supplies them).
+ * The host functions a WebAssembly translation imports (runtime.ts supplies them by these
+ * names), in import order: IMPORT gives each one's index for `call`.
  */
 import { I32, type FunctionType } from './encoder.js';
 
@@ -15,12 +15,28 @@ export const IMPORT_TYPES: { name: string; type: FunctionType }[] = [
   { name: 'w1', type: fn(5, 0) },
   { name: 'w2', type: fn(5, 0) },
   { name: 'w4', type: fn(5, 0) },
-  // materialize(fk, fo, fz, fa, fb, fr, fc)
+  // materialize(fk, fo, fz, fa, fb, fr, fc): the flag locals' record into LazyFlags
   { name: 'mat', type: fn(7, 0) },
-  // condition(cc) -> 0/1
+  // condition(cc) -> 0/1, from LazyFlags
   { name: 'cnd', type: fn(1, 1) },
-  // carry() -> CF
+  // carry() -> CF, from LazyFlags
   { name: 'cf', type: fn(0, 1) },
-  // rotateFlags(cf, of, withOf)
+  // rotateFlags(cf, of, withOf): a rotate's CF (and OF) into LazyFlags
   { name: 'rot', type: fn(3, 0) },
 ];
+
+const index = (name: string): number => IMPORT_TYPES.findIndex((i) => i.name === name);
+
+/** Each import's index. */
+export const IMPORT = {
+  read1: index('r1'),
+  read2: index('r2'),
+  read4: index('r4'),
+  write1: index('w1'),
+  write2: index('w2'),
+  write4: index('w4'),
+  materialize: index('mat'),
+  condition: index('cnd'),
+  carry: index('cf'),
+  rotateFlags: index('rot'),
+} as const;

@@ -13,7 +13,7 @@
 import { CpuMode, type Instruction } from '../../decoder/instruction.js';
 import { disassemble } from '../../disasm/intel.js';
 import type { AccessMasks } from '../../mmu/mmu.js';
-import type { RegionMember } from '../block-compiler.js';
+import { hex, type RegionMember } from '../block-compiler.js';
 import { regionLayout } from '../region-layout.js';
 import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from '../direct-emitters.js';
 import { MEMORY_FLAGS, RUNTIME_FLAGS } from '../flag-state.js';
@@ -47,9 +47,6 @@ export interface WasmLayout {
   pages: number;
 }
 
-function hex(v: number): string {
-  return '0x' + (v >>> 0).toString(16);
-}
 
 /**
  * The module for `members` (the first is the entry), or throws Unsupported when one of their

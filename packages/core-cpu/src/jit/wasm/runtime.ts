@@ -8,7 +8,7 @@
  * state before the faulting instruction, `cpu.jitFaultIp` and `cpu.retired` set as the run loop
  * expects.
  */
-import { ARITH_FLAGS, CF, type FlagOp } from '../../alu/lazy-flags.js';
+import { materializeRecord } from '../flag-state.js';
 import { segmentLinear } from '../../interp/addressing.js';
 import { condition } from '../../interp/handlers/control.js';
 import { setCarryOnly, setRotateFlags } from '../../interp/handlers/shift.js';
@@ -43,20 +43,6 @@ const DISPATCHER = Uint8Array.from([
   0x0a, 0x0b, 0x01, 0x09, 0x00, 0x20, 0x01, 0x20, 0x00, 0x11, 0x00, 0x00, 0x0b,
 ]);
 
-/** Writes a flag record (flag-state.ts's runtime kinds) into the CPU's LazyFlags. */
-function materialize(cpu: SoftCpu, fk: number, fo: number, fz: number, fa: number, fb: number, fr: number, fc: number): void {
-  if (fk === 0) return;
-  const f = cpu.regs.flags;
-  if (fk === 3) {
-    f.recordResultOnly(fz, fr, 0, fa, fb);
-    return;
-  }
-  f.record(fo as FlagOp, fz, fa, fb, fr);
-  if (fk === 2) {
-    f.raw = (f.raw & ~CF) | fc;
-    f.lazy = ARITH_FLAGS & ~CF;
-  }
-}
 
 export class WasmRuntime {
   readonly layout: WasmLayout;
@@ -120,7 +106,7 @@ export class WasmRuntime {
         w1: write(1),
         w2: write(2),
         w4: write(4),
-        mat: (fk: number, fo: number, fz: number, fa: number, fb: number, fr: number, fc: number) => materialize(this.cpu!, fk, fo, fz, fa, fb, fr, fc),
+        mat: (fk: number, fo: number, fz: number, fa: number, fb: number, fr: number, fc: number) => materializeRecord(this.cpu!.regs.flags, fk, fo, fz, fa, fb, fr, fc),
         cnd: (cc: number) => (condition(this.cpu!, cc) ? 1 : 0),
         cf: () => this.cpu!.regs.flags.cf(),
         rot: (cf: number, of: number, withOf: number) => {
@@ -183,7 +169,7 @@ export class WasmRuntime {
       if (n < 0) {
         // A guest fault in a slow path: the status area holds the state before the faulting
         // instruction; the run loop delivers the fault from there, as from a JS translation.
-        materialize(cpu, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
+        materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
         cpu.jitFaultIp = ips[st[STATUS.j]];
         cpu.retired = base + st[STATUS.k];
         st[STATUS.fault] = 0;
@@ -191,7 +177,7 @@ export class WasmRuntime {
         rt.fault = null;
         throw e;
       }
-      materialize(cpu, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
+      materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
       r.rip = st[STATUS.rip];
       cpu.retired = base + n;
       return n;
