@@ -170,7 +170,7 @@ export class Jit {
     const masks = { readMask: mmu.readMask, readExpect: mmu.readExpect, writeMask: mmu.writeMask, writeExpect: mmu.writeExpect };
     let region;
     try {
-      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.flatSegs ?? 0, masks, runtime.layout);
+      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.flatSegs ?? 0, masks, runtime.layout, this.onCompile !== null);
     } catch (e) {
       if (e instanceof Unsupported) return null;
       throw e;
@@ -179,7 +179,7 @@ export class Jit {
     const entryIp = ip | 0;
     const first = `0x${(ip >>> 0).toString(16)}`;
     const what = members.length === 0 ? `block at ${first}` : `${members.length + 1} blocks from ${first}`;
-    const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (${region.bytes.length} bytes)\n${region.listing}`;
+    const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (a ${region.body.length}-byte function)\n${region.listing}`;
     return { fn, ip: entryIp, longMode: false, wasm: true, source, inlined: region.total, direct: region.total, loops: region.loops, count: block.insns.length, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
   }
 }

@@ -143,7 +143,7 @@ describe('JIT', () => {
     // The loop's last 50 iterations ran in the WebAssembly translation; HLT, which it does not
     // write, ended it and ran interpreted (a JavaScript translation runs it inside).
     expect(c.retired).toBe(50 * 3);
-    expect(sources[0]).toMatch(/^\/\/ block at 0x1005, 4 instructions, 32-bit code, branches inside, WebAssembly \(\d+ bytes\)\n0x1005  add eax,ecx/);
+    expect(sources[0]).toMatch(/^\/\/ block at 0x1005, 4 instructions, 32-bit code, branches inside, WebAssembly \(a \d+-byte function\)\n0x1005  add eax,ecx/);
   });
 
   it('keeps real-mode code in JavaScript translations under --jit-backend=wasm', () => {

@@ -91,9 +91,17 @@ export class Code {
     return this;
   }
 
+  /**
+   * Calls host function `index` (imports.ts): through the host table, where it has slot
+   * `index` (runtime.ts), and whose type is type `index` of every translation module. A module
+   * that imported the functions themselves would cost V8 an import wrapper for each at every
+   * compile (measured: 0.7 ms a module with ten imports, 0.1 ms without).
+   */
   call(index: number): this {
-    this.bytes.push(Op.call);
+    this.i32(index);
+    this.bytes.push(Op.callIndirect);
     uleb(index, this.bytes);
+    this.bytes.push(0);
     return this;
   }
 

@@ -24,8 +24,14 @@ import { Code, L } from './code.js';
 import { Op, uleb } from './encoder.js';
 import { IMPORT } from './imports.js';
 
-/** A block the WebAssembly backend does not translate (it gets a JavaScript translation). */
-export class Unsupported extends Error {}
+/**
+ * Thrown when the WebAssembly backend does not write an instruction (the translation ends
+ * before it, or the block gets a JavaScript translation). Not an Error: it is caught inside the
+ * compiler every time, and an Error's stack trace would cost every such compile.
+ */
+export class Unsupported {
+  constructor(readonly reason: string) {}
+}
 
 /** The status area's int32 slots (runtime.ts reads and writes them). */
 export const STATUS = {

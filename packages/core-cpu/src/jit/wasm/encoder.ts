@@ -1,6 +1,7 @@
 /**
- * The WebAssembly binary format, as much of it as the JIT writes: one module per translation
- * with a shared memory and functions imported from the host, and one exported function. Opcode
+ * The WebAssembly binary format, as much of it as the JIT writes: modules importing a shared
+ * memory, a function table and host functions, defining functions, exporting them or placing
+ * them in the table (runtime.ts says which module has which). Opcode
  * values are the core specification's (WebAssembly Core Specification 2.0, section 5.4).
  */
 
@@ -21,6 +22,7 @@ export const Op = {
   brTable: 0x0e,
   return: 0x0f,
   call: 0x10,
+  callIndirect: 0x11,
   drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,
@@ -91,17 +93,65 @@ export function sleb(value: number, out: number[] = []): number[] {
   }
 }
 
-function name(s: string): number[] {
-  const bytes = [...Buffer.from(s, 'utf8')];
-  return [...uleb(bytes.length), ...bytes];
-}
+/** Bytes appended to a growing buffer (no intermediate arrays: a translation's module is written at every compile). */
+class ByteWriter {
+  private buf = new Uint8Array(256);
+  length = 0;
 
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.buf.subarray(0, this.length));
+    this.buf = grown;
+  }
 
-function vector(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
+  byte(b: number): this {
+    this.room(1);
+    this.buf[this.length++] = b;
+    return this;
+  }
+
+  uleb(value: number): this {
+    let v = value;
+    do {
+      let b = v % 128;
+      v = Math.floor(v / 128);
+      if (v !== 0) b |= 0x80;
+      this.byte(b);
+    } while (v !== 0);
+    return this;
+  }
+
+  sleb(value: number): this {
+    for (const b of sleb(value)) this.byte(b);
+    return this;
+  }
+
+  bytes(bytes: ArrayLike<number>): this {
+    this.room(bytes.length);
+    if (bytes instanceof Uint8Array) this.buf.set(bytes, this.length);
+    else for (let i = 0; i < bytes.length; i++) this.buf[this.length + i] = bytes[i];
+    this.length += bytes.length;
+    return this;
+  }
+
+  name(s: string): this {
+    const bytes = Buffer.from(s, 'utf8');
+    return this.uleb(bytes.length).bytes(bytes);
+  }
+
+  /** A section: id, then the size of what `write` appends, then that. */
+  section(id: number, write: (w: ByteWriter) => void): this {
+    const body = new ByteWriter();
+    write(body);
+    return this.byte(id).uleb(body.length).bytes(body.result());
+  }
+
+  result(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 export interface FunctionType {
@@ -112,39 +162,73 @@ export interface FunctionType {
 export interface ModuleDescription {
   /** Module name of every import. */
   importModule: string;
-  /** The imported shared memory: its name and size in 64 KiB pages (initial = maximum). */
-  memory: { name: string; pages: number };
-  /** Imported functions, called by index in this order. */
-  imports: { name: string; type: FunctionType }[];
-  /** The one function the module defines, exported as `exportName`. */
-  exportName: string;
-  type: FunctionType;
-  /** Local declarations after the parameters, as [count, type] runs. */
-  locals: [number, number][];
-  /** The body's instructions, without the final `end`. */
-  body: number[];
+  /** The type section: function types by index. */
+  types: FunctionType[];
+  /** An imported shared memory: its name and size in 64 KiB pages (initial = maximum). */
+  memory?: { name: string; pages: number };
+  /** An imported funcref table (minimum size 0), the module's table 0. */
+  table?: { name: string };
+  /** Imported functions (indices 0 ...), each with its type index. */
+  functionImports?: { name: string; type: number }[];
+  /** Functions defined (indices after the imports): type index, local declarations as [count, type] runs, body without the final `end`. */
+  functions: { type: number; locals: [number, number][]; body: ArrayLike<number> }[];
+  exports?: { name: string; func: number }[];
+  /** Active element segments: function indices placed in table 0 from `offset`. */
+  elements?: { offset: number; funcs: number[] }[];
 }
 
 /** The bytes of a module as described: for `new WebAssembly.Module`. */
 export function encodeModule(d: ModuleDescription): Uint8Array {
-  const types = [...d.imports.map((i) => i.type), d.type];
-  const typeSection = vector(types.map((t) => [0x60, ...vector(t.params.map((p) => [p])), ...vector(t.results.map((r) => [r]))]));
-  // Memory limits flag 3: a maximum is given, and the memory is shared.
-  const memoryImport = [...name(d.importModule), ...name(d.memory.name), 0x02, 0x03, ...uleb(d.memory.pages), ...uleb(d.memory.pages)];
-  const functionImports = d.imports.map((imp, i) => [...name(d.importModule), ...name(imp.name), 0x00, ...uleb(i)]);
-  const importSection = vector([memoryImport, ...functionImports]);
-  const functionSection = vector([uleb(d.imports.length)]);
-  const exportSection = vector([[...name(d.exportName), 0x00, ...uleb(d.imports.length)]]);
-  const locals = vector(d.locals.map(([count, type]) => [...uleb(count), type]));
-  const body = [...locals, ...d.body, Op.end];
-  const codeSection = vector([[...uleb(body.length), ...body]]);
-  const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, typeSection),
-    ...section(2, importSection),
-    ...section(3, functionSection),
-    ...section(7, exportSection),
-    ...section(10, codeSection),
-  ];
-  return Uint8Array.from(bytes);
+  const w = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  w.section(1, (s) => {
+    s.uleb(d.types.length);
+    for (const t of d.types) {
+      s.byte(0x60).uleb(t.params.length).bytes(t.params).uleb(t.results.length).bytes(t.results);
+    }
+  });
+  const functionImports = d.functionImports ?? [];
+  const importCount = functionImports.length + (d.memory === undefined ? 0 : 1) + (d.table === undefined ? 0 : 1);
+  if (importCount > 0) {
+    w.section(2, (s) => {
+      s.uleb(importCount);
+      // Memory limits flag 3: a maximum is given, and the memory is shared.
+      if (d.memory !== undefined) s.name(d.importModule).name(d.memory.name).byte(0x02).byte(0x03).uleb(d.memory.pages).uleb(d.memory.pages);
+      // Table: funcref, limits flag 0 (a minimum only), minimum 0.
+      if (d.table !== undefined) s.name(d.importModule).name(d.table.name).byte(0x01).byte(0x70).byte(0x00).byte(0x00);
+      for (const imp of functionImports) s.name(d.importModule).name(imp.name).byte(0x00).uleb(imp.type);
+    });
+  }
+  w.section(3, (s) => {
+    s.uleb(d.functions.length);
+    for (const f of d.functions) s.uleb(f.type);
+  });
+  const exports = d.exports ?? [];
+  if (exports.length > 0) {
+    w.section(7, (s) => {
+      s.uleb(exports.length);
+      for (const e of exports) s.name(e.name).byte(0x00).uleb(e.func);
+    });
+  }
+  const elements = d.elements ?? [];
+  if (elements.length > 0) {
+    w.section(9, (s) => {
+      s.uleb(elements.length);
+      // Flag 0: an active segment for table 0, its offset a constant expression.
+      for (const e of elements) {
+        s.byte(0x00).byte(Op.i32Const).sleb(e.offset).byte(Op.end).uleb(e.funcs.length);
+        for (const f of e.funcs) s.uleb(f);
+      }
+    });
+  }
+  w.section(10, (s) => {
+    s.uleb(d.functions.length);
+    for (const f of d.functions) {
+      const body = new ByteWriter();
+      body.uleb(f.locals.length);
+      for (const [count, type] of f.locals) body.uleb(count).byte(type);
+      body.bytes(f.body).byte(Op.end);
+      s.uleb(body.length).bytes(body.result());
+    }
+  });
+  return w.result();
 }

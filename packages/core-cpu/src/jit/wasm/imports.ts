@@ -1,6 +1,7 @@
 /**
- * The host functions a WebAssembly translation imports (runtime.ts supplies them by these
- * names), in import order: IMPORT gives each one's index for `call`.
+ * The host functions a WebAssembly translation calls (runtime.ts supplies them by these names),
+ * in order: IMPORT gives each one's index, which is its slot in the translations' table and its
+ * type's index in every translation module (Code.call).
  */
 import { I32, type FunctionType } from './encoder.js';
 

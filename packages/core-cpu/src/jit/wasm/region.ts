@@ -17,14 +17,14 @@ import { hex, type RegionMember } from '../block-compiler.js';
 import { regionLayout } from '../region-layout.js';
 import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from '../direct-emitters.js';
 import { MEMORY_FLAGS, RUNTIME_FLAGS } from '../flag-state.js';
-import { L, LOCALS, PARAMS } from './code.js';
+import { L } from './code.js';
 import { STATUS, Unsupported, WasmContext } from './context.js';
-import { encodeModule, I32, Op, uleb } from './encoder.js';
+import { Op, uleb } from './encoder.js';
 import { condition, directForm, nearTransfer } from './forms.js';
-import { IMPORT_TYPES } from './imports.js';
 
 export interface WasmRegion {
-  bytes: Uint8Array;
+  /** The function's body (runtime.ts makes the module around it). */
+  body: number[];
   /** Segments that must still be flat on entry, and whether SS must be a 32-bit stack. */
   flatSegs: number[];
   usesStack: boolean;
@@ -35,7 +35,7 @@ export interface WasmRegion {
   /** Instructions in all, and whether the function branches inside itself. */
   total: number;
   loops: boolean;
-  /** The guest instructions, one line each (for --trace=jit). */
+  /** The guest instructions, one line each, when asked for (--trace=jit); '' otherwise. */
   listing: string;
 }
 
@@ -49,10 +49,11 @@ export interface WasmLayout {
 
 
 /**
- * The module for `members` (the first is the entry), or throws Unsupported when one of their
- * instructions is not one this backend writes.
+ * The function for `members` (the first is the entry), or throws Unsupported when one of their
+ * instructions is not one this backend writes. `withListing`: disassemble the instructions
+ * (--trace=jit); not done otherwise, as it would cost every compile.
  */
-export function generateWasmRegion(members: RegionMember[], stack32: boolean, flatSegs: number, masks: AccessMasks, layout: WasmLayout): WasmRegion {
+export function generateWasmRegion(members: RegionMember[], stack32: boolean, flatSegs: number, masks: AccessMasks, layout: WasmLayout, withListing = false): WasmRegion {
   if (members[0].block.mode !== CpuMode.Bits32) throw new Unsupported('not 32-bit code');
   const { ipMask, labels, caseIps, isMember, maxLength, total, loops } = regionLayout(members);
   // Case order: each member's start, then its inner labels in order.
@@ -164,7 +165,7 @@ export function generateWasmRegion(members: RegionMember[], stack32: boolean, fl
         openCase();
         ctx.flags = RUNTIME_FLAGS;
         seg = j;
-        listing.push(`label ${hex(label)}:`);
+        if (withListing) listing.push(`label ${hex(label)}:`);
       }
       const d = j - seg;
       const insn = block.insns[j];
@@ -191,7 +192,7 @@ export function generateWasmRegion(members: RegionMember[], stack32: boolean, fl
         ended = true;
         break;
       }
-      listing.push(`${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
+      if (withListing) listing.push(`${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
       addr = next;
       if (ended) {
         g += n - j;
@@ -222,17 +223,8 @@ export function generateWasmRegion(members: RegionMember[], stack32: boolean, fl
   storeState();
   c.i32(-1);
 
-  const bytes = encodeModule({
-    importModule: 'e',
-    memory: { name: 'm', pages: layout.pages },
-    imports: IMPORT_TYPES,
-    exportName: 'run',
-    type: { params: new Array(PARAMS).fill(I32), results: [I32] },
-    locals: LOCALS,
-    body: c.bytes,
-  });
   return {
-    bytes,
+    body: c.bytes,
     flatSegs: [...ctx.usedSegs].sort(),
     usesStack: ctx.usesStack,
     dwordRegs: [...ctx.dwordRegs].sort(),
