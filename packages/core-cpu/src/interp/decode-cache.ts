@@ -333,9 +333,13 @@ export class DecodeCache {
     else if (this.spare[slot] === b) this.spare[slot] = EMPTY;
     this.cachedInstructions -= b.insns.length;
     b.key = -1;
+    b.compiled?.onDrop?.();
     b.compiled = null;
     if (b.regionOwners !== null) {
-      for (const owner of b.regionOwners) owner.compiled = null;
+      for (const owner of b.regionOwners) {
+        owner.compiled?.onDrop?.();
+        owner.compiled = null;
+      }
       b.regionOwners = null;
     }
   }

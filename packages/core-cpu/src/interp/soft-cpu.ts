@@ -15,12 +15,12 @@
  * each decoded instruction is picked once, at decode, among variants fixed to its operand size
  * and kind where they exist (loop-handlers.ts). Speed: `npm run bench`.
  */
-import { flatSegments, READS_FOR_WRITE } from './protected/segment-checks.js';
+import { flatSegments, READS_FOR_WRITE, wideSegments } from './protected/segment-checks.js';
 import type { IoBus } from '@tsemu/devices/platform';
 import { decode, MAX_INSTRUCTION_LENGTH, type ByteSource } from '../decoder/decoder.js';
 import { CpuMode, DecodeStatus, Instruction } from '../decoder/instruction.js';
 import { CpuRegisters } from '../state/cpu-registers.js';
-import { Seg } from '../state/segment-cache.js';
+import { Seg, SegmentCache } from '../state/segment-cache.js';
 import { CpuFault, raise, Vector } from './faults.js';
 import { deliverException } from './interrupts.js';
 import { afterInstruction, EVENT_CODE_CHANGED, EVENT_STOP } from './debug-traps.js';
@@ -28,7 +28,7 @@ import type { LinearMemory } from './linear-memory.js';
 import { LongModeLinearMemory } from './long-mode-memory.js';
 import { PagedLinearMemory } from './paged-memory.js';
 import type { Mmu } from '../mmu/mmu.js';
-import { TLB_HAS_CODE, WASM_GPR_OFFSET } from '../mmu/tlb.js';
+import { TLB_HAS_CODE, WASM_GPR_OFFSET, WASM_SEG_OFFSET } from '../mmu/tlb.js';
 import { GprFile } from '../state/gpr-file.js';
 import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
@@ -188,7 +188,10 @@ export class SoftCpu {
     readonly mmu: Mmu | null = null,
   ) {
     const tlb = mmu?.tlb;
-    this.regs = new CpuRegisters(tlb?.wasmMemory ? new GprFile(tlb.wasmMemory.buffer, tlb.wasmOffset + WASM_GPR_OFFSET) : undefined);
+    const wasm = tlb?.wasmMemory;
+    this.regs = wasm
+      ? new CpuRegisters(new GprFile(wasm.buffer, tlb!.wasmOffset + WASM_GPR_OFFSET), new SegmentCache(wasm.buffer, tlb!.wasmOffset + WASM_SEG_OFFSET))
+      : new CpuRegisters();
     this.mem = legacyMem;
     this.code = new CodeBytes(legacyMem);
     if (mmu === null) {
@@ -374,6 +377,8 @@ export class SoftCpu {
                   longMode: checkTag,
                   stack32: (segAttr[Seg.SS] & ATTR_DB) !== 0,
                   flatSegs: flatSegments(r.seg),
+                  wideSegs: wideSegments(r.seg),
+                  segBases: r.seg.base,
                   lookup: jit.maxRegionBlocks === 1 ? undefined : (at) => {
                     // Blocks in the same page only: one TLB entry, the entry's, maps them all.
                     const to = (csBase + (at & ipMask)) >>> 0;

@@ -60,11 +60,16 @@ export interface CompiledBlock {
   /** A WebAssembly translation (jit/wasm/), not a JavaScript one. */
   wasm: boolean;
   /**
+   * Called when its block, or a member of its region, is dropped from the decode cache: a
+   * WebAssembly translation leaves the jump cache (jit/wasm/runtime.ts). Null for JavaScript ones.
+   */
+  onDrop: (() => void) | null;
+  /** Instructions in the block (a call may run them all: the caller's budget must allow). */
+  count: number;
+  /**
    * Chaining (interp/soft-cpu.ts): the translations last seen to follow this one, at IP
    * `linkIp0`/`linkIp1`, valid while `linkEpoch` is the run loop's current epoch.
    */
-  /** Instructions in the block (a call may run them all: the caller's budget must allow). */
-  count: number;
   link0: CompiledBlock | null;
   linkIp0: number;
   link1: CompiledBlock | null;
@@ -85,6 +90,7 @@ export const UNTRANSLATABLE: CompiledBlock = Object.freeze({
   ip: NaN,
   longMode: false,
   wasm: false,
+  onDrop: null,
   source: '',
   inlined: 0,
   direct: 0,
@@ -330,6 +336,9 @@ export interface TranslationTarget {
   stack32?: boolean;
   /** Bit n set: segment n is flat now (translation-context.ts writes its accesses for that). */
   flatSegs?: number;
+  /** Bit n set: segment n is a 4 GiB data segment now, at base `segBases[n]` (wideSegments; jit/wasm/). */
+  wideSegs?: number;
+  segBases?: ArrayLike<number>;
   /** The cached block at an IP in the same page, for multi-block translations (region.ts). */
   lookup?: (ip: number) => CodeBlock | null;
 }
@@ -361,6 +370,6 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   // translations apart.
   const factory = new Function(...names, `return function block_${(ip >>> 0).toString(16)}(cpu, budget) {\n${prologue}\n${source}\n};`) as (...a: unknown[]) => CompiledBlockFn;
   const entryIp = ip & (block.mode === CpuMode.Bits16 ? 0xffff : -1);
-  return { fn: factory(...args), ip: entryIp, longMode, wasm: false, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
+  return { fn: factory(...args), ip: entryIp, longMode, wasm: false, onDrop: null, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
 }
 

@@ -75,6 +75,11 @@ export interface JitCounters {
   entries: number;
   /** Of those, entries through a link from the translation before (no lookup). */
   chained: number;
+  /**
+   * Translations WebAssembly went on to from the one before through its jump cache, without
+   * returning to the run loop (jit/wasm/runtime.ts); not counted in `entries`.
+   */
+  wasmChained: number;
   /** Instructions retired inside translations (the rest of the CPU's count was interpreted). */
   retired: number;
   /** Host time spent generating and compiling, ns. */
@@ -94,7 +99,7 @@ export class Jit {
   readonly maxRegionBlocks: number;
   readonly backend: JitBackend;
   // The counts that pass 2^31 in a long run start as doubles (WIDE_ZERO).
-  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, failures: 0, stale: 0 };
+  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 
@@ -170,16 +175,16 @@ export class Jit {
     const masks = { readMask: mmu.readMask, readExpect: mmu.readExpect, writeMask: mmu.writeMask, writeExpect: mmu.writeExpect };
     let region;
     try {
-      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.flatSegs ?? 0, masks, runtime.layout, this.onCompile !== null);
+      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.wideSegs ?? 0, target!.segBases ?? [], masks, runtime.layout, this.onCompile !== null);
     } catch (e) {
       if (e instanceof Unsupported) return null;
       throw e;
     }
-    const fn = runtime.instantiate(region, masks);
+    const { fn, onDrop } = runtime.instantiate(region);
     const entryIp = ip | 0;
     const first = `0x${(ip >>> 0).toString(16)}`;
     const what = members.length === 0 ? `block at ${first}` : `${members.length + 1} blocks from ${first}`;
     const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (a ${region.body.length}-byte function)\n${region.listing}`;
-    return { fn, ip: entryIp, longMode: false, wasm: true, source, inlined: region.total, direct: region.total, loops: region.loops, count: block.insns.length, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
+    return { fn, ip: entryIp, longMode: false, wasm: true, onDrop, source, inlined: region.total, direct: region.total, loops: region.loops, count: block.insns.length, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
   }
 }

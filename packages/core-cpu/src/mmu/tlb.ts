@@ -49,11 +49,15 @@ const TLB_SEEN = 1 << 11;
 export const TLB_SLOTS = 1 << 20;
 /**
  * In a WebAssembly RAM backing's scratch area, after the TLB's entries (offsets from
- * Tlb.wasmOffset): the JIT's status slots (jit/wasm/context.ts), then the CPU's
- * general-purpose registers (GprFile, placed there by SoftCpu).
+ * Tlb.wasmOffset): the JIT's status slots (jit/wasm/context.ts), the CPU's general-purpose
+ * registers and segment caches (GprFile and SegmentCache, placed there by SoftCpu), and the
+ * WebAssembly translations' jump cache (jit/wasm/runtime.ts).
  */
 export const WASM_STATUS_OFFSET = TLB_SLOTS * 4;
-export const WASM_GPR_OFFSET = WASM_STATUS_OFFSET + 256;
+export const WASM_GPR_OFFSET = WASM_STATUS_OFFSET + 0x100;
+/** The segment caches' bases, limits and attributes (SegmentCache, placed there by SoftCpu). */
+export const WASM_SEG_OFFSET = WASM_STATUS_OFFSET + 0x200;
+export const WASM_JUMP_CACHE_OFFSET = WASM_STATUS_OFFSET + 0x1000;
 
 /** Filled slots remembered for cheap flushes; past this a fill flushes everything first. */
 export const TLB_VALID_LIST_CAPACITY = 1 << 16;

@@ -16,7 +16,7 @@ const join = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >
 
 export class CpuRegisters {
   readonly gpr: GprFile;
-  readonly seg = new SegmentCache();
+  readonly seg: SegmentCache;
   readonly flags = new LazyFlags();
   readonly fpu = new FpuState();
   /** Bits 63:32 of RFLAGS are reserved (zero); only the low word exists. */
@@ -39,9 +39,13 @@ export class CpuRegisters {
   idtBaseHi = 0;
   idtLimit = 0;
 
-  /** `gpr`: where the general-purpose registers live (GprFile's constructor); a file of their own by default. */
-  constructor(gpr: GprFile = new GprFile()) {
+  /**
+   * `gpr` and `seg`: where the general-purpose registers and the segment caches live (their
+   * constructors take a buffer); ones of their own by default.
+   */
+  constructor(gpr: GprFile = new GprFile(), seg: SegmentCache = new SegmentCache()) {
     this.gpr = gpr;
+    this.seg = seg;
   }
 
   /**

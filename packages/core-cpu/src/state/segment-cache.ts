@@ -21,13 +21,25 @@ export const ATTR_G = 0x8000;
 export const ATTR_UNUSABLE = 0x10000;
 
 export class SegmentCache {
+  /** Bytes `base`, `limit` and `attr` take, one after the other, in a buffer given to the constructor. */
+  static readonly BYTES = 96;
   readonly selector = new Uint16Array(8);
   /** Low 32 bits of each base; FS, GS, LDTR and TR have 64-bit bases in long mode. */
-  readonly base = new Int32Array(8);
+  readonly base: Int32Array;
   readonly baseHi = new Int32Array(8);
   /** Byte-granular limit (G already applied); 0xffffffff is stored as -1. */
-  readonly limit = new Int32Array(8);
-  readonly attr = new Int32Array(8);
+  readonly limit: Int32Array;
+  readonly attr: Int32Array;
+
+  /**
+   * `buffer`: where base, limit and attr live (at `byteOffset`, BYTES bytes): SoftCpu puts them
+   * in the RAM backing's WebAssembly memory, whose translations check them on entry.
+   */
+  constructor(buffer: ArrayBufferLike = new ArrayBuffer(SegmentCache.BYTES), byteOffset = 0) {
+    this.base = new Int32Array(buffer, byteOffset, 8);
+    this.limit = new Int32Array(buffer, byteOffset + 32, 8);
+    this.attr = new Int32Array(buffer, byteOffset + 64, 8);
+  }
 
   load(seg: number, s: SegmentState): void {
     this.selector[seg] = s.selector;

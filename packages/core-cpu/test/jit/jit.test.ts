@@ -61,6 +61,39 @@ function machine(code: number[], threshold: number | null, real = false, onCompi
   return { cpu, memory, mmio };
 }
 
+/** A little-endian dword. */
+function le32(v: number): number[] {
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+}
+
+/**
+ * 32-bit code at 0x1000 from bytes, labels (strings) and references to them: ['jne', l] (rel8),
+ * ['call', l] (rel32), ['abs32', l] (the label's address).
+ */
+function asm32(parts: (number | string | [string, string])[]): number[] {
+  const labels = new Map<string, number>();
+  const size = (p: number | string | [string, string]): number => (typeof p === 'number' ? 1 : typeof p === 'string' ? 0 : p[0] === 'jne' ? 2 : p[0] === 'call' ? 5 : 4);
+  let at = 0x1000;
+  for (const p of parts) {
+    if (typeof p === 'string') labels.set(p, at);
+    at += size(p);
+  }
+  const out: number[] = [];
+  at = 0x1000;
+  for (const p of parts) {
+    const end = at + size(p);
+    if (typeof p === 'number') out.push(p);
+    else if (typeof p !== 'string') {
+      const target = labels.get(p[1])!;
+      if (p[0] === 'jne') out.push(0x75, (target - end) & 0xff);
+      else if (p[0] === 'call') out.push(0xe8, ...le32(target - end));
+      else out.push(...le32(target));
+    }
+    at = end;
+  }
+  return out;
+}
+
 /**
  * Runs `code` under the interpreter (`a`) and under a JIT that lets blocks run 10 times first
  * and translates up to 8 blocks together (`b`), with the translations' sources.
@@ -154,6 +187,105 @@ describe('JIT', () => {
     expect(m.cpu.regs.gpr.r32[0] & 0xffff).toBe(5050);
     expect(m.cpu.jit!.counters.compiled).toBeGreaterThan(0);
     expect(m.cpu.jit!.counters.wasm).toBe(0);
+  });
+
+  it('runs LODS, STOS, MOVS, SCAS and CMPS (no REP) in WebAssembly translations, DF clear and set, as the interpreter does', () => {
+    const code = asm32([
+      0xbe, ...le32(0x3000), 0xbf, ...le32(0x3100), 0xb9, ...le32(64), //   mov esi, 0x3000; mov edi, 0x3100; mov ecx, 64
+      'copy', 0xac, 0x00, 0xc8, 0xaa, 0x49, ['jne', 'copy'], //             lodsb; add al, cl; stosb; dec ecx; jne
+      0xbe, ...le32(0x3100), 0xbf, ...le32(0x3200), 0xb9, ...le32(16), //   mov esi, 0x3100; mov edi, 0x3200; mov ecx, 16
+      'words', 0xa5, 0x66, 0xaf, 0x49, ['jne', 'words'], //                 movsd; scasw; dec ecx; jne
+      0xfd, 0xbe, ...le32(0x313c), 0xbf, ...le32(0x323c), 0xb9, ...le32(8), // std; esi, edi at the last dwords; ecx = 8
+      'back', 0xa7, 0x0f, 0x94, 0xc3, 0x00, 0xdf, 0x66, 0xab, 0x49, ['jne', 'back'], // cmpsd; sete bl; add bh, bl; stosw; dec ecx; jne
+      0xfc, 0xf4, //                                                         cld; hlt
+    ]);
+    const sources: string[] = [];
+    const seed = (m: ReturnType<typeof machine>) => {
+      for (let i = 0; i < 0x100; i++) m.memory.write8(0x3000 + i, (i * 37 + 11) & 0xff);
+      m.memory.write32(0x3210, 0x12345678);
+      return m;
+    };
+    const a = seed(machine(code, null));
+    const b = seed(machine(code, 2, false, (c) => sources.push(c.source), 'wasm'));
+    a.cpu.run(100000);
+    b.cpu.run(100000);
+    expect(b.cpu.halted).toBe(true);
+    expect([b.cpu.retired, b.cpu.regs.rip, b.cpu.regs.flags.get(), ...b.cpu.regs.gpr.r32.subarray(0, 8)])
+      .toEqual([a.cpu.retired, a.cpu.regs.rip, a.cpu.regs.flags.get(), ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+    expect(Array.from(b.memory.readBytes(0x3000, 0x300))).toEqual(Array.from(a.memory.readBytes(0x3000, 0x300)));
+    // The loops ran in WebAssembly: each one's string instructions are in a listing.
+    const wasm = sources.filter((s) => s.includes('WebAssembly')).join('\n');
+    for (const m of ['lods', 'stos', 'movs', 'scas', 'cmps']) expect(wasm, m).toContain(`  ${m} `);
+    expect(b.cpu.jit!.counters.retired).toBeGreaterThan(100);
+  });
+
+  it('reads through a based 4 GiB segment (Linux\'s per-CPU FS) in WebAssembly translations, and checks the base on entry', () => {
+    // sum the dwords at fs:[ebx], ebx = 0 .. 0x3c, then HLT
+    const code = asm32([
+      0x31, 0xdb, 0xb9, ...le32(16), //                 xor ebx, ebx; mov ecx, 16
+      'sum', 0x64, 0x03, 0x03, 0x83, 0xc3, 0x04, 0x49, ['jne', 'sum'], // add eax, fs:[ebx]; add ebx, 4; dec ecx; jne
+      0xf4,
+    ]);
+    const runs = [0x2000, 0x2400].map((fsBase) => {
+      const sources: string[] = [];
+      const run = (m: ReturnType<typeof machine>) => {
+        for (let i = 0; i < 0x800; i += 4) m.memory.write32(0x2000 + i, i * 3 + 1);
+        m.cpu.regs.seg.base[4] = fsBase;
+        m.cpu.run(100000);
+        return m;
+      };
+      return { a: run(machine(code, null)), b: run(machine(code, 2, false, (c) => sources.push(c.source), 'wasm')), sources };
+    });
+    for (const { a, b, sources } of runs) {
+      expect([b.cpu.retired, ...b.cpu.regs.gpr.r32.subarray(0, 8)]).toEqual([a.cpu.retired, ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+      expect(sources.some((s) => s.includes('WebAssembly') && s.includes('fs:'))).toBe(true);
+    }
+    expect(runs[0].a.cpu.regs.gpr.r32[0]).not.toBe(runs[1].a.cpu.regs.gpr.r32[0]);
+    // A translation made for one base refuses another (its prologue returns 0: stale).
+    const m = machine(code, 2, false, null, 'wasm');
+    m.cpu.regs.seg.base[4] = 0x2000;
+    m.cpu.run(20);
+    m.cpu.regs.seg.base[4] = 0x2400;
+    const before = m.cpu.jit!.counters.stale;
+    m.cpu.run(30);
+    expect(m.cpu.jit!.counters.stale).toBe(before + 1);
+  });
+
+  it('goes on from one WebAssembly translation to the next inside the dispatcher (jump cache), as the interpreter runs them', () => {
+    // 1000 calls of a function in a loop: call, the function, and the loop's tail are separate translations.
+    const code = asm32([
+      0xb9, ...le32(1000), //                  mov ecx, 1000
+      'loop', ['call', 'f'], 0x49, ['jne', 'loop'], 0xf4, // call f; dec ecx; jne loop; hlt
+      'f', 0x01, 0xc8, 0x83, 0xd2, 0x00, 0xc3, //           f: add eax, ecx; adc edx, 0; ret
+    ]);
+    const a = machine(code, null);
+    const b = machine(code, 0, false, null, 'wasm');
+    a.cpu.run(100000);
+    b.cpu.run(100000);
+    expect([b.cpu.retired, b.cpu.regs.rip, b.cpu.regs.flags.get(), ...b.cpu.regs.gpr.r32.subarray(0, 8)])
+      .toEqual([a.cpu.retired, a.cpu.regs.rip, a.cpu.regs.flags.get(), ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+    expect(Array.from(b.memory.readBytes(0x7f00, 0x100))).toEqual(Array.from(a.memory.readBytes(0x7f00, 0x100)));
+    const c = b.cpu.jit!.counters;
+    // Almost every step between translations stays inside WebAssembly.
+    expect(c.wasmChained).toBeGreaterThan(2500);
+    expect(c.entries).toBeLessThan(100);
+  });
+
+  it('leaves the jump cache when a translation\'s code is rewritten, so the dispatcher never runs the old code', () => {
+    // Each pass calls f, which loads an immediate, then increments that immediate in the code.
+    const code = asm32([
+      0xb9, ...le32(50), 0x31, 0xdb, //                     mov ecx, 50; xor ebx, ebx
+      'loop', ['call', 'f'], 0x01, 0xc3, //                 call f; add ebx, eax
+      0xff, 0x05, ['abs32', 'imm'], 0x49, ['jne', 'loop'], 0xf4, // inc dword [imm]; dec ecx; jne loop; hlt
+      'f', 0xb8, 'imm', ...le32(1), 0xc3, //                f: mov eax, 1; ret
+    ]);
+    const a = machine(code, null);
+    const b = machine(code, 0, false, null, 'wasm');
+    a.cpu.run(100000);
+    b.cpu.run(100000);
+    expect(a.cpu.regs.gpr.r32[3]).toBe(1275); // 1 + 2 + ... + 50
+    expect([b.cpu.retired, ...b.cpu.regs.gpr.r32.subarray(0, 8)]).toEqual([a.cpu.retired, ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+    expect(b.cpu.jit!.counters.wasmChained).toBeGreaterThan(50);
   });
 
   it('counts the instructions retired inside translations (--stats)', () => {

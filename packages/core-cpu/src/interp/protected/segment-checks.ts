@@ -52,6 +52,15 @@ export function flatSegments(seg: SegmentCache): number {
   return mask;
 }
 
+/** Bit n set: segment n is plain writable data with a 4 GiB limit, at any base (the WebAssembly JIT adds it). */
+export function wideSegments(seg: SegmentCache): number {
+  let mask = 0;
+  for (let n = 0; n < 6; n++) {
+    if ((seg.attr[n] & WRITABLE_SIMPLE_MASK) === WRITABLE_SIMPLE_VALUE && seg.limit[n] === -1) mask |= 1 << n;
+  }
+  return mask;
+}
+
 /**
  * Mnemonics whose first operand is a ModRM memory destination they store to. Everything else
  * with an E/M first operand only reads it (CMP, TEST, BT, PUSH, JMP/CALL, LGDT, x87 loads ...).

@@ -35,7 +35,11 @@ export class Unsupported {
 
 /** The status area's int32 slots (runtime.ts reads and writes them). */
 export const STATUS = {
-  /** 8-14: fk, fo, fz, fa, fb, fr, fc (0-7 unused: the registers are in the register file). */
+  /**
+   * 8-14: fk, fo, fz, fa, fb, fr, fc, the flag record not yet in LazyFlags (fk = 0: none): a
+   * translation starts from it and leaves its own there (0-7 unused: the registers are in the
+   * register file).
+   */
   flags: 8,
   rip: 15,
   /** The instruction a slow path is for (index in the translation), and its count (the host stores that). */
@@ -45,12 +49,28 @@ export const STATUS = {
   events: 18,
   /** Set by a slow path that faulted (the host keeps the exception; the translation leaves through its fault exit). */
   fault: 19,
+  /** The epoch the jump cache's entries must carry (runtime.ts). */
+  epoch: 20,
+  /** The MMU's access masks now (packedMasks), set by the host: a translation checks them on entry. */
+  masks: 21,
+  /** Set by the dispatcher: the running translation's table slot, and the count retired before it in this call. */
+  slot: 22,
+  chainBase: 23,
+  /** Translations the dispatcher went on to through the jump cache in this call. */
+  chained: 24,
+  /** EFLAGS.DF, set by the host (no translation changes it): string instructions step by it. */
+  df: 25,
   /** Slots in all. */
-  size: 20,
+  size: 26,
 } as const;
 
 
 const SS = 2;
+
+/** The MMU's four access masks in one word (each is a few TLB flag bits, below 2^8). */
+export function packedMasks(m: AccessMasks): number {
+  return (m.readMask | (m.readExpect << 8) | (m.writeMask << 16) | (m.writeExpect << 24)) | 0;
+}
 
 export class WasmContext {
   readonly code = new Code();
@@ -58,8 +78,8 @@ export class WasmContext {
   j = 0;
   local = 0;
   flags: StaticFlags = MEMORY_FLAGS;
-  /** Segments addressed (their flatness is checked on entry). */
-  readonly usedSegs = new Set<number>();
+  /** Segments addressed, each with its base at translation (the prologue checks both: region.ts). */
+  readonly usedSegs = new Map<number, number>();
   usesStack = false;
   /** Registers written as a whole dword (their high halves are cleared at the exit, as the JS backend does). */
   readonly dwordRegs = new Set<number>();
@@ -71,8 +91,9 @@ export class WasmContext {
   outerCases = 0;
 
   constructor(
-    /** Bit n: segment n was flat at translation. */
-    readonly flatSegs: number,
+    /** Bit n: segment n was plain writable data with a 4 GiB limit at translation (wideSegments), at base `segBases[n]`. */
+    readonly wideSegs: number,
+    readonly segBases: ArrayLike<number>,
     readonly stack32: boolean,
     readonly masks: AccessMasks,
     /** Byte offsets in the WebAssembly memory of the TLB's entries and of the status area. */
@@ -81,7 +102,7 @@ export class WasmContext {
   ) {}
 
   /** What `restore` needs to take back a partly written instruction. */
-  save(): { length: number; depth: number; flags: StaticFlags; segs: number[]; stack: boolean; dwords: number[] } {
+  save(): { length: number; depth: number; flags: StaticFlags; segs: [number, number][]; stack: boolean; dwords: number[] } {
     return { length: this.code.bytes.length, depth: this.code.depth, flags: this.flags, segs: [...this.usedSegs], stack: this.usesStack, dwords: [...this.dwordRegs] };
   }
 
@@ -90,7 +111,7 @@ export class WasmContext {
     this.code.depth = s.depth;
     this.flags = s.flags;
     this.usedSegs.clear();
-    for (const x of s.segs) this.usedSegs.add(x);
+    for (const [seg, base] of s.segs) this.usedSegs.set(seg, base);
     this.usesStack = s.stack;
     this.dwordRegs.clear();
     for (const x of s.dwords) this.dwordRegs.add(x);
@@ -172,32 +193,55 @@ export class WasmContext {
     }
   }
 
-  private requireFlat(seg: number): void {
-    if ((this.flatSegs & (1 << seg)) === 0) throw new Unsupported(`segment ${seg} not flat`);
-    this.usedSegs.add(seg);
+  /**
+   * The base of segment `seg`, which must be a 4 GiB data segment: its offsets then never
+   * fault on the limit, and linear = offset + base (mod 2^32). Linux's per-CPU segment (FS)
+   * is one with a base; most others are flat.
+   */
+  private segment(seg: number): number {
+    if ((this.wideSegs & (1 << seg)) === 0) throw new Unsupported(`segment ${seg} not a 4 GiB data segment`);
+    const base = this.segBases[seg] | 0;
+    this.usedSegs.set(seg, base);
+    return base;
   }
 
-  /** Sets the linear-address local to the instruction's memory operand (a flat segment). */
+  /** Adds `base` to the offset on the stack (nothing when it is 0). */
+  private addBase(base: number): void {
+    if (base !== 0) this.code.i32(base).op(Op.i32Add);
+  }
+
+  /** Sets the linear-address local to the instruction's memory operand. */
   linear(insn: Instruction): number {
-    this.requireFlat(insn.segment);
+    const base = this.segment(insn.segment);
     this.offset(insn);
+    this.addBase(base);
     this.code.set(L.lin);
     return insn.segment;
   }
 
-  /** Sets the linear-address local to `seg`:`offset` (a constant offset, a flat segment). */
+  /** Sets the linear-address local to `seg`:`offset` (a constant offset). */
   absolute(seg: number, offset: number): number {
-    this.requireFlat(seg);
-    this.code.setConst(L.lin, offset | 0);
+    const base = this.segment(seg);
+    this.code.setConst(L.lin, (offset + base) | 0);
     return seg;
   }
 
-  /** Sets the linear-address local to SS:`push` (a flat 32-bit stack). */
+  /** Sets the linear-address local to `seg`:`push` (an offset the caller pushes). */
+  linearAt(seg: number, push: () => void): number {
+    const base = this.segment(seg);
+    push();
+    this.addBase(base);
+    this.code.set(L.lin);
+    return seg;
+  }
+
+  /** Sets the linear-address local to SS:`push` (a 32-bit stack). */
   stackLinear(push: () => void): number {
     if (!this.stack32) throw new Unsupported('16-bit stack');
-    this.requireFlat(SS);
+    const base = this.segment(SS);
     this.usesStack = true;
     push();
+    this.addBase(base);
     this.code.set(L.lin);
     return SS;
   }

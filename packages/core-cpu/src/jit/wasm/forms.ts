@@ -5,7 +5,7 @@
  * `Unsupported` (the block is translated to JavaScript instead).
  */
 import { CF, FlagOp, OF } from '../../alu/lazy-flags.js';
-import { CpuMode, type Instruction } from '../../decoder/instruction.js';
+import { CpuMode, PREFIX_REP, PREFIX_REPNE, type Instruction } from '../../decoder/instruction.js';
 import { FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, RUNTIME_FLAGS } from '../flag-state.js';
 import { callTarget } from '../direct-emitters.js';
 import { opSizeOf, SIZE_MASK } from '../register-forms.js';
@@ -13,7 +13,7 @@ import { MUL_EAGER } from '../../interp/handlers/muldiv.js';
 import { SHIFT_EAGER } from '../../interp/handlers/shift.js';
 import { carryOf, conditionCode, runtimeCarry, runtimeConditionCode } from './conditions.js';
 import { L } from './code.js';
-import { Unsupported, type WasmContext } from './context.js';
+import { STATUS, Unsupported, type WasmContext } from './context.js';
 import { IMPORT } from './imports.js';
 import { Op } from './encoder.js';
 
@@ -390,6 +390,61 @@ function widening(ctx: WasmContext, insn: Instruction, signed: boolean): void {
  * Writes `insn` (not a branch: region.ts handles those) into the translation, or throws
  * Unsupported when this backend does not write it.
  */
+const ESI = 6;
+const EDI = 7;
+const ES = 0;
+
+/**
+ * LODS, STOS, MOVS, SCAS and CMPS without a REP prefix (REP runs stay with the interpreter's
+ * run handlers), over 32-bit addresses: one element, as interp/handlers/string.ts does it
+ * (reads, then the write, then ESI/EDI step by DF; SCAS and CMPS set the flags as CMP).
+ */
+function stringElement(ctx: WasmContext, insn: Instruction, name: string, size: number): void {
+  if (insn.addrSize !== 4) throw new Unsupported('16-bit string addresses');
+  if ((insn.prefixes & (PREFIX_REP | PREFIX_REPNE)) !== 0) throw new Unsupported('REP string instruction');
+  const c = ctx.code;
+  const source = (into: number): void => {
+    const seg = ctx.linearAt(insn.segment, () => c.get(L.e0 + ESI));
+    ctx.read(size, into, seg);
+  };
+  const destination = (): number => ctx.linearAt(ES, () => c.get(L.e0 + EDI));
+  switch (name) {
+    case 'lods':
+      source(L.v);
+      ctx.setReg(0, size, () => c.get(L.v));
+      break;
+    case 'stos':
+      ctx.reg(0, size);
+      c.set(L.v);
+      ctx.write(size, L.v, destination());
+      break;
+    case 'movs':
+      source(L.v);
+      ctx.write(size, L.v, destination());
+      break;
+    case 'scas':
+      ctx.reg(0, size);
+      c.set(L.a);
+      ctx.read(size, L.b, destination());
+      break;
+    case 'cmps':
+      source(L.a);
+      ctx.read(size, L.b, destination());
+      break;
+    default:
+      throw new Unsupported(name);
+  }
+  // The step: -size when DF is set.
+  c.i32(-size).i32(size).i32(0).mem(Op.i32Load, 2, ctx.statusOffset + 4 * STATUS.df).op(Op.select).set(L.c);
+  const step = (r: number): void => ctx.setReg(r, 4, () => c.get(L.e0 + r).get(L.c).op(Op.i32Add));
+  if (name !== 'stos' && name !== 'scas') step(ESI);
+  if (name !== 'lods') step(EDI);
+  if (name === 'scas' || name === 'cmps') {
+    c.get(L.a).get(L.b).op(Op.i32Sub).set(L.v);
+    recordFlags(ctx, FlagOp.SUB, size * 8, L.a, L.b, L.v, true);
+  }
+}
+
 export function directForm(ctx: WasmContext, insn: Instruction): void {
   if (insn.mode === CpuMode.Bits64) throw new Unsupported('64-bit');
   if (insn.opSize !== 4 && insn.opSize !== 2) throw new Unsupported('operand size');
@@ -525,6 +580,9 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
       return imul(ctx, insn, false);
     case 'imul_Gv_Ev_Iz': case 'imul_Gv_Ev_Ibs':
       return imul(ctx, insn, true);
+  }
+  if (name === 'lods' || name === 'stos' || name === 'movs' || name === 'scas' || name === 'cmps') {
+    return stringElement(ctx, insn, name, /[XY]b/.test(form) ? 1 : insn.opSize);
   }
   if (name.startsWith('set') && form === 'Eb') {
     const dst = new RmOperand(ctx, insn, 1);

@@ -16,34 +16,42 @@ import type { AccessMasks } from '../../mmu/mmu.js';
 import { hex, type RegionMember } from '../block-compiler.js';
 import { regionLayout } from '../region-layout.js';
 import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from '../direct-emitters.js';
-import { MEMORY_FLAGS, RUNTIME_FLAGS } from '../flag-state.js';
-import { L } from './code.js';
-import { STATUS, Unsupported, WasmContext } from './context.js';
+import { RUNTIME_FLAGS } from '../flag-state.js';
+import { Code, L } from './code.js';
+import { packedMasks, STATUS, Unsupported, WasmContext } from './context.js';
+import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
+import { ATTR_DB } from '../../state/segment-cache.js';
 import { Op, uleb } from './encoder.js';
 import { condition, directForm, nearTransfer } from './forms.js';
+
+const CS = 1;
+const SS = 2;
 
 export interface WasmRegion {
   /** The function's body (runtime.ts makes the module around it). */
   body: number[];
-  /** Segments that must still be flat on entry, and whether SS must be a 32-bit stack. */
-  flatSegs: number[];
-  usesStack: boolean;
   /** Registers written as dwords (their high halves are cleared at exits). */
   dwordRegs: number[];
   /** Per instruction: its IP (a fault's address). */
   ips: Int32Array;
-  /** Instructions in all, and whether the function branches inside itself. */
+  /** Instructions in all, and in the entry block (the budget a call needs). */
   total: number;
+  entryCount: number;
+  /** Whether the function branches inside itself. */
   loops: boolean;
   /** The guest instructions, one line each, when asked for (--trace=jit); '' otherwise. */
   listing: string;
 }
 
 export interface WasmLayout {
-  /** Byte offsets in the memory of the TLB's entries, the status area and the registers (GprFile), and its size in pages. */
+  /**
+   * Byte offsets in the memory of the TLB's entries, the status area, the registers (GprFile)
+   * and the segment caches (SegmentCache: bases, limits, attributes), and its size in pages.
+   */
   tlbOffset: number;
   statusOffset: number;
   gprOffset: number;
+  segOffset: number;
   pages: number;
 }
 
@@ -53,19 +61,19 @@ export interface WasmLayout {
  * instructions is not one this backend writes. `withListing`: disassemble the instructions
  * (--trace=jit); not done otherwise, as it would cost every compile.
  */
-export function generateWasmRegion(members: RegionMember[], stack32: boolean, flatSegs: number, masks: AccessMasks, layout: WasmLayout, withListing = false): WasmRegion {
+export function generateWasmRegion(
+  members: RegionMember[], stack32: boolean, wideSegs: number, segBases: ArrayLike<number>, masks: AccessMasks, layout: WasmLayout, withListing = false,
+): WasmRegion {
   if (members[0].block.mode !== CpuMode.Bits32) throw new Unsupported('not 32-bit code');
   const { ipMask, labels, caseIps, isMember, maxLength, total, loops } = regionLayout(members);
   // Case order: each member's start, then its inner labels in order.
   const caseOf = new Map<number, number>(caseIps.map((ip, i) => [ip, i]));
 
-  const ctx = new WasmContext(flatSegs, stack32, masks, layout.tlbOffset, layout.statusOffset);
+  const ctx = new WasmContext(wideSegs, segBases, stack32, masks, layout.tlbOffset, layout.statusOffset);
   const c = ctx.code;
   const cases = caseIps.length;
-  // Prologue: the registers from the register file (GprFile, in this memory), fz = 32
-  // (flag-state.ts's locals), then the dispatch.
-  for (let r = 0; r < 8; r++) c.i32(0).mem(Op.i32Load, 2, layout.gprOffset + 4 * r).set(L.e0 + r);
-  c.setConst(L.fz, 32);
+  const status = (slot: number): number => layout.statusOffset + 4 * slot;
+  const flagLocals = [L.fk, L.fo, L.fz, L.fa, L.fb, L.fr, L.fc];
   // Blocks: fault exit, exit, then the dispatch loop.
   c.op(Op.block, 0x40, Op.block, 0x40, Op.loop, 0x40);
   for (let i = 0; i < cases; i++) c.op(Op.block, 0x40);
@@ -154,7 +162,8 @@ export function generateWasmRegion(members: RegionMember[], stack32: boolean, fl
     const n = block.insns.length;
     const nexts = instructionEnds(block.insns, start, ipMask);
     openCase();
-    ctx.flags = loops ? RUNTIME_FLAGS : MEMORY_FLAGS;
+    // Entered with the record the prologue loaded, or from another case: known at run time only.
+    ctx.flags = RUNTIME_FLAGS;
     let ended = false;
     let addr = start;
     let seg = 0;
@@ -210,10 +219,9 @@ export function generateWasmRegion(members: RegionMember[], stack32: boolean, fl
   // The epilogue: the registers to the register file (a dword write clears the high half, as
   // the JavaScript translation's spill does), the flag locals and RIP to the status area; the
   // count returned.
-  const status = (slot: number): number => layout.statusOffset + 4 * slot;
   const storeState = (): void => {
     for (let r = 0; r < 8; r++) c.i32(0).get(L.e0 + r).mem(Op.i32Store, 2, layout.gprOffset + 4 * r);
-    [L.fk, L.fo, L.fz, L.fa, L.fb, L.fr, L.fc].forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + i)));
+    flagLocals.forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + i)));
   };
   storeState();
   for (const r of [...ctx.dwordRegs].sort()) c.i32(0).i32(0).mem(Op.i32Store, 2, layout.gprOffset + 64 + 4 * r);
@@ -223,13 +231,36 @@ export function generateWasmRegion(members: RegionMember[], stack32: boolean, fl
   storeState();
   c.i32(-1);
 
+  // The prologue, written last because it checks what the body turned out to use: the CPU
+  // state the translation was made for (else it returns 0, and the host translates the block
+  // again for the state it is in), then the registers from the register file and the flag
+  // record from the status area (the previous translation's when the dispatcher went on from
+  // it; fk = 0 from the host).
+  const p = new Code();
+  const leaveUnless = (test: () => void): void => {
+    test();
+    p.op(Op.i32Eqz).if(() => p.i32(0).op(Op.return));
+  };
+  // SegmentCache's layout: 8 bases (array 0), 8 limits (1), 8 attribute words (2).
+  const seg = (array: number, s: number): number => layout.segOffset + 32 * array + 4 * s;
+  for (const [s, base] of [...ctx.usedSegs].sort((a, b) => a[0] - b[0])) {
+    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(2, s)).i32(WRITABLE_SIMPLE_MASK).op(Op.i32And).i32(WRITABLE_SIMPLE_VALUE).op(Op.i32Eq));
+    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(1, s)).i32(-1).op(Op.i32Eq));
+    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(0, s)).i32(base).op(Op.i32Eq));
+  }
+  if (ctx.usesStack) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(2, SS)).i32(ATTR_DB).op(Op.i32And));
+  // RIP constants are linear addresses only with the CS base it had (the jump cache keys on RIP).
+  leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(0, CS)).i32(segBases[CS] | 0).op(Op.i32Eq));
+  leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(packedMasks(masks)).op(Op.i32Eq));
+  for (let r = 0; r < 8; r++) p.i32(0).mem(Op.i32Load, 2, layout.gprOffset + 4 * r).set(L.e0 + r);
+  flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
+
   return {
-    body: c.bytes,
-    flatSegs: [...ctx.usedSegs].sort(),
-    usesStack: ctx.usesStack,
+    body: p.bytes.concat(c.bytes),
     dwordRegs: [...ctx.dwordRegs].sort(),
     ips,
     total,
+    entryCount: members[0].block.insns.length,
     loops,
     listing: listing.join('\n'),
   };

@@ -14,17 +14,17 @@ import { condition } from '../../interp/handlers/control.js';
 import { setCarryOnly, setRotateFlags } from '../../interp/handlers/shift.js';
 import type { SoftCpu } from '../../interp/soft-cpu.js';
 import type { Mmu } from '../../mmu/mmu.js';
-import { WASM_GPR_OFFSET, WASM_STATUS_OFFSET } from '../../mmu/tlb.js';
+import { WASM_GPR_OFFSET, WASM_JUMP_CACHE_OFFSET, WASM_SEG_OFFSET, WASM_STATUS_OFFSET } from '../../mmu/tlb.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
 import { ATTR_DB } from '../../state/segment-cache.js';
 import type { CompiledBlockFn } from '../block-compiler.js';
-import { LOCALS } from './code.js';
-import { STATUS } from './context.js';
-import { encodeModule, I32, Op } from './encoder.js';
+import { Code, LOCALS } from './code.js';
+import { packedMasks, STATUS } from './context.js';
+import { EMPTY_BLOCK, encodeModule, I32, Op } from './encoder.js';
 import { IMPORT_TYPES } from './imports.js';
 import type { WasmLayout, WasmRegion } from './region.js';
 
-const SS = 2;
+const EFLAGS_DF = 0x400;
 type DispatchFn = (slot: number, budget: number) => number;
 
 /** Type indices of every module here: the host functions' (imports.ts) first. */
@@ -55,20 +55,66 @@ const HOST_FUNCTIONS_MODULE = encodeModule({
   elements: [{ offset: 0, funcs: IMPORT_TYPES.map((_imp, i) => i) }],
 });
 
+/** Jump cache entries (a power of two), and each one's int32 words: RIP, slot, entry count, epoch. */
+const JUMP_CACHE_ENTRIES = 1024;
+const JUMP_ENTRY_WORDS = 4;
+const jumpIndex = (rip: number): number => ((rip ^ (rip >>> 12)) & (JUMP_CACHE_ENTRIES - 1)) * JUMP_ENTRY_WORDS;
+
 /**
  * The dispatcher `d(slot, budget)`: calls the translation in slot `slot` of the translations'
- * table. Every wrapper calls this one exported function, so V8 sees one WebAssembly callee at
- * that call site: a call from JavaScript to many different exports goes through V8's generic
- * wrapper (measured 50-65 ns a call with 50-500 of them, 25-29 ns through this table, 5 ns for
- * one export).
+ * table, then goes on to the translation at the RIP it left at, as long as the jump cache
+ * holds one for it (in the current epoch: see WasmRuntime.epoch), its entry block fits in what
+ * is left of the budget, no slow path left work pending, and it accepts the CPU state (its
+ * prologue's checks, region.ts; it returns 0 otherwise). Returns the count of them all, or the
+ * negative count of a translation that faulted.
+ *
+ * Every wrapper calls this one exported function, so V8 sees one WebAssembly callee at that
+ * call site: a call from JavaScript to many different exports goes through V8's generic
+ * wrapper (measured 50-65 ns a call with 50-500 of them, 25-29 ns through this table, 5 ns
+ * for one export). Going on inside WebAssembly also saves the return to the run loop, its
+ * lookups and the wrapper's checks at each step.
  */
-const DISPATCHER_MODULE = encodeModule({
-  importModule: 'e',
-  types: TYPES,
-  table: { name: 't' },
-  functions: [{ type: DISPATCH_TYPE, locals: [], body: [Op.localGet, 1, Op.localGet, 0, Op.callIndirect, TRANSLATION_TYPE, 0] }],
-  exports: [{ name: 'd', func: 0 }],
-});
+function dispatcherModule(pages: number, statusOffset: number, jumpCacheOffset: number): Uint8Array {
+  const c = new Code();
+  const [slot, budget, total, n, rip, e] = [0, 1, 2, 3, 4, 5];
+  const status = (i: number): number => statusOffset + 4 * i;
+  const word = (i: number): number => jumpCacheOffset + 4 * i;
+  const leave = (): void => {
+    c.if(() => c.get(total).op(Op.return));
+  };
+  c.op(Op.loop, EMPTY_BLOCK);
+  c.i32(0).get(slot).mem(Op.i32Store, 2, status(STATUS.slot));
+  c.i32(0).get(total).mem(Op.i32Store, 2, status(STATUS.chainBase));
+  c.get(budget).get(total).op(Op.i32Sub).get(slot).op(Op.callIndirect, TRANSLATION_TYPE, 0).tee(n);
+  c.i32(0).op(Op.i32LeS).if(() => {
+    c.get(n).i32(0).op(Op.i32LtS).if(() => c.get(n).op(Op.return));
+    c.get(total).op(Op.return);
+  });
+  c.get(total).get(n).op(Op.i32Add).set(total);
+  c.i32(0).mem(Op.i32Load, 2, status(STATUS.events));
+  leave();
+  // The entry for the RIP it left at (jumpIndex).
+  c.i32(0).mem(Op.i32Load, 2, status(STATUS.rip)).tee(rip);
+  c.get(rip).i32(12).op(Op.i32ShrU, Op.i32Xor).i32(JUMP_CACHE_ENTRIES - 1).op(Op.i32And).i32(Math.log2(JUMP_ENTRY_WORDS * 4)).op(Op.i32Shl).set(e);
+  c.get(e).mem(Op.i32Load, 2, word(0)).get(rip).op(Op.i32Ne);
+  leave();
+  c.get(e).mem(Op.i32Load, 2, word(3)).i32(0).mem(Op.i32Load, 2, status(STATUS.epoch)).op(Op.i32Ne);
+  leave();
+  c.get(e).mem(Op.i32Load, 2, word(2)).get(budget).get(total).op(Op.i32Sub).op(Op.i32GtS);
+  leave();
+  c.get(e).mem(Op.i32Load, 2, word(1)).set(slot);
+  c.i32(0).i32(0).mem(Op.i32Load, 2, status(STATUS.chained)).i32(1).op(Op.i32Add).mem(Op.i32Store, 2, status(STATUS.chained));
+  c.br(0).op(Op.end);
+  c.get(total);
+  return encodeModule({
+    importModule: 'e',
+    types: TYPES,
+    memory: { name: 'm', pages },
+    table: { name: 't' },
+    functions: [{ type: DISPATCH_TYPE, locals: [[4, I32]], body: c.bytes }],
+    exports: [{ name: 'd', func: 0 }],
+  });
+}
 
 /** A translation's module: imports the RAM's memory and the host table, exports its function. */
 function translationModule(region: WasmRegion, pages: number): Uint8Array {
@@ -92,28 +138,45 @@ export class WasmRuntime {
   private readonly dispatch: DispatchFn;
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
-  /** A wrapper collected (its translation dropped): its slot is free, and the module with it. */
+  /** Each slot's instruction addresses (WasmRegion.ips), for a fault in a translation the dispatcher went on to. */
+  private readonly ipsBySlot: Int32Array[] = [];
+  /**
+   * A wrapper collected (its translation dropped): its slot is free, and the module with it.
+   * The jump cache's entries may name the slot: a new epoch makes them all stale.
+   */
   private readonly slots = new FinalizationRegistry<number>((slot) => {
     this.table.set(slot, null);
     this.freeSlots.push(slot);
+    this.status[STATUS.epoch] = ++this.epoch;
   });
   /** The CPU and retired count of the translation running now (set by its wrapper). */
   private cpu: SoftCpu | null = null;
   private base = 0;
+  /** The jump cache (JUMP_CACHE_ENTRIES entries of JUMP_ENTRY_WORDS words). */
+  private readonly jumpCache: Int32Array;
+  /**
+   * The jump cache's epoch, and the TLB generation it was last bumped for. An entry maps a
+   * linear RIP to a translation of the code there: that holds while no INVLPG or TLB flush
+   * changed what the RIP maps to (a new generation) and no slot was reused (a new epoch too).
+   * A translation whose code is dropped takes its entries out itself (leaveJumpCache).
+   */
+  private epoch = 1;
+  private seenGeneration = -1;
 
   constructor(memory: WebAssembly.Memory, tlbOffset: number) {
     const statusOffset = tlbOffset + WASM_STATUS_OFFSET;
-    this.layout = { tlbOffset, statusOffset, gprOffset: tlbOffset + WASM_GPR_OFFSET, pages: memory.buffer.byteLength / 0x10000 };
+    this.layout = { tlbOffset, statusOffset, gprOffset: tlbOffset + WASM_GPR_OFFSET, segOffset: tlbOffset + WASM_SEG_OFFSET, pages: memory.buffer.byteLength / 0x10000 };
     this.status = new Int32Array(memory.buffer, statusOffset, STATUS.size);
+    this.jumpCache = new Int32Array(memory.buffer, tlbOffset + WASM_JUMP_CACHE_OFFSET, JUMP_CACHE_ENTRIES * JUMP_ENTRY_WORDS);
     const st = this.status;
     // A slow path: the count first (devices read time from it), the address the general way
     // (the limit check of a flat segment), the access, then whether work is pending. A fault
     // is kept for the wrapper, which rethrows it once the translation has left.
     const read = (size: 1 | 2 | 4) => (lin: number, seg: number, k: number, j: number): number => {
       const cpu = this.cpu!;
-      cpu.retired = this.base + k;
+      cpu.retired = this.base + st[STATUS.chainBase] + k;
       try {
-        const at = segmentLinear(cpu, seg, lin >>> 0, size);
+        const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
         const v = size === 1 ? cpu.mem.read8(at) : size === 2 ? cpu.mem.read16(at) : cpu.mem.read32(at);
         st[STATUS.events] = cpu.pendingEvents !== 0 ? 1 : 0;
         return v | 0;
@@ -124,9 +187,9 @@ export class WasmRuntime {
     };
     const write = (size: 1 | 2 | 4) => (lin: number, v: number, seg: number, k: number, j: number): void => {
       const cpu = this.cpu!;
-      cpu.retired = this.base + k;
+      cpu.retired = this.base + st[STATUS.chainBase] + k;
       try {
-        const at = segmentLinear(cpu, seg, lin >>> 0, size);
+        const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
         if (size === 1) cpu.mem.write8(at, v & 255);
         else if (size === 2) cpu.mem.write16(at, v & 65535);
         else cpu.mem.write32(at, v >>> 0);
@@ -156,7 +219,8 @@ export class WasmRuntime {
       },
     };
     new WebAssembly.Instance(new WebAssembly.Module(HOST_FUNCTIONS_MODULE), hostFunctions);
-    this.dispatch = new WebAssembly.Instance(new WebAssembly.Module(DISPATCHER_MODULE), { e: { t: this.table } }).exports.d as DispatchFn;
+    const dispatcher = dispatcherModule(this.layout.pages, statusOffset, tlbOffset + WASM_JUMP_CACHE_OFFSET);
+    this.dispatch = new WebAssembly.Instance(new WebAssembly.Module(dispatcher), { e: { m: memory, t: this.table } }).exports.d as DispatchFn;
     this.imports = { e: { m: memory, h: hostTable } };
   }
 
@@ -180,52 +244,84 @@ export class WasmRuntime {
     return runtime;
   }
 
-  /** Compiles and instantiates `region` (synchronously) and wraps it. */
-  instantiate(region: WasmRegion, masks: { readMask: number; readExpect: number; writeMask: number; writeExpect: number }): CompiledBlockFn {
+  /**
+   * Before a call from the host: the jump cache's epoch (see `epoch`), the MMU's access masks
+   * (translations check them), EFLAGS.DF, no flag record pending (LazyFlags holds the flags),
+   * then the jump cache's entry for this translation, at RIP.
+   */
+  private enter(cpu: SoftCpu, slot: number, entryCount: number): void {
+    const st = this.status;
+    const m = cpu.mmu!;
+    const rip = cpu.regs.rip;
+    if (m.tlb.generation !== this.seenGeneration) {
+      this.seenGeneration = m.tlb.generation;
+      st[STATUS.epoch] = ++this.epoch;
+    }
+    st[STATUS.masks] = packedMasks(m);
+    st[STATUS.df] = (cpu.regs.flags.raw & EFLAGS_DF) === 0 ? 0 : 1;
+    st[STATUS.flags] = 0;
+    st[STATUS.flags + 2] = 32;
+    st[STATUS.events] = 0;
+    st[STATUS.chained] = 0;
+    const jc = this.jumpCache;
+    const e = jumpIndex(rip);
+    jc[e] = rip;
+    jc[e + 1] = slot;
+    jc[e + 2] = entryCount;
+    jc[e + 3] = this.epoch;
+  }
+
+  /** Takes the jump cache's entries for the translation in `slot` out (its code was dropped). */
+  private leaveJumpCache(slot: number): void {
+    const jc = this.jumpCache;
+    for (let e = 0; e < jc.length; e += JUMP_ENTRY_WORDS) {
+      if (jc[e + 1] === slot) jc[e + 3] = 0; // epochs start at 1
+    }
+  }
+
+  /**
+   * Compiles and instantiates `region` (synchronously): the CompiledBlockFn that runs it, and
+   * what to call when its code is dropped.
+   */
+  instantiate(region: WasmRegion): { fn: CompiledBlockFn; onDrop: () => void } {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(translationModule(region, this.layout.pages)), this.imports);
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
     this.table.set(slot, instance.exports.r);
+    this.ipsBySlot[slot] = region.ips;
     const dispatch = this.dispatch;
     const st = this.status;
-    const flat = region.flatSegs;
-    const usesStack = region.usesStack;
-    const ips = region.ips;
-    const { readMask, readExpect, writeMask, writeExpect } = masks;
+    const entryCount = region.entryCount;
     const rt = this;
     const wrapper = function wasmTranslation(cpu: SoftCpu, budget: number): number {
-      const r = cpu.regs;
-      const seg = r.seg;
-      for (let i = 0; i < flat.length; i++) {
-        const s = flat[i];
-        if (!((seg.attr[s] & WRITABLE_SIMPLE_MASK) === WRITABLE_SIMPLE_VALUE && seg.base[s] === 0 && seg.limit[s] === -1)) return 0;
-      }
-      const m = cpu.mmu!;
-      if (!(m.readMask === readMask && m.readExpect === readExpect && m.writeMask === writeMask && m.writeExpect === writeExpect)) return 0;
-      if (usesStack && (seg.attr[SS] & ATTR_DB) === 0) return 0;
       const base = cpu.retired;
       rt.cpu = cpu;
       rt.base = base;
-      // The translation reads and writes the registers in place (SoftCpu puts them in this memory).
+      rt.enter(cpu, slot, entryCount);
+      // The translations check the CPU state themselves, and read and write the registers in
+      // place (SoftCpu puts them and the segment caches in this memory).
       const n = dispatch(slot, budget);
+      const chained = st[STATUS.chained];
+      if (chained !== 0) cpu.jit!.counters.wasmChained += chained;
       if (n < 0) {
         // A guest fault in a slow path: the status area holds the state before the faulting
         // instruction; the run loop delivers the fault from there, as from a JS translation.
         materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
-        cpu.jitFaultIp = ips[st[STATUS.j]];
-        cpu.retired = base + st[STATUS.k];
+        cpu.jitFaultIp = rt.ipsBySlot[st[STATUS.slot]][st[STATUS.j]];
+        cpu.retired = base + st[STATUS.chainBase] + st[STATUS.k];
         st[STATUS.fault] = 0;
         const e = rt.fault;
         rt.fault = null;
         throw e;
       }
+      if (n === 0) return 0;
       materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
-      r.rip = st[STATUS.rip];
+      cpu.regs.rip = st[STATUS.rip];
       cpu.retired = base + n;
       return n;
     };
     this.slots.register(wrapper, slot);
-    return wrapper;
+    return { fn: wrapper, onDrop: () => this.leaveJumpCache(slot) };
   }
 }
 
