@@ -184,7 +184,7 @@ export async function runInterpreterVsV86Bench(rounds = 5): Promise<string[]> {
   lines.push(
     '',
     `  tsemu's JIT (default threshold, at least ${JIT_WARMUP_ROUNDS} warm-up rounds and ${MIN_WARMUP_MS} ms), cpu MIPS, with JavaScript translations`,
-    '  (--jit-backend=js, the default) and WebAssembly ones (--jit-backend=wasm; 16-bit code stays JavaScript): against its',
+    '  (--jit-backend=js) and WebAssembly ones (--jit-backend=wasm, the default; 16-bit code stays JavaScript): against its',
     "  own interpreter (best/int: the faster backend over the interpreter) and v86's JIT",
     `  ${'workload'.padEnd(54)}${pad('interp', 8)}${pad('JIT js', 8)}${pad('JIT wasm', 10)}${pad('best/int', 10)}${pad('v86 JIT', 10)}${pad('js/v86', 8)}${pad('wasm/v86', 10)}`,
   );

@@ -39,7 +39,7 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('jit', { type: 'string', choices: ['on', 'off'], describe: 'tcg: translate hot guest code (16/32-bit) to JavaScript (on, the default) or run the interpreter alone (off)' })
     .option('jit-threshold', { type: 'number', describe: 'tcg: interpreted runs of a block before the JIT translates it (default 20000; 0 translates everything at once)' })
     .option('jit-blocks', { type: 'number', describe: 'tcg: blocks of one page one JavaScript translation may cover, branching between them inside (1-8, default 4; 1 also keeps WebAssembly translations to one block)' })
-    .option('jit-backend', { type: 'string', choices: ['wasm', 'js'], describe: 'tcg: translate to WebAssembly where the block allows, else JavaScript (wasm), or always to JavaScript (js, the default)' });
+    .option('jit-backend', { type: 'string', choices: ['wasm', 'js'], describe: 'tcg: translate to WebAssembly where the block allows, else JavaScript (wasm, the default), or always to JavaScript (js)' });
 }
 
 export interface RunArgs {

@@ -67,7 +67,7 @@ export const vmConfigSchema = z.object({
   jitThreshold: z.number().int().min(0).max(1_000_000_000).nullable(),
   /** --jit-blocks: blocks one translation may cover (1: single blocks); null: the JIT's default (4). */
   jitBlocks: z.number().int().min(1).max(8).nullable(),
-  /** --jit-backend: what translations are made of (wasm: WebAssembly where it can, else JavaScript); null: the JIT's default (js). */
+  /** --jit-backend: what translations are made of (wasm: WebAssembly where it can, else JavaScript); null: the JIT's default (wasm). */
   jitBackend: z.enum(['wasm', 'js']).nullable(),
 });
 export type VmConfig = z.infer<typeof vmConfigSchema>;

@@ -16,15 +16,15 @@ import { generateWasmRegion } from './wasm/region.js';
 import { WasmRuntime } from './wasm/runtime.js';
 
 /**
- * What translations are made of: `wasm` writes a region as WebAssembly when the RAM backing is
- * a WebAssembly memory, the code is 32-bit with flat data segments, and wasm/forms.ts writes
- * its first instruction (the translation ends before the first one it does not write), and
- * JavaScript otherwise; `js` always writes JavaScript. The default is `js` for now: on the
- * bench loops WebAssembly runs 1.5-2.3x faster, but the Linux boot is 5-10% slower with it
- * (the xz decompressor: see docs/software-cpu.md).
+ * What translations are made of: `wasm` (the default) writes a region as WebAssembly when the
+ * RAM backing is a WebAssembly memory, the code is 32-bit with 4 GiB data segments, and
+ * wasm/forms.ts writes its first instruction (the translation ends before the first one it
+ * does not write), and JavaScript otherwise; `js` always writes JavaScript. WebAssembly is the
+ * default since its translations follow each other without returning to the run loop: the
+ * Linux boot reaches /init sooner with it (docs/software-cpu.md, "WebAssembly translations").
  */
 export type JitBackend = 'wasm' | 'js';
-export const DEFAULT_JIT_BACKEND: JitBackend = 'js';
+export const DEFAULT_JIT_BACKEND: JitBackend = 'wasm';
 
 /**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS

@@ -95,14 +95,14 @@ function asm32(parts: (number | string | [string, string])[]): number[] {
 }
 
 /**
- * Runs `code` under the interpreter (`a`) and under a JIT that lets blocks run 10 times first
+ * Runs `code` under the interpreter (`a`) and under a JIT (JavaScript translations) that lets blocks run 10 times first
  * and translates up to 8 blocks together (`b`), with the translations' sources.
  */
 function withMultiBlockJit(code: number[]) {
   const a = machine(code, null);
   const b = machine(code, null);
   const sources: string[] = [];
-  b.cpu.jit = new Jit({ threshold: 10, blocks: 8, onCompile: (c) => sources.push(c.source) });
+  b.cpu.jit = new Jit({ threshold: 10, blocks: 8, backend: 'js', onCompile: (c) => sources.push(c.source) });
   a.cpu.run(1_000_000);
   b.cpu.run(1_000_000);
   return { a, b, sources };
@@ -765,7 +765,7 @@ describe('JIT', () => {
   it('matches the golden translation of a small block (review codegen changes here)', async () => {
     const { cpu } = machine(SUM_LOOP, 0);
     const sources: string[] = [];
-    cpu.jit = new Jit({ threshold: 0, onCompile: (c) => sources.push(c.source) });
+    cpu.jit = new Jit({ threshold: 0, backend: 'js', onCompile: (c) => sources.push(c.source) });
     cpu.run(100);
     await expect(sources.join('\n\n// ----\n\n') + '\n').toMatchFileSnapshot('./golden/sum-loop.js.txt');
   });
