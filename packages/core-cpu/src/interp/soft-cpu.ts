@@ -52,7 +52,6 @@ const TWO_32 = 4294967296;
 const CANONICAL_HI = 0xffff;
 // Stand-ins for the cache arrays when there is no MMU (keeps the loop's locals monomorphic).
 const EMPTY_I32 = new Int32Array(0);
-const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_U16 = new Uint16Array(0);
 const EMPTY_BLOCKS: CodeBlock[] = [];
 

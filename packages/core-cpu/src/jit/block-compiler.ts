@@ -29,7 +29,7 @@ import { disassemble } from '../disasm/intel.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
-import { conditionalBranch, countBranch, directTargets, instructionEnds, relativeTarget } from './direct-emitters.js';
+import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from './direct-emitters.js';
 import { condition } from '../interp/handlers/control.js';
 import type { AccessMasks, Mmu } from '../mmu/mmu.js';
 import { MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
@@ -171,7 +171,6 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
     }
     // RIP holds the last instruction's successor unless that instruction moved it (or may have).
     let ripStoredLast = false;
-    let lastFallback = false;
     let ended = false;
     let addr = start;
     // The block's first instruction since its start or its last inner label: counts are from there.
@@ -193,7 +192,6 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       ctx.startInstruction(g, d);
       ips[g] = addr;
       locals[g] = d;
-      lastFallback = false;
       emit(`// ${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
       addr = next;
       // A direct branch after this instruction: on inside the translation, or out.
@@ -245,7 +243,6 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       }
       // A handler: it reads and writes the register file and LazyFlags, so those are handed over.
       fallback[g] = 1;
-      lastFallback = true;
       emit(`j = ${g}; ${ctx.beforeCall()}`);
       const t = handlerTemplate(block.handlers[j]);
       const exitAfter = exitTo(`k0 + ${d + 1}`, 'r.rip');

@@ -1,12 +1,13 @@
 /**
- * The host side of WebAssembly translations: per MMU whose TLB lives in the RAM backing's
- * WebAssembly memory, the functions translations call (slow-path memory accesses, flag
- * hand-over to LazyFlags), the table translations and host functions live in, and the wrapper that makes a module a CompiledBlockFn with the
- * JavaScript translation's contract (block-compiler.ts): entry checks (flat segments, access
- * masks, a 32-bit stack) returning 0, the flag record and RIP handed over at the exit (the
- * registers are in this memory already: SoftCpu places its GprFile there), and on a fault the
- * state before the faulting instruction, `cpu.jitFaultIp` and `cpu.retired` set as the run loop
- * expects.
+ * The host side of WebAssembly translations, per MMU whose TLB lives in the RAM backing's
+ * WebAssembly memory: the functions translations call (slow-path memory accesses, flag
+ * hand-over to LazyFlags), the tables translations and host functions live in, the dispatcher
+ * and its jump cache, and the wrapper that makes a translation a CompiledBlockFn with the
+ * JavaScript translation's contract (block-compiler.ts): 0 when the translation refuses the CPU
+ * state (its prologue checks it, region.ts), the flag record and RIP handed over at the exit
+ * (the registers and segments are in this memory already: SoftCpu places them there), and on a
+ * fault the state before the faulting instruction, `cpu.jitFaultIp` and `cpu.retired` set as
+ * the run loop expects.
  */
 import { materializeRecord } from '../flag-state.js';
 import { segmentLinear } from '../../interp/addressing.js';
@@ -15,8 +16,6 @@ import { setCarryOnly, setRotateFlags } from '../../interp/handlers/shift.js';
 import type { SoftCpu } from '../../interp/soft-cpu.js';
 import type { Mmu } from '../../mmu/mmu.js';
 import { WASM_GPR_OFFSET, WASM_JUMP_CACHE_OFFSET, WASM_SEG_OFFSET, WASM_STATUS_OFFSET } from '../../mmu/tlb.js';
-import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
-import { ATTR_DB } from '../../state/segment-cache.js';
 import type { CompiledBlockFn } from '../block-compiler.js';
 import { Code, LOCALS } from './code.js';
 import { packedMasks, STATUS } from './context.js';
