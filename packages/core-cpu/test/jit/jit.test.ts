@@ -219,6 +219,31 @@ describe('JIT', () => {
     expect(b.cpu.jit!.counters.retired).toBeGreaterThan(100);
   });
 
+  it('runs BSWAP, CWD/CDQ and DIV r32 in WebAssembly translations, and leaves a DIV that raises #DE to the interpreter', () => {
+    // 40 rounds: eax = bswap(ebx); cdq; cwd (16-bit); div ecx (ecx = 7 + round; edx first < ecx);
+    // then a DIV by zero in the middle of the translation: the #DE handler's HLT ends the run.
+    const code = asm32([
+      0xbb, ...le32(0x89abcdef), 0xbe, ...le32(40), 0x31, 0xff, //                      mov ebx, ...; mov esi, 40; xor edi, edi
+      'round', 0x89, 0xd8, 0x0f, 0xc8, 0x99, 0x66, 0x99, 0x31, 0xd2, //                 mov eax, ebx; bswap eax; cdq; cwd; xor edx, edx
+      0x8d, 0x4e, 0x07, 0xf7, 0xf1, 0x01, 0xc7, 0x01, 0xd7, 0x0f, 0xcb, 0x01, 0xf3, //  lea ecx, [esi+7]; div ecx; add edi, eax; add edi, edx; bswap ebx; add ebx, esi
+      0x4e, ['jne', 'round'], //                                                       dec esi; jne round
+      0x89, 0xf8, 0x31, 0xc9, 0x01, 0xc2, 0xf7, 0xf1, 0xf4, //                         mov eax, edi; xor ecx, ecx; add edx, eax; div ecx (#DE); hlt
+    ]);
+    const sources: string[] = [];
+    const a = machine(code, null);
+    const b = machine(code, 2, false, (c) => sources.push(c.source), 'wasm');
+    a.cpu.run(100000);
+    b.cpu.run(100000);
+    expect(a.cpu.lastException).toBe(0); // #DE
+    expect([b.cpu.halted, b.cpu.lastException, b.cpu.retired, b.cpu.regs.rip, b.cpu.regs.flags.get(), ...b.cpu.regs.gpr.r32.subarray(0, 8)])
+      .toEqual([a.cpu.halted, a.cpu.lastException, a.cpu.retired, a.cpu.regs.rip, a.cpu.regs.flags.get(), ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+    expect(Array.from(b.memory.readBytes(0x7f00, 0x100))).toEqual(Array.from(a.memory.readBytes(0x7f00, 0x100)));
+    const wasm = sources.filter((s) => s.includes('WebAssembly')).join('\n');
+    for (const m of ['bswap', 'cdq', 'cwd', 'div']) expect(wasm, m).toMatch(new RegExp(`  ${m}\\b`));
+    // The #DE's DIV is in the loop's translation, after instructions that completed.
+    expect(wasm).toMatch(/0x102b  div ecx\n0x102d  hlt|0x102b  div ecx$/m);
+  });
+
   it('reads through a based 4 GiB segment (Linux\'s per-CPU FS) in WebAssembly translations, and checks the base on entry', () => {
     // sum the dwords at fs:[ebx], ebx = 0 .. 0x3c, then HLT
     const code = asm32([

@@ -117,9 +117,13 @@ export class WasmContext {
     for (const x of s.dwords) this.dwordRegs.add(x);
   }
 
-  startInstruction(j: number, local: number): void {
+  /** The instruction's address (its IP): where `exitBefore` leaves to. */
+  ip = 0;
+
+  startInstruction(j: number, local: number, ip: number): void {
     this.j = j;
     this.local = local;
+    this.ip = ip;
   }
 
   /** Branch depth of the dispatch loop, of the exit block and of the fault block from the current point. */
@@ -347,6 +351,16 @@ export class WasmContext {
       c.set(L.x);
     }
     c.br(this.exitDepth);
+  }
+
+  /**
+   * Leaves before the current instruction, which the interpreter then runs (a case this backend
+   * does not take at run time, such as a DIV that raises #DE). Not for a translation's first
+   * instruction: a translation that completes nothing means "made for another state" (0).
+   */
+  exitBefore(): void {
+    if (this.j === 0) throw new Unsupported('a translation\'s first instruction cannot leave before itself');
+    this.exit(() => this.code.get(L.k0).i32(this.local).op(Op.i32Add), () => this.code.i32(this.ip));
   }
 
   /** Leaves after instruction `local` of the current case (and those before it), RIP = `rip` (null: the x local). */

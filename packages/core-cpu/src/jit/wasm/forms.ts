@@ -445,6 +445,23 @@ function stringElement(ctx: WasmContext, insn: Instruction, name: string, size: 
   }
 }
 
+/**
+ * DIV of EDX:EAX by a 32-bit register, as interp/handlers/muldiv.ts does it: quotient to EAX,
+ * remainder to EDX, the flags kept. A zero divisor or a quotient past 32 bits (EDX >= divisor)
+ * leaves before the instruction, and the interpreter raises #DE. Memory operands are not taken:
+ * the interpreter would read an MMIO operand a second time.
+ */
+function divide(ctx: WasmContext, insn: Instruction): void {
+  if (insn.opSize !== 4 || insn.isMem) throw new Unsupported('DIV other than of a 32-bit register');
+  const c = ctx.code;
+  ctx.reg(insn.rm, 4);
+  c.set(L.s);
+  c.get(L.e0 + 2).get(L.s).op(Op.i32GeU).if(() => ctx.exitBefore()); // also divisor 0
+  c.get(L.e0 + 2).op(Op.i64ExtendI32U).op(Op.i64Const, 32, Op.i64Shl).get(L.e0).op(Op.i64ExtendI32U, Op.i64Or).set(L.p);
+  ctx.setReg(2, 4, () => c.get(L.p).get(L.s).op(Op.i64ExtendI32U, Op.i64RemU, Op.i32WrapI64));
+  ctx.setReg(0, 4, () => c.get(L.p).get(L.s).op(Op.i64ExtendI32U, Op.i64DivU, Op.i32WrapI64));
+}
+
 export function directForm(ctx: WasmContext, insn: Instruction): void {
   if (insn.mode === CpuMode.Bits64) throw new Unsupported('64-bit');
   if (insn.opSize !== 4 && insn.opSize !== 2) throw new Unsupported('operand size');
@@ -572,6 +589,28 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
       return rotate(ctx, insn, name === 'rol', insn.imm, true);
     case 'rol_Ev_1': case 'ror_Ev_1':
       return rotate(ctx, insn, name === 'rol', 1, false);
+    case 'bswap_Zv': {
+      if (insn.opSize !== 4) throw new Unsupported('BSWAP of a 16-bit register'); // undefined in the SDM
+      const r = insn.opcode & 7;
+      c.get(L.e0 + r).set(L.v);
+      return ctx.setReg(r, 4, () => {
+        c.get(L.v).i32(24).op(Op.i32Shl);
+        c.get(L.v).i32(0xff00).op(Op.i32And).i32(8).op(Op.i32Shl, Op.i32Or);
+        c.get(L.v).i32(8).op(Op.i32ShrU).i32(0xff00).op(Op.i32And, Op.i32Or);
+        c.get(L.v).i32(24).op(Op.i32ShrU, Op.i32Or);
+      });
+    }
+    case 'cwd': {
+      // CWD/CDQ: rDX = the sign of rAX, repeated.
+      const size = insn.opSize;
+      return ctx.setReg(2, size, () => {
+        c.get(L.e0);
+        if (size === 2) c.i32(16).op(Op.i32Shl);
+        c.i32(31).op(Op.i32ShrS);
+      });
+    }
+    case 'div_Ev':
+      return divide(ctx, insn);
     case 'mul_Ev':
       return widening(ctx, insn, false);
     case 'imul_Ev':

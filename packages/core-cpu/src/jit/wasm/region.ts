@@ -179,7 +179,7 @@ export function generateWasmRegion(
       const d = j - seg;
       const insn = block.insns[j];
       const next = nexts[j];
-      ctx.startInstruction(g, d);
+      ctx.startInstruction(g, d, addr);
       ips[g] = addr;
       const saved = ctx.save();
       try {
