@@ -21,7 +21,10 @@ export const ATTR_G = 0x8000;
 export const ATTR_UNUSABLE = 0x10000;
 
 export class SegmentCache {
-  /** Bytes `base`, `limit` and `attr` take, one after the other, in a buffer given to the constructor. */
+  /** Where `base`, `limit` and `attr` (8 int32 each) lie in a buffer given to the constructor, and their bytes in all. */
+  static readonly BASE_OFFSET = 0;
+  static readonly LIMIT_OFFSET = 32;
+  static readonly ATTR_OFFSET = 64;
   static readonly BYTES = 96;
   readonly selector = new Uint16Array(8);
   /** Low 32 bits of each base; FS, GS, LDTR and TR have 64-bit bases in long mode. */
@@ -36,9 +39,9 @@ export class SegmentCache {
    * in the RAM backing's WebAssembly memory, whose translations check them on entry.
    */
   constructor(buffer: ArrayBufferLike = new ArrayBuffer(SegmentCache.BYTES), byteOffset = 0) {
-    this.base = new Int32Array(buffer, byteOffset, 8);
-    this.limit = new Int32Array(buffer, byteOffset + 32, 8);
-    this.attr = new Int32Array(buffer, byteOffset + 64, 8);
+    this.base = new Int32Array(buffer, byteOffset + SegmentCache.BASE_OFFSET, 8);
+    this.limit = new Int32Array(buffer, byteOffset + SegmentCache.LIMIT_OFFSET, 8);
+    this.attr = new Int32Array(buffer, byteOffset + SegmentCache.ATTR_OFFSET, 8);
   }
 
   load(seg: number, s: SegmentState): void {

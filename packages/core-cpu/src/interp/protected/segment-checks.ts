@@ -45,10 +45,8 @@ export const WRITABLE_SIMPLE_VALUE = SIMPLE_VALUE | ATTR_WRITABLE;
  * 4 GiB, so an offset is its linear address and no access that stays within 4 GiB faults.
  */
 export function flatSegments(seg: SegmentCache): number {
-  let mask = 0;
-  for (let n = 0; n < 6; n++) {
-    if ((seg.attr[n] & WRITABLE_SIMPLE_MASK) === WRITABLE_SIMPLE_VALUE && seg.base[n] === 0 && seg.limit[n] === -1) mask |= 1 << n;
-  }
+  let mask = wideSegments(seg);
+  for (let n = 0; n < 6; n++) if (seg.base[n] !== 0) mask &= ~(1 << n);
   return mask;
 }
 

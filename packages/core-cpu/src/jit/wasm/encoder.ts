@@ -73,8 +73,13 @@ export const Op = {
   i64ExtendI32U: 0xad,
 } as const;
 
+/** Where LEB128 bytes go: a function body's number[] or the module's ByteWriter. */
+interface ByteSink {
+  push(byte: number): unknown;
+}
+
 /** Unsigned LEB128 of a non-negative integer below 2^53. */
-export function uleb(value: number, out: number[] = []): number[] {
+export function uleb<T extends ByteSink = number[]>(value: number, out: T = [] as unknown as T): T {
   let v = value;
   do {
     let byte = v % 128;
@@ -86,7 +91,7 @@ export function uleb(value: number, out: number[] = []): number[] {
 }
 
 /** Signed LEB128 of an int32 (or a safe integer). */
-export function sleb(value: number, out: number[] = []): number[] {
+export function sleb<T extends ByteSink = number[]>(value: number, out: T = [] as unknown as T): T {
   let v = value;
   for (;;) {
     const byte = v & 0x7f;
@@ -117,20 +122,17 @@ class ByteWriter {
     return this;
   }
 
+  /** ByteSink: lets uleb and sleb write here. */
+  push(b: number): void {
+    this.byte(b);
+  }
+
   uleb(value: number): this {
-    let v = value;
-    do {
-      let b = v % 128;
-      v = Math.floor(v / 128);
-      if (v !== 0) b |= 0x80;
-      this.byte(b);
-    } while (v !== 0);
-    return this;
+    return uleb(value, this);
   }
 
   sleb(value: number): this {
-    for (const b of sleb(value)) this.byte(b);
-    return this;
+    return sleb(value, this);
   }
 
   bytes(bytes: ArrayLike<number>): this {

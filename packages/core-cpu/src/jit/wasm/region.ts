@@ -20,7 +20,7 @@ import { RUNTIME_FLAGS } from '../flag-state.js';
 import { Code, L } from './code.js';
 import { packedMasks, STATUS, Unsupported, WasmContext } from './context.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
-import { ATTR_DB } from '../../state/segment-cache.js';
+import { ATTR_DB, SegmentCache } from '../../state/segment-cache.js';
 import { Op, uleb } from './encoder.js';
 import { condition, directForm, nearTransfer } from './forms.js';
 
@@ -241,16 +241,16 @@ export function generateWasmRegion(
     test();
     p.op(Op.i32Eqz).if(() => p.i32(0).op(Op.return));
   };
-  // SegmentCache's layout: 8 bases (array 0), 8 limits (1), 8 attribute words (2).
-  const seg = (array: number, s: number): number => layout.segOffset + 32 * array + 4 * s;
+  const seg = (array: number, s: number): number => layout.segOffset + array + 4 * s;
+  const [BASE, LIMIT, ATTR] = [SegmentCache.BASE_OFFSET, SegmentCache.LIMIT_OFFSET, SegmentCache.ATTR_OFFSET];
   for (const [s, base] of [...ctx.usedSegs].sort((a, b) => a[0] - b[0])) {
-    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(2, s)).i32(WRITABLE_SIMPLE_MASK).op(Op.i32And).i32(WRITABLE_SIMPLE_VALUE).op(Op.i32Eq));
-    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(1, s)).i32(-1).op(Op.i32Eq));
-    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(0, s)).i32(base).op(Op.i32Eq));
+    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(ATTR, s)).i32(WRITABLE_SIMPLE_MASK).op(Op.i32And).i32(WRITABLE_SIMPLE_VALUE).op(Op.i32Eq));
+    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(LIMIT, s)).i32(-1).op(Op.i32Eq));
+    leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, s)).i32(base).op(Op.i32Eq));
   }
-  if (ctx.usesStack) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(2, SS)).i32(ATTR_DB).op(Op.i32And));
+  if (ctx.usesStack) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(ATTR, SS)).i32(ATTR_DB).op(Op.i32And));
   // RIP constants are linear addresses only with the CS base it had (the jump cache keys on RIP).
-  leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(0, CS)).i32(segBases[CS] | 0).op(Op.i32Eq));
+  leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, CS)).i32(segBases[CS] | 0).op(Op.i32Eq));
   leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(packedMasks(masks)).op(Op.i32Eq));
   for (let r = 0; r < 8; r++) p.i32(0).mem(Op.i32Load, 2, layout.gprOffset + 4 * r).set(L.e0 + r);
   flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
