@@ -37,7 +37,7 @@ export function declareRunOptions<T>(y: Argv<T>) {
     .option('bios-handoff', { type: 'boolean', default: false, describe: "start --kernel with the PIC (bases 0x08/0x70), PIT (18.2 Hz, IRQ 0 open) and real-mode IVT as a PC BIOS leaves them; QEMU's -kernel implies it (QEMU boots kernels through SeaBIOS)" })
     .option('device', { type: 'string', array: true, choices: ['pc-testdev', 'pci-testdev'], default: [] as string[], describe: "add QEMU's test devices for kvm-unit-tests: pc-testdev (ports 0xe0-0xeb, 0x2000-0x2017 IRQ lines, MMIO 0xff000000); pci-testdev (a PCI bus, i440FX host bridge at 00:00.0, the device at 00:02.0); QEMU: -device" })
     .option('jit', { type: 'string', choices: ['on', 'off'], describe: 'tcg: translate hot guest code (16/32-bit) to JavaScript (on, the default) or run the interpreter alone (off)' })
-    .option('jit-threshold', { type: 'number', describe: 'tcg: interpreted runs of a block before the JIT translates it (default 20000; 0 translates everything at once)' })
+    .option('jit-threshold', { type: 'number', describe: 'tcg: interpreted runs of a block before the JIT translates it (default 20000; 0 translates everything at once; long blocks sooner with --jit-backend=wasm)' })
     .option('jit-blocks', { type: 'number', describe: 'tcg: blocks of one page one JavaScript translation may cover, branching between them inside (1-8, default 4; 1 also keeps WebAssembly translations to one block)' })
     .option('jit-backend', { type: 'string', choices: ['wasm', 'js'], describe: 'tcg: translate to WebAssembly where the block allows, else JavaScript (wasm, the default), or always to JavaScript (js)' });
 }

@@ -33,7 +33,7 @@ import { GprFile } from '../state/gpr-file.js';
 import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
 import { createBlockRunner, type BlockRunner } from './hot-dispatch.js';
-import type { Jit } from '../jit/jit.js';
+import { LONG_BLOCK_MIN_RUNS, type Jit } from '../jit/jit.js';
 import type { CompiledBlock } from '../jit/block-compiler.js';
 import { linkTranslation } from '../jit/links.js';
 import { WIDE_ZERO } from '@tsemu/devices/platform';
@@ -313,7 +313,11 @@ export class SoftCpu {
    * CPU; the first always runs. Returns how many ran. A fault ends the call after delivery,
    * so the caller's loop re-enters the try block.
    */
-  private execute(limit: number): number {
+  private execute(count: number): number {
+    // Counts stay small integers in here: a caller's count may be a double (a clock's deadline
+    // arithmetic), and V8 optimises this loop, the block runner and each translation for the
+    // kind of number it has seen, throwing the optimised code away ("not a Smi") on the other.
+    const limit = count < SMI_BUDGET ? count | 0 : SMI_BUDGET;
     const r = this.regs;
     if (this.runnerBudget <= 0) this.refreshRunner();
     this.modeChanged = false;
@@ -341,6 +345,7 @@ export class SoftCpu {
     const blocks = cache === null ? EMPTY_BLOCKS : cache.blocks;
     const jit = this.jit;
     const jitThreshold = jit === null ? 0 : jit.threshold;
+    const jitInstructions = jit === null ? 0 : jit.instructionThreshold;
     let inJit = false;
     // Links between translations hold for one call and one TLB generation (CompiledBlock.link0).
     let epoch = ++this.jitEpoch;
@@ -370,7 +375,7 @@ export class SoftCpu {
               const insns = block.insns;
               const n = insns.length;
               let compiled = block.compiled;
-              if (compiled === null && jit !== null && ++block.runs > jitThreshold) {
+              if (compiled === null && jit !== null && (++block.runs > jitThreshold || (block.runs * n > jitInstructions && block.runs >= LONG_BLOCK_MIN_RUNS))) {
                 compiled = jit.compile(block, start & ipMask, {
                   mmu,
                   longMode: checkTag,
@@ -395,11 +400,7 @@ export class SoftCpu {
                 let ran = false;
                 for (;;) {
                   inJit = true;
-                  // The budget reaches translations as a small integer always. A caller's
-                  // limit may be a double (a clock's deadline arithmetic), and V8 optimises a
-                  // translation for the kind it has seen: a budget that came once as a heap
-                  // number threw the optimised code away ("not a Smi" deopts).
-                  const done = current.fn(this, limit - i < SMI_BUDGET ? (limit - i) | 0 : SMI_BUDGET);
+                  const done = current.fn(this, limit - i);
                   inJit = false;
                   if (done === 0) {
                     // Made for another state (block-compiler.ts's entry checks): the block is

@@ -39,6 +39,27 @@ export const DEFAULT_JIT_BACKEND: JitBackend = 'wasm';
 export const DEFAULT_JIT_THRESHOLD = 20000;
 
 /**
+ * With the WebAssembly backend a long block is translated sooner: once the instructions
+ * interpreted in it pass this many times the threshold (50,000 at the default), whatever its
+ * runs. The early kernel init's crypto (mpihelp_*, chacha_permute, blake2s_compress) is blocks
+ * of 45-64 instructions that each ran close to 20,000 times in the interpreter: that window
+ * interpreted 155 million instructions at the run threshold alone, 52 million with this rule.
+ * WebAssembly translations are cheap to make (a JavaScript translation is not, see above, so
+ * that backend keeps the run threshold alone). Measured with both builds booting
+ * at the same time on a 2-core host, three times, to /init: 51.95, 47.37, 46.78 s against
+ * 52.80, 50.24, 49.26 s, main-thread CPU 31.8, 29.2, 29.3 s against 33.8, 32.8, 32.0 s;
+ * a factor of 1 (20,000 instructions) was no faster than 2.5, with more compiling in V8's
+ * background threads.
+ */
+export const LONG_BLOCK_FACTOR = 2.5;
+/**
+ * Runs a long block needs before that rule applies, so that the blocks it leads to have run
+ * too and its translation can take them in (region.ts takes only blocks that ran). At the
+ * default threshold the rule's own count is higher for every block (50,000 / 64 instructions).
+ */
+export const LONG_BLOCK_MIN_RUNS = 64;
+
+/**
  * Blocks per translation by default. Measured (docs/software-cpu.md): 4 doubles the call-heavy
  * bench loops against 1 (677 against 316 MIPS) and keeps the Linux boot where it was (28.4 s
  * against 28.8 s to the prompt); 8 was slower on the boot (30.0 s), larger functions costing V8
@@ -94,7 +115,10 @@ export interface JitCounters {
 }
 
 export class Jit {
+  /** Interpreted runs of a block before it is translated. */
   readonly threshold: number;
+  /** Interpreted instructions of a block (runs x length) before it is translated (LONG_BLOCK_FACTOR). */
+  readonly instructionThreshold: number;
   /** Blocks one translation may cover (JitOptions.blocks). */
   readonly maxRegionBlocks: number;
   readonly backend: JitBackend;
@@ -113,6 +137,7 @@ export class Jit {
     const backend = options.backend ?? DEFAULT_JIT_BACKEND;
     if (backend !== 'wasm' && backend !== 'js') throw new RangeError(`JIT backend ${String(backend)} is not wasm or js`);
     this.backend = backend;
+    this.instructionThreshold = backend === 'wasm' ? threshold * LONG_BLOCK_FACTOR : Infinity;
     this.onCompile = options.onCompile ?? null;
     this.onFailure = options.onFailure ?? null;
     allowLargeInlining();

@@ -4,7 +4,7 @@ import { createMmioBus, createPortBus, createSharedRamBacking, flatSegment32, Gu
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { Mmu } from '../../src/mmu/mmu.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
-import { Jit, type JitBackend } from '../../src/jit/jit.js';
+import { Jit, LONG_BLOCK_FACTOR, LONG_BLOCK_MIN_RUNS, type JitBackend } from '../../src/jit/jit.js';
 import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 import { generateBlockSource } from '../../src/jit/block-compiler.js';
 import { dataAccessMasks } from '../../src/mmu/mmu.js';
@@ -311,6 +311,32 @@ describe('JIT', () => {
     expect(a.cpu.regs.gpr.r32[3]).toBe(1275); // 1 + 2 + ... + 50
     expect([b.cpu.retired, ...b.cpu.regs.gpr.r32.subarray(0, 8)]).toEqual([a.cpu.retired, ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
     expect(b.cpu.jit!.counters.wasmChained).toBeGreaterThan(50);
+  });
+
+
+  it('translates a long block sooner with WebAssembly translations: runs x length against LONG_BLOCK_FACTOR x the threshold', () => {
+    // A loop body of 40 instructions (38 ADDs, DEC, JNE), 200 passes, at threshold 2000: the
+    // run count alone never passes it. The loop's block (the body and the HLT after it: 41
+    // instructions) is entered from the second pass on.
+    const code = asm32([
+      0xb9, ...le32(200), 0x31, 0xc0, //                   mov ecx, 200; xor eax, eax
+      'loop', ...Array.from({ length: 38 }, () => [0x01, 0xc8]).flat(), 0x49, ['jne', 'loop'], 0xf4, // add eax, ecx (x38); dec ecx; jne loop; hlt
+    ]);
+    const a = machine(code, null);
+    a.cpu.run(100000);
+    expect(a.cpu.regs.gpr.r32[0]).toBe(38 * 20100);
+    const translatedBy = (backend: JitBackend) => {
+      const m = machine(code, 2000, false, null, backend);
+      m.cpu.run(100000);
+      expect([m.cpu.retired, ...m.cpu.regs.gpr.r32.subarray(0, 8)]).toEqual([a.cpu.retired, ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+      return [m.cpu.jit!.counters.compiled, Math.abs(m.cpu.jit!.counters.retired)];
+    };
+    // 2000 x 2.5 = 5000 instructions: its 122nd run (122 x 41) passes that, and passes 123 to
+    // 200 run translated (the HLT is interpreted: WebAssembly translations end before it).
+    expect([LONG_BLOCK_FACTOR, LONG_BLOCK_MIN_RUNS]).toEqual([2.5, 64]);
+    expect(translatedBy('wasm')).toEqual([1, 78 * 40]);
+    // JavaScript translations keep the run threshold alone (they cost V8 much more to make).
+    expect(translatedBy('js')).toEqual([0, 0]);
   });
 
   it('counts the instructions retired inside translations (--stats)', () => {
