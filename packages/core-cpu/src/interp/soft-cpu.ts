@@ -345,7 +345,8 @@ export class SoftCpu {
     const blocks = cache === null ? EMPTY_BLOCKS : cache.blocks;
     const jit = this.jit;
     const jitThreshold = jit === null ? 0 : jit.threshold;
-    const jitInstructions = jit === null ? 0 : jit.instructionThreshold;
+    // Runs x length decides only where a WebAssembly translation may come of it (32-bit code).
+    const jitInstructions = jit === null || mode !== CpuMode.Bits32 ? Infinity : jit.instructionThreshold;
     let inJit = false;
     // Links between translations hold for one call and one TLB generation (CompiledBlock.link0).
     let epoch = ++this.jitEpoch;

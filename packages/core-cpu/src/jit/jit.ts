@@ -39,9 +39,9 @@ export const DEFAULT_JIT_BACKEND: JitBackend = 'wasm';
 export const DEFAULT_JIT_THRESHOLD = 20000;
 
 /**
- * With the WebAssembly backend a long block is translated sooner: once the instructions
- * interpreted in it pass this many times the threshold (50,000 at the default), whatever its
- * runs. The early kernel init's crypto (mpihelp_*, chacha_permute, blake2s_compress) is blocks
+ * With the WebAssembly backend a long block of 32-bit code (where a WebAssembly translation may
+ * come of it) is translated sooner: once the instructions interpreted in it pass this many
+ * times the threshold (50,000 at the default), whatever its runs. The early kernel init's crypto (mpihelp_*, chacha_permute, blake2s_compress) is blocks
  * of 45-64 instructions that each ran close to 20,000 times in the interpreter: that window
  * interpreted 155 million instructions at the run threshold alone, 52 million with this rule.
  * WebAssembly translations are cheap to make (a JavaScript translation is not, see above, so

@@ -337,6 +337,12 @@ describe('JIT', () => {
     expect(translatedBy('wasm')).toEqual([1, 78 * 40]);
     // JavaScript translations keep the run threshold alone (they cost V8 much more to make).
     expect(translatedBy('js')).toEqual([0, 0]);
+    // So does 16-bit code, whose translations are JavaScript with either backend: the same loop
+    // in real mode (mov cx, 200; xor ax, ax; add ax, cx x38; dec cx; jne; hlt) stays interpreted.
+    const real = asm32([0xb9, 200, 0, 0x31, 0xc0, 'loop', ...Array.from({ length: 38 }, () => [0x01, 0xc8]).flat(), 0x49, ['jne', 'loop'], 0xf4]);
+    const r = machine(real, 2000, true, null, 'wasm');
+    r.cpu.run(100000);
+    expect([r.cpu.halted, r.cpu.regs.gpr.r32[0] & 0xffff, r.cpu.jit!.counters.compiled]).toEqual([true, (38 * 20100) & 0xffff, 0]);
   });
 
   it('counts the instructions retired inside translations (--stats)', () => {
