@@ -345,8 +345,7 @@ export class SoftCpu {
     const blocks = cache === null ? EMPTY_BLOCKS : cache.blocks;
     const jit = this.jit;
     const jitThreshold = jit === null ? 0 : jit.threshold;
-    // Runs x length decides only where a WebAssembly translation may come of it (32-bit code).
-    const jitInstructions = jit === null || mode !== CpuMode.Bits32 ? Infinity : jit.instructionThreshold;
+    const jitInstructions = jit === null ? Infinity : jit.longBlockInstructions(mode);
     let inJit = false;
     // Links between translations hold for one call and one TLB generation (CompiledBlock.link0).
     let epoch = ++this.jitEpoch;
@@ -376,7 +375,7 @@ export class SoftCpu {
               const insns = block.insns;
               const n = insns.length;
               let compiled = block.compiled;
-              if (compiled === null && jit !== null && (++block.runs > jitThreshold || (block.runs * n > jitInstructions && block.runs >= LONG_BLOCK_MIN_RUNS))) {
+              if (compiled === null && jit !== null && (++block.runs > jitThreshold || (block.runs >= LONG_BLOCK_MIN_RUNS && block.runs * n > jitInstructions))) {
                 compiled = jit.compile(block, start & ipMask, {
                   mmu,
                   longMode: checkTag,

@@ -7,6 +7,7 @@
  */
 import { allowLargeInlining } from '../interp/v8-tuning.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
+import { CpuMode } from '../decoder/instruction.js';
 import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type TranslationTarget } from './block-compiler.js';
 import { MAX_REGION_BLOCKS, regionMembers, WASM_REGION_BLOCKS, WASM_REGION_INSTRUCTIONS } from './region.js';
 import type { RegionMember } from './block-compiler.js';
@@ -41,15 +42,15 @@ export const DEFAULT_JIT_THRESHOLD = 20000;
 /**
  * With the WebAssembly backend a long block of 32-bit code (where a WebAssembly translation may
  * come of it) is translated sooner: once the instructions interpreted in it pass this many
- * times the threshold (50,000 at the default), whatever its runs. The early kernel init's crypto (mpihelp_*, chacha_permute, blake2s_compress) is blocks
- * of 45-64 instructions that each ran close to 20,000 times in the interpreter: that window
- * interpreted 155 million instructions at the run threshold alone, 52 million with this rule.
- * WebAssembly translations are cheap to make (a JavaScript translation is not, see above, so
- * that backend keeps the run threshold alone). Measured with both builds booting
- * at the same time on a 2-core host, three times, to /init: 51.95, 47.37, 46.78 s against
- * 52.80, 50.24, 49.26 s, main-thread CPU 31.8, 29.2, 29.3 s against 33.8, 32.8, 32.0 s;
- * a factor of 1 (20,000 instructions) was no faster than 2.5, with more compiling in V8's
- * background threads.
+ * times the threshold (50,000 at the default), whatever its runs. The early kernel init's
+ * crypto (mpihelp_*, chacha_permute, blake2s_compress) is blocks of 45-64 instructions that
+ * each ran close to 20,000 times in the interpreter: that window interpreted 155 million
+ * instructions at the run threshold alone, 52 million with this rule. WebAssembly translations
+ * are cheap to make (a JavaScript translation is not, see above, so that backend and 16-bit
+ * code keep the run threshold alone). Measured with both builds booting at the same time on a
+ * 2-core host, three times, to /init: 51.95, 47.37, 46.78 s against 52.80, 50.24, 49.26 s,
+ * main-thread CPU 31.8, 29.2, 29.3 s against 33.8, 32.8, 32.0 s; a factor of 1 (20,000
+ * instructions) was no faster than 2.5, with more compiling in V8's background threads.
  */
 export const LONG_BLOCK_FACTOR = 2.5;
 /**
@@ -117,8 +118,8 @@ export interface JitCounters {
 export class Jit {
   /** Interpreted runs of a block before it is translated. */
   readonly threshold: number;
-  /** Interpreted instructions of a block (runs x length) before it is translated (LONG_BLOCK_FACTOR). */
-  readonly instructionThreshold: number;
+  /** Interpreted instructions of a long block (runs x length) before it is translated: see longBlockInstructions. */
+  private readonly instructionThreshold: number;
   /** Blocks one translation may cover (JitOptions.blocks). */
   readonly maxRegionBlocks: number;
   readonly backend: JitBackend;
@@ -141,6 +142,15 @@ export class Jit {
     this.onCompile = options.onCompile ?? null;
     this.onFailure = options.onFailure ?? null;
     allowLargeInlining();
+  }
+
+  /**
+   * Interpreted instructions (runs x length) after which a block of `mode` code that ran
+   * LONG_BLOCK_MIN_RUNS times is translated (LONG_BLOCK_FACTOR); Infinity where the run
+   * threshold alone decides (JavaScript translations, 16-bit and 64-bit code).
+   */
+  longBlockInstructions(mode: CpuMode): number {
+    return mode === CpuMode.Bits32 ? this.instructionThreshold : Infinity;
   }
 
   /**
