@@ -63,6 +63,7 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
   if (s.jit) {
     rows.push(['JIT blocks translated', String(s.jit.compiled)]);
     rows.push(['JIT translations to WebAssembly', String(s.jit.wasm)]);
+    rows.push(['JIT blocks entered inside a WebAssembly translation (shared entries)', String(s.jit.sharedEntries)]);
     rows.push(['JIT instructions translated', String(s.jit.instructions)]);
     rows.push(['JIT instructions inlined', String(s.jit.inlined)]);
     rows.push(['JIT instructions over registers in locals', String(s.jit.direct)]);

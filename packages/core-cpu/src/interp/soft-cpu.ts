@@ -406,6 +406,8 @@ export class SoftCpu {
                     // Made for another state (block-compiler.ts's entry checks): the block is
                     // interpreted, and translated again for the state it now runs in.
                     if (current === compiled) {
+                      // Its shared entries go with it (a WebAssembly translation's onDrop).
+                      compiled.onDrop?.();
                       block.compiled = null;
                       block.runs = 0;
                       jit!.counters.stale++;

@@ -8,7 +8,7 @@
 import { allowLargeInlining } from '../interp/v8-tuning.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import { CpuMode } from '../decoder/instruction.js';
-import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type TranslationTarget } from './block-compiler.js';
+import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type CompiledBlockFn, type TranslationTarget } from './block-compiler.js';
 import { MAX_REGION_BLOCKS, regionMembers, WASM_REGION_BLOCKS, WASM_REGION_INSTRUCTIONS } from './region.js';
 import type { RegionMember } from './block-compiler.js';
 import { WIDE_ZERO } from '@tsemu/devices/platform';
@@ -106,6 +106,11 @@ export interface JitCounters {
   retired: number;
   /** Host time spent generating and compiling, ns. */
   compileNs: number;
+  /**
+   * Member blocks given an entry into the WebAssembly translation that took them in (jit/wasm/
+   * region.ts's entries), instead of a translation of their own.
+   */
+  sharedEntries: number;
   /** Blocks whose translation failed to compile: a JIT bug, contained (they stay interpreted). */
   failures: number;
   /**
@@ -124,7 +129,7 @@ export class Jit {
   readonly maxRegionBlocks: number;
   readonly backend: JitBackend;
   // The counts that pass 2^31 in a long run start as doubles (WIDE_ZERO).
-  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, failures: 0, stale: 0 };
+  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 
@@ -215,11 +220,29 @@ export class Jit {
       if (e instanceof Unsupported) return null;
       throw e;
     }
-    const { fn, onDrop } = runtime.instantiate(region);
-    const entryIp = ip | 0;
+    const { fn, atMember, onDrop } = runtime.instantiate(region);
     const first = `0x${(ip >>> 0).toString(16)}`;
     const what = members.length === 0 ? `block at ${first}` : `${members.length + 1} blocks from ${first}`;
     const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (a ${region.body.length}-byte function)\n${region.listing}`;
-    return { fn, ip: entryIp, longMode: false, wasm: true, onDrop, source, inlined: region.total, direct: region.total, loops: region.loops, count: block.insns.length, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
+    const translation = (at: number, run: CompiledBlockFn, count: number, drop: (() => void) | null): CompiledBlock =>
+      ({ fn: run, ip: at | 0, longMode: false, wasm: true, onDrop: drop, source, inlined: region.total, direct: region.total, loops: region.loops, count, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 });
+    // The members not yet translated are entered here too (at their cases), instead of being
+    // interpreted until each is hot itself: a call's return site, the far side of a branch a
+    // translation left by. Their entries go when the translation does (its onDrop: a member
+    // rewritten, or evicted).
+    const shared: { block: CodeBlock; entry: CompiledBlock }[] = [];
+    for (const e of region.entries) {
+      const member = members[e.member];
+      if (member.block.compiled !== null) continue;
+      const entry = translation(member.ip, atMember(e.case, e.count), e.count, null);
+      member.block.compiled = entry;
+      shared.push({ block: member.block, entry });
+    }
+    this.counters.sharedEntries += shared.length;
+    const dropAll = (): void => {
+      onDrop();
+      for (const s of shared) if (s.block.compiled === s.entry) s.block.compiled = null;
+    };
+    return translation(ip, fn, block.insns.length, dropAll);
   }
 }

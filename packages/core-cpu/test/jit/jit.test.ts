@@ -67,25 +67,28 @@ function le32(v: number): number[] {
 }
 
 /**
- * 32-bit code at 0x1000 from bytes, labels (strings) and references to them: ['jne', l] (rel8),
- * ['call', l] (rel32), ['abs32', l] (the label's address).
+ * 32-bit code at 0x1000 from bytes, labels (strings) and references to them: ['jne', l] and
+ * ['jmp', l] (rel8), ['call', l] (rel32), ['abs32', l] (the label's address); ['pad', '0x2000']
+ * fills with INT3 up to that address.
  */
 function asm32(parts: (number | string | [string, string])[]): number[] {
   const labels = new Map<string, number>();
-  const size = (p: number | string | [string, string]): number => (typeof p === 'number' ? 1 : typeof p === 'string' ? 0 : p[0] === 'jne' ? 2 : p[0] === 'call' ? 5 : 4);
+  const size = (p: number | string | [string, string], at: number): number =>
+    typeof p === 'number' ? 1 : typeof p === 'string' ? 0 : p[0] === 'pad' ? Number(p[1]) - at : p[0] === 'jne' || p[0] === 'jmp' ? 2 : p[0] === 'call' ? 5 : 4;
   let at = 0x1000;
   for (const p of parts) {
     if (typeof p === 'string') labels.set(p, at);
-    at += size(p);
+    at += size(p, at);
   }
   const out: number[] = [];
   at = 0x1000;
   for (const p of parts) {
-    const end = at + size(p);
+    const end = at + size(p, at);
     if (typeof p === 'number') out.push(p);
+    else if (typeof p !== 'string' && p[0] === 'pad') out.push(...new Array<number>(end - at).fill(0xcc));
     else if (typeof p !== 'string') {
       const target = labels.get(p[1])!;
-      if (p[0] === 'jne') out.push(0x75, (target - end) & 0xff);
+      if (p[0] === 'jne' || p[0] === 'jmp') out.push(p[0] === 'jne' ? 0x75 : 0xeb, (target - end) & 0xff);
       else if (p[0] === 'call') out.push(0xe8, ...le32(target - end));
       else out.push(...le32(target));
     }
@@ -343,6 +346,55 @@ describe('JIT', () => {
     const r = machine(real, 2000, true, null, 'wasm');
     r.cpu.run(100000);
     expect([r.cpu.halted, r.cpu.regs.gpr.r32[0] & 0xffff, r.cpu.jit!.counters.compiled]).toEqual([true, (38 * 20100) & 0xffff, 0]);
+  });
+
+  it('enters a WebAssembly translation at a member block (a call\'s return site) instead of translating that block again', () => {
+    // The loop's CALL block translates with the return site as a member (it ran 20 times);
+    // f lies in the next page, outside the translation, so each RET comes back to the run
+    // loop at the return site, which enters the loop's translation there.
+    const code = asm32([
+      0xb9, ...le32(100), 0x31, 0xc0, ['jmp', 'loop'], //    mov ecx, 100; xor eax, eax; jmp loop
+      'loop', ['call', 'f'], //                              call f
+      0x01, 0xc8, 0x49, ['jne', 'loop'], 0xf4, //            add eax, ecx; dec ecx; jne loop; hlt
+      ['pad', '0x2000'], 'f', 0x83, 0xc2, 0x01, 0xc3, //     f: add edx, 1; ret
+    ]);
+    const a = machine(code, null);
+    a.cpu.run(100000);
+    expect([a.cpu.regs.gpr.r32[0], a.cpu.regs.gpr.r32[2]]).toEqual([5050, 100]);
+    const counts = (backend: JitBackend) => {
+      const m = machine(code, 20, false, null, backend);
+      m.cpu.run(100000);
+      expect([m.cpu.retired, m.cpu.regs.rip, m.cpu.regs.flags.get(), ...m.cpu.regs.gpr.r32.subarray(0, 8)])
+        .toEqual([a.cpu.retired, a.cpu.regs.rip, a.cpu.regs.flags.get(), ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+      const c = m.cpu.jit!.counters;
+      return { compiled: c.compiled, shared: c.sharedEntries };
+    };
+    // WebAssembly: the CALL block's translation and f's; the return site has an entry into the first.
+    expect(counts('wasm')).toEqual({ compiled: 2, shared: 1 });
+    // JavaScript translations have one entry each: the return site is translated on its own.
+    expect(counts('js')).toEqual({ compiled: 3, shared: 0 });
+  });
+
+  it('takes the other members\' entries out with a translation whose member is rewritten', () => {
+    // The loop's translation holds the return site R and X (the block R jumps to), each with an
+    // entry. On the 50th pass f rewrites X's immediate: X's block goes, and the translation
+    // with it, so the RET to R must not enter the translation's old copy of X.
+    const code = asm32([
+      0xb9, ...le32(100), 0x31, 0xdb, ['jmp', 'loop'], //    mov ecx, 100; xor ebx, ebx; jmp loop
+      'loop', ['call', 'f'], //                              call f
+      0x01, 0xc3, ['jmp', 'x'], //                           R: add ebx, eax; jmp x
+      'x', 0xb8, 'imm', ...le32(1), 0x49, ['jne', 'loop'], 0xf4, // X: mov eax, 1; dec ecx; jne loop; hlt
+      ['pad', '0x2000'], 'f', 0x83, 0xf9, 0x32, ['jne', 'ret'], // f: cmp ecx, 50; jne ret
+      0xff, 0x05, ['abs32', 'imm'], 'ret', 0xc3, //          inc dword [imm]; ret
+    ]);
+    const a = machine(code, null);
+    a.cpu.run(100000);
+    // EAX is 0 on the first pass, 1 on the next 50 and 2 on the last 49.
+    expect(a.cpu.regs.gpr.r32[3]).toBe(50 + 2 * 49);
+    const b = machine(code, 20, false, null, 'wasm');
+    b.cpu.run(100000);
+    expect([b.cpu.retired, b.cpu.regs.rip, ...b.cpu.regs.gpr.r32.subarray(0, 8)]).toEqual([a.cpu.retired, a.cpu.regs.rip, ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+    expect(b.cpu.jit!.counters.sharedEntries).toBeGreaterThanOrEqual(2);
   });
 
   it('counts the instructions retired inside translations (--stats)', () => {

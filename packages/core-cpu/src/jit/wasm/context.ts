@@ -60,8 +60,13 @@ export const STATUS = {
   chained: 24,
   /** EFLAGS.DF, set by the host (no translation changes it): string instructions step by it. */
   df: 25,
+  /**
+   * The case a translation starts at, set by whoever calls it (the wrapper, the dispatcher): 0
+   * for its entry block, a member's case for an entry at that member (region.ts's entries).
+   */
+  entry: 26,
   /** Slots in all. */
-  size: 26,
+  size: 27,
 } as const;
 
 

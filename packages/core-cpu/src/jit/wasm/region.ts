@@ -39,6 +39,13 @@ export interface WasmRegion {
   entryCount: number;
   /** Whether the function branches inside itself. */
   loops: boolean;
+  /**
+   * The members (after the entry block) the function may also be entered at: each one's index
+   * in the members, its case, and its instruction count (what such a call may run before the
+   * function's first budget check). A member whose first instruction this backend does not
+   * write is not among them (entered there, the function would complete nothing).
+   */
+  entries: { member: number; case: number; count: number }[];
   /** The guest instructions, one line each, when asked for (--trace=jit); '' otherwise. */
   listing: string;
 }
@@ -154,6 +161,7 @@ export function generateWasmRegion(
   };
 
   const ips = new Int32Array(total);
+  const entries: WasmRegion['entries'] = [];
   const listing: string[] = [];
   let g = 0;
   for (const [m, member] of members.entries()) {
@@ -162,6 +170,7 @@ export function generateWasmRegion(
     const n = block.insns.length;
     const nexts = instructionEnds(block.insns, start, ipMask);
     openCase();
+    const memberCase = caseIndex;
     // Entered with the record the prologue loaded, or from another case: known at run time only.
     ctx.flags = RUNTIME_FLAGS;
     let ended = false;
@@ -201,6 +210,7 @@ export function generateWasmRegion(
         ended = true;
         break;
       }
+      if (j === 0 && m > 0) entries.push({ member: m - 1, case: memberCase, count: n });
       if (withListing) listing.push(`${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
       addr = next;
       if (ended) {
@@ -254,6 +264,7 @@ export function generateWasmRegion(
   leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(packedMasks(masks)).op(Op.i32Eq));
   for (let r = 0; r < 8; r++) p.i32(0).mem(Op.i32Load, 2, layout.gprOffset + 4 * r).set(L.e0 + r);
   flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
+  p.i32(0).mem(Op.i32Load, 2, status(STATUS.entry)).set(L.pc);
 
   return {
     body: p.bytes.concat(c.bytes),
@@ -262,6 +273,7 @@ export function generateWasmRegion(
     total,
     entryCount: members[0].block.insns.length,
     loops,
+    entries,
     listing: listing.join('\n'),
   };
 }

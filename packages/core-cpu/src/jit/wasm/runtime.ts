@@ -54,7 +54,10 @@ const HOST_FUNCTIONS_MODULE = encodeModule({
   elements: [{ offset: 0, funcs: IMPORT_TYPES.map((_imp, i) => i) }],
 });
 
-/** Jump cache entries (a power of two), and each one's int32 words: RIP, slot, entry count, epoch. */
+/**
+ * Jump cache entries (a power of two), and each one's int32 words: RIP, slot, the entry's
+ * instruction count (bits 15:0) and case (bits 31:16, STATUS.entry), epoch.
+ */
 const JUMP_CACHE_ENTRIES = 1024;
 const JUMP_ENTRY_WORDS = 4;
 const jumpIndex = (rip: number): number => ((rip ^ (rip >>> 12)) & (JUMP_CACHE_ENTRIES - 1)) * JUMP_ENTRY_WORDS;
@@ -62,7 +65,7 @@ const jumpIndex = (rip: number): number => ((rip ^ (rip >>> 12)) & (JUMP_CACHE_E
 /**
  * The dispatcher `d(slot, budget)`: calls the translation in slot `slot` of the translations'
  * table, then goes on to the translation at the RIP it left at, as long as the jump cache
- * holds one for it (in the current epoch: see WasmRuntime.epoch), its entry block fits in what
+ * holds one for it (in the current epoch: see WasmRuntime.epoch), the block it enters at fits in what
  * is left of the budget, no slow path left work pending, and it accepts the CPU state (its
  * prologue's checks, region.ts; it returns 0 otherwise). Returns the count of them all, or the
  * negative count of a translation that faulted.
@@ -99,9 +102,10 @@ function dispatcherModule(pages: number, statusOffset: number, jumpCacheOffset: 
   leave();
   c.get(e).mem(Op.i32Load, 2, word(3)).i32(0).mem(Op.i32Load, 2, status(STATUS.epoch)).op(Op.i32Ne);
   leave();
-  c.get(e).mem(Op.i32Load, 2, word(2)).get(budget).get(total).op(Op.i32Sub).op(Op.i32GtS);
+  c.get(e).mem(Op.i32Load, 2, word(2)).i32(0xffff).op(Op.i32And).get(budget).get(total).op(Op.i32Sub).op(Op.i32GtS);
   leave();
   c.get(e).mem(Op.i32Load, 2, word(1)).set(slot);
+  c.i32(0).get(e).mem(Op.i32Load, 2, word(2)).i32(16).op(Op.i32ShrU).mem(Op.i32Store, 2, status(STATUS.entry));
   c.i32(0).i32(0).mem(Op.i32Load, 2, status(STATUS.chained)).i32(1).op(Op.i32Add).mem(Op.i32Store, 2, status(STATUS.chained));
   c.br(0).op(Op.end);
   c.get(total);
@@ -248,7 +252,7 @@ export class WasmRuntime {
    * (translations check them), EFLAGS.DF, no flag record pending (LazyFlags holds the flags),
    * then the jump cache's entry for this translation, at RIP.
    */
-  private enter(cpu: SoftCpu, slot: number, entryCount: number): void {
+  private enter(cpu: SoftCpu, slot: number, entryCount: number, entryCase: number): void {
     const st = this.status;
     const m = cpu.mmu!;
     const rip = cpu.regs.rip;
@@ -262,11 +266,12 @@ export class WasmRuntime {
     st[STATUS.flags + 2] = 32;
     st[STATUS.events] = 0;
     st[STATUS.chained] = 0;
+    st[STATUS.entry] = entryCase;
     const jc = this.jumpCache;
     const e = jumpIndex(rip);
     jc[e] = rip;
     jc[e + 1] = slot;
-    jc[e + 2] = entryCount;
+    jc[e + 2] = entryCount | (entryCase << 16);
     jc[e + 3] = this.epoch;
   }
 
@@ -279,10 +284,11 @@ export class WasmRuntime {
   }
 
   /**
-   * Compiles and instantiates `region` (synchronously): the CompiledBlockFn that runs it, and
-   * what to call when its code is dropped.
+   * Compiles and instantiates `region` (synchronously): the CompiledBlockFn that runs it from
+   * its entry block, one that enters it at a member (`atMember`, for region.entries), and what
+   * to call when its code is dropped.
    */
-  instantiate(region: WasmRegion): { fn: CompiledBlockFn; onDrop: () => void } {
+  instantiate(region: WasmRegion): { fn: CompiledBlockFn; atMember: (entryCase: number, count: number) => CompiledBlockFn; onDrop: () => void } {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(translationModule(region, this.layout.pages)), this.imports);
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
@@ -290,13 +296,12 @@ export class WasmRuntime {
     this.ipsBySlot[slot] = region.ips;
     const dispatch = this.dispatch;
     const st = this.status;
-    const entryCount = region.entryCount;
     const rt = this;
-    const wrapper = function wasmTranslation(cpu: SoftCpu, budget: number): number {
+    const run = function wasmTranslation(cpu: SoftCpu, budget: number, entryCount: number, entryCase: number): number {
       const base = cpu.retired;
       rt.cpu = cpu;
       rt.base = base;
-      rt.enter(cpu, slot, entryCount);
+      rt.enter(cpu, slot, entryCount, entryCase);
       // The translations check the CPU state themselves, and read and write the registers in
       // place (SoftCpu puts them and the segment caches in this memory).
       const n = dispatch(slot, budget);
@@ -319,8 +324,14 @@ export class WasmRuntime {
       cpu.retired = base + n;
       return n;
     };
-    this.slots.register(wrapper, slot);
-    return { fn: wrapper, onDrop: () => this.leaveJumpCache(slot) };
+    // Every entry's function holds `run`, so the slot is freed only once none is left.
+    this.slots.register(run, slot);
+    const entryCount = region.entryCount;
+    return {
+      fn: (cpu, budget) => run(cpu, budget, entryCount, 0),
+      atMember: (entryCase, count) => (cpu, budget) => run(cpu, budget, count, entryCase),
+      onDrop: () => this.leaveJumpCache(slot),
+    };
   }
 }
 
