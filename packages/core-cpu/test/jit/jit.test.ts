@@ -397,6 +397,48 @@ describe('JIT', () => {
     expect(b.cpu.jit!.counters.sharedEntries).toBeGreaterThanOrEqual(2);
   });
 
+  it('runs read-modify-writes to memory with one TLB lookup in WebAssembly, and faults one on a read-only page as the interpreter does', () => {
+    // Paging (identity, 4 KiB pages) with CR0.WP: 0x9000 is read-only, 0xa000 writable with D
+    // clear. ADD, INC, NOT, NEG and SHL on 0xa000 in a loop, then a read of 0x9000 (its TLB
+    // entry is then filled) and an ADD to it, which must fault (#PF, a write to a present page)
+    // after its read, with the memory as it was.
+    const code = asm32([
+      0xb9, ...le32(50), ['jmp', 'loop'], //                         mov ecx, 50; jmp loop
+      'loop', 0x01, 0x0d, ...le32(0xa000), 0xff, 0x05, ...le32(0xa004), // add [0xa000], ecx; inc dword [0xa004]
+      0xf7, 0x15, ...le32(0xa008), 0xf7, 0x1d, ...le32(0xa00c), //   not dword [0xa008]; neg dword [0xa00c]
+      0xd1, 0x25, ...le32(0xa010), 0x49, ['jne', 'loop'], //         shl dword [0xa010], 1; dec ecx; jne loop
+      0xa1, ...le32(0x9000), 0x01, 0x05, ...le32(0x9000), 0xf4, //   mov eax, [0x9000]; add [0x9000], eax; hlt
+    ]);
+    const run = (threshold: number | null, backend: JitBackend) => {
+      const m = machine(code, threshold, false, null, backend);
+      m.memory.write32(0x20000, 0x21000 | 3);
+      for (let page = 0; page < 0x40; page++) m.memory.write32(0x21000 + page * 4, (page << 12) | (page === 9 ? 1 : 3));
+      m.memory.write32(0x9000, 0x11223344);
+      m.memory.write32(0xa00c, 7);
+      m.memory.write32(0xa010, 3);
+      const cr0 = 0x80010001; // PE, WP, PG
+      m.cpu.regs.cr0 = cr0;
+      m.cpu.regs.cr3 = 0x20000;
+      m.cpu.mmu!.setPagingContext({ cr0: cr0 | 0, cr3: 0x20000, cr3Hi: 0, cr4: 0, efer: 0 });
+      m.cpu.regs.gpr.r32[0] = 0x55;
+      m.cpu.run(100000);
+      return {
+        state: [m.cpu.retired, m.cpu.regs.rip, m.cpu.regs.cr2, m.cpu.halted, ...m.cpu.regs.gpr.r32.subarray(0, 8)],
+        memory: [m.memory.read32(0x9000), ...[0, 4, 8, 12, 16].map((o) => m.memory.read32(0xa000 + o))],
+        stack: Array.from(m.memory.readBytes(0x7ff0, 0x10)),
+        wasm: m.cpu.jit?.counters.wasm ?? 0,
+      };
+    };
+    const a = run(null, 'wasm');
+    // The loop's sums, and the fault: halted in the #PF handler (0x50e), CR2 = 0x9000, and on
+    // the stack error code 3 (a write, to a present page) and the ADD's EIP (0x102d).
+    expect(a.memory).toEqual([0x11223344, 1275, 50, 0, 7, (3 * 2 ** 50) % 2 ** 32]);
+    expect([a.state[1], a.state[2], a.stack.slice(0, 5)]).toEqual([0x50f, 0x9000, [3, 0, 0, 0, 0x2d]]);
+    const b = run(0, 'wasm');
+    expect(b.wasm).toBeGreaterThan(0);
+    expect(b).toEqual({ ...a, wasm: b.wasm });
+  });
+
   it('counts the instructions retired inside translations (--stats)', () => {
     const code = COUNT_DOWN;
     // Threshold 50: MOV runs alone on the slow path (the TLB has no entry for the page yet);

@@ -38,11 +38,13 @@ export const L = {
   t: 28,
   /** A 64-bit product. */
   p: 29,
+  /** A read-modify-write's TLB hit (context.ts's readForUpdate), for its write. */
+  h: 30,
 } as const;
 
 export const PARAMS = 1;
-/** Locals after the parameter: i32 e0..t, then the one i64. */
-export const LOCALS: [number, number][] = [[L.t - PARAMS + 1, I32], [1, I64]];
+/** Locals after the parameter: i32 e0..t, the one i64, then i32 h. */
+export const LOCALS: [number, number][] = [[L.t - PARAMS + 1, I32], [1, I64], [1, I32]];
 
 export class Code {
   readonly bytes: number[] = [];

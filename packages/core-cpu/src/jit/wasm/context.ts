@@ -301,13 +301,67 @@ export class WasmContext {
         else c.mem(Op.i32Load, 2, 0);
         c.set(into);
       },
-      () => {
-        c.get(L.lin).i32(seg);
-        this.countAndIndex();
-        c.call(size === 1 ? IMPORT.read1 : size === 2 ? IMPORT.read2 : IMPORT.read4).set(into);
-        this.afterSlowPath();
-      },
+      () => this.slowRead(size, into, seg),
     );
+  }
+
+  /**
+   * Reads `size` bytes at the linear-address local into local `into` for a read-modify-write:
+   * one TLB lookup, tested for the write (which allows the read), whose result `writeBack` uses.
+   * A page the write may not take the fast path for (read-only, D clear, code) reads through
+   * the slow path, as the write then does: the fault order stays the read's, then the write's.
+   */
+  readForUpdate(size: number, into: number, seg: number): void {
+    this.touchedMemory = true;
+    const c = this.code;
+    this.loadEntry();
+    this.hitTest(size, this.masks.writeMask, this.masks.writeExpect);
+    c.tee(L.h);
+    c.if(
+      () => {
+        this.ramAddress();
+        if (size === 1) c.mem(Op.i32Load8U, 0, 0);
+        else if (size === 2) c.mem(Op.i32Load16U, 1, 0);
+        else c.mem(Op.i32Load, 2, 0);
+        c.set(into);
+      },
+      () => this.slowRead(size, into, seg),
+    );
+  }
+
+  /** The write of a read-modify-write (after readForUpdate, at the same address). */
+  writeBack(size: number, value: number, seg: number): void {
+    const c = this.code;
+    c.get(L.h);
+    c.if(
+      () => this.fastWrite(size, value),
+      () => this.slowWrite(size, value, seg),
+    );
+  }
+
+  private slowRead(size: number, into: number, seg: number): void {
+    const c = this.code;
+    c.get(L.lin).i32(seg);
+    this.countAndIndex();
+    c.call(size === 1 ? IMPORT.read1 : size === 2 ? IMPORT.read2 : IMPORT.read4).set(into);
+    this.afterSlowPath();
+  }
+
+  private fastWrite(size: number, value: number): void {
+    const c = this.code;
+    this.ramAddress();
+    c.get(value);
+    if (size === 1) c.mem(Op.i32Store8, 0, 0);
+    else if (size === 2) c.mem(Op.i32Store16, 1, 0);
+    else c.mem(Op.i32Store, 2, 0);
+  }
+
+  private slowWrite(size: number, value: number, seg: number): void {
+    const c = this.code;
+    c.get(L.lin).get(value).i32(seg);
+    this.countAndIndex();
+    c.call(size === 1 ? IMPORT.write1 : size === 2 ? IMPORT.write2 : IMPORT.write4);
+    this.afterSlowPath();
   }
 
   /** Writes the low `size` bytes of local `value` at the linear-address local (segment `seg`). */
@@ -317,19 +371,8 @@ export class WasmContext {
     this.loadEntry();
     this.hitTest(size, this.masks.writeMask, this.masks.writeExpect);
     c.if(
-      () => {
-        this.ramAddress();
-        c.get(value);
-        if (size === 1) c.mem(Op.i32Store8, 0, 0);
-        else if (size === 2) c.mem(Op.i32Store16, 1, 0);
-        else c.mem(Op.i32Store, 2, 0);
-      },
-      () => {
-        c.get(L.lin).get(value).i32(seg);
-        this.countAndIndex();
-        c.call(size === 1 ? IMPORT.write1 : size === 2 ? IMPORT.write2 : IMPORT.write4);
-        this.afterSlowPath();
-      },
+      () => this.fastWrite(size, value),
+      () => this.slowWrite(size, value, seg),
     );
   }
 

@@ -34,6 +34,8 @@ const ALU: Record<string, AluOp> = {
 /** The r/m operand: a register, or memory at the linear-address local (`prepare` sets it). */
 class RmOperand {
   private seg = -1;
+  /** Loaded by `loadForUpdate`: the store writes back through the same TLB lookup. */
+  private updating = false;
 
   constructor(
     private readonly ctx: WasmContext,
@@ -55,13 +57,24 @@ class RmOperand {
     this.ctx.read(this.size, into, this.seg);
   }
 
+  /** As `load`, for an operand `store` then writes (a read-modify-write). */
+  loadForUpdate(into: number): void {
+    if (!this.insn.isMem) {
+      this.load(into);
+      return;
+    }
+    this.ctx.readForUpdate(this.size, into, this.seg);
+    this.updating = true;
+  }
+
   /** Stores local `value` (its low `size` bytes). */
   store(value: number): void {
     if (!this.insn.isMem) {
       this.ctx.setReg(this.insn.rm, this.size, () => this.ctx.code.get(value));
       return;
     }
-    this.ctx.write(this.size, value, this.seg);
+    if (this.updating) this.ctx.writeBack(this.size, value, this.seg);
+    else this.ctx.write(this.size, value, this.seg);
   }
 }
 
@@ -122,7 +135,8 @@ function alu(ctx: WasmContext, insn: Instruction, name: string, form: string): v
     case 'Eb_Gb': case 'Ev_Gv': case 'Eb_Ib': case 'Ev_Iz': case 'Ev_Ibs': {
       const rm = new RmOperand(ctx, insn, size);
       rm.prepare();
-      rm.load(L.a);
+      if (a.writes) rm.loadForUpdate(L.a);
+      else rm.load(L.a);
       if (form.endsWith('Gb') || form.endsWith('Gv')) {
         ctx.reg(insn.reg, size);
         c.set(L.b);
@@ -177,7 +191,7 @@ function shift(ctx: WasmContext, insn: Instruction, kind: string, count: number)
   }
   const rm = new RmOperand(ctx, insn, size);
   rm.prepare();
-  rm.load(L.a);
+  rm.loadForUpdate(L.a);
   const c = ctx.code;
   const top = size * 8 - 1;
   // Sign-extends a 16-bit `a` for SAR.
@@ -523,7 +537,7 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
     case 'inc_Ev': case 'dec_Ev': case 'inc_Eb': case 'dec_Eb': {
       const size = form === 'Eb' ? 1 : insn.opSize;
       const rm = new RmOperand(ctx, insn, size);
-      return incDec(ctx, name === 'inc', () => { rm.prepare(); rm.load(L.a); }, () => rm.store(L.v), size);
+      return incDec(ctx, name === 'inc', () => { rm.prepare(); rm.loadForUpdate(L.a); }, () => rm.store(L.v), size);
     }
     case 'push_Zv': case 'push_Iz': case 'push_Ibs':
       if (insn.opSize !== 4) throw new Unsupported('push size');
@@ -554,14 +568,14 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
     case 'not_Ev': {
       const rm = new RmOperand(ctx, insn, insn.opSize);
       rm.prepare();
-      rm.load(L.a);
+      rm.loadForUpdate(L.a);
       c.get(L.a).i32(-1).op(Op.i32Xor).set(L.v);
       return rm.store(L.v);
     }
     case 'neg_Ev': {
       const rm = new RmOperand(ctx, insn, insn.opSize);
       rm.prepare();
-      rm.load(L.b);
+      rm.loadForUpdate(L.b);
       c.i32(0).get(L.b).op(Op.i32Sub).set(L.v);
       rm.store(L.v);
       c.setConst(L.a, 0);
