@@ -212,10 +212,9 @@ export class Jit {
     if (mmu === null || target!.longMode) return null;
     const runtime = WasmRuntime.of(mmu);
     if (runtime === null) return null;
-    const masks = { readMask: mmu.readMask, readExpect: mmu.readExpect, writeMask: mmu.writeMask, writeExpect: mmu.writeExpect };
     let region;
     try {
-      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.wideSegs ?? 0, target!.segBases ?? [], masks, runtime.layout, this.onCompile !== null);
+      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.wideSegs ?? 0, target!.segBases ?? [], runtime.layout, this.onCompile !== null);
     } catch (e) {
       if (e instanceof Unsupported) return null;
       throw e;

@@ -40,11 +40,20 @@ export const L = {
   p: 29,
   /** A read-modify-write's TLB hit (context.ts's readForUpdate), for its write. */
   h: 30,
+  /**
+   * The MMU's access masks (Mmu.readMask ... writeExpect) as the host set them for this call
+   * (STATUS.masks, loaded by the prologue): a translation serves every privilege and SMAP
+   * state, instead of being made again when they change.
+   */
+  readMask: 31,
+  readExpect: 32,
+  writeMask: 33,
+  writeExpect: 34,
 } as const;
 
 export const PARAMS = 1;
-/** Locals after the parameter: i32 e0..t, the one i64, then i32 h. */
-export const LOCALS: [number, number][] = [[L.t - PARAMS + 1, I32], [1, I64], [1, I32]];
+/** Locals after the parameter: i32 e0..t, the one i64, then i32 h ... writeExpect. */
+export const LOCALS: [number, number][] = [[L.t - PARAMS + 1, I32], [1, I64], [L.writeExpect - L.h + 1, I32]];
 
 export class Code {
   readonly bytes: number[] = [];

@@ -51,7 +51,7 @@ export const STATUS = {
   fault: 19,
   /** The epoch the jump cache's entries must carry (runtime.ts). */
   epoch: 20,
-  /** The MMU's access masks now (packedMasks), set by the host: a translation checks them on entry. */
+  /** The MMU's access masks now (packedMasks), set by the host: a translation's prologue loads them. */
   masks: 21,
   /** Set by the dispatcher: the running translation's table slot, and the count retired before it in this call. */
   slot: 22,
@@ -100,7 +100,6 @@ export class WasmContext {
     readonly wideSegs: number,
     readonly segBases: ArrayLike<number>,
     readonly stack32: boolean,
-    readonly masks: AccessMasks,
     /** Byte offsets in the WebAssembly memory of the TLB's entries and of the status area. */
     readonly tlbOffset: number,
     readonly statusOffset: number,
@@ -277,9 +276,10 @@ export class WasmContext {
     this.code.get(L.lin).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).mem(Op.i32Load, 2, this.tlbOffset).set(L.tlb);
   }
 
+  /** Whether the TLB entry local allows the access (the mask and expect locals'), aligned. */
   private hitTest(size: number, mask: number, expect: number): void {
     const c = this.code;
-    c.get(L.tlb).i32(mask).op(Op.i32And).i32(expect).op(Op.i32Eq);
+    c.get(L.tlb).get(mask).op(Op.i32And).get(expect).op(Op.i32Eq);
     if (size > 1) c.get(L.lin).i32(size - 1).op(Op.i32And, Op.i32Eqz, Op.i32And);
   }
 
@@ -292,7 +292,7 @@ export class WasmContext {
     this.touchedMemory = true;
     const c = this.code;
     this.loadEntry();
-    this.hitTest(size, this.masks.readMask, this.masks.readExpect);
+    this.hitTest(size, L.readMask, L.readExpect);
     c.if(
       () => {
         this.ramAddress();
@@ -315,7 +315,7 @@ export class WasmContext {
     this.touchedMemory = true;
     const c = this.code;
     this.loadEntry();
-    this.hitTest(size, this.masks.writeMask, this.masks.writeExpect);
+    this.hitTest(size, L.writeMask, L.writeExpect);
     c.tee(L.h);
     c.if(
       () => {
@@ -369,7 +369,7 @@ export class WasmContext {
     this.touchedMemory = true;
     const c = this.code;
     this.loadEntry();
-    this.hitTest(size, this.masks.writeMask, this.masks.writeExpect);
+    this.hitTest(size, L.writeMask, L.writeExpect);
     c.if(
       () => this.fastWrite(size, value),
       () => this.slowWrite(size, value, seg),

@@ -12,13 +12,12 @@
  */
 import { CpuMode, type Instruction } from '../../decoder/instruction.js';
 import { disassemble } from '../../disasm/intel.js';
-import type { AccessMasks } from '../../mmu/mmu.js';
 import { hex, type RegionMember } from '../block-compiler.js';
 import { regionLayout } from '../region-layout.js';
 import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from '../direct-emitters.js';
 import { RUNTIME_FLAGS } from '../flag-state.js';
 import { Code, L } from './code.js';
-import { packedMasks, STATUS, Unsupported, WasmContext } from './context.js';
+import { STATUS, Unsupported, WasmContext } from './context.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
 import { ATTR_DB, SegmentCache } from '../../state/segment-cache.js';
 import { Op, uleb } from './encoder.js';
@@ -69,14 +68,14 @@ export interface WasmLayout {
  * (--trace=jit); not done otherwise, as it would cost every compile.
  */
 export function generateWasmRegion(
-  members: RegionMember[], stack32: boolean, wideSegs: number, segBases: ArrayLike<number>, masks: AccessMasks, layout: WasmLayout, withListing = false,
+  members: RegionMember[], stack32: boolean, wideSegs: number, segBases: ArrayLike<number>, layout: WasmLayout, withListing = false,
 ): WasmRegion {
   if (members[0].block.mode !== CpuMode.Bits32) throw new Unsupported('not 32-bit code');
   const { ipMask, labels, caseIps, isMember, maxLength, total, loops } = regionLayout(members);
   // Case order: each member's start, then its inner labels in order.
   const caseOf = new Map<number, number>(caseIps.map((ip, i) => [ip, i]));
 
-  const ctx = new WasmContext(wideSegs, segBases, stack32, masks, layout.tlbOffset, layout.statusOffset);
+  const ctx = new WasmContext(wideSegs, segBases, stack32, layout.tlbOffset, layout.statusOffset);
   const c = ctx.code;
   const cases = caseIps.length;
   const status = (slot: number): number => layout.statusOffset + 4 * slot;
@@ -261,10 +260,12 @@ export function generateWasmRegion(
   if (ctx.usesStack) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(ATTR, SS)).i32(ATTR_DB).op(Op.i32And));
   // RIP constants are linear addresses only with the CS base it had (the jump cache keys on RIP).
   leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, CS)).i32(segBases[CS] | 0).op(Op.i32Eq));
-  leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(packedMasks(masks)).op(Op.i32Eq));
   for (let r = 0; r < 8; r++) p.i32(0).mem(Op.i32Load, 2, layout.gprOffset + 4 * r).set(L.e0 + r);
   flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
   p.i32(0).mem(Op.i32Load, 2, status(STATUS.entry)).set(L.pc);
+  // The access masks (packedMasks: one byte each).
+  const maskLocals = [L.readMask, L.readExpect, L.writeMask, L.writeExpect];
+  maskLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(8 * i).op(Op.i32ShrU).i32(255).op(Op.i32And).set(l));
 
   return {
     body: p.bytes.concat(c.bytes),
