@@ -10,6 +10,7 @@ import { generateBlockSource } from '../../src/jit/block-compiler.js';
 import { dataAccessMasks } from '../../src/mmu/mmu.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
 import { PAUSE_CYCLES, PORT_ACCESS_CYCLES } from '../../src/interp/handlers/stall-cycles.js';
+import { syncPrivilege } from '../../src/interp/protected/privilege.js';
 
 /** ECX counts 100 down while EAX sums it (5050), then HLT: the block from 0x1005 loops on itself. */
 const COUNT_DOWN = [
@@ -437,6 +438,44 @@ describe('JIT', () => {
     const b = run(0, 'wasm');
     expect(b.wasm).toBeGreaterThan(0);
     expect(b).toEqual({ ...a, wasm: b.wasm });
+  });
+
+  it('applies the access masks of the moment to a WebAssembly translation made under others (EFLAGS.AC cleared between calls)', () => {
+    // ADD EAX, [0x9000] in a loop, 0x9000 a user page read at CPL 0 with CR4.SMAP set: allowed
+    // while EFLAGS.AC is set (as after STAC). After 100 passes the host clears AC, which
+    // changes the MMU's masks but flushes nothing, so the loop's translation is entered again:
+    // its read must fault (#PF, error code 1: a read of a present page), and the translation
+    // is not found stale (made for other masks).
+    const code = asm32([0xb9, ...le32(1000), ['jmp', 'loop'], 'loop', 0x03, 0x05, ...le32(0x9000), 0x49, ['jne', 'loop'], 0xf4]);
+    const AC = 1 << 18;
+    const run = (threshold: number | null) => {
+      const m = machine(code, threshold, false, null, 'wasm');
+      m.memory.write32(0x20000, 0x21000 | 7);
+      for (let page = 0; page < 0x40; page++) m.memory.write32(0x21000 + page * 4, (page << 12) | (page === 9 ? 7 : 3));
+      m.memory.write32(0x9000, 5);
+      m.cpu.regs.cr0 = 0x80000001; // PE, PG
+      m.cpu.regs.cr3 = 0x20000;
+      m.cpu.regs.cr4 = 1 << 21; // SMAP
+      m.cpu.mmu!.setPagingContext({ cr0: 0x80000001, cr3: 0x20000, cr3Hi: 0, cr4: 1 << 21, efer: 0 });
+      const ac = (on: boolean) => {
+        m.cpu.regs.flags.set(on ? m.cpu.regs.flags.get() | AC : m.cpu.regs.flags.get() & ~AC);
+        syncPrivilege(m.cpu);
+      };
+      ac(true);
+      m.cpu.run(2 + 3 * 100);
+      ac(false);
+      m.cpu.run(100000);
+      return {
+        state: [m.cpu.retired, m.cpu.regs.rip, m.cpu.regs.cr2, m.cpu.regs.gpr.r32[0], m.cpu.regs.gpr.r32[1], m.memory.read32(0x7ff0)],
+        stale: m.cpu.jit?.counters.stale ?? 0,
+        wasm: m.cpu.jit?.counters.wasm ?? 0,
+      };
+    };
+    const a = run(null);
+    expect(a.state.slice(1)).toEqual([0x50f, 0x9000, 500, 900, 1]);
+    const b = run(0);
+    expect(b).toEqual({ ...a, wasm: b.wasm });
+    expect(b.wasm).toBeGreaterThan(0);
   });
 
   it('counts the instructions retired inside translations (--stats)', () => {
