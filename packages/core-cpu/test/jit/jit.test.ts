@@ -740,8 +740,8 @@ describe('JIT', () => {
       0x43, 0x43, //                         inc ebx; inc ebx
       0xf4,
     ];
-    const runs = [null, 0].map((threshold) => {
-      const m = machine(code, threshold);
+    const runs = ([[null, 'js'], [0, 'js'], [0, 'wasm']] as const).map(([threshold, backend]) => {
+      const m = machine(code, threshold, false, null, backend);
       // A device whose read raises an interrupt line, as a status register read might.
       m.mmio.register(0x200000, 0x1000, { name: 'stopping-device', read: () => (m.cpu.stopAfterInstruction(), 7), write: () => {} }, [4]);
       m.cpu.run(100);
@@ -750,6 +750,27 @@ describe('JIT', () => {
     });
     expect(runs[0]).toEqual({ eax: 7, ebx: 0, rip: 0x1007, retired: 3, entries: 0 });
     expect(runs[1]).toEqual({ ...runs[0], entries: 1 });
+    // A WebAssembly translation looks for work a read's slow path left at its next inside
+    // branch or its exit (here before the HLT, which it does not write): two instructions later.
+    expect(runs[2]).toEqual({ eax: 7, ebx: 2, rip: 0x1009, retired: 5, entries: 1 });
+  });
+
+  it('stops a WebAssembly translation right after a write to a code page (the next instruction may be the one rewritten)', () => {
+    // mov byte [0x100b], 0x42 rewrites the immediate of the MOV EBX after it: the new bytes run.
+    const code = [
+      0x90, 0x90, //                         nop; nop
+      0xc6, 0x05, 0x0b, 0x10, 0x00, 0x00, 0x42, // mov byte [0x100b], 0x42
+      0x90, //                               nop
+      0xbb, 0x01, 0x00, 0x00, 0x00, //       mov ebx, 1 (its immediate's low byte is at 0x100b)
+      0xf4,
+    ];
+    const runs = ([[null, 'js'], [0, 'wasm']] as const).map(([threshold, backend]) => {
+      const m = machine(code, threshold, false, null, backend);
+      m.cpu.run(100);
+      return { ebx: m.cpu.regs.gpr.r32[3], rip: m.cpu.regs.rip, retired: m.cpu.retired };
+    });
+    expect(runs[0]).toEqual({ ebx: 0x42, rip: 0x1010, retired: 6 });
+    expect(runs[1]).toEqual(runs[0]);
   });
 
   it('translates a hot loop and leaves registers, memory and counts exactly as the interpreter does', () => {

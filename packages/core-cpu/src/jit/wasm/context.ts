@@ -88,7 +88,8 @@ export class WasmContext {
   usesStack = false;
   /** Registers written as a whole dword (their high halves are cleared at the exit, as the JS backend does). */
   readonly dwordRegs = new Set<number>();
-  touchedMemory = false;
+  /** The instruction being written writes memory (a slow path there may drop code: region.ts checks at once). */
+  touchedWrite = false;
   /**
    * Labels between the current case's code and the dispatch loop (the cases after it); the
    * exit block is one further out.
@@ -289,7 +290,6 @@ export class WasmContext {
 
   /** Reads `size` bytes at the linear-address local (segment `seg`) into local `into`, zero-extended. */
   read(size: number, into: number, seg: number): void {
-    this.touchedMemory = true;
     const c = this.code;
     this.loadEntry();
     this.hitTest(size, L.readMask, L.readExpect);
@@ -312,7 +312,6 @@ export class WasmContext {
    * the slow path, as the write then does: the fault order stays the read's, then the write's.
    */
   readForUpdate(size: number, into: number, seg: number): void {
-    this.touchedMemory = true;
     const c = this.code;
     this.loadEntry();
     this.hitTest(size, L.writeMask, L.writeExpect);
@@ -331,6 +330,7 @@ export class WasmContext {
 
   /** The write of a read-modify-write (after readForUpdate, at the same address). */
   writeBack(size: number, value: number, seg: number): void {
+    this.touchedWrite = true;
     const c = this.code;
     c.get(L.h);
     c.if(
@@ -366,7 +366,7 @@ export class WasmContext {
 
   /** Writes the low `size` bytes of local `value` at the linear-address local (segment `seg`). */
   write(size: number, value: number, seg: number): void {
-    this.touchedMemory = true;
+    this.touchedWrite = true;
     const c = this.code;
     this.loadEntry();
     this.hitTest(size, L.writeMask, L.writeExpect);

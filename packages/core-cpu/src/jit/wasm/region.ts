@@ -94,9 +94,18 @@ export function generateWasmRegion(
     ctx.outerCases = cases - 1 - caseIndex;
   };
 
-  // A branch to a member: on to it, unless its block could pass the caller's budget.
+  // Leaves (through `exit`) when a slow path since the last look left work pending.
+  const eventCheck = (exit: () => void): void => {
+    c.get(L.slow).if(() => {
+      c.setConst(L.slow, 0).i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events);
+      c.if(exit);
+    });
+  };
+  // A branch to a member: on to it, unless work is pending or its block could pass the
+  // caller's budget.
   const internal = (done: number, target: number): void => {
     c.get(L.k0).i32(done).op(Op.i32Add).set(L.k0);
+    eventCheck(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)));
     c.get(L.k0).i32(maxLength).op(Op.i32Add).get(L.budget).op(Op.i32GtS);
     c.if(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)));
     c.setConst(L.pc, caseOf.get(target | 0)!).br(ctx.loopDepth);
@@ -147,15 +156,14 @@ export function generateWasmRegion(
       return true;
     };
     if (nearTransfer(ctx, insn, next, toMember, () => dynamicInternal(d + 1))) return true;
-    ctx.touchedMemory = false;
+    ctx.touchedWrite = false;
     directForm(ctx, insn);
-    if (ctx.touchedMemory) {
-      // A slow path ran: stop if it left work pending (a device's interrupt, dropped code).
-      c.get(L.slow).if(() => {
-        c.setConst(L.slow, 0).i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events);
-        c.if(() => ctx.exitAfter(next, d));
-      });
-    }
+    // A slow path may have left work pending: dropped code (a write to a code page, which may
+    // be the next instruction's) is seen right after the writing instruction; a device's
+    // interrupt or the end of the time slice from a read's slow path at the next branch
+    // inside the translation or at its exit (the dispatcher and run loop look there), within
+    // one block.
+    if (ctx.touchedWrite) eventCheck(() => ctx.exitAfter(next, d));
     return false;
   };
 
