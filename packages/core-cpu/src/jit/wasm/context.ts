@@ -277,11 +277,16 @@ export class WasmContext {
     this.code.get(L.lin).i32(12).op(Op.i32ShrU).i32(2).op(Op.i32Shl).mem(Op.i32Load, 2, this.tlbOffset).set(L.tlb);
   }
 
-  /** Whether the TLB entry local allows the access (the mask and expect locals'), aligned. */
+  /**
+   * Whether the TLB entry local allows the access (the mask and expect locals'), all of it in
+   * the page. Unaligned accesses within the page take the fast path too (WebAssembly loads and
+   * stores at any address): on the Linux boot they were 1.09 of the 1.10 million slow-path
+   * calls when only aligned ones did.
+   */
   private hitTest(size: number, mask: number, expect: number): void {
     const c = this.code;
     c.get(L.tlb).get(mask).op(Op.i32And).get(expect).op(Op.i32Eq);
-    if (size > 1) c.get(L.lin).i32(size - 1).op(Op.i32And, Op.i32Eqz, Op.i32And);
+    if (size > 1) c.get(L.lin).i32(0xfff).op(Op.i32And).i32(0x1000 - size).op(Op.i32LeU, Op.i32And);
   }
 
   private ramAddress(): void {

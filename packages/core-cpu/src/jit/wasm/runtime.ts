@@ -177,6 +177,7 @@ export class WasmRuntime {
     // is kept for the wrapper, which rethrows it once the translation has left.
     const read = (size: 1 | 2 | 4) => (lin: number, seg: number, k: number, j: number): number => {
       const cpu = this.cpu!;
+      cpu.jit!.counters.slowAccesses++;
       cpu.retired = this.base + st[STATUS.chainBase] + k;
       try {
         const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
@@ -190,6 +191,7 @@ export class WasmRuntime {
     };
     const write = (size: 1 | 2 | 4) => (lin: number, v: number, seg: number, k: number, j: number): void => {
       const cpu = this.cpu!;
+      cpu.jit!.counters.slowAccesses++;
       cpu.retired = this.base + st[STATUS.chainBase] + k;
       try {
         const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
