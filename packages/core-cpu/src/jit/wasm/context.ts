@@ -295,19 +295,9 @@ export class WasmContext {
 
   /** Reads `size` bytes at the linear-address local (segment `seg`) into local `into`, zero-extended. */
   read(size: number, into: number, seg: number): void {
-    const c = this.code;
     this.loadEntry();
     this.hitTest(size, L.readMask, L.readExpect);
-    c.if(
-      () => {
-        this.ramAddress();
-        if (size === 1) c.mem(Op.i32Load8U, 0, 0);
-        else if (size === 2) c.mem(Op.i32Load16U, 1, 0);
-        else c.mem(Op.i32Load, 2, 0);
-        c.set(into);
-      },
-      () => this.slowRead(size, into, seg),
-    );
+    this.code.if(() => this.fastRead(size, into), () => this.slowRead(size, into, seg));
   }
 
   /**
@@ -317,20 +307,9 @@ export class WasmContext {
    * the slow path, as the write then does: the fault order stays the read's, then the write's.
    */
   readForUpdate(size: number, into: number, seg: number): void {
-    const c = this.code;
     this.loadEntry();
     this.hitTest(size, L.writeMask, L.writeExpect);
-    c.tee(L.h);
-    c.if(
-      () => {
-        this.ramAddress();
-        if (size === 1) c.mem(Op.i32Load8U, 0, 0);
-        else if (size === 2) c.mem(Op.i32Load16U, 1, 0);
-        else c.mem(Op.i32Load, 2, 0);
-        c.set(into);
-      },
-      () => this.slowRead(size, into, seg),
-    );
+    this.code.tee(L.h).if(() => this.fastRead(size, into), () => this.slowRead(size, into, seg));
   }
 
   /** The write of a read-modify-write (after readForUpdate, at the same address). */
@@ -342,6 +321,15 @@ export class WasmContext {
       () => this.fastWrite(size, value),
       () => this.slowWrite(size, value, seg),
     );
+  }
+
+  private fastRead(size: number, into: number): void {
+    const c = this.code;
+    this.ramAddress();
+    if (size === 1) c.mem(Op.i32Load8U, 0, 0);
+    else if (size === 2) c.mem(Op.i32Load16U, 1, 0);
+    else c.mem(Op.i32Load, 2, 0);
+    c.set(into);
   }
 
   private slowRead(size: number, into: number, seg: number): void {

@@ -94,19 +94,16 @@ export function generateWasmRegion(
     ctx.outerCases = cases - 1 - caseIndex;
   };
 
-  // Leaves (through `exit`) when a slow path since the last look left work pending.
-  const eventCheck = (exit: () => void): void => {
-    c.get(L.slow).if(() => {
-      c.setConst(L.slow, 0).i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events);
-      c.if(exit);
-    });
+  // Pushes whether a slow path since the last look left work pending (and looks).
+  const workPending = (): void => {
+    c.get(L.slow).ifValue(() => c.setConst(L.slow, 0).i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events), () => c.i32(0));
   };
   // A branch to a member: on to it, unless work is pending or its block could pass the
   // caller's budget.
   const internal = (done: number, target: number): void => {
     c.get(L.k0).i32(done).op(Op.i32Add).set(L.k0);
-    eventCheck(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)));
-    c.get(L.k0).i32(maxLength).op(Op.i32Add).get(L.budget).op(Op.i32GtS);
+    workPending();
+    c.get(L.k0).i32(maxLength).op(Op.i32Add).get(L.budget).op(Op.i32GtS, Op.i32Or);
     c.if(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)));
     c.setConst(L.pc, caseOf.get(target | 0)!).br(ctx.loopDepth);
   };
@@ -163,7 +160,10 @@ export function generateWasmRegion(
     // interrupt or the end of the time slice from a read's slow path at the next branch
     // inside the translation or at its exit (the dispatcher and run loop look there), within
     // one block.
-    if (ctx.touchedWrite) eventCheck(() => ctx.exitAfter(next, d));
+    if (ctx.touchedWrite) {
+      workPending();
+      c.if(() => ctx.exitAfter(next, d));
+    }
     return false;
   };
 
@@ -271,9 +271,10 @@ export function generateWasmRegion(
   for (let r = 0; r < 8; r++) p.i32(0).mem(Op.i32Load, 2, layout.gprOffset + 4 * r).set(L.e0 + r);
   flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
   p.i32(0).mem(Op.i32Load, 2, status(STATUS.entry)).set(L.pc);
-  // The access masks (packedMasks: one byte each).
-  const maskLocals = [L.readMask, L.readExpect, L.writeMask, L.writeExpect];
-  maskLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(8 * i).op(Op.i32ShrU).i32(255).op(Op.i32And).set(l));
+  // The access masks (packedMasks: one byte each), the word loaded once into the last of them.
+  p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).set(L.writeExpect);
+  [L.readMask, L.readExpect, L.writeMask].forEach((l, i) => p.get(L.writeExpect).i32(8 * i).op(Op.i32ShrU).i32(255).op(Op.i32And).set(l));
+  p.get(L.writeExpect).i32(24).op(Op.i32ShrU).set(L.writeExpect);
 
   return {
     body: p.bytes.concat(c.bytes),

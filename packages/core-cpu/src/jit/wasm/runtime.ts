@@ -78,7 +78,8 @@ const jumpIndex = (rip: number): number => ((rip ^ (rip >>> 12)) & (JUMP_CACHE_E
  */
 function dispatcherModule(pages: number, statusOffset: number, jumpCacheOffset: number): Uint8Array {
   const c = new Code();
-  const [slot, budget, total, n, rip, e] = [0, 1, 2, 3, 4, 5];
+  // w: the entry's count-and-case word.
+  const [slot, budget, total, n, rip, e, w] = [0, 1, 2, 3, 4, 5, 6];
   const status = (i: number): number => statusOffset + 4 * i;
   const word = (i: number): number => jumpCacheOffset + 4 * i;
   const leave = (): void => {
@@ -102,10 +103,10 @@ function dispatcherModule(pages: number, statusOffset: number, jumpCacheOffset: 
   leave();
   c.get(e).mem(Op.i32Load, 2, word(3)).i32(0).mem(Op.i32Load, 2, status(STATUS.epoch)).op(Op.i32Ne);
   leave();
-  c.get(e).mem(Op.i32Load, 2, word(2)).i32(0xffff).op(Op.i32And).get(budget).get(total).op(Op.i32Sub).op(Op.i32GtS);
+  c.get(e).mem(Op.i32Load, 2, word(2)).tee(w).i32(0xffff).op(Op.i32And).get(budget).get(total).op(Op.i32Sub).op(Op.i32GtS);
   leave();
   c.get(e).mem(Op.i32Load, 2, word(1)).set(slot);
-  c.i32(0).get(e).mem(Op.i32Load, 2, word(2)).i32(16).op(Op.i32ShrU).mem(Op.i32Store, 2, status(STATUS.entry));
+  c.i32(0).get(w).i32(16).op(Op.i32ShrU).mem(Op.i32Store, 2, status(STATUS.entry));
   c.i32(0).i32(0).mem(Op.i32Load, 2, status(STATUS.chained)).i32(1).op(Op.i32Add).mem(Op.i32Store, 2, status(STATUS.chained));
   c.br(0).op(Op.end);
   c.get(total);
@@ -114,7 +115,7 @@ function dispatcherModule(pages: number, statusOffset: number, jumpCacheOffset: 
     types: TYPES,
     memory: { name: 'm', pages },
     table: { name: 't' },
-    functions: [{ type: DISPATCH_TYPE, locals: [[4, I32]], body: c.bytes }],
+    functions: [{ type: DISPATCH_TYPE, locals: [[5, I32]], body: c.bytes }],
     exports: [{ name: 'd', func: 0 }],
   });
 }
