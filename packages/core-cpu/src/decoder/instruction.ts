@@ -79,8 +79,45 @@ export const NO_OPCODE_ENTRY: OpcodeEntry = Object.freeze({
  * that mean unsigned values are read with `>>> 0`.
  */
 export class Instruction {
+  // Field order is memory layout (V8 lays an object's fields out in the order they are first
+  // set): what the interpreter reads for every instruction comes first, in as few cache lines
+  // as possible; what only the decoder and the disassembler use comes last.
   /** Total length in bytes (valid when status is Ok; bytes consumed so far otherwise). */
   length = 0;
+  /**
+   * The interpreter's handler for this instruction and its case in the block runner's switch
+   * (interp/decode-cache.ts sets both when it caches the instruction; 0 and null elsewhere).
+   * Kept here, beside the operands the handler reads, so running a cached instruction loads one
+   * object.
+   */
+  handler: ((cpu: never, insn: Instruction) => void) | null = null;
+  hotCase = 0;
+  /** ModRM.reg extended by REX.R. */
+  reg = 0;
+  /** ModRM.rm extended by REX.B (the register for mod = 3). */
+  rm = 0;
+  /** The ModRM operand is memory (mod != 3). */
+  isMem = false;
+  /** Effective operand size in bytes: 2, 4 or 8. */
+  opSize = 4;
+  /**
+   * First immediate (or the relative branch offset for J operands, or a far pointer's offset):
+   * Ib and Iw zero-extended; Ibs, Iz, Iv and branch offsets sign-extended to int32; a far
+   * pointer's 32-bit offset as int32 (read it with `>>> 0`).
+   */
+  imm = 0;
+  /** Segment used by memory operands: override, else SS for rBP/rSP bases, else DS. */
+  segment = SEG_DS;
+  /** Effective address size in bytes: 2, 4 or 8. */
+  addrSize = 4;
+  /** Base register, -1 when none (disp-only or RIP-relative). 16-bit: BX/BP/SI/DI. */
+  base = -1;
+  /** Index register, -1 when none. 16-bit: SI or DI. */
+  index = -1;
+  /** SIB scale as a shift count 0-3. */
+  scale = 0;
+  /** Displacement, sign-extended (moffs: its low 32 bits as int32; read it with `>>> 0`). */
+  disp = 0;
   mode: CpuMode = CpuMode.Bits32;
   /** Opcode: 0x00-0xff, or 0x0f00 | second byte. -1 before an opcode was read. */
   opcode = -1;
@@ -100,40 +137,14 @@ export class Instruction {
   segOverride = -1;
   /** REX low nibble (W R X B bits); 0 when absent (check PREFIX_REX for presence). */
   rex = 0;
-  /** Effective operand size in bytes: 2, 4 or 8. */
-  opSize = 4;
-  /** Effective address size in bytes: 2, 4 or 8. */
-  addrSize = 4;
   hasModrm = false;
   modrm = 0;
   mod = 0;
-  /** ModRM.reg extended by REX.R. */
-  reg = 0;
-  /** ModRM.rm extended by REX.B (the register for mod = 3). */
-  rm = 0;
-  /** The ModRM operand is memory (mod != 3). */
-  isMem = false;
   hasSib = false;
-  /** Base register, -1 when none (disp-only or RIP-relative). 16-bit: BX/BP/SI/DI. */
-  base = -1;
-  /** Index register, -1 when none. 16-bit: SI or DI. */
-  index = -1;
-  /** SIB scale as a shift count 0-3. */
-  scale = 0;
-  /** Displacement, sign-extended (moffs: its low 32 bits as int32; read it with `>>> 0`). */
-  disp = 0;
   /** moffs only: high 32 bits of a 64-bit absolute offset (int32). */
   dispHi = 0;
   /** Address is RIP (or EIP with 67) + disp + length. */
   ripRelative = false;
-  /** Segment used by memory operands: override, else SS for rBP/rSP bases, else DS. */
-  segment = SEG_DS;
-  /**
-   * First immediate (or the relative branch offset for J operands, or a far pointer's offset):
-   * Ib and Iw zero-extended; Ibs, Iz, Iv and branch offsets sign-extended to int32; a far
-   * pointer's 32-bit offset as int32 (read it with `>>> 0`).
-   */
-  imm = 0;
   /** High 32 bits of the immediate as a 64-bit value (the imm64 half of MOV r64, imm64). */
   immHi = 0;
   /** Second immediate: ENTER's nesting level (Ib) or a far pointer's selector. */

@@ -29,7 +29,7 @@
  * same way when it is full).
  */
 import { CpuMode, Instruction } from '../decoder/instruction.js';
-import { decode, type ByteSource } from '../decoder/decoder.js';
+import { decode, MAX_INSTRUCTION_LENGTH, type ByteSource } from '../decoder/decoder.js';
 import { DecodeStatus } from '../decoder/instruction.js';
 import type { Handler } from './handlers/types.js';
 import type { CompiledBlock } from '../jit/block-compiler.js';
@@ -71,10 +71,8 @@ export class CodeBlock {
   crossKey = -1;
   /** Backing offset one past the instruction's last byte in the next page (crossKey's range). */
   crossEnd = -1;
+  /** The decoded instructions, each with its handler and block-runner case (Instruction.handler, hotCase). */
   readonly insns: Instruction[] = [];
-  readonly handlers: Handler[] = [];
-  /** Per instruction, its handler's case in the block runner's switch (hot-dispatch.ts), 0 for none. */
-  readonly hot: number[] = [];
   /** Interpreted runs so far: the JIT's hotness count. */
   runs = 0;
   /** The block's translation (jit/block-compiler.ts), once it is hot; dropped with the block. */
@@ -90,6 +88,11 @@ export class CodeBlock {
   get count(): number {
     return this.insns.length;
   }
+}
+
+/** The interpreter's handler of an instruction of a cached block (set when the block was decoded). */
+export function handlerOf(insn: Instruction): Handler {
+  return insn.handler as Handler;
 }
 
 /** The placeholder in empty slots: its key matches no offset. */
@@ -148,6 +151,16 @@ export class DecodeCache {
   /** Backing page (offset / 4096) of each guest-physical page (phys / 4096) code was cached from. */
   private readonly pageOffsets = new Map<number, number>();
   private cachedInstructions = 0;
+  /**
+   * Decoded instructions by backing page, then offset in the page: blocks that overlap (one
+   * starting at a branch target inside another, which runs on past its conditional branches)
+   * share one Instruction per guest instruction instead of a copy each. Measured on the Linux
+   * boot's xz decompressor: 24,583 decoded instructions for 3,053 addresses, about 6 MB of
+   * objects that the interpreter's loads missed in the host's caches. Entries go when a write
+   * overlaps them (invalidate) and with flush.
+   */
+  private readonly shared = new Map<number, Map<number, Instruction>>();
+  private sharedCount = 0;
   /** Dropped blocks still listed in byPage (removed in a sweep once they outnumber the live ones). */
   private deadListed = 0;
   private readonly source = new PageBytes();
@@ -211,15 +224,23 @@ export class DecodeCache {
     let at = key;
     let next = ip;
     for (let n = 0; n < MAX_BLOCK_INSTRUCTIONS; n++) {
-      const insn = new Instruction();
-      src.overran = false;
-      const status = decode(src, next, mode, insn);
-      src.next = -1;
-      if (status !== DecodeStatus.Ok || src.overran) break;
+      let insn = this.sharedAt(at, mode);
+      if (insn !== null) {
+        // Decoded from the same bytes for another block; it must also fit below a 16-bit wrap here.
+        if (next + insn.length > src.ipLimit) break;
+      } else {
+        insn = new Instruction();
+        src.overran = false;
+        const status = decode(src, next, mode, insn);
+        src.next = -1;
+        if (status !== DecodeStatus.Ok || src.overran) break;
+        const handler = loopHandler(insn);
+        insn.handler = handler;
+        insn.hotCase = hotIndex(handler);
+        // An instruction that runs into the next page stays the block's own.
+        if (!src.crossed) this.share(at, insn);
+      }
       block.insns.push(insn);
-      const handler = loopHandler(insn);
-      block.handlers.push(handler);
-      block.hot.push(hotIndex(handler));
       at += insn.length;
       next += insn.length;
       if (src.crossed) {
@@ -251,6 +272,44 @@ export class DecodeCache {
     this.list(block, key >>> 12, physPage);
     if (block.crossKey !== -1) this.list(block, block.crossKey >>> 12, nextPhysPage);
     return block;
+  }
+
+  /** The shared instruction decoded in `mode` at backing offset `at`, or null. */
+  private sharedAt(at: number, mode: CpuMode): Instruction | null {
+    const insn = this.shared.get(at >>> 12)?.get(at & 0xfff);
+    return insn !== undefined && insn.mode === mode ? insn : null;
+  }
+
+  private share(at: number, insn: Instruction): void {
+    if (this.sharedCount >= MAX_CACHED_INSTRUCTIONS) this.forgetShared();
+    let page = this.shared.get(at >>> 12);
+    if (page === undefined) {
+      page = new Map();
+      this.shared.set(at >>> 12, page);
+    }
+    if (!page.has(at & 0xfff)) this.sharedCount++;
+    page.set(at & 0xfff, insn);
+  }
+
+  private forgetShared(): void {
+    this.shared.clear();
+    this.sharedCount = 0;
+  }
+
+  /** Forgets the shared instructions whose bytes overlap backing offsets [key, end), end in key's page. */
+  private unshare(key: number, end: number): void {
+    const page = this.shared.get(key >>> 12);
+    if (page === undefined) return;
+    const first = key & 0xfff;
+    const last = end - (key & ~0xfff);
+    for (let at = Math.max(0, first - (MAX_INSTRUCTION_LENGTH - 1)); at < last; at++) {
+      const insn = page.get(at);
+      if (insn !== undefined && at + insn.length > first) {
+        page.delete(at);
+        this.sharedCount--;
+      }
+    }
+    if (page.size === 0) this.shared.delete(key >>> 12);
   }
 
   /** Lists `block` under backing page `keyPage`, which holds guest-physical page `physPage`. */
@@ -285,6 +344,7 @@ export class DecodeCache {
     const end = key + length;
     let dropped = 0;
     for (let page = key >>> 12; page <= (end - 1) >>> 12; page++) {
+      if (this.shared.size !== 0) this.unshare(Math.max(key, page * 4096), Math.min(end, page * 4096 + 4096));
       const list = this.byPage.get(page);
       if (list === undefined) continue;
       let kept = 0;
@@ -348,6 +408,7 @@ export class DecodeCache {
   flush(): void {
     for (const list of this.byPage.values()) for (const b of list) this.drop(b);
     this.byPage.clear();
+    this.forgetShared();
     this.cachedInstructions = 0;
     this.deadListed = 0;
     this.counters.flushes++;

@@ -3,19 +3,19 @@
  * `runBlock` per block, which calls each instruction's handler and does the checks between
  * instructions that SoftCpu's run loop describes.
  *
- * Why it is built the way it is: a call through `handlers[k]` is one call site that reaches
+ * Why it is built the way it is: a call through `insn.handler` is one call site that reaches
  * hundreds of different functions, so V8 can inline none of them and pays a full generic call
  * per instruction (about half of the interpreter's time on our benchmarks). So the most
  * frequent handlers (HOT_FORMS, measured by counting handlers over a Linux boot and the
  * benchmark loops) each get a `case` of their own in a switch, and each case is a separate
  * call site that only ever calls that one handler: V8 inlines it there. Every other
- * instruction still goes through `handlers[k]`. The handlers stay the single description of
+ * instruction still goes through `insn.handler`. The handlers stay the single description of
  * what an instruction does; this only changes how they are reached. The switch is written out
  * once at startup from the list (`new Function`); it never depends on guest code. The handlers
  * reach it as parameters (h1, h2 ...), not through an array: a load from an array that a case
  * never ran would carry no type feedback, and V8 would throw the function's code away on it.
  *
- * Each instruction's case number is picked at decode (`hotIndex`, CodeBlock.hot).
+ * Each instruction's case number is picked at decode (`hotIndex`, Instruction.hotCase).
  *
  * Each SoftCpu builds its own runner (createBlockRunner) and builds a new one from time to time
  * (SoftCpu.runnerRefreshInstructions): V8 inlines a case's handler only when that call site
@@ -73,7 +73,7 @@ function formHandler(form: string): Handler {
 
 /** Each listed form's handler, resolved once. */
 const FORM_HANDLERS: readonly Handler[] = HOT_FORMS.map(formHandler);
-/** HOT_HANDLERS[c - 1] is case c's handler; case 0 is "any other": handlers[k]. */
+/** HOT_HANDLERS[c - 1] is case c's handler; case 0 is "any other": insn.handler. */
 const HOT_HANDLERS: readonly Handler[] = [...new Set(FORM_HANDLERS)];
 const CASE_OF = new Map<Handler, number>(HOT_HANDLERS.map((h, i) => [h, i + 1]));
 /**
@@ -129,8 +129,6 @@ export function createBlockRunner(): BlockRunner {
     return function runBlock(cpu, block, ip, ipMask, budget) {
       const r = cpu.regs;
       const insns = block.insns;
-      const handlers = block.handlers;
-      const hot = block.hot;
       const n = insns.length;
       const end = n < budget ? n : budget;
       const base = cpu.retired;
@@ -139,9 +137,9 @@ export function createBlockRunner(): BlockRunner {
         while (k < end) {
           const insn = insns[k];
           ip = (ip + insn.length) & ipMask;
-          switch (hot[k]) {
+          switch (insn.hotCase) {
           ${cases}
-          default: r.rip = ip; cpu.retired = base + k; handlers[k](cpu, insn); ${branchOut}
+          default: r.rip = ip; cpu.retired = base + k; insn.handler(cpu, insn); ${branchOut}
           }
           k++;
           if (cpu.pendingEvents !== 0) break;

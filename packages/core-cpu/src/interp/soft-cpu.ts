@@ -30,7 +30,7 @@ import { PagedLinearMemory } from './paged-memory.js';
 import type { Mmu } from '../mmu/mmu.js';
 import { TLB_HAS_CODE, WASM_GPR_OFFSET, WASM_SEG_OFFSET } from '../mmu/tlb.js';
 import { GprFile } from '../state/gpr-file.js';
-import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache } from './decode-cache.js';
+import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache, handlerOf } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
 import { createBlockRunner, type BlockRunner } from './hot-dispatch.js';
 import { LONG_BLOCK_MIN_RUNS, type Jit } from '../jit/jit.js';
@@ -528,7 +528,6 @@ export class SoftCpu {
             }
             if (block !== null) {
               const insns = block.insns;
-              const handlers = block.handlers;
               const n = insns.length;
               for (let k = 0; k < n; k++) {
                 const insn = insns[k];
@@ -541,7 +540,7 @@ export class SoftCpu {
                 const nextHi = next >= TWO_32 ? (startHi + 1) | 0 : startHi;
                 r.rip = nextLo;
                 r.ripHi = nextHi;
-                handlers[k](this, insn);
+                handlerOf(insn)(this, insn);
                 this.retired++;
                 i++;
                 if (this.pendingEvents !== 0) {

@@ -26,7 +26,7 @@
  */
 import { CpuMode } from '../decoder/instruction.js';
 import { disassemble } from '../disasm/intel.js';
-import type { CodeBlock } from '../interp/decode-cache.js';
+import { handlerOf, type CodeBlock } from '../interp/decode-cache.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
 import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from './direct-emitters.js';
@@ -244,7 +244,7 @@ export function generateRegionSource(members: RegionMember[], direct = true, fas
       // A handler: it reads and writes the register file and LazyFlags, so those are handed over.
       fallback[g] = 1;
       emit(`j = ${g}; ${ctx.beforeCall()}`);
-      const t = handlerTemplate(block.handlers[j]);
+      const t = handlerTemplate(handlerOf(block.insns[j]));
       const exitAfter = exitTo(`k0 + ${d + 1}`, 'r.rip');
       if (t === null) {
         // A call: the handler may read RIP and time, touch devices, branch.
@@ -358,7 +358,7 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   for (const m of members) {
     for (let j = 0; j < m.block.insns.length; j++, g++) {
       names.push(`H${g}`, `I${g}`);
-      args.push(m.block.handlers[j], m.block.insns[j]);
+      args.push(handlerOf(m.block.insns[j]), m.block.insns[j]);
     }
   }
   const prologue = 'const r = cpu.regs, g32 = r.gpr.r32, ghi = r.gpr.hi, f = r.flags;\n' +

@@ -370,6 +370,51 @@ describe('DecodeCache', () => {
     expect(cache.size).toBe(2);
   });
 
+  it('shares one decoded instruction between overlapping blocks, per mode, until a write overlaps it', () => {
+    const cache = new DecodeCache();
+    const bytes = new Uint8Array(0x2000);
+    // inc ax; jz +0 (a conditional branch: the block goes on); inc bx; hlt
+    bytes.set([0x40, 0x74, 0x00, 0x43, 0xf4], 0x1000);
+    const outer = cache.build(bytes, 0x1000, 0x1000, 16, false, 1)!;
+    const inner = cache.build(bytes, 0x1003, 0x1003, 16, false, 1)!; // the branch target
+    expect(outer.count).toBe(4);
+    expect(inner.count).toBe(2);
+    expect(inner.insns[0]).toBe(outer.insns[2]);
+    expect(inner.insns[1]).toBe(outer.insns[3]);
+    // A write to INC BX's byte: both blocks go, and a new block decodes the new bytes (INC SP).
+    bytes[0x1003] = 0x44;
+    cache.invalidate(0x1003, 1);
+    expect(cache.lookup(0x1000, 16)).toBeNull();
+    const again = cache.build(bytes, 0x1003, 0x1003, 16, false, 1)!;
+    expect(again.insns[0]).not.toBe(outer.insns[2]);
+    expect(again.insns[0].opcode).toBe(0x44);
+    // The HLT after it was not overlapped and is still shared.
+    expect(again.insns[1]).toBe(outer.insns[3]);
+    // A write into the middle of a multi-byte instruction (jz's displacement) drops it too.
+    bytes[0x1002] = 0x01;
+    cache.invalidate(0x1002, 1);
+    const branch = cache.build(bytes, 0x1001, 0x1001, 16, false, 1)!;
+    expect(branch.insns[0]).not.toBe(outer.insns[1]);
+    expect(branch.insns[0].imm).toBe(1);
+    // The same bytes as 32-bit code are decoded afresh (INC ESP, not INC SP).
+    const as32 = cache.build(bytes, 0x1003, 0x1003, 32, false, 1)!;
+    expect(as32.insns[0]).not.toBe(again.insns[0]);
+    expect(as32.insns[0].opSize).toBe(4);
+    expect(again.insns[0].opSize).toBe(2);
+  });
+
+  it('forgets shared instructions on flush, so bytes changed behind the MMU are decoded again', () => {
+    const cache = new DecodeCache();
+    const bytes = new Uint8Array(0x2000);
+    bytes.set([0x40, 0xf4], 0x1000); // inc ax; hlt
+    const first = cache.build(bytes, 0x1000, 0x1000, 16, false, 1)!;
+    bytes[0x1000] = 0x41; // inc cx, written without the MMU (no invalidate)
+    cache.flush();
+    const second = cache.build(bytes, 0x1000, 0x1000, 16, false, 1)!;
+    expect(second.insns[0]).not.toBe(first.insns[0]);
+    expect(second.insns[0].opcode).toBe(0x41);
+  });
+
   it('keeps at most MAX_BLOCK_INSTRUCTIONS in a block', () => {
     const cache = new DecodeCache();
     const bytes = new Uint8Array(0x1000).fill(0x90);

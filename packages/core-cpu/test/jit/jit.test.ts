@@ -9,6 +9,7 @@ import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 import { generateBlockSource } from '../../src/jit/block-compiler.js';
 import { dataAccessMasks } from '../../src/mmu/mmu.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
+import type { Handler } from '../../src/interp/handlers/types.js';
 import { PAUSE_CYCLES, PORT_ACCESS_CYCLES } from '../../src/interp/handlers/stall-cycles.js';
 import { syncPrivilege } from '../../src/interp/protected/privilege.js';
 
@@ -991,9 +992,9 @@ describe('JIT', () => {
     bytes.set([0xfc, 0xf4], 0x1000); // cld; hlt (CLD keeps its handler, inlined from source)
     const block = cache.build(bytes, 0x1000, 0x1000, 32, false, 1)!;
     // A handler whose source, once inlined, is not JavaScript: what a JIT bug would produce.
-    const broken: typeof block.handlers[0] = () => {};
+    const broken: Handler = () => {};
     broken.toString = () => 'function broken(cpu, insn) { ) }';
-    block.handlers[0] = broken;
+    block.insns[0].handler = broken;
     const reasons: string[] = [];
     const jit = new Jit({ threshold: 0, onFailure: (reason) => reasons.push(reason) });
     const result = jit.compile(block, 0x1000);
