@@ -30,7 +30,6 @@ import type { SoftCpu } from './soft-cpu.js';
 import type { CodeBlock } from './decode-cache.js';
 import { OPCODE_TABLE } from '../decoder/opcode-table.js';
 import { loopHandlerFor } from './loop-handlers.js';
-import { allowLargeInlining } from './v8-tuning.js';
 
 /**
  * The forms with a case of their own: table key, then for entries with size variants the
@@ -152,6 +151,5 @@ export function createBlockRunner(): BlockRunner {
       r.rip = ip;
       return k;
     };`;
-  allowLargeInlining();
   return new Function(...names, source)(...HOT_HANDLERS) as BlockRunner;
 }

@@ -33,6 +33,7 @@ import { GprFile } from '../state/gpr-file.js';
 import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache, handlerOf } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
 import { createBlockRunner, type BlockRunner } from './hot-dispatch.js';
+import { tuneInlining } from './v8-tuning.js';
 import { LONG_BLOCK_MIN_RUNS, type Jit } from '../jit/jit.js';
 import type { CompiledBlock } from '../jit/block-compiler.js';
 import { linkTranslation } from '../jit/links.js';
@@ -298,6 +299,8 @@ export class SoftCpu {
   run(count: number, flexibleEnd = false): number {
     const before = this.retired;
     let done = 0;
+    // V8's inlining budget follows what executes (v8-tuning.ts).
+    tuneInlining(this.jit === null || this.jit.backend === 'js');
     this.flexibleEnd = flexibleEnd;
     this.endedShort = false;
     try {

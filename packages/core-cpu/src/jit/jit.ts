@@ -5,7 +5,6 @@
  * enters translations and falls back to interpreting a block when a translation may not run
  * (another entry IP, fewer instructions left in the burst than the block holds).
  */
-import { allowLargeInlining } from '../interp/v8-tuning.js';
 import type { CodeBlock } from '../interp/decode-cache.js';
 import { CpuMode } from '../decoder/instruction.js';
 import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type CompiledBlockFn, type TranslationTarget } from './block-compiler.js';
@@ -151,7 +150,6 @@ export class Jit {
     this.instructionThreshold = backend === 'wasm' ? threshold * LONG_BLOCK_FACTOR : Infinity;
     this.onCompile = options.onCompile ?? null;
     this.onFailure = options.onFailure ?? null;
-    allowLargeInlining();
   }
 
   /**
