@@ -114,9 +114,9 @@ function withMultiBlockJit(code: number[]) {
 }
 
 /** Runs `code` to its HLT under the interpreter and under the JIT (threshold 0); returns both. */
-function both(code: number[], real = false, limit = 1_000_000) {
+function both(code: number[], real = false, limit = 1_000_000, backend: JitBackend = 'js') {
   const a = machine(code, null, real);
-  const b = machine(code, 0, real);
+  const b = machine(code, 0, real, null, backend);
   a.cpu.run(limit);
   b.cpu.run(limit);
   return { interp: a, jit: b };
@@ -703,24 +703,36 @@ describe('JIT', () => {
       0x75, 0xed, //                   jne 0x1005
       0xf4,
     ];
-    const { interp, jit } = both(code);
-    expect(jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
-    expect(jit.cpu.retired).toBe(interp.cpu.retired);
-    expect(Array.from(jit.cpu.regs.gpr.r32)).toEqual(Array.from(interp.cpu.regs.gpr.r32));
-    // The sums differ from run to run of the loop only if the TSC advanced with the count.
-    expect(interp.cpu.regs.gpr.r32[6]).not.toBe(0);
+    for (const backend of ['js', 'wasm'] as const) {
+      const { interp, jit } = both(code, false, 1_000_000, backend);
+      expect(jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+      // The WebAssembly backend writes all three itself: the loop is one WebAssembly
+      // translation (only the final HLT's block is JavaScript).
+      if (backend === 'wasm') {
+        expect(jit.cpu.decodeCache!.lookup(0x1005, 32)!.compiled!.wasm).toBe(true);
+        expect(jit.cpu.jit!.counters.compiled - jit.cpu.jit!.counters.wasm).toBe(1);
+      }
+      expect(jit.cpu.retired).toBe(interp.cpu.retired);
+      expect(jit.cpu.stall).toBe(interp.cpu.stall);
+      expect(Array.from(jit.cpu.regs.gpr.r32)).toEqual(Array.from(interp.cpu.regs.gpr.r32));
+      // The sums differ from run to run of the loop only if the TSC advanced with the count.
+      expect(interp.cpu.regs.gpr.r32[6]).not.toBe(0);
+    }
   });
 
   it('counts PAUSE as 140 cycles of the TSC, and a NOP as one, interpreted and translated', () => {
-    // rdtsc; mov esi, eax; <pause | nop>; rdtsc; sub eax, esi; hlt
-    const run = (spin: number[]) => both([0x0f, 0x31, 0x89, 0xc6, ...spin, 0x0f, 0x31, 0x29, 0xf0, 0xf4]);
-    const paused = run([0xf3, 0x90]);
-    const nop = run([0x90]);
-    expect(nop.interp.cpu.regs.gpr.r32[0]).toBe(3);
-    expect(paused.interp.cpu.regs.gpr.r32[0]).toBe(2 + PAUSE_CYCLES);
-    expect(paused.jit.cpu.regs.gpr.r32[0]).toBe(2 + PAUSE_CYCLES);
-    expect(paused.jit.cpu.stall).toBe(PAUSE_CYCLES - 1);
-    expect(paused.jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+    for (const backend of ['js', 'wasm'] as const) {
+      // rdtsc; mov esi, eax; <pause | nop>; rdtsc; sub eax, esi; hlt
+      const run = (spin: number[]) => both([0x0f, 0x31, 0x89, 0xc6, ...spin, 0x0f, 0x31, 0x29, 0xf0, 0xf4], false, 1_000_000, backend);
+      const paused = run([0xf3, 0x90]);
+      const nop = run([0x90]);
+      expect(nop.interp.cpu.regs.gpr.r32[0]).toBe(3);
+      expect(nop.jit.cpu.regs.gpr.r32[0]).toBe(3);
+      expect(paused.interp.cpu.regs.gpr.r32[0]).toBe(2 + PAUSE_CYCLES);
+      expect(paused.jit.cpu.regs.gpr.r32[0]).toBe(2 + PAUSE_CYCLES);
+      expect(paused.jit.cpu.stall).toBe(PAUSE_CYCLES - 1);
+      expect(paused.jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
+    }
   });
 
   it('counts each port access (IN, OUT, every INS/OUTS element) as PORT_ACCESS_CYCLES of the TSC, interpreted and translated', () => {
@@ -746,14 +758,15 @@ describe('JIT', () => {
   it('ends the burst at the PAUSE that uses up its time (stallStop), interpreted and translated alike', () => {
     // A spin loop: pause; dec ecx; jnz; 10,000 times, then HLT.
     const code = [0xb9, 0x10, 0x27, 0x00, 0x00, 0xf3, 0x90, 0x49, 0x75, 0xfb, 0xf4];
-    for (const threshold of [null, 0]) {
-      const { cpu } = machine(code, threshold);
+    for (const [threshold, backend] of [[null, 'js'], [0, 'js'], [0, 'wasm']] as const) {
+      const { cpu } = machine(code, threshold, false, null, backend);
       // The burst has time for 5,000 instructions: the loop's iteration is 3 instructions and
       // 142 cycles, so the 36th PAUSE reaches it.
       cpu.stallStop = cpu.cycles + 5000;
       const ran = cpu.run(1_000_000);
       expect(cpu.halted).toBe(false);
       expect(ran).toBe(1 + 35 * 3 + 1);
+      if (backend === 'wasm') expect(cpu.jit!.counters.wasm).toBe(cpu.jit!.counters.compiled);
       expect(cpu.cycles).toBeGreaterThanOrEqual(5000);
       expect(cpu.cycles).toBeLessThan(5000 + PAUSE_CYCLES);
       // Without a budget the loop runs to its end.

@@ -65,8 +65,11 @@ export const STATUS = {
    * for its entry block, a member's case for an entry at that member (region.ts's entries).
    */
   entry: 26,
+  /** RDTSC's high half and RDTSCP's IA32_TSC_AUX, left by the host's time-stamp call. */
+  tscHi: 27,
+  tscAux: 28,
   /** Slots in all. */
-  size: 27,
+  size: 29,
 } as const;
 
 
@@ -88,8 +91,12 @@ export class WasmContext {
   usesStack = false;
   /** Registers written as a whole dword (their high halves are cleared at the exit, as the JS backend does). */
   readonly dwordRegs = new Set<number>();
-  /** The instruction being written writes memory (a slow path there may drop code: region.ts checks at once). */
-  touchedWrite = false;
+  /**
+   * The instruction being written may leave work that must be taken right after it (region.ts
+   * checks at once): a write (its slow path may have dropped code, the next instruction's
+   * perhaps), PAUSE (its cycles may use up the burst's time).
+   */
+  checkWorkAfter = false;
   /**
    * Labels between the current case's code and the dispatch loop (the cases after it); the
    * exit block is one further out.
@@ -314,7 +321,7 @@ export class WasmContext {
 
   /** The write of a read-modify-write (after readForUpdate, at the same address). */
   writeBack(size: number, value: number, seg: number): void {
-    this.touchedWrite = true;
+    this.checkWorkAfter = true;
     const c = this.code;
     c.get(L.h);
     c.if(
@@ -359,7 +366,7 @@ export class WasmContext {
 
   /** Writes the low `size` bytes of local `value` at the linear-address local (segment `seg`). */
   write(size: number, value: number, seg: number): void {
-    this.touchedWrite = true;
+    this.checkWorkAfter = true;
     const c = this.code;
     this.loadEntry();
     this.hitTest(size, L.writeMask, L.writeExpect);
@@ -367,6 +374,36 @@ export class WasmContext {
       () => this.fastWrite(size, value),
       () => this.slowWrite(size, value, seg),
     );
+  }
+
+  // ---- the time-stamp counter
+
+  /**
+   * RDTSC (RDTSCP: `withAux`) through the host, which is given the count retired before this
+   * instruction (the TSC counts retired instructions): EAX from the call, EDX (and RDTSCP's
+   * ECX) from the status area. A fault (#GP under CR4.TSD above CPL 0, #UD for RDTSCP on a model
+   * without it) leaves through the fault exit before any register is written.
+   */
+  timeStamp(withAux: boolean): void {
+    const c = this.code;
+    c.i32(withAux ? 1 : 0);
+    this.countAndIndex();
+    c.call(IMPORT.timeStamp).set(L.v);
+    this.afterSlowPath();
+    this.setReg(0, 4, () => c.get(L.v));
+    this.setReg(2, 4, () => c.i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.tscHi));
+    if (withAux) this.setReg(1, 4, () => c.i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.tscAux));
+  }
+
+  /**
+   * PAUSE: the host puts its extra cycles on the clock (stall-cycles.ts); when they use up the
+   * burst's time the translation leaves right after it, where the interpreter's burst ends.
+   */
+  pause(): void {
+    this.checkWorkAfter = true;
+    this.countAndIndex();
+    this.code.call(IMPORT.pause);
+    this.afterSlowPath();
   }
 
   // ---- flags

@@ -513,6 +513,12 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
     }
     case 'mov_Zv_Iv':
       return ctx.setReg(insn.opcode & 7, insn.opSize, () => c.i32(insn.imm | 0));
+    // Kernels spin on the TSC (udelay: RDTSC or RDTSCP, PAUSE): in the translation, such a loop
+    // stays in it.
+    case 'rdtsc': case 'rdtscp':
+      return ctx.timeStamp(key === 'rdtscp');
+    case 'pause':
+      return ctx.pause();
     case 'mov_Zb_Ib':
       return ctx.setReg(insn.opcode & 7, 1, () => c.i32(insn.imm & 255));
     case 'lea_Gv_M':

@@ -24,6 +24,11 @@ export const IMPORT_TYPES: { name: string; type: FunctionType }[] = [
   { name: 'cf', type: fn(0, 1) },
   // rotateFlags(cf, of, withOf): a rotate's CF (and OF) into LazyFlags
   { name: 'rot', type: fn(3, 0) },
+  // timeStamp(with TSC_AUX, count before, instruction index) -> TSC bits 31:0 (31:63 and the
+  // aux value into the status area)
+  { name: 'tsc', type: fn(3, 1) },
+  // pause(count before, instruction index)
+  { name: 'pau', type: fn(2, 0) },
 ];
 
 const index = (name: string): number => IMPORT_TYPES.findIndex((i) => i.name === name);
@@ -40,4 +45,6 @@ export const IMPORT = {
   condition: index('cnd'),
   carry: index('cf'),
   rotateFlags: index('rot'),
+  timeStamp: index('tsc'),
+  pause: index('pau'),
 } as const;

@@ -153,14 +153,15 @@ export function generateWasmRegion(
       return true;
     };
     if (nearTransfer(ctx, insn, next, toMember, () => dynamicInternal(d + 1))) return true;
-    ctx.touchedWrite = false;
+    ctx.checkWorkAfter = false;
     directForm(ctx, insn);
     // A slow path may have left work pending: dropped code (a write to a code page, which may
-    // be the next instruction's) is seen right after the writing instruction; a device's
+    // be the next instruction's) and the end of the burst's time after PAUSE are seen right
+    // after the instruction; a device's
     // interrupt or the end of the time slice from a read's slow path at the next branch
     // inside the translation or at its exit (the dispatcher and run loop look there), within
     // one block.
-    if (ctx.touchedWrite) {
+    if (ctx.checkWorkAfter) {
       workPending();
       c.if(() => ctx.exitAfter(next, d));
     }

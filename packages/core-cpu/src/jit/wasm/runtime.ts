@@ -12,6 +12,7 @@
 import { materializeRecord } from '../flag-state.js';
 import { segmentLinear } from '../../interp/addressing.js';
 import { condition } from '../../interp/handlers/control.js';
+import { spinPause, timeStamp, timeStampAux } from '../../interp/handlers/cpuid-msr.js';
 import { setCarryOnly, setRotateFlags } from '../../interp/handlers/shift.js';
 import type { SoftCpu } from '../../interp/soft-cpu.js';
 import type { Mmu } from '../../mmu/mmu.js';
@@ -221,6 +222,27 @@ export class WasmRuntime {
           const f = this.cpu!.regs.flags;
           if (withOf !== 0) setRotateFlags(f, cf, of);
           else setCarryOnly(f, cf);
+        },
+        tsc: (withAux: number, k: number, j: number): number => {
+          const cpu = this.cpu!;
+          cpu.retired = this.base + st[STATUS.chainBase] + k;
+          try {
+            // RDTSCP's #UD comes first, as in the handler.
+            const aux = withAux !== 0 ? timeStampAux(cpu) : 0;
+            const t = timeStamp(cpu);
+            st[STATUS.tscHi] = Math.floor(t / 4294967296) | 0;
+            st[STATUS.tscAux] = aux | 0;
+            return t | 0;
+          } catch (e) {
+            this.faulted(e, k, j);
+            return 0;
+          }
+        },
+        pau: (k: number, _j: number): void => {
+          const cpu = this.cpu!;
+          cpu.retired = this.base + st[STATUS.chainBase] + k;
+          spinPause(cpu);
+          st[STATUS.events] = cpu.pendingEvents !== 0 ? 1 : 0;
         },
       },
     };
