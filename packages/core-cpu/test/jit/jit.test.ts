@@ -10,6 +10,7 @@ import { generateBlockSource } from '../../src/jit/block-compiler.js';
 import { dataAccessMasks } from '../../src/mmu/mmu.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
 import type { Handler } from '../../src/interp/handlers/types.js';
+import type { CompiledBlock } from '../../src/jit/block-compiler.js';
 import { PAUSE_CYCLES, PORT_ACCESS_CYCLES } from '../../src/interp/handlers/stall-cycles.js';
 import { syncPrivilege } from '../../src/interp/protected/privilege.js';
 
@@ -718,6 +719,40 @@ describe('JIT', () => {
       // The sums differ from run to run of the loop only if the TSC advanced with the count.
       expect(interp.cpu.regs.gpr.r32[6]).not.toBe(0);
     }
+  });
+
+  it('pushes EFLAGS with PUSHF after flag-setting instructions as the interpreter does, in a WebAssembly translation', () => {
+    const code = [
+      0xb9, 0x40, 0x00, 0x00, 0x00, // mov ecx, 64
+      0xb8, 0x00, 0x00, 0x00, 0xf8, // mov eax, 0xf8000000
+      0x01, 0xc8, //                   add eax, ecx             <- loop (0x100a)
+      0x9c, //                         pushf
+      0x5a, //                         pop edx
+      0x01, 0xd6, //                   add esi, edx
+      0xc1, 0xe0, 0x01, //             shl eax, 1 (CF, SF, ZF, PF, OF change each time)
+      0x9c, //                         pushf
+      0x5b, //                         pop ebx
+      0x31, 0xdf, //                   xor edi, ebx
+      0x49, //                         dec ecx
+      0x75, 0xf0, //                   jne 0x100a
+      0x9c, //                         pushf
+      0x5d, //                         pop ebp
+      0xf4,
+    ];
+    const interp = machine(code, null);
+    const javascript: number[] = [];
+    const jit = machine(code, 0, false, (c) => { if (!(c as CompiledBlock).wasm) javascript.push((c as CompiledBlock).ip); }, 'wasm');
+    interp.cpu.run(1_000_000);
+    jit.cpu.run(1_000_000);
+    // The only JavaScript translation is the final HLT's (a block of its own: the WebAssembly
+    // translation before it ends there); none starts at a PUSHF.
+    expect(jit.cpu.jit!.counters.wasm).toBeGreaterThan(0);
+    expect(javascript).toEqual([0x101c]);
+    expect(jit.cpu.retired).toBe(interp.cpu.retired);
+    expect(Array.from(jit.cpu.regs.gpr.r32)).toEqual(Array.from(interp.cpu.regs.gpr.r32));
+    expect(jit.cpu.regs.flags.get()).toBe(interp.cpu.regs.flags.get());
+    // The pushed values had flags set (bit 1 is always 1, and the sum is not just 64 of them).
+    expect(interp.cpu.regs.gpr.r32[6]).not.toBe(64 * 2);
   });
 
   it('counts PAUSE as 140 cycles of the TSC, and a NOP as one, interpreted and translated', () => {

@@ -559,6 +559,12 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
       src.load(L.t);
       return push32(ctx, L.t);
     }
+    case 'pushf':
+      // Kernels save EFLAGS around CLI (local_irq_save): the flags go to LazyFlags first.
+      if (insn.opSize !== 4) throw new Unsupported('pushf size');
+      ctx.materialize();
+      c.call(IMPORT.eflags).set(L.t);
+      return push32(ctx, L.t);
     case 'pop_Zv':
       if (insn.opSize !== 4) throw new Unsupported('pop size');
       pop32(ctx, L.v);

@@ -29,6 +29,8 @@ export const IMPORT_TYPES: { name: string; type: FunctionType }[] = [
   { name: 'tsc', type: fn(3, 1) },
   // pause(count before, instruction index)
   { name: 'pau', type: fn(2, 0) },
+  // eflags() -> EFLAGS as PUSHF pushes it (from LazyFlags: materialize first)
+  { name: 'efl', type: fn(0, 1) },
 ];
 
 const index = (name: string): number => IMPORT_TYPES.findIndex((i) => i.name === name);
@@ -47,4 +49,5 @@ export const IMPORT = {
   rotateFlags: index('rot'),
   timeStamp: index('tsc'),
   pause: index('pau'),
+  eflags: index('efl'),
 } as const;

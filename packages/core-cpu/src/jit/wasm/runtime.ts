@@ -244,6 +244,8 @@ export class WasmRuntime {
           spinPause(cpu);
           st[STATUS.events] = cpu.pendingEvents !== 0 ? 1 : 0;
         },
+        // VM and RF are never pushed (the pushf handler); translations are never virtual-8086 code.
+        efl: (): number => this.cpu!.regs.flags.get() & 0x00fcffff,
       },
     };
     new WebAssembly.Instance(new WebAssembly.Module(HOST_FUNCTIONS_MODULE), hostFunctions);
