@@ -416,6 +416,9 @@ export class ProgramGenerator {
         return { pre, bytes: [...seg, 0x66, 0xc1, ...modrm(this.pick([4, 5, 7]), rm), this.int(20)] };
       }
       case 12: return { pre: [], bytes: [0x66, this.chance(0.5) ? 0x50 + this.anyReg() : 0x58 + this.dstReg(2)] };
+      // PUSHF; POP r32: EFLAGS after whatever flag producer came before (written directly by
+      // the WebAssembly backend: the record goes to LazyFlags first).
+      case 13: return { pre: [[0x9c]], bytes: [0x58 + this.dstReg(4)] };
       default: return { pre: [], bytes: [0x90] };
     }
   }
