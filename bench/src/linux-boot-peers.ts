@@ -197,8 +197,12 @@ export async function runLinuxBootPeersBench(): Promise<string[]> {
     '  wall = start (spawn / constructor) to the first shell prompt; both peers boot through SeaBIOS first',
   ];
 
-  const version = existsSync(QEMU) ? qemuVersion() : null;
-  if (version === null) {
+  // TSEMU_BENCH_PEERS=qemu,v86-jit,v86-interp (any of them): only those, e.g. to repeat one.
+  const only = process.env.TSEMU_BENCH_PEERS?.split(',') ?? ['qemu', 'v86-jit', 'v86-interp'];
+  const version = !only.includes('qemu') ? null : existsSync(QEMU) ? qemuVersion() : null;
+  if (!only.includes('qemu')) {
+    // not asked for
+  } else if (version === null) {
     lines.push(`QEMU TCG: skipped: ${QEMU} is missing or does not run (\`apt-get install qemu-system-x86\`)`);
   } else {
     const qemuName = `QEMU ${version} TCG (qemu-system-i386 -accel tcg, SeaBIOS + kernel)`;
@@ -213,6 +217,7 @@ export async function runLinuxBootPeersBench(): Promise<string[]> {
   const pkg = await loadV86();
   const firmware = debianSeabios();
   for (const jit of [true, false]) {
+    if (!only.includes(jit ? 'v86-jit' : 'v86-interp')) continue;
     const what = jit ? 'JIT' : 'interpreter';
     if (typeof pkg === 'string' || typeof firmware === 'string') {
       lines.push(`v86 ${what}: skipped: ${typeof pkg === 'string' ? pkg : (firmware as string)}`);
