@@ -16,6 +16,9 @@ import { enter64 } from './stack-ops-64.js';
 import { spinPause } from './cpuid-msr.js';
 import type { Handler, HandlerTable } from './types.js';
 
+/** The EFLAGS bits PUSHF pushes: VM and RF never are (SDM Vol. 2B, PUSHF). */
+export const PUSHF_MASK = 0x00fcffff;
+
 export const zReg = (insn: Instruction): number => (insn.opcode & 7) | ((insn.rex & 1) << 3);
 
 function pushSeg(seg: number) {
@@ -170,8 +173,7 @@ export const STACK_HANDLERS: HandlerTable = {
   },
   pushf: (cpu, insn) => {
     checkV86Iopl(cpu);
-    // VM and RF are never pushed.
-    pushV(cpu, insn.opSize, cpu.regs.flags.get() & 0x00fcffff, 0);
+    pushV(cpu, insn.opSize, cpu.regs.flags.get() & PUSHF_MASK, 0);
   },
   popf: (cpu, insn) => {
     const f = cpu.regs.flags;

@@ -13,6 +13,7 @@ import { materializeRecord } from '../flag-state.js';
 import { segmentLinear } from '../../interp/addressing.js';
 import { condition } from '../../interp/handlers/control.js';
 import { spinPause, timeStamp, timeStampAux } from '../../interp/handlers/cpuid-msr.js';
+import { PUSHF_MASK } from '../../interp/handlers/stack-ops.js';
 import { setCarryOnly, setRotateFlags } from '../../interp/handlers/shift.js';
 import type { SoftCpu } from '../../interp/soft-cpu.js';
 import type { Mmu } from '../../mmu/mmu.js';
@@ -174,13 +175,19 @@ export class WasmRuntime {
     this.status = new Int32Array(memory.buffer, statusOffset, STATUS.size);
     this.jumpCache = new Int32Array(memory.buffer, tlbOffset + WASM_JUMP_CACHE_OFFSET, JUMP_CACHE_ENTRIES * JUMP_ENTRY_WORDS);
     const st = this.status;
+    // A host call from instruction `k` of the running call: the CPU, its retired count brought
+    // up to that instruction (the clock and the TSC read it).
+    const cpuAt = (k: number): SoftCpu => {
+      const cpu = this.cpu!;
+      cpu.retired = this.base + st[STATUS.chainBase] + k;
+      return cpu;
+    };
     // A slow path: the count first (devices read time from it), the address the general way
     // (the limit check of a flat segment), the access, then whether work is pending. A fault
     // is kept for the wrapper, which rethrows it once the translation has left.
     const read = (size: 1 | 2 | 4) => (lin: number, seg: number, k: number, j: number): number => {
-      const cpu = this.cpu!;
+      const cpu = cpuAt(k);
       cpu.jit!.counters.slowAccesses++;
-      cpu.retired = this.base + st[STATUS.chainBase] + k;
       try {
         const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
         const v = size === 1 ? cpu.mem.read8(at) : size === 2 ? cpu.mem.read16(at) : cpu.mem.read32(at);
@@ -192,9 +199,8 @@ export class WasmRuntime {
       }
     };
     const write = (size: 1 | 2 | 4) => (lin: number, v: number, seg: number, k: number, j: number): void => {
-      const cpu = this.cpu!;
+      const cpu = cpuAt(k);
       cpu.jit!.counters.slowAccesses++;
-      cpu.retired = this.base + st[STATUS.chainBase] + k;
       try {
         const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
         if (size === 1) cpu.mem.write8(at, v & 255);
@@ -224,8 +230,7 @@ export class WasmRuntime {
           else setCarryOnly(f, cf);
         },
         tsc: (withAux: number, k: number, j: number): number => {
-          const cpu = this.cpu!;
-          cpu.retired = this.base + st[STATUS.chainBase] + k;
+          const cpu = cpuAt(k);
           try {
             // RDTSCP's #UD comes first, as in the handler.
             const aux = withAux !== 0 ? timeStampAux(cpu) : 0;
@@ -239,13 +244,12 @@ export class WasmRuntime {
           }
         },
         pau: (k: number, _j: number): void => {
-          const cpu = this.cpu!;
-          cpu.retired = this.base + st[STATUS.chainBase] + k;
+          const cpu = cpuAt(k);
           spinPause(cpu);
           st[STATUS.events] = cpu.pendingEvents !== 0 ? 1 : 0;
         },
-        // VM and RF are never pushed (the pushf handler); translations are never virtual-8086 code.
-        efl: (): number => this.cpu!.regs.flags.get() & 0x00fcffff,
+        // Translations are never virtual-8086 code (where PUSHF may fault).
+        efl: (): number => this.cpu!.regs.flags.get() & PUSHF_MASK,
       },
     };
     new WebAssembly.Instance(new WebAssembly.Module(HOST_FUNCTIONS_MODULE), hostFunctions);
