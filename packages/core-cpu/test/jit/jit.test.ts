@@ -195,6 +195,75 @@ describe('JIT', () => {
     expect(m.cpu.jit!.counters.wasm).toBe(0);
   });
 
+  it('gives WebAssembly translations branch hints on their ifs: memory fast paths likely, exits for pending work unlikely', () => {
+    // Captures the modules the runtime compiles.
+    const modules: Uint8Array[] = [];
+    const Original = WebAssembly.Module;
+    class Capturing extends Original {
+      constructor(bytes: BufferSource) {
+        super(bytes);
+        modules.push(new Uint8Array(bytes as ArrayBuffer | Uint8Array));
+      }
+    }
+    (WebAssembly as { Module: typeof WebAssembly.Module }).Module = Capturing;
+    let m;
+    try {
+      m = machine(SUM_LOOP, 0, false, null, 'wasm');
+      m.cpu.run(1_000_000);
+    } finally {
+      (WebAssembly as { Module: typeof WebAssembly.Module }).Module = Original;
+    }
+    const interp = machine(SUM_LOOP, null);
+    interp.cpu.run(1_000_000);
+    expect(m.cpu.halted).toBe(true);
+    expect(m.cpu.regs.gpr.r32[0]).toBe(interp.cpu.regs.gpr.r32[0]);
+    expect(m.cpu.jit!.counters.wasm).toBeGreaterThan(0);
+    // Sections in order: [id, start, end] of their contents.
+    const uleb = (b: Uint8Array, at: number): [number, number] => {
+      let v = 0, shift = 0, byte;
+      do { byte = b[at++]; v += (byte & 127) * 2 ** shift; shift += 7; } while (byte & 128);
+      return [v, at];
+    };
+    const translations = modules.filter((b) => WebAssembly.Module.customSections(new Original(b), 'metadata.code.branch_hint').length > 0);
+    expect(translations.length).toBe(m.cpu.jit!.counters.wasm);
+    for (const bytes of translations) {
+      const sections: [number, number, number][] = [];
+      for (let at = 8; at < bytes.length;) {
+        const id = bytes[at];
+        const [size, start] = uleb(bytes, at + 1);
+        sections.push([id, start, start + size]);
+        at = start + size;
+      }
+      const hintIndex = sections.findIndex(([id]) => id === 0);
+      const codeIndex = sections.findIndex(([id]) => id === 10);
+      expect(hintIndex).toBeGreaterThanOrEqual(0);
+      expect(hintIndex).toBeLessThan(codeIndex); // V8 reads hints only before the code
+      // The hints: name, one function (index 0), its hints (offset, size 1, value).
+      let [n, at] = uleb(bytes, sections[hintIndex][1]);
+      at += n;
+      [n, at] = uleb(bytes, at);
+      expect(n).toBe(1);
+      [n, at] = uleb(bytes, at);
+      expect(n).toBe(0);
+      let count;
+      [count, at] = uleb(bytes, at);
+      const hints: [number, number][] = [];
+      for (let i = 0; i < count; i++) {
+        let offset, size;
+        [offset, at] = uleb(bytes, at);
+        [size, at] = uleb(bytes, at);
+        expect(size).toBe(1);
+        hints.push([offset, bytes[at++]]);
+      }
+      // The one function's body: offsets count from its start (the locals declarations).
+      let [, bodyAt] = uleb(bytes, sections[codeIndex][1]);
+      [, bodyAt] = uleb(bytes, bodyAt);
+      for (const [offset] of hints) expect(bytes[bodyAt + offset]).toBe(0x04); // an `if`
+      expect(hints.some(([, v]) => v === 1)).toBe(true); // the write's fast path
+      expect(hints.some(([, v]) => v === 0)).toBe(true); // the loop branch's exit for pending work
+    }
+  });
+
   it('runs LODS, STOS, MOVS, SCAS and CMPS (no REP) in WebAssembly translations, DF clear and set, as the interpreter does', () => {
     const code = asm32([
       0xbe, ...le32(0x3000), 0xbf, ...le32(0x3100), 0xb9, ...le32(64), //   mov esi, 0x3000; mov edi, 0x3100; mov ecx, 64

@@ -55,8 +55,19 @@ export const PARAMS = 1;
 /** Locals after the parameter: i32 e0..t, the one i64, then i32 h ... writeExpect. */
 export const LOCALS: [number, number][] = [[L.t - PARAMS + 1, I32], [1, I64], [L.writeExpect - L.h + 1, I32]];
 
+/**
+ * A branch hint for an `if`: whether its `then` arm is the likely one. With hints, TurboFan
+ * places the unlikely arm out of line as deferred code, and its register allocator spills
+ * values live across a slow path's host call inside that arm instead of at their definition
+ * on the hot path (encoder.ts writes them as the `metadata.code.branch_hint` section).
+ */
+export const LIKELY = true;
+export const UNLIKELY = false;
+
 export class Code {
   readonly bytes: number[] = [];
+  /** Branch hints as pairs: the byte offset in `bytes` of an `if`, then 1 (then-arm likely) or 0. */
+  readonly hints: number[] = [];
   /** Blocks, loops and ifs open around the current point inside the case being written. */
   depth = 0;
 
@@ -117,7 +128,8 @@ export class Code {
   }
 
   /** `if` over the i32 on the stack; `then` writes the body (and may call `otherwise` first). */
-  if(then: () => void, otherwise?: () => void): this {
+  if(then: () => void, otherwise?: () => void, thenLikely?: boolean): this {
+    this.hint(thenLikely);
     this.bytes.push(Op.if, EMPTY_BLOCK);
     this.depth++;
     then();
@@ -131,7 +143,8 @@ export class Code {
   }
 
   /** `if` over the i32 on the stack whose arms each leave one i32. */
-  ifValue(then: () => void, otherwise: () => void): this {
+  ifValue(then: () => void, otherwise: () => void, thenLikely?: boolean): this {
+    this.hint(thenLikely);
     this.bytes.push(Op.if, I32);
     this.depth++;
     then();
@@ -140,6 +153,18 @@ export class Code {
     this.bytes.push(Op.end);
     this.depth--;
     return this;
+  }
+
+  /** Drops what was written after byte `length` (its hints too). */
+  truncate(length: number): void {
+    this.bytes.length = length;
+    let n = this.hints.length;
+    while (n > 0 && this.hints[n - 2] >= length) n -= 2;
+    this.hints.length = n;
+  }
+
+  private hint(thenLikely: boolean | undefined): void {
+    if (thenLikely !== undefined) this.hints.push(this.bytes.length, thenLikely ? 1 : 0);
   }
 
   /** Branch to the label `relative` levels out (0: the innermost open block). */

@@ -20,7 +20,7 @@
 import type { Instruction } from '../../decoder/instruction.js';
 import type { AccessMasks } from '../../mmu/mmu.js';
 import { MEMORY_FLAGS, type StaticFlags } from '../flag-state.js';
-import { Code, L } from './code.js';
+import { Code, L, LIKELY } from './code.js';
 import { Op, uleb } from './encoder.js';
 import { IMPORT } from './imports.js';
 
@@ -119,7 +119,7 @@ export class WasmContext {
   }
 
   restore(s: ReturnType<WasmContext['save']>): void {
-    this.code.bytes.length = s.length;
+    this.code.truncate(s.length);
     this.code.depth = s.depth;
     this.flags = s.flags;
     this.usedSegs.clear();
@@ -304,7 +304,7 @@ export class WasmContext {
   read(size: number, into: number, seg: number): void {
     this.loadEntry();
     this.hitTest(size, L.readMask, L.readExpect);
-    this.code.if(() => this.fastRead(size, into), () => this.slowRead(size, into, seg));
+    this.code.if(() => this.fastRead(size, into), () => this.slowRead(size, into, seg), LIKELY);
   }
 
   /**
@@ -316,7 +316,7 @@ export class WasmContext {
   readForUpdate(size: number, into: number, seg: number): void {
     this.loadEntry();
     this.hitTest(size, L.writeMask, L.writeExpect);
-    this.code.tee(L.h).if(() => this.fastRead(size, into), () => this.slowRead(size, into, seg));
+    this.code.tee(L.h).if(() => this.fastRead(size, into), () => this.slowRead(size, into, seg), LIKELY);
   }
 
   /** The write of a read-modify-write (after readForUpdate, at the same address). */
@@ -327,6 +327,7 @@ export class WasmContext {
     c.if(
       () => this.fastWrite(size, value),
       () => this.slowWrite(size, value, seg),
+      LIKELY,
     );
   }
 
@@ -373,6 +374,7 @@ export class WasmContext {
     c.if(
       () => this.fastWrite(size, value),
       () => this.slowWrite(size, value, seg),
+      LIKELY,
     );
   }
 

@@ -176,8 +176,12 @@ export interface ModuleDescription {
   table?: { name: string };
   /** Imported functions (indices 0 ...), each with its type index. */
   functionImports?: { name: string; type: number }[];
-  /** Functions defined (indices after the imports): type index, local declarations as [count, type] runs, body without the final `end`. */
-  functions: { type: number; locals: [number, number][]; body: ArrayLike<number> }[];
+  /**
+   * Functions defined (indices after the imports): type index, local declarations as [count,
+   * type] runs, body without the final `end`, and branch hints (code.ts's pairs: an `if`'s
+   * offset in `body`, 1 likely or 0 unlikely, offsets increasing).
+   */
+  functions: { type: number; locals: [number, number][]; body: ArrayLike<number>; hints?: readonly number[] }[];
   exports?: { name: string; func: number }[];
   /** Active element segments: function indices placed in table 0 from `offset`. */
   elements?: { offset: number; funcs: number[] }[];
@@ -226,15 +230,31 @@ export function encodeModule(d: ModuleDescription): Uint8Array {
       }
     });
   }
+  const bodies = d.functions.map((f) => {
+    const body = new ByteWriter();
+    body.uleb(f.locals.length);
+    for (const [count, type] of f.locals) body.uleb(count).byte(type);
+    const localsLength = body.length;
+    body.bytes(f.body).byte(Op.end);
+    return { bytes: body.result(), localsLength };
+  });
+  const hinted = d.functions.map((f, i) => ({ f, i })).filter(({ f }) => f.hints !== undefined && f.hints.length > 0);
+  if (hinted.length > 0) {
+    // Branch hinting (a custom section before the code section): per function its index, then
+    // per hint the `if`'s offset from the start of the function's body (its locals included),
+    // the hint's size (1) and its value.
+    w.section(0, (s) => {
+      s.name('metadata.code.branch_hint').uleb(hinted.length);
+      for (const { f, i } of hinted) {
+        const hints = f.hints!;
+        s.uleb(functionImports.length + i).uleb(hints.length / 2);
+        for (let h = 0; h < hints.length; h += 2) s.uleb(bodies[i].localsLength + hints[h]).uleb(1).byte(hints[h + 1]);
+      }
+    });
+  }
   w.section(10, (s) => {
-    s.uleb(d.functions.length);
-    for (const f of d.functions) {
-      const body = new ByteWriter();
-      body.uleb(f.locals.length);
-      for (const [count, type] of f.locals) body.uleb(count).byte(type);
-      body.bytes(f.body).byte(Op.end);
-      s.uleb(body.length).bytes(body.result());
-    }
+    s.uleb(bodies.length);
+    for (const b of bodies) s.uleb(b.bytes.length).bytes(b.bytes);
   });
   return w.result();
 }

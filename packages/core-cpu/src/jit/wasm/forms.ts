@@ -12,7 +12,7 @@ import { opSizeOf, SIZE_MASK } from '../register-forms.js';
 import { MUL_EAGER } from '../../interp/handlers/muldiv.js';
 import { SHIFT_EAGER } from '../../interp/handlers/shift.js';
 import { carryOf, conditionCode, runtimeCarry, runtimeConditionCode } from './conditions.js';
-import { L } from './code.js';
+import { L, UNLIKELY } from './code.js';
 import { STATUS, Unsupported, type WasmContext } from './context.js';
 import { IMPORT } from './imports.js';
 import { Op } from './encoder.js';
@@ -470,7 +470,7 @@ function divide(ctx: WasmContext, insn: Instruction): void {
   const c = ctx.code;
   ctx.reg(insn.rm, 4);
   c.set(L.s);
-  c.get(L.e0 + 2).get(L.s).op(Op.i32GeU).if(() => ctx.exitBefore()); // also divisor 0
+  c.get(L.e0 + 2).get(L.s).op(Op.i32GeU).if(() => ctx.exitBefore(), undefined, UNLIKELY); // also divisor 0
   c.get(L.e0 + 2).op(Op.i64ExtendI32U).op(Op.i64Const, 32, Op.i64Shl).get(L.e0).op(Op.i64ExtendI32U, Op.i64Or).set(L.p);
   ctx.setReg(2, 4, () => c.get(L.p).get(L.s).op(Op.i64ExtendI32U, Op.i64RemU, Op.i32WrapI64));
   ctx.setReg(0, 4, () => c.get(L.p).get(L.s).op(Op.i64ExtendI32U, Op.i64DivU, Op.i32WrapI64));

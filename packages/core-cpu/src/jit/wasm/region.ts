@@ -16,7 +16,7 @@ import { hex, type RegionMember } from '../block-compiler.js';
 import { regionLayout } from '../region-layout.js';
 import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from '../direct-emitters.js';
 import { RUNTIME_FLAGS } from '../flag-state.js';
-import { Code, L } from './code.js';
+import { Code, L, UNLIKELY } from './code.js';
 import { STATUS, Unsupported, WasmContext } from './context.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
 import { ATTR_DB, SegmentCache } from '../../state/segment-cache.js';
@@ -36,6 +36,8 @@ export interface WasmRegion {
   /** Instructions in all, and in the entry block (the budget a call needs). */
   total: number;
   entryCount: number;
+  /** Branch hints (code.ts's pairs), their offsets in `body`. */
+  hints: number[];
   /** Whether the function branches inside itself. */
   loops: boolean;
   /**
@@ -96,7 +98,7 @@ export function generateWasmRegion(
 
   // Pushes whether a slow path since the last look left work pending (and looks).
   const workPending = (): void => {
-    c.get(L.slow).ifValue(() => c.setConst(L.slow, 0).i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events), () => c.i32(0));
+    c.get(L.slow).ifValue(() => c.setConst(L.slow, 0).i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events), () => c.i32(0), UNLIKELY);
   };
   // A branch to a member: on to it, unless work is pending or its block could pass the
   // caller's budget.
@@ -104,7 +106,7 @@ export function generateWasmRegion(
     c.get(L.k0).i32(done).op(Op.i32Add).set(L.k0);
     workPending();
     c.get(L.k0).i32(maxLength).op(Op.i32Add).get(L.budget).op(Op.i32GtS, Op.i32Or);
-    c.if(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)));
+    c.if(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)), undefined, UNLIKELY);
     c.setConst(L.pc, caseOf.get(target | 0)!).br(ctx.loopDepth);
   };
   // After RET or an indirect transfer (RIP in x): on inside when it names a member.
@@ -163,7 +165,7 @@ export function generateWasmRegion(
     // one block.
     if (ctx.checkWorkAfter) {
       workPending();
-      c.if(() => ctx.exitAfter(next, d));
+      c.if(() => ctx.exitAfter(next, d), undefined, UNLIKELY);
     }
     return false;
   };
@@ -257,7 +259,7 @@ export function generateWasmRegion(
   const p = new Code();
   const leaveUnless = (test: () => void): void => {
     test();
-    p.op(Op.i32Eqz).if(() => p.i32(0).op(Op.return));
+    p.op(Op.i32Eqz).if(() => p.i32(0).op(Op.return), undefined, UNLIKELY);
   };
   const seg = (array: number, s: number): number => layout.segOffset + array + 4 * s;
   const [BASE, LIMIT, ATTR] = [SegmentCache.BASE_OFFSET, SegmentCache.LIMIT_OFFSET, SegmentCache.ATTR_OFFSET];
@@ -279,6 +281,7 @@ export function generateWasmRegion(
 
   return {
     body: p.bytes.concat(c.bytes),
+    hints: p.hints.concat(c.hints.map((x, i) => (i % 2 === 0 ? x + p.bytes.length : x))),
     dwordRegs: [...ctx.dwordRegs].sort(),
     ips,
     total,

@@ -24,6 +24,7 @@ import { packedMasks, STATUS } from './context.js';
 import { EMPTY_BLOCK, encodeModule, I32, Op } from './encoder.js';
 import { IMPORT_TYPES } from './imports.js';
 import type { WasmLayout, WasmRegion } from './region.js';
+import { enableWasmBranchHints } from '../../interp/v8-tuning.js';
 
 const EFLAGS_DF = 0x400;
 type DispatchFn = (slot: number, budget: number) => number;
@@ -129,7 +130,7 @@ function translationModule(region: WasmRegion, pages: number): Uint8Array {
     types: TYPES,
     memory: { name: 'm', pages },
     table: { name: 'h' },
-    functions: [{ type: TRANSLATION_TYPE, locals: LOCALS, body: region.body }],
+    functions: [{ type: TRANSLATION_TYPE, locals: LOCALS, body: region.body, hints: region.hints }],
     exports: [{ name: 'r', func: 0 }],
   });
 }
@@ -170,6 +171,7 @@ export class WasmRuntime {
   private seenGeneration = -1;
 
   constructor(memory: WebAssembly.Memory, tlbOffset: number) {
+    enableWasmBranchHints();
     const statusOffset = tlbOffset + WASM_STATUS_OFFSET;
     this.layout = { tlbOffset, statusOffset, gprOffset: tlbOffset + WASM_GPR_OFFSET, segOffset: tlbOffset + WASM_SEG_OFFSET, pages: memory.buffer.byteLength / 0x10000 };
     this.status = new Int32Array(memory.buffer, statusOffset, STATUS.size);
