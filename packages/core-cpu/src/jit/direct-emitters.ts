@@ -6,9 +6,7 @@
  * and compare.
  */
 import { CpuMode, type Instruction } from '../decoder/instruction.js';
-
-const RELATIVE_BRANCH = /^(j[a-z]+_J[bz]|loop(e|ne)?_Jb|jcxz_Jb)$/;
-const JCC = /^j(n?[obeslp]|ae|be|a|ge|le|g|l)_J[bz]$/;
+import { keyParts } from './key-parts.js';
 
 /**
  * The target IP of a relative branch (JMP, Jcc, LOOPcc, JCXZ) in 16/32-bit code whose next
@@ -16,13 +14,13 @@ const JCC = /^j(n?[obeslp]|ae|be|a|ge|le|g|l)_J[bz]$/;
  * null for any other instruction.
  */
 export function relativeTarget(insn: Instruction, next: number): number | null {
-  if (!RELATIVE_BRANCH.test(insn.entry.key) || insn.mode === CpuMode.Bits64) return null;
+  if (!keyParts(insn.entry).relativeBranch || insn.mode === CpuMode.Bits64) return null;
   return insn.opSize === 2 ? (next + insn.imm) & 0xffff : (next + insn.imm) | 0;
 }
 
 /** Jcc rel8/rel32: condition code (the opcode's low nibble) and the target IP, or null. */
 export function conditionalBranch(insn: Instruction, next: number): { cc: number; target: number } | null {
-  if (!JCC.test(insn.entry.key)) return null;
+  if (!keyParts(insn.entry).jcc) return null;
   const target = relativeTarget(insn, next);
   return target === null ? null : { cc: insn.opcode & 0xf, target };
 }

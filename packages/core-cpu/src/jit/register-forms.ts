@@ -17,6 +17,7 @@ import { CpuMode, type Instruction } from '../decoder/instruction.js';
 import { carryValue, conditionExpression, FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, materialize, MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
 import type { TranslationContext } from './translation-context.js';
 import { callTarget } from './direct-emitters.js';
+import { keyParts } from './key-parts.js';
 
 
 type Alu = { op: FlagOp; expr: (a: string, b: string, c: string) => string; carry: boolean; writes: boolean };
@@ -110,14 +111,14 @@ export function countCondition(ctx: TranslationContext, kind: 'loop' | 'loope' |
 }
 
 /** An ALU or MOV form's operand size in bytes: 1 for the byte forms, else the instruction's. */
-export function opSizeOf(insn: Instruction, form: string): number {
-  return /b$|^Eb|AL|Zb/.test(form) ? 1 : insn.opSize;
+export function opSizeOf(insn: Instruction): number {
+  return keyParts(insn.entry).byteForm ? 1 : insn.opSize;
 }
 
 /** ALU/TEST forms: `dst op= src`. */
 function alu(ctx: TranslationContext, insn: Instruction, name: string, form: string): string | null {
   const a = ALU[name];
-  const size = opSizeOf(insn, form);
+  const size = opSizeOf(insn);
   const imm = size === 4 ? String(insn.imm | 0) : String(insn.imm & SIZE_MASK[size]);
   switch (form) {
     case 'Eb_Gb': case 'Ev_Gv': case 'Eb_Ib': case 'Ev_Iz': case 'Ev_Ibs': {
@@ -284,24 +285,22 @@ export function directForm(ctx: TranslationContext, insn: Instruction): string |
   if (insn.mode === CpuMode.Bits64) return null;
   if (insn.isMem && insn.addrSize !== 4 && insn.addrSize !== 2) return null;
   const key = insn.entry.key;
-  const us = key.indexOf('_');
-  const name = us < 0 ? key : key.slice(0, us);
-  const form = us < 0 ? '' : key.slice(us + 1);
+  const { name, form } = keyParts(insn.entry);
   if (insn.opSize !== 4 && insn.opSize !== 2) return null;
   if (ALU[name] !== undefined) return alu(ctx, insn, name, form);
   switch (key) {
     case 'mov_Gv_Ev': case 'mov_Gb_Eb': {
-      const size = opSizeOf(insn, form);
+      const size = opSizeOf(insn);
       const src = new RmOperand(ctx, insn, size);
       return `${src.prepare()} ${src.load('v')} ${ctx.setReg(insn.reg, size, 'v')}`;
     }
     case 'mov_Ev_Gv': case 'mov_Eb_Gb': {
-      const size = opSizeOf(insn, form);
+      const size = opSizeOf(insn);
       const dst = new RmOperand(ctx, insn, size);
       return `${dst.prepare()} const v = ${ctx.reg(insn.reg, size)}; ${dst.store('v')}`;
     }
     case 'mov_Ev_Iz': case 'mov_Eb_Ib': {
-      const size = opSizeOf(insn, form);
+      const size = opSizeOf(insn);
       const dst = new RmOperand(ctx, insn, size);
       return `${dst.prepare()} const v = ${insn.imm | 0}; ${dst.store('v')}`;
     }

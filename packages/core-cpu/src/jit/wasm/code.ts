@@ -65,38 +65,60 @@ export const LIKELY = true;
 export const UNLIKELY = false;
 
 export class Code {
-  readonly bytes: number[] = [];
+  /**
+   * The bytes written, in a buffer that grows by doubling (a translation's body is written a
+   * byte at a time: a typed array costs a fraction of a number[] there, and its copy into the
+   * module is one `set`).
+   */
+  private buf = new Uint8Array(1024);
+  /** Bytes written. */
+  length = 0;
   /** Branch hints as pairs: the byte offset in `bytes` of an `if`, then 1 (then-arm likely) or 0. */
   readonly hints: number[] = [];
   /** Blocks, loops and ifs open around the current point inside the case being written. */
   depth = 0;
 
+  /** What was written (a view of the buffer: copy it before writing more). */
+  get bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** Appends one byte (also what lets uleb and sleb write here). */
+  push(byte: number): void {
+    if (this.length === this.buf.length) {
+      const grown = new Uint8Array(this.buf.length * 2);
+      grown.set(this.buf);
+      this.buf = grown;
+    }
+    this.buf[this.length++] = byte;
+  }
+
   op(...ops: number[]): this {
-    for (const o of ops) this.bytes.push(o);
+    for (const o of ops) this.push(o);
     return this;
   }
 
   get(local: number): this {
-    this.bytes.push(Op.localGet);
-    uleb(local, this.bytes);
+    this.push(Op.localGet);
+    uleb(local, this);
     return this;
   }
 
   set(local: number): this {
-    this.bytes.push(Op.localSet);
-    uleb(local, this.bytes);
+    this.push(Op.localSet);
+    uleb(local, this);
     return this;
   }
 
   tee(local: number): this {
-    this.bytes.push(Op.localTee);
-    uleb(local, this.bytes);
+    this.push(Op.localTee);
+    uleb(local, this);
     return this;
   }
 
   i32(value: number): this {
-    this.bytes.push(Op.i32Const);
-    sleb(value | 0, this.bytes);
+    this.push(Op.i32Const);
+    sleb(value | 0, this);
     return this;
   }
 
@@ -107,9 +129,9 @@ export class Code {
 
   /** A load or store with its memory argument (alignment as a power of two, offset). */
   mem(op: number, align: number, offset: number): this {
-    this.bytes.push(op);
-    uleb(align, this.bytes);
-    uleb(offset, this.bytes);
+    this.push(op);
+    uleb(align, this);
+    uleb(offset, this);
     return this;
   }
 
@@ -121,23 +143,24 @@ export class Code {
    */
   call(index: number): this {
     this.i32(index);
-    this.bytes.push(Op.callIndirect);
-    uleb(index, this.bytes);
-    this.bytes.push(0);
+    this.push(Op.callIndirect);
+    uleb(index, this);
+    this.push(0);
     return this;
   }
 
   /** `if` over the i32 on the stack; `then` writes the body (and may call `otherwise` first). */
   if(then: () => void, otherwise?: () => void, thenLikely?: boolean): this {
     this.hint(thenLikely);
-    this.bytes.push(Op.if, EMPTY_BLOCK);
+    this.push(Op.if);
+    this.push(EMPTY_BLOCK);
     this.depth++;
     then();
     if (otherwise !== undefined) {
-      this.bytes.push(Op.else);
+      this.push(Op.else);
       otherwise();
     }
-    this.bytes.push(Op.end);
+    this.push(Op.end);
     this.depth--;
     return this;
   }
@@ -145,37 +168,38 @@ export class Code {
   /** `if` over the i32 on the stack whose arms each leave one i32. */
   ifValue(then: () => void, otherwise: () => void, thenLikely?: boolean): this {
     this.hint(thenLikely);
-    this.bytes.push(Op.if, I32);
+    this.push(Op.if);
+    this.push(I32);
     this.depth++;
     then();
-    this.bytes.push(Op.else);
+    this.push(Op.else);
     otherwise();
-    this.bytes.push(Op.end);
+    this.push(Op.end);
     this.depth--;
     return this;
   }
 
   /** Drops what was written after byte `length` (its hints too). */
   truncate(length: number): void {
-    this.bytes.length = length;
+    this.length = length;
     let n = this.hints.length;
     while (n > 0 && this.hints[n - 2] >= length) n -= 2;
     this.hints.length = n;
   }
 
   private hint(thenLikely: boolean | undefined): void {
-    if (thenLikely !== undefined) this.hints.push(this.bytes.length, thenLikely ? 1 : 0);
+    if (thenLikely !== undefined) this.hints.push(this.length, thenLikely ? 1 : 0);
   }
 
   /** Branch to the label `relative` levels out (0: the innermost open block). */
   br(relative: number): this {
-    this.bytes.push(Op.br);
-    uleb(relative, this.bytes);
+    this.push(Op.br);
+    uleb(relative, this);
     return this;
   }
 
   append(code: readonly number[]): this {
-    for (const b of code) this.bytes.push(b);
+    for (const b of code) this.push(b);
     return this;
   }
 }

@@ -86,11 +86,11 @@ export class WasmContext {
   j = 0;
   local = 0;
   flags: StaticFlags = MEMORY_FLAGS;
-  /** Segments addressed, each with its base at translation (the prologue checks both: region.ts). */
-  readonly usedSegs = new Map<number, number>();
+  /** Bit n: segment n is addressed (the prologue checks it is still flat at its base at translation, segBases[n]: region.ts). */
+  usedSegs = 0;
   usesStack = false;
-  /** Registers written as a whole dword (their high halves are cleared at the exit, as the JS backend does). */
-  readonly dwordRegs = new Set<number>();
+  /** Bit n: register n is written as a whole dword (its high half is cleared at the exit, as the JS backend does). */
+  dwordRegs = 0;
   /**
    * The instruction being written may leave work that must be taken right after it (region.ts
    * checks at once): a write (its slow path may have dropped code, the next instruction's
@@ -114,19 +114,17 @@ export class WasmContext {
   ) {}
 
   /** What `restore` needs to take back a partly written instruction. */
-  save(): { length: number; depth: number; flags: StaticFlags; segs: [number, number][]; stack: boolean; dwords: number[] } {
-    return { length: this.code.bytes.length, depth: this.code.depth, flags: this.flags, segs: [...this.usedSegs], stack: this.usesStack, dwords: [...this.dwordRegs] };
+  save(): { length: number; depth: number; flags: StaticFlags; segs: number; stack: boolean; dwords: number } {
+    return { length: this.code.length, depth: this.code.depth, flags: this.flags, segs: this.usedSegs, stack: this.usesStack, dwords: this.dwordRegs };
   }
 
   restore(s: ReturnType<WasmContext['save']>): void {
     this.code.truncate(s.length);
     this.code.depth = s.depth;
     this.flags = s.flags;
-    this.usedSegs.clear();
-    for (const [seg, base] of s.segs) this.usedSegs.set(seg, base);
+    this.usedSegs = s.segs;
     this.usesStack = s.stack;
-    this.dwordRegs.clear();
-    for (const x of s.dwords) this.dwordRegs.add(x);
+    this.dwordRegs = s.dwords;
   }
 
   /** The instruction's address (its IP): where `exitBefore` leaves to. */
@@ -172,7 +170,7 @@ export class WasmContext {
     const base = size === 1 ? n & 3 : n;
     const e = L.e0 + base;
     if (size === 4) {
-      this.dwordRegs.add(base);
+      this.dwordRegs |= 1 << base;
       push();
       c.set(e);
       return;
@@ -217,7 +215,7 @@ export class WasmContext {
   private segment(seg: number): number {
     if ((this.wideSegs & (1 << seg)) === 0) throw new Unsupported(`segment ${seg} not a 4 GiB data segment`);
     const base = this.segBases[seg] | 0;
-    this.usedSegs.set(seg, base);
+    this.usedSegs |= 1 << seg;
     return base;
   }
 
@@ -276,7 +274,7 @@ export class WasmContext {
     const c = this.code;
     c.setConst(L.slow, 1).i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.fault);
     c.op(Op.brIf);
-    uleb(this.faultDepth, c.bytes);
+    uleb(this.faultDepth, c);
   }
 
   /** The TLB entry of the linear-address local into its local; the RAM address left on the stack by `ramAddress`. */

@@ -80,6 +80,16 @@ interface ByteSink {
 
 /** Unsigned LEB128 of a non-negative integer below 2^53. */
 export function uleb<T extends ByteSink = number[]>(value: number, out: T = [] as unknown as T): T {
+  // Most values (locals, depths, small offsets) take one byte; int32s take the shift path.
+  if (value >>> 0 === value) {
+    let u = value;
+    while (u >= 0x80) {
+      out.push((u & 0x7f) | 0x80);
+      u >>>= 7;
+    }
+    out.push(u);
+    return out;
+  }
   let v = value;
   do {
     let byte = v % 128;
@@ -92,6 +102,18 @@ export function uleb<T extends ByteSink = number[]>(value: number, out: T = [] a
 
 /** Signed LEB128 of an int32 (or a safe integer). */
 export function sleb<T extends ByteSink = number[]>(value: number, out: T = [] as unknown as T): T {
+  if ((value | 0) === value) {
+    let v = value;
+    for (;;) {
+      const byte = v & 0x7f;
+      v >>= 7;
+      if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+        out.push(byte);
+        return out;
+      }
+      out.push(byte | 0x80);
+    }
+  }
   let v = value;
   for (;;) {
     const byte = v & 0x7f;

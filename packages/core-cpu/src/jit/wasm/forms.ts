@@ -8,6 +8,7 @@ import { CF, FlagOp, OF } from '../../alu/lazy-flags.js';
 import { CpuMode, PREFIX_REP, PREFIX_REPNE, type Instruction } from '../../decoder/instruction.js';
 import { FLAGS_KEEP_CARRY, FLAGS_RECORD, FLAGS_RESULT, RUNTIME_FLAGS } from '../flag-state.js';
 import { callTarget } from '../direct-emitters.js';
+import { keyParts } from '../key-parts.js';
 import { opSizeOf, SIZE_MASK } from '../register-forms.js';
 import { MUL_EAGER } from '../../interp/handlers/muldiv.js';
 import { SHIFT_EAGER } from '../../interp/handlers/shift.js';
@@ -127,7 +128,7 @@ export function condition(ctx: WasmContext, cc: number): void {
 
 function alu(ctx: WasmContext, insn: Instruction, name: string, form: string): void {
   const a = ALU[name];
-  const size = opSizeOf(insn, form);
+  const size = opSizeOf(insn);
   const imm = size === 4 ? insn.imm | 0 : insn.imm & SIZE_MASK[size];
   const c = ctx.code;
   let store: (() => void) | null = null;
@@ -480,14 +481,12 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
   if (insn.mode === CpuMode.Bits64) throw new Unsupported('64-bit');
   if (insn.opSize !== 4 && insn.opSize !== 2) throw new Unsupported('operand size');
   const key = insn.entry.key;
-  const us = key.indexOf('_');
-  const name = us < 0 ? key : key.slice(0, us);
-  const form = us < 0 ? '' : key.slice(us + 1);
+  const { name, form } = keyParts(insn.entry);
   const c = ctx.code;
   if (ALU[name] !== undefined) return alu(ctx, insn, name, form);
   switch (key) {
     case 'mov_Gv_Ev': case 'mov_Gb_Eb': {
-      const size = opSizeOf(insn, form);
+      const size = opSizeOf(insn);
       const src = new RmOperand(ctx, insn, size);
       src.prepare();
       src.load(L.v);
@@ -495,7 +494,7 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
       return;
     }
     case 'mov_Ev_Gv': case 'mov_Eb_Gb': {
-      const size = opSizeOf(insn, form);
+      const size = opSizeOf(insn);
       const dst = new RmOperand(ctx, insn, size);
       dst.prepare();
       ctx.reg(insn.reg, size);
@@ -504,7 +503,7 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
       return;
     }
     case 'mov_Ev_Iz': case 'mov_Eb_Ib': {
-      const size = opSizeOf(insn, form);
+      const size = opSizeOf(insn);
       const dst = new RmOperand(ctx, insn, size);
       dst.prepare();
       c.setConst(L.v, insn.imm | 0);

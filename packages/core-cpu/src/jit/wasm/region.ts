@@ -28,9 +28,9 @@ const SS = 2;
 
 export interface WasmRegion {
   /** The function's body (runtime.ts makes the module around it). */
-  body: number[];
-  /** Registers written as dwords (their high halves are cleared at exits). */
-  dwordRegs: number[];
+  body: Uint8Array;
+  /** Bit n: register n is written as a dword (its high half is cleared at exits). */
+  dwordRegs: number;
   /** Per instruction: its IP (a fault's address). */
   ips: Int32Array;
   /** Instructions in all, and in the entry block (the budget a call needs). */
@@ -64,6 +64,13 @@ export interface WasmLayout {
 }
 
 
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /**
  * The function for `members` (the first is the entry), or throws Unsupported when one of their
  * instructions is not one this backend writes. `withListing`: disassemble the instructions
@@ -86,9 +93,9 @@ export function generateWasmRegion(
   c.op(Op.block, 0x40, Op.block, 0x40, Op.loop, 0x40);
   for (let i = 0; i < cases; i++) c.op(Op.block, 0x40);
   c.get(L.pc).op(Op.brTable);
-  uleb(cases, c.bytes);
-  for (let i = 0; i < cases; i++) uleb(i, c.bytes);
-  uleb(cases + 1, c.bytes);
+  uleb(cases, c);
+  for (let i = 0; i < cases; i++) uleb(i, c);
+  uleb(cases + 1, c);
   let caseIndex = -1;
   const openCase = (): void => {
     c.op(Op.end);
@@ -244,7 +251,7 @@ export function generateWasmRegion(
     flagLocals.forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + i)));
   };
   storeState();
-  for (const r of [...ctx.dwordRegs].sort()) c.i32(0).i32(0).mem(Op.i32Store, 2, layout.gprOffset + 64 + 4 * r);
+  for (let r = 0; r < 8; r++) if (ctx.dwordRegs & (1 << r)) c.i32(0).i32(0).mem(Op.i32Store, 2, layout.gprOffset + 64 + 4 * r);
   c.i32(0).get(L.x).mem(Op.i32Store, 2, status(STATUS.rip));
   c.get(L.n).op(Op.return, Op.end);
   // The fault exit: the state before the faulting instruction; -1 tells the wrapper.
@@ -263,7 +270,9 @@ export function generateWasmRegion(
   };
   const seg = (array: number, s: number): number => layout.segOffset + array + 4 * s;
   const [BASE, LIMIT, ATTR] = [SegmentCache.BASE_OFFSET, SegmentCache.LIMIT_OFFSET, SegmentCache.ATTR_OFFSET];
-  for (const [s, base] of [...ctx.usedSegs].sort((a, b) => a[0] - b[0])) {
+  for (let s = 0; s < 6; s++) {
+    if ((ctx.usedSegs & (1 << s)) === 0) continue;
+    const base = segBases[s] | 0;
     leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(ATTR, s)).i32(WRITABLE_SIMPLE_MASK).op(Op.i32And).i32(WRITABLE_SIMPLE_VALUE).op(Op.i32Eq));
     leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(LIMIT, s)).i32(-1).op(Op.i32Eq));
     leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, s)).i32(base).op(Op.i32Eq));
@@ -280,9 +289,9 @@ export function generateWasmRegion(
   p.get(L.writeExpect).i32(24).op(Op.i32ShrU).set(L.writeExpect);
 
   return {
-    body: p.bytes.concat(c.bytes),
-    hints: p.hints.concat(c.hints.map((x, i) => (i % 2 === 0 ? x + p.bytes.length : x))),
-    dwordRegs: [...ctx.dwordRegs].sort(),
+    body: concatBytes(p.bytes, c.bytes),
+    hints: p.hints.concat(c.hints.map((x, i) => (i % 2 === 0 ? x + p.length : x))),
+    dwordRegs: ctx.dwordRegs,
     ips,
     total,
     entryCount: members[0].block.insns.length,
