@@ -115,6 +115,11 @@ export interface JitCounters {
    * crossing, a write the fast path may not do): the rest hit the inline fast path.
    */
   slowAccesses: number;
+  /**
+   * Instructions WebAssembly translations ran through their interpreter handler (jit/wasm/
+   * handler-calls.ts), where the backend writes no code of its own.
+   */
+  handlerCalls: number;
   /** Blocks whose translation failed to compile: a JIT bug, contained (they stay interpreted). */
   failures: number;
   /**
@@ -133,7 +138,7 @@ export class Jit {
   readonly maxRegionBlocks: number;
   readonly backend: JitBackend;
   // The counts that pass 2^31 in a long run start as doubles (WIDE_ZERO).
-  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, slowAccesses: 0, failures: 0, stale: 0 };
+  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, slowAccesses: 0, handlerCalls: 0, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 

@@ -20,7 +20,7 @@
 import type { Instruction } from '../../decoder/instruction.js';
 import type { AccessMasks } from '../../mmu/mmu.js';
 import { MEMORY_FLAGS, type StaticFlags } from '../flag-state.js';
-import { Code, L, LIKELY } from './code.js';
+import { Code, L, LIKELY, UNLIKELY } from './code.js';
 import { Op, uleb } from './encoder.js';
 import { IMPORT } from './imports.js';
 
@@ -111,6 +111,8 @@ export class WasmContext {
     /** Byte offsets in the WebAssembly memory of the TLB's entries and of the status area. */
     readonly tlbOffset: number,
     readonly statusOffset: number,
+    /** Byte offset of the register file (EAX..EDI as dwords) in the WebAssembly memory. */
+    readonly gprOffset: number,
   ) {}
 
   /** What `restore` needs to take back a partly written instruction. */
@@ -127,13 +129,10 @@ export class WasmContext {
     this.dwordRegs = s.dwords;
   }
 
-  /** The instruction's address (its IP): where `exitBefore` leaves to. */
-  ip = 0;
 
-  startInstruction(j: number, local: number, ip: number): void {
+  startInstruction(j: number, local: number): void {
     this.j = j;
     this.local = local;
-    this.ip = ip;
   }
 
   /** Branch depth of the dispatch loop, of the exit block and of the fault block from the current point. */
@@ -406,6 +405,36 @@ export class WasmContext {
     this.afterSlowPath();
   }
 
+  /** Raises #DE through the host (DIV's zero divisor or quotient overflow): leaves through the fault exit. */
+  divideError(): void {
+    this.countAndIndex();
+    this.code.call(IMPORT.divideError);
+    this.afterSlowPath();
+  }
+
+  // ---- the interpreter's handler
+
+  /**
+   * The current instruction through its interpreter handler (handler-calls.ts says which may):
+   * the flags to LazyFlags and the registers to the register file first, the registers read
+   * back after. A fault leaves through the fault exit (the locals hold the state before the
+   * instruction). When the handler moved RIP elsewhere or left work pending, the translation
+   * leaves after the instruction, at that RIP.
+   */
+  handlerCall(next: number): void {
+    const c = this.code;
+    this.checkWorkAfter = false;
+    this.materialize();
+    for (let r = 0; r < 8; r++) c.i32(0).get(L.e0 + r).mem(Op.i32Store, 2, this.gprOffset + 4 * r);
+    c.i32(next);
+    this.countAndIndex();
+    c.call(IMPORT.handler).set(L.x);
+    this.afterSlowPath();
+    for (let r = 0; r < 8; r++) c.i32(0).mem(Op.i32Load, 2, this.gprOffset + 4 * r).set(L.e0 + r);
+    c.get(L.x).i32(next).op(Op.i32Ne).i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.events).op(Op.i32Or);
+    c.if(() => this.exitAfter(null), undefined, UNLIKELY);
+  }
+
   // ---- flags
 
   /** Hands the flag locals to LazyFlags (when they hold a record); the flags are then there. */
@@ -429,16 +458,6 @@ export class WasmContext {
       c.set(L.x);
     }
     c.br(this.exitDepth);
-  }
-
-  /**
-   * Leaves before the current instruction, which the interpreter then runs (a case this backend
-   * does not take at run time, such as a DIV that raises #DE). Not for a translation's first
-   * instruction: a translation that completes nothing means "made for another state" (0).
-   */
-  exitBefore(): void {
-    if (this.j === 0) throw new Unsupported('a translation\'s first instruction cannot leave before itself');
-    this.exit(() => this.code.get(L.k0).i32(this.local).op(Op.i32Add), () => this.code.i32(this.ip));
   }
 
   /** Leaves after instruction `local` of the current case (and those before it), RIP = `rip` (null: the x local). */

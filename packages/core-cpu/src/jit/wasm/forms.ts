@@ -461,17 +461,19 @@ function stringElement(ctx: WasmContext, insn: Instruction, name: string, size: 
 }
 
 /**
- * DIV of EDX:EAX by a 32-bit register, as interp/handlers/muldiv.ts does it: quotient to EAX,
- * remainder to EDX, the flags kept. A zero divisor or a quotient past 32 bits (EDX >= divisor)
- * leaves before the instruction, and the interpreter raises #DE. Memory operands are not taken:
- * the interpreter would read an MMIO operand a second time.
+ * DIV of EDX:EAX by a 32-bit register or memory operand, as interp/handlers/muldiv.ts does it:
+ * quotient to EAX, remainder to EDX, the flags kept. A zero divisor or a quotient past 32 bits
+ * (EDX >= divisor) raises #DE through the host before any register is written (the operand is
+ * read once: an MMIO operand is not read again, as it would be if the interpreter ran the
+ * instruction after the translation left before it).
  */
 function divide(ctx: WasmContext, insn: Instruction): void {
-  if (insn.opSize !== 4 || insn.isMem) throw new Unsupported('DIV other than of a 32-bit register');
+  if (insn.opSize !== 4) throw new Unsupported('DIV other than 32-bit');
   const c = ctx.code;
-  ctx.reg(insn.rm, 4);
-  c.set(L.s);
-  c.get(L.e0 + 2).get(L.s).op(Op.i32GeU).if(() => ctx.exitBefore(), undefined, UNLIKELY); // also divisor 0
+  const src = new RmOperand(ctx, insn, 4);
+  src.prepare();
+  src.load(L.s);
+  c.get(L.e0 + 2).get(L.s).op(Op.i32GeU).if(() => ctx.divideError(), undefined, UNLIKELY); // also divisor 0
   c.get(L.e0 + 2).op(Op.i64ExtendI32U).op(Op.i64Const, 32, Op.i64Shl).get(L.e0).op(Op.i64ExtendI32U, Op.i64Or).set(L.p);
   ctx.setReg(2, 4, () => c.get(L.p).get(L.s).op(Op.i64ExtendI32U, Op.i64RemU, Op.i32WrapI64));
   ctx.setReg(0, 4, () => c.get(L.p).get(L.s).op(Op.i64ExtendI32U, Op.i64DivU, Op.i32WrapI64));

@@ -31,6 +31,10 @@ export const IMPORT_TYPES: { name: string; type: FunctionType }[] = [
   { name: 'pau', type: fn(2, 0) },
   // eflags() -> EFLAGS as PUSHF pushes it (from LazyFlags: materialize first)
   { name: 'efl', type: fn(0, 1) },
+  // handler(next IP, count before, instruction index) -> RIP after it (handler-calls.ts)
+  { name: 'hnd', type: fn(3, 1) },
+  // divideError(count before, instruction index): raises #DE (the translation leaves through its fault exit)
+  { name: 'de', type: fn(2, 0) },
 ];
 
 const index = (name: string): number => IMPORT_TYPES.findIndex((i) => i.name === name);
@@ -50,4 +54,6 @@ export const IMPORT = {
   timeStamp: index('tsc'),
   pause: index('pau'),
   eflags: index('efl'),
+  handler: index('hnd'),
+  divideError: index('de'),
 } as const;

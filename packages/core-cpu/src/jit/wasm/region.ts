@@ -22,6 +22,7 @@ import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protec
 import { ATTR_DB, SegmentCache } from '../../state/segment-cache.js';
 import { Op, uleb } from './encoder.js';
 import { condition, directForm, nearTransfer } from './forms.js';
+import { handlerCallable } from './handler-calls.js';
 
 const CS = 1;
 const SS = 2;
@@ -31,8 +32,11 @@ export interface WasmRegion {
   body: Uint8Array;
   /** Bit n: register n is written as a dword (its high half is cleared at exits). */
   dwordRegs: number;
-  /** Per instruction: its IP (a fault's address). */
+  /** Per instruction: its IP (a fault's address), and the instruction (for handler calls). */
   ips: Int32Array;
+  insns: Instruction[];
+  /** Instructions run through their interpreter handler (handler-calls.ts). */
+  handlerCalls: number;
   /** Instructions in all, and in the entry block (the budget a call needs). */
   total: number;
   entryCount: number;
@@ -84,7 +88,7 @@ export function generateWasmRegion(
   // Case order: each member's start, then its inner labels in order.
   const caseOf = new Map<number, number>(caseIps.map((ip, i) => [ip, i]));
 
-  const ctx = new WasmContext(wideSegs, segBases, stack32, layout.tlbOffset, layout.statusOffset);
+  const ctx = new WasmContext(wideSegs, segBases, stack32, layout.tlbOffset, layout.statusOffset, layout.gprOffset);
   const c = ctx.code;
   const cases = caseIps.length;
   const status = (slot: number): number => layout.statusOffset + 4 * slot;
@@ -178,6 +182,8 @@ export function generateWasmRegion(
   };
 
   const ips = new Int32Array(total);
+  const insns: Instruction[] = [];
+  let handlerCalls = 0;
   const entries: WasmRegion['entries'] = [];
   const listing: string[] = [];
   let g = 0;
@@ -205,27 +211,36 @@ export function generateWasmRegion(
       const d = j - seg;
       const insn = block.insns[j];
       const next = nexts[j];
-      ctx.startInstruction(g, d, addr);
+      ctx.startInstruction(g, d);
       ips[g] = addr;
+      insns[g] = insn;
       const saved = ctx.save();
       try {
         ended = instruction(insn, addr, next, d);
       } catch (e) {
-        if (!(e instanceof Unsupported) || (m === 0 && j === 0)) throw e;
-        // Not written here: the translation ends before it, and the run loop goes on from
-        // its address (the interpreter, or a translation of its own).
+        if (!(e instanceof Unsupported)) throw e;
         ctx.restore(saved);
-        ctx.exit(() => c.get(L.k0).i32(d).op(Op.i32Add), () => c.i32(addr));
-        for (let rest = j + 1; rest < n; rest++) {
-          const ip = labels[m].get(rest);
-          if (ip === undefined) continue;
-          // A branch here comes with its count in k0: leave at once.
-          openCase();
-          ctx.exit(() => c.get(L.k0), () => c.i32(ip));
+        if (handlerCallable(insn)) {
+          // Run through the interpreter's handler (handler-calls.ts), and on after it.
+          ctx.handlerCall(next);
+          ended = false;
+          handlerCalls++;
+        } else {
+          if (m === 0 && j === 0) throw e;
+          // Not written here: the translation ends before it, and the run loop goes on from
+          // its address (the interpreter, or a translation of its own).
+          ctx.exit(() => c.get(L.k0).i32(d).op(Op.i32Add), () => c.i32(addr));
+          for (let rest = j + 1; rest < n; rest++) {
+            const ip = labels[m].get(rest);
+            if (ip === undefined) continue;
+            // A branch here comes with its count in k0: leave at once.
+            openCase();
+            ctx.exit(() => c.get(L.k0), () => c.i32(ip));
+          }
+          g += n - j;
+          ended = true;
+          break;
         }
-        g += n - j;
-        ended = true;
-        break;
       }
       if (j === 0 && m > 0) entries.push({ member: m - 1, case: memberCase, count: n });
       if (withListing) listing.push(`${hex(addr)}  ${disassemble(insn, addr >>> 0)}`);
@@ -293,6 +308,8 @@ export function generateWasmRegion(
     hints: p.hints.concat(c.hints.map((x, i) => (i % 2 === 0 ? x + p.length : x))),
     dwordRegs: ctx.dwordRegs,
     ips,
+    insns,
+    handlerCalls,
     total,
     entryCount: members[0].block.insns.length,
     loops,

@@ -14,8 +14,11 @@ import { segmentLinear } from '../../interp/addressing.js';
 import { condition } from '../../interp/handlers/control.js';
 import { spinPause, timeStamp, timeStampAux } from '../../interp/handlers/cpuid-msr.js';
 import { PUSHF_MASK } from '../../interp/handlers/stack-ops.js';
+import { raise, Vector } from '../../interp/faults.js';
 import { setCarryOnly, setRotateFlags } from '../../interp/handlers/shift.js';
 import type { SoftCpu } from '../../interp/soft-cpu.js';
+import type { Instruction } from '../../decoder/instruction.js';
+import type { Handler } from '../../interp/handlers/types.js';
 import type { Mmu } from '../../mmu/mmu.js';
 import { WASM_GPR_OFFSET, WASM_JUMP_CACHE_OFFSET, WASM_SEG_OFFSET, WASM_STATUS_OFFSET } from '../../mmu/tlb.js';
 import type { CompiledBlockFn } from '../block-compiler.js';
@@ -147,6 +150,7 @@ export class WasmRuntime {
   private nextSlot = 0;
   /** Each slot's instruction addresses (WasmRegion.ips), for a fault in a translation the dispatcher went on to. */
   private readonly ipsBySlot: Int32Array[] = [];
+  private readonly insnsBySlot: Instruction[][] = [];
   /**
    * A wrapper collected (its translation dropped): its slot is free, and the module with it.
    * The jump cache's entries may name the slot: a new epoch makes them all stale.
@@ -252,6 +256,31 @@ export class WasmRuntime {
         },
         // Translations are never virtual-8086 code (where PUSHF may fault).
         efl: (): number => this.cpu!.regs.flags.get() & PUSHF_MASK,
+        // An instruction through its interpreter handler (handler-calls.ts), as the block
+        // runner calls it: RIP at the next instruction, the count before it retired. Returns
+        // RIP after it; work pending (or a mode change, for the run loop) ends the chain.
+        de: (k: number, j: number): void => {
+          cpuAt(k);
+          try {
+            raise(Vector.DE);
+          } catch (e) {
+            this.faulted(e, k, j);
+          }
+        },
+        hnd: (next: number, k: number, j: number): number => {
+          const cpu = cpuAt(k);
+          const insn = this.insnsBySlot[st[STATUS.slot]][j];
+          cpu.regs.rip = next;
+          try {
+            (insn.handler as Handler)(cpu, insn);
+          } catch (e) {
+            this.faulted(e, k, j);
+            return 0;
+          }
+          cpu.jit!.counters.handlerCalls++;
+          st[STATUS.events] = cpu.pendingEvents !== 0 || cpu.modeChanged || cpu.halted ? 1 : 0;
+          return cpu.regs.rip | 0;
+        },
       },
     };
     new WebAssembly.Instance(new WebAssembly.Module(HOST_FUNCTIONS_MODULE), hostFunctions);
@@ -327,6 +356,7 @@ export class WasmRuntime {
     if (slot >= this.table.length) this.table.grow(this.table.length);
     this.table.set(slot, instance.exports.r);
     this.ipsBySlot[slot] = region.ips;
+    this.insnsBySlot[slot] = region.insns;
     const dispatch = this.dispatch;
     const st = this.status;
     const rt = this;
