@@ -460,4 +460,25 @@ describe.each(['wasm', 'js'] as const)('JIT direct forms (%s translations) again
     expect(b.gpr[1]).toBe(16 - 2);
     expect(b.jitFaultIp).toBe(CODE + 10);
   });
+
+  it('keeps the iterations a REP MOVSD run through its handler completed before a #PF, as the interpreter does', () => {
+    const dword = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+    const items: Item[] = [
+      { kind: 'insn', bytes: [0xbe, ...dword(DATA_START)] }, //         mov esi, DATA_START
+      { kind: 'insn', bytes: [0xbf, ...dword(UNMAPPED_PAGE - 8)] }, //  mov edi, UNMAPPED_PAGE - 8
+      { kind: 'insn', bytes: [0xb9, 0x10, 0x00, 0x00, 0x00] }, //        mov ecx, 16
+      { kind: 'insn', bytes: [0xf3, 0xa5] }, //                          rep movsd (the third dword faults)
+      { kind: 'insn', bytes: [0xf4] },
+    ];
+    const p: Program = { seed: 0, items, regs: [0, 0, 0, 0, STACK_TOP, 0, 0, 0], eflags: 0x2 };
+    const a = run(p, false, true);
+    const b = run(p, true, true);
+    expect(differences(a, b), describeProgram(p)).toEqual([]);
+    expect(b.exception).toBe(VECTOR_PF);
+    expect(b.cr2).toBe(UNMAPPED_PAGE);
+    // Two dwords were copied: ECX, ESI and EDI moved on by two, and the fault is at REP MOVSD.
+    expect([b.gpr[1], b.gpr[6], b.gpr[7]]).toEqual([16 - 2, DATA_START + 8, UNMAPPED_PAGE]);
+    expect(b.jitFaultIp).toBe(CODE + 15);
+    if (backend === 'wasm') expect(b.handlerCalls).toBe(1);
+  });
 });

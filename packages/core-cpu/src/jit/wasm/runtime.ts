@@ -271,13 +271,13 @@ export class WasmRuntime {
           const cpu = cpuAt(k);
           const insn = this.insnsBySlot[st[STATUS.slot]][j];
           cpu.regs.rip = next;
+          cpu.jit!.counters.handlerCalls++;
           try {
             (insn.handler as Handler)(cpu, insn);
           } catch (e) {
             this.faulted(e, k, j);
             return 0;
           }
-          cpu.jit!.counters.handlerCalls++;
           st[STATUS.events] = cpu.pendingEvents !== 0 || cpu.modeChanged || cpu.halted ? 1 : 0;
           return cpu.regs.rip | 0;
         },
