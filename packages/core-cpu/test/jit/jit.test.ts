@@ -337,7 +337,7 @@ describe('JIT', () => {
     expect(b.cpu.jit!.counters.handlerCalls).toBe(0);
   });
 
-  it('runs instructions it writes no code for through their interpreter handler inside WebAssembly translations (REP MOVS, BTS m32, SHRD, CMPXCHG8B, XADD), in bursts, as the interpreter does', () => {
+  it('runs instructions it writes no code for through their interpreter handler inside WebAssembly translations (REP MOVS, BTS m32, SHRD, CMPXCHG8B, XADD, CLI), in bursts, as the interpreter does', () => {
     const code = asm32([
       0xbd, ...le32(30), 0xb8, ...le32(3), 0xbb, ...le32(0x12345678), 0xba, ...le32(0x9abcdef0), // mov ebp, 30; mov eax, 3; mov ebx, ...; mov edx, ...
       'loop', 0xbe, ...le32(0x3000), 0xbf, ...le32(0x3400), 0xb9, ...le32(64), //                mov esi, 0x3000; mov edi, 0x3400; mov ecx, 64
@@ -347,6 +347,7 @@ describe('JIT', () => {
       0x0f, 0xc7, 0x0d, ...le32(0x3900), //                                                     cmpxchg8b [0x3900]
       0x0f, 0xc1, 0x0d, ...le32(0x3904), //                                                     xadd [0x3904], ecx
       0x01, 0x05, ...le32(0x3000), 0x40, //                                                     add [0x3000], eax; inc eax
+      0xfa, //                                                                                  cli
       0x4d, ['jne', 'loop'], 0xf4, //                                                           dec ebp; jne loop; hlt
     ]);
     const seed = (m: ReturnType<typeof machine>): ReturnType<typeof machine> => {
@@ -363,7 +364,7 @@ describe('JIT', () => {
       .toEqual([a.cpu.retired, a.cpu.regs.rip, a.cpu.regs.flags.get(), ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
     expect(Array.from(b.memory.readBytes(0x3000, 0x1000))).toEqual(Array.from(a.memory.readBytes(0x3000, 0x1000)));
     const c = b.cpu.jit!.counters;
-    // The loop is one WebAssembly translation that calls the five handlers (before, it ended at
+    // The loop is one WebAssembly translation that calls the six handlers (before, it ended at
     // REP MOVS and the rest of its block became a JavaScript translation). 59 calls: the first
     // rounds run interpreted, and the short bursts end many rounds before their handlers.
     expect(c.wasm).toBe(c.compiled);
