@@ -179,6 +179,18 @@ export class Code {
     return this;
   }
 
+  /** EAX..EDI from their locals to the register file (dwords at `gprOffset` in the memory). */
+  storeRegisters(gprOffset: number): this {
+    for (let r = 0; r < 8; r++) this.i32(0).get(L.e0 + r).mem(Op.i32Store, 2, gprOffset + 4 * r);
+    return this;
+  }
+
+  /** EAX..EDI from the register file into their locals. */
+  loadRegisters(gprOffset: number): this {
+    for (let r = 0; r < 8; r++) this.i32(0).mem(Op.i32Load, 2, gprOffset + 4 * r).set(L.e0 + r);
+    return this;
+  }
+
   /** Drops what was written after byte `length` (its hints too). */
   truncate(length: number): void {
     this.length = length;

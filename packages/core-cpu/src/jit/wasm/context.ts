@@ -129,7 +129,6 @@ export class WasmContext {
     this.dwordRegs = s.dwords;
   }
 
-
   startInstruction(j: number, local: number): void {
     this.j = j;
     this.local = local;
@@ -418,21 +417,21 @@ export class WasmContext {
    * The current instruction through its interpreter handler (handler-calls.ts says which may):
    * the flags to LazyFlags and the registers to the register file first, the registers read
    * back after. A fault leaves through the fault exit with the registers as the handler left
-   * them (the state before the instruction, or a REP run's progress). When the handler moved RIP elsewhere or left work pending, the translation
-   * leaves after the instruction, at that RIP.
+   * them (the state before the instruction, or a REP run's progress). When the handler moved
+   * RIP elsewhere or left work pending, the translation leaves after the instruction, at that
+   * RIP.
    */
   handlerCall(next: number): void {
     const c = this.code;
-    this.checkWorkAfter = false;
     this.materialize();
-    for (let r = 0; r < 8; r++) c.i32(0).get(L.e0 + r).mem(Op.i32Store, 2, this.gprOffset + 4 * r);
+    c.storeRegisters(this.gprOffset);
     c.i32(next);
     this.countAndIndex();
     c.call(IMPORT.handler).set(L.x);
     // The registers are read back before the fault test: a REP string instruction that faults
     // part-way keeps the iterations it completed (ESI, EDI, ECX moved on), as it does
     // interpreted, and the fault exit stores what the locals hold.
-    for (let r = 0; r < 8; r++) c.i32(0).mem(Op.i32Load, 2, this.gprOffset + 4 * r).set(L.e0 + r);
+    c.loadRegisters(this.gprOffset);
     this.afterSlowPath();
     c.get(L.x).i32(next).op(Op.i32Ne).i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.events).op(Op.i32Or);
     c.if(() => this.exitAfter(null), undefined, UNLIKELY);

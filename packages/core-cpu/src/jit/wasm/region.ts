@@ -35,8 +35,6 @@ export interface WasmRegion {
   /** Per instruction: its IP (a fault's address), and the instruction (for handler calls). */
   ips: Int32Array;
   insns: Instruction[];
-  /** Instructions run through their interpreter handler (handler-calls.ts). */
-  handlerCalls: number;
   /** Instructions in all, and in the entry block (the budget a call needs). */
   total: number;
   entryCount: number;
@@ -183,7 +181,6 @@ export function generateWasmRegion(
 
   const ips = new Int32Array(total);
   const insns: Instruction[] = [];
-  let handlerCalls = 0;
   const entries: WasmRegion['entries'] = [];
   const listing: string[] = [];
   let g = 0;
@@ -224,7 +221,6 @@ export function generateWasmRegion(
           // Run through the interpreter's handler (handler-calls.ts), and on after it.
           ctx.handlerCall(next);
           ended = false;
-          handlerCalls++;
         } else {
           if (m === 0 && j === 0) throw e;
           // Not written here: the translation ends before it, and the run loop goes on from
@@ -262,7 +258,7 @@ export function generateWasmRegion(
   // the JavaScript translation's spill does), the flag locals and RIP to the status area; the
   // count returned.
   const storeState = (): void => {
-    for (let r = 0; r < 8; r++) c.i32(0).get(L.e0 + r).mem(Op.i32Store, 2, layout.gprOffset + 4 * r);
+    c.storeRegisters(layout.gprOffset);
     flagLocals.forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + i)));
   };
   storeState();
@@ -295,7 +291,7 @@ export function generateWasmRegion(
   if (ctx.usesStack) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(ATTR, SS)).i32(ATTR_DB).op(Op.i32And));
   // RIP constants are linear addresses only with the CS base it had (the jump cache keys on RIP).
   leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, CS)).i32(segBases[CS] | 0).op(Op.i32Eq));
-  for (let r = 0; r < 8; r++) p.i32(0).mem(Op.i32Load, 2, layout.gprOffset + 4 * r).set(L.e0 + r);
+  p.loadRegisters(layout.gprOffset);
   flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
   p.i32(0).mem(Op.i32Load, 2, status(STATUS.entry)).set(L.pc);
   // The access masks (packedMasks: one byte each), the word loaded once into the last of them.
@@ -309,7 +305,6 @@ export function generateWasmRegion(
     dwordRegs: ctx.dwordRegs,
     ips,
     insns,
-    handlerCalls,
     total,
     entryCount: members[0].block.insns.length,
     loops,

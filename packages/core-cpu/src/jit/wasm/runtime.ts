@@ -259,8 +259,8 @@ export class WasmRuntime {
         // An instruction through its interpreter handler (handler-calls.ts), as the block
         // runner calls it: RIP at the next instruction, the count before it retired. Returns
         // RIP after it; work pending (or a mode change, for the run loop) ends the chain.
+        // #DE from DIV (the wrapper puts the retired count at the instruction, as for any fault).
         de: (k: number, j: number): void => {
-          cpuAt(k);
           try {
             raise(Vector.DE);
           } catch (e) {
