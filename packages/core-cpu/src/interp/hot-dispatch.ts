@@ -1,15 +1,16 @@
 /**
- * How the interpreter runs the instructions of a decoded block (decode-cache.ts): one call of
- * `runBlock` per block, which calls each instruction's handler and does the checks between
- * instructions that SoftCpu's run loop describes.
+ * How the interpreter runs the instructions of decoded blocks (decode-cache.ts): `runBlock`
+ * calls each instruction's handler, does the checks between instructions that SoftCpu's run
+ * loop describes, and goes on to the next cached block itself while it can.
  *
  * Why it is built the way it is: a call through `insn.handler` is one call site that reaches
  * hundreds of different functions, so V8 can inline none of them and pays a full generic call
  * per instruction (about half of the interpreter's time on our benchmarks). So the most
  * frequent handlers (HOT_FORMS, measured by counting handlers over a Linux boot and the
  * benchmark loops) each get a `case` of their own in a switch, and each case is a separate
- * call site that only ever calls that one handler: V8 inlines it there. Every other
- * instruction still goes through `insn.handler`. The handlers stay the single description of
+ * call site that only ever calls that one handler: V8 inlines it there (when it runs often
+ * enough per call of the runner: see BlockRunner). Every other instruction still goes through
+ * `insn.handler`. The handlers stay the single description of
  * what an instruction does; this only changes how they are reached. The switch is written out
  * once at startup from the list (`new Function`); it never depends on guest code. The handlers
  * reach it as parameters (h1, h2 ...), not through an array: a load from an array that a case
@@ -28,6 +29,7 @@
 import type { Handler } from './handlers/types.js';
 import type { SoftCpu } from './soft-cpu.js';
 import type { CodeBlock } from './decode-cache.js';
+import { CpuMode } from '../decoder/instruction.js';
 import { OPCODE_TABLE } from '../decoder/opcode-table.js';
 import { loopHandlerFor } from './loop-handlers.js';
 
@@ -100,56 +102,130 @@ export function hotIndex(handler: Handler): number {
 }
 
 /**
- * Runs the instructions of `block` from its start, at IP `ip` (masked by `ipMask`), at most
- * `budget` of them. A handler that may branch finds RIP at the next instruction when it runs,
- * and the block is left after it when it moved RIP elsewhere (a branch taken, a REP resumed).
- * The block is left when work is pending between instructions or the budget is spent; RIP and
- * the retired count are stored on every way out. Inside the block `cpu.retired` is stored only
- * before an instruction that may reach a device or read the clock (every case but the
- * register-only ones, REGISTER_ONLY): a load, add and store of a heap number per instruction
- * was measurable (Linux boot under the interpreter, to /init: 90.1 and 88.8 s before, 85.6 and
- * 86.6 s after). Returns how many instructions completed. A fault propagates to the run loop
- * with `cpu.retired` counting the instructions before the faulting one, from which the loop
- * works out its address (RIP is not kept up to date inside the block).
+ * What the block runner needs to go on from one cached block to the next by itself, without
+ * returning to the run loop: the run loop's per-call view of the fetch (execute() fills it in
+ * once per call, from the same values it uses itself).
  */
-export type BlockRunner = (cpu: SoftCpu, block: CodeBlock, ip: number, ipMask: number, budget: number) => number;
+export class RunnerContext {
+  /** CS base, decoding mode and IP mask: fixed until a mode-changing instruction ends the call. */
+  csBase = 0;
+  mode: CpuMode = CpuMode.Bits32;
+  /** The TLB's fetch test (Mmu.fetchMask/fetchExpect) and, outside 4-level paging, no tag compare. */
+  fetchMask = 0;
+  fetchExpect = 1;
+  checkTag = false;
+  entries: Int32Array = new Int32Array(0);
+  tags: Uint16Array = new Uint16Array(0);
+  /** The decode cache's slots (DecodeCache.blocks) and the mask that picks a key's slot. */
+  blocks: CodeBlock[] = [];
+  slotMask = 0;
+  /**
+   * With a JIT: a block goes back to the run loop when its next run would make it hot (the run
+   * loop's test: more than `jitThreshold` runs, or LONG_BLOCK_MIN_RUNS runs worth more than
+   * `jitInstructions` instructions); the runner counts the runs of the blocks it enters.
+   */
+  counting = false;
+  jitThreshold = 0;
+  longMinRuns = 0;
+  jitInstructions = 0;
+}
+
+/** Where an instruction the runner ran faulted: its block, the block's IP and the retired count at its start. */
+export interface RunnerFault {
+  block: CodeBlock | null;
+  ip: number;
+  retired: number;
+}
+
+/**
+ * Runs the instructions of `block` from its start, at IP `ip` (masked by `ipMask`), then of the
+ * blocks that follow it, at most `budget` instructions in all. A handler that may branch finds
+ * RIP at the next instruction when it runs, and the block is left after it when it moved RIP
+ * elsewhere (a branch taken, a REP resumed). The next block is entered here when it is in the
+ * decode cache for a fetch the TLB allows, with no translation and no run that would make it
+ * hot (`next`); anything else (a miss, a page crossing, a translation, a block to translate)
+ * returns to the run loop.
+ *
+ * Why the runner goes on by itself: V8 inlines a call site only when it runs often enough per
+ * call of the function (--min-inlining-frequency), and a runner called once per block (12.8
+ * instructions on average in the Linux decompressor) saw only the 6 most frequent cases
+ * inlined; called once per run-loop call, it sees every case that ran often.
+ *
+ * The runner is left when work is pending between instructions, the budget is spent, the CPU
+ * halted or an instruction changed the mode; RIP and the retired count are stored on every way
+ * out. Inside a block `cpu.retired` is stored only before an instruction that may reach a
+ * device or read the clock (every case but the register-only ones, REGISTER_ONLY): a load, add
+ * and store of a heap number per instruction was measurable (Linux boot under the interpreter,
+ * to /init: 90.1 and 88.8 s before, 85.6 and 86.6 s after). Returns how many instructions
+ * completed. A fault propagates to the run loop with `cpu.retired` counting the instructions
+ * before the faulting one and `cpu.runnerFault` naming its block, from which the loop works
+ * out its address (RIP is not kept up to date inside a block).
+ */
+export type BlockRunner = (cpu: SoftCpu, block: CodeBlock, ip: number, ipMask: number, budget: number, next: RunnerContext) => number;
 
 /** A new block runner: the same code, in a closure of its own with its own type feedback. */
 export function createBlockRunner(): BlockRunner {
   const names = HOT_HANDLERS.map((_h, i) => `h${i + 1}`);
-  const branchOut = 'if (r.rip !== ip) { cpu.retired = base + k + 1; return k + 1; }';
+  const branchOut = 'if (r.rip !== ip) { ip = r.rip; k++; break run; }';
   const cases = HOT_HANDLERS.map((h, i) => {
     const sync = REGISTER_ONLY.has(h) ? '' : 'cpu.retired = base + k; ';
     return BRANCHES.has(h)
       ? `case ${i + 1}: r.rip = ip; ${sync}${names[i]}(cpu, insn); ${branchOut} break;`
       : `case ${i + 1}: ${sync}${names[i]}(cpu, insn); break;`;
-  }).join('\n          ');
+  }).join('\n            ');
   const source = `
-    return function runBlock(cpu, block, ip, ipMask, budget) {
+    return function runBlock(cpu, block, ip, ipMask, budget, next) {
       const r = cpu.regs;
-      const insns = block.insns;
-      const n = insns.length;
-      const end = n < budget ? n : budget;
-      const base = cpu.retired;
+      let base = cpu.retired;
+      let blockIp = ip;
+      let total = 0;
       let k = 0;
       try {
-        while (k < end) {
-          const insn = insns[k];
-          ip = (ip + insn.length) & ipMask;
-          switch (insn.hotCase) {
-          ${cases}
-          default: r.rip = ip; cpu.retired = base + k; insn.handler(cpu, insn); ${branchOut}
+        for (;;) {
+          const insns = block.insns;
+          const n = insns.length;
+          const left = budget - total;
+          const end = n < left ? n : left;
+          run: while (k < end) {
+            const insn = insns[k];
+            ip = (ip + insn.length) & ipMask;
+            switch (insn.hotCase) {
+            ${cases}
+            default: r.rip = ip; cpu.retired = base + k; insn.handler(cpu, insn); ${branchOut}
+            }
+            k++;
+            if (cpu.pendingEvents !== 0) break;
           }
-          k++;
-          if (cpu.pendingEvents !== 0) break;
+          total += k;
+          base += k;
+          k = 0;
+          if (cpu.pendingEvents !== 0 || total >= budget || cpu.halted || cpu.modeChanged) break;
+          const lin = (next.csBase + ip) >>> 0;
+          const page = lin >>> 12;
+          const e = next.entries[page];
+          if ((e & next.fetchMask) !== next.fetchExpect || (next.checkTag && next.tags[page] !== 0)) break;
+          const key = (e & -4096) | (lin & 4095);
+          const b = next.blocks[key & next.slotMask];
+          if (b.key !== key || b.mode !== next.mode || b.crossKey !== -1 || b.compiled !== null) break;
+          if (next.counting) {
+            const runs = b.runs + 1;
+            if (runs > next.jitThreshold || (runs >= next.longMinRuns && runs * b.insns.length > next.jitInstructions)) break;
+            b.runs = runs;
+          }
+          block = b;
+          blockIp = ip;
         }
       } catch (e) {
         cpu.retired = base + k;
+        const f = cpu.runnerFault;
+        f.block = block;
+        f.ip = blockIp;
+        f.retired = base;
         throw e;
       }
-      cpu.retired = base + k;
+      cpu.retired = base;
       r.rip = ip;
-      return k;
+      return total;
     };`;
   return new Function(...names, source)(...HOT_HANDLERS) as BlockRunner;
 }

@@ -32,7 +32,7 @@ import { TLB_HAS_CODE, WASM_GPR_OFFSET, WASM_SEG_OFFSET } from '../mmu/tlb.js';
 import { GprFile } from '../state/gpr-file.js';
 import { CodeBlock, DECODE_CACHE_SLOTS, DecodeCache, handlerOf } from './decode-cache.js';
 import { loopHandler } from './loop-handlers.js';
-import { createBlockRunner, type BlockRunner } from './hot-dispatch.js';
+import { createBlockRunner, RunnerContext, type BlockRunner, type RunnerFault } from './hot-dispatch.js';
 import { tuneInlining } from './v8-tuning.js';
 import { LONG_BLOCK_MIN_RUNS, type Jit } from '../jit/jit.js';
 import type { CompiledBlock } from '../jit/block-compiler.js';
@@ -41,6 +41,14 @@ import { WIDE_ZERO } from '@tsemu/devices/platform';
 
 /** The largest budget passed to a translation: V8's small integers on 64-bit hosts reach 2^30 - 1. */
 const SMI_BUDGET = 0x3fffffff;
+/**
+ * Instructions one call of the block runner runs at most. The runner goes on from block to
+ * block by itself, and a call that ran a whole long burst would be one call of a function with
+ * a long loop in it: V8 then optimises it only by on-stack replacement, which left the
+ * benchmark loops (bursts of millions of instructions) at 2-4 MIPS. Calls of 10,000 keep the
+ * run loop's own cost out of sight and V8 tiering up the runner as an ordinary function.
+ */
+const RUNNER_CALL_MAX = 10_000;
 const CS = Seg.CS;
 /** #PF error code bit 1: the access was a write. */
 const PF_WRITE = 2;
@@ -163,6 +171,10 @@ export class SoftCpu {
    * one CPU's workload does not decide what V8 inlines for another's.
    */
   private runBlock: BlockRunner = createBlockRunner();
+  /** What the runner needs to enter the next cached block itself (filled in by execute). */
+  private readonly runnerContext = new RunnerContext();
+  /** Set by the block runner when an instruction it ran faults: that instruction's block. */
+  readonly runnerFault: RunnerFault = { block: null, ip: 0, retired: 0 };
   /** Instructions this runner may still run before refreshRunner. */
   private runnerBudget = SoftCpu.runnerRefreshInstructions;
   /** Block runners built after the first. */
@@ -349,14 +361,28 @@ export class SoftCpu {
     const jit = this.jit;
     const jitThreshold = jit === null ? 0 : jit.threshold;
     const jitInstructions = jit === null ? Infinity : jit.longBlockInstructions(mode);
+    const next = this.runnerContext;
+    next.csBase = csBase;
+    next.mode = mode;
+    next.fetchMask = fetchMask;
+    next.fetchExpect = fetchExpect;
+    next.checkTag = checkTag;
+    next.entries = entries;
+    next.tags = tlbTags;
+    next.blocks = blocks;
+    next.slotMask = SLOT_MASK;
+    next.counting = jit !== null;
+    next.jitThreshold = jitThreshold;
+    next.longMinRuns = LONG_BLOCK_MIN_RUNS;
+    next.jitInstructions = jitInstructions;
     let inJit = false;
     // Links between translations hold for one call and one TLB generation (CompiledBlock.link0).
     let epoch = ++this.jitEpoch;
     let tlbGeneration = mmu === null ? 0 : mmu.tlb.generation;
     let previous: CompiledBlock | null = null;
-    // The block runBlock is running, and the retired count before it: a fault inside it is
-    // located from the instructions that completed.
-    let interpreted: CodeBlock | null = null;
+    // runBlock is running, and the retired count before it: a fault inside it is located from
+    // the block it names (runnerFault) and the instructions of that block that completed.
+    let interpreted = false;
     let retiredBefore = 0;
     let i = 0;
     let start = 0;
@@ -445,12 +471,12 @@ export class SoftCpu {
               }
               // Interpreted code ran since the last translation: nothing to link from.
               previous = null;
-              interpreted = block;
+              interpreted = true;
               retiredBefore = this.retired;
-              const ran = this.runBlock(this, block, start, ipMask, limit - i);
+              const ran = this.runBlock(this, block, start, ipMask, limit - i < RUNNER_CALL_MAX ? limit - i : RUNNER_CALL_MAX, next);
               i += ran;
               this.runnerBudget -= ran;
-              interpreted = null;
+              interpreted = false;
               if (this.pendingEvents !== 0) {
                 // Work between instructions, which may deliver a trap (a new CS): re-enter after it.
                 afterInstruction(this);
@@ -458,7 +484,7 @@ export class SoftCpu {
               }
               // HLT ends its block; a stop request comes as an event (stopAfterInstruction).
               if (i >= limit || this.halted || this.modeChanged) return i;
-              // The block ran to its end or a branch was taken: the next block starts at RIP.
+              // The runner stopped where the next block needs the run loop (see runBlock).
               continue;
             }
           }
@@ -480,10 +506,14 @@ export class SoftCpu {
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
       if (inJit) start = this.jitFaultIp;
-      if (interpreted !== null) {
-        const completed = this.retired - retiredBefore;
-        for (let k = 0; k < completed; k++) start = (start + interpreted.insns[k].length) & ipMask;
-        i += completed;
+      if (interpreted) {
+        const fault = this.runnerFault;
+        const insns = fault.block!.insns;
+        start = fault.ip;
+        const completed = this.retired - fault.retired;
+        for (let k = 0; k < completed; k++) start = (start + insns[k].length) & ipMask;
+        i += this.retired - retiredBefore;
+        fault.block = null;
       }
       r.rip = start;
       if (e.vector === Vector.PF && (e.errorCode & PF_WRITE) === 0) this.markReadForWrite(e, start, mode);

@@ -206,6 +206,40 @@ describe('the block runner (interp/hot-dispatch.ts)', () => {
     expect(cpu.retired).toBe(3);
   });
 
+  it('goes on from block to block by itself, and locates a fault in a block it entered itself', () => {
+    const { cpu, memory } = testCpu([
+      0xbb, 0x01, 0xff, // mov bx, 0xff01
+      0x31, 0xc0, //       xor ax, ax
+      0x40, //             top: inc ax
+      0xeb, 0x00, //       jmp mid             (ends the block: the loop is two blocks)
+      0x42, //             mid: inc dx
+      0x89, 0x07, //       mov [bx], ax        (at BX = 0xffff a word past the DS limit: #GP(0))
+      0x83, 0xc3, 0x02, // add bx, 2
+      0xeb, 0xf5, //       jmp top
+    ], { haltingIvt: true });
+    // The interpreter's runner (with the suite's threshold-0 JIT, translations would run the loop).
+    cpu.jit = null;
+    const inner = (cpu as unknown as { runBlock: (...args: unknown[]) => number }).runBlock;
+    let calls = 0;
+    (cpu as unknown as { runBlock: (...args: unknown[]) => number }).runBlock = (...args) => {
+      calls++;
+      return inner(...args);
+    };
+    cpu.run(2000);
+    expect(cpu.halted).toBe(true);
+    expect(cpu.lastException).toBe(13);
+    const g = cpu.regs.gpr.r16;
+    // 127 stores completed (BX 0xff01 ... 0xfffd); the 128th iteration faulted at the store,
+    // after INC DX in the same block.
+    expect([g[0], g[2 << 1], g[3 << 1]]).toEqual([128, 128, 0xffff]);
+    expect(memory.read16(STACK_TOP - 6)).toBe(CODE + 9);
+    expect(cpu.retired).toBe(2 + 127 * 6 + 3 + 1);
+    // 254 blocks ran (two an iteration) in a handful of runner calls: each first fetch of a
+    // page goes through the run loop once, then the runner follows the loop itself.
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(10);
+  });
+
   it('is rebuilt after every runnerRefreshInstructions it ran, and the guest runs on unchanged', () => {
     const saved = SoftCpu.runnerRefreshInstructions;
     SoftCpu.runnerRefreshInstructions = 1000;
