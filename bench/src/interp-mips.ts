@@ -104,9 +104,11 @@ export function mipsFigure(name: string, instructions: number, wall: number[], c
  * of these loops takes ~10 ms, and V8 takes 40-90 ms of a background thread to optimise the
  * interpreter's block runner (again whenever a new handler case first runs): rounds measured
  * before that were charged that thread's CPU time too (the paging loop's 92 MIPS by wall clock
- * read as 44-55 by CPU time).
+ * read as 44-55 by CPU time). Since the runner goes on from block to block itself, V8 inlines
+ * many more handlers into it and optimises it for longer: with 500 ms the multiply-accumulate
+ * loop still read 20.8 MIPS by CPU time against 44.9 by wall clock.
  */
-export const MIN_WARMUP_MS = 500;
+export const MIN_WARMUP_MS = 1500;
 
 /**
  * `warmup` rounds run first and are not counted (JIT tiers of V8 warming up), and more until
