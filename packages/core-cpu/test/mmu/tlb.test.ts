@@ -88,6 +88,35 @@ describe('software TLB', () => {
     expect(fastRead8(mmu, 0x1000)).toBeUndefined();
   });
 
+  it('moves the generation on at a CR3 write only when the flush dropped an entry', () => {
+    const { pt, mmu, load } = setup('bits32', { cr4: CR4_PGE_BIT });
+    pt.map(0x1000, 0x5000, PTE_RW | PTE_G);
+    pt.map(0x2000, 0x6000, PTE_RW);
+    load();
+    mmu.read8(0x1000, SUPERVISOR);
+    mmu.read8(0x2000, SUPERVISOR);
+    const tlb = mmu.tlb;
+    let g = tlb.generation;
+    // Drops the non-global page: links drawn under the old mapping must go.
+    mmu.writeCr3(pt.root);
+    expect(tlb.generation).toBe(g + 1);
+    expect(fastRead8(mmu, 0x2000)).toBeUndefined();
+    // Only the global page is left: nothing any link or jump-cache entry relies on changed.
+    g = tlb.generation;
+    mmu.writeCr3(pt.root);
+    mmu.writeCr3(pt.root);
+    expect(tlb.generation).toBe(g);
+    expect(tlb.counters.flushes).toBe(3);
+    expect(fastRead8(mmu, 0x1000)).toBe(0);
+    // Once the non-global page is back, the next CR3 write drops it and moves on again.
+    mmu.read8(0x2000, SUPERVISOR);
+    mmu.writeCr3(pt.root);
+    expect(tlb.generation).toBe(g + 1);
+    // INVLPG always does (it may drop a global page).
+    mmu.invlpg(0x1000);
+    expect(tlb.generation).toBe(g + 2);
+  });
+
   it('does not keep G pages across CR3 reloads without CR4.PGE', () => {
     const { pt, mmu, load } = setup('bits32');
     pt.map(0x1000, 0x5000, PTE_RW | PTE_G);
