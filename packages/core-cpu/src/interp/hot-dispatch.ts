@@ -125,6 +125,13 @@ export class RunnerContext {
    * `jitInstructions` instructions); the runner counts the runs of the blocks it enters.
    */
   counting = false;
+  /**
+   * A block with a translation is run here all the same when the translation runs at most this
+   * many instructions per entry (CompiledBlock.ran): a leaf like `ret` or a spin-unlock, called
+   * from interpreted code, costs two trips through the run loop when entered for one or two
+   * instructions. Untranslatable blocks (ran 0) too.
+   */
+  shortTranslation = 0;
   jitThreshold = 0;
   longMinRuns = 0;
   jitInstructions = 0;
@@ -142,9 +149,9 @@ export interface RunnerFault {
  * blocks that follow it, at most `budget` instructions in all. A handler that may branch finds
  * RIP at the next instruction when it runs, and the block is left after it when it moved RIP
  * elsewhere (a branch taken, a REP resumed). The next block is entered here when it is in the
- * decode cache for a fetch the TLB allows, with no translation and no run that would make it
- * hot (`next`); anything else (a miss, a page crossing, a translation, a block to translate)
- * returns to the run loop.
+ * decode cache for a fetch the TLB allows, with no translation (or a short one:
+ * RunnerContext.shortTranslation) and no run that would make it hot (`next`); anything else (a
+ * miss, a page crossing, a translation, a block to translate) returns to the run loop.
  *
  * Why the runner goes on by itself: V8 inlines a call site only when it runs often enough per
  * call of the function (--min-inlining-frequency), and a runner called once per block (12.8
@@ -206,8 +213,8 @@ export function createBlockRunner(): BlockRunner {
           if ((e & next.fetchMask) !== next.fetchExpect || (next.checkTag && next.tags[page] !== 0)) break;
           const key = (e & -4096) | (lin & 4095);
           const b = next.blocks[key & next.slotMask];
-          if (b.key !== key || b.mode !== next.mode || b.crossKey !== -1 || b.compiled !== null) break;
-          if (next.counting) {
+          if (b.key !== key || b.mode !== next.mode || b.crossKey !== -1 || (b.compiled !== null && b.compiled.ran > next.shortTranslation)) break;
+          if (next.counting && b.compiled === null) {
             const runs = b.runs + 1;
             if (runs > next.jitThreshold || (runs >= next.longMinRuns && runs * b.insns.length > next.jitInstructions)) break;
             b.runs = runs;

@@ -49,6 +49,8 @@ const SMI_BUDGET = 0x3fffffff;
  * run loop's own cost out of sight and V8 tiering up the runner as an ordinary function.
  */
 const RUNNER_CALL_MAX = 10_000;
+/** RunnerContext.shortTranslation under a JIT: translations of at most this many instructions an entry. */
+const SHORT_TRANSLATION_RUN = 4;
 const CS = Seg.CS;
 /** #PF error code bit 1: the access was a write. */
 const PF_WRITE = 2;
@@ -372,6 +374,7 @@ export class SoftCpu {
     next.blocks = blocks;
     next.slotMask = SLOT_MASK;
     next.counting = jit !== null;
+    next.shortTranslation = jit === null ? 0 : SHORT_TRANSLATION_RUN;
     next.jitThreshold = jitThreshold;
     next.longMinRuns = LONG_BLOCK_MIN_RUNS;
     next.jitInstructions = jitInstructions;
@@ -444,6 +447,7 @@ export class SoftCpu {
                     break;
                   }
                   ran = true;
+                  current.ran = (current.ran * 7 + done) >> 3;
                   i += done;
                   jit!.counters.entries++;
                   jit!.counters.retired += done;

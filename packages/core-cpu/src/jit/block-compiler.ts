@@ -77,7 +77,16 @@ export interface CompiledBlock {
   linkEpoch: number;
   /** True when the block loops back to its start inside the function. */
   loops: boolean;
+  /**
+   * Instructions it ran per entry from the run loop, averaged (the newest entry weighs 1/8;
+   * TRANSLATION_RUN_UNKNOWN before any). The interpreter's block runner runs a block itself
+   * instead of leaving for its translation when this is small (hot-dispatch.ts, RunnerContext).
+   */
+  ran: number;
 }
+
+/** CompiledBlock.ran of a translation not yet entered: a long run, until entries say otherwise. */
+export const TRANSLATION_RUN_UNKNOWN = 64;
 
 /**
  * Attached to a block whose translation failed: its IP (NaN) matches no entry IP, so the run loop
@@ -101,6 +110,8 @@ export const UNTRANSLATABLE: CompiledBlock = Object.freeze({
   link1: null,
   linkIp1: NaN,
   linkEpoch: -1,
+  // Never entered: the interpreter's runner goes on through the block itself.
+  ran: 0,
 });
 
 /** A 32-bit IP as unsigned hex, for translation headers and listings. */
@@ -367,6 +378,6 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   // translations apart.
   const factory = new Function(...names, `return function block_${(ip >>> 0).toString(16)}(cpu, budget) {\n${prologue}\n${source}\n};`) as (...a: unknown[]) => CompiledBlockFn;
   const entryIp = ip & (block.mode === CpuMode.Bits16 ? 0xffff : -1);
-  return { fn: factory(...args), ip: entryIp, longMode, wasm: false, onDrop: null, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 };
+  return { fn: factory(...args), ip: entryIp, longMode, wasm: false, onDrop: null, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1, ran: TRANSLATION_RUN_UNKNOWN };
 }
 

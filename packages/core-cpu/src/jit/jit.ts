@@ -7,7 +7,7 @@
  */
 import type { CodeBlock } from '../interp/decode-cache.js';
 import { CpuMode } from '../decoder/instruction.js';
-import { compileBlock, UNTRANSLATABLE, type CompiledBlock, type CompiledBlockFn, type TranslationTarget } from './block-compiler.js';
+import { compileBlock, TRANSLATION_RUN_UNKNOWN, UNTRANSLATABLE, type CompiledBlock, type CompiledBlockFn, type TranslationTarget } from './block-compiler.js';
 import { MAX_REGION_BLOCKS, regionMembers, WASM_REGION_BLOCKS, WASM_REGION_INSTRUCTIONS } from './region.js';
 import type { RegionMember } from './block-compiler.js';
 import { WIDE_ZERO } from '@tsemu/devices/platform';
@@ -232,7 +232,7 @@ export class Jit {
     const what = members.length === 0 ? `block at ${first}` : `${members.length + 1} blocks from ${first}`;
     const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (a ${region.body.length}-byte function)\n${region.listing}`;
     const translation = (at: number, run: CompiledBlockFn, count: number, drop: (() => void) | null): CompiledBlock =>
-      ({ fn: run, ip: at | 0, longMode: false, wasm: true, onDrop: drop, source, inlined: region.total, direct: region.total, loops: region.loops, count, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1 });
+      ({ fn: run, ip: at | 0, longMode: false, wasm: true, onDrop: drop, source, inlined: region.total, direct: region.total, loops: region.loops, count, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1, ran: TRANSLATION_RUN_UNKNOWN });
     // The members not yet translated are entered here too (at their cases), instead of being
     // interpreted until each is hot itself: a call's return site, the far side of a branch a
     // translation left by. Their entries go when the translation does (its onDrop: a member

@@ -441,6 +441,35 @@ describe('JIT', () => {
   });
 
 
+  it('runs a short translation\'s block in the interpreter\'s runner instead of entering it from interpreted code', () => {
+    // A leaf (ADD EDX, 1; RET) called from 8 call sites of a loop of 2,000 passes, at threshold
+    // 5,000: the leaf runs 16,000 times and is translated; each caller block runs 2,000 times
+    // and stays interpreted. Entered from the run loop, the leaf's translation runs 2
+    // instructions an entry, so after a few entries the runner runs the leaf's block itself:
+    // thousands of trips through the run loop (to the translation and back) otherwise.
+    const calls = Array.from({ length: 8 }, () => [['call', 'leaf'] as [string, string], 0x40]).flat(); // call leaf; inc eax
+    const code = asm32([
+      0xb9, ...le32(2000), 0x31, 0xc0, 0x31, 0xd2, //  mov ecx, 2000; xor eax, eax; xor edx, edx
+      'loop', ...calls, 0x49, ['jne', 'loop'], 0xf4, // 8 x (call leaf; inc eax); dec ecx; jne loop; hlt
+      'leaf', 0x83, 0xc2, 0x01, 0xc3, //                add edx, 1; ret
+    ]);
+    const run = (threshold: number | null, backend: JitBackend) => {
+      const m = machine(code, threshold, false, null, backend);
+      m.cpu.run(1_000_000);
+      return { regs: [m.cpu.retired, m.cpu.halted, ...m.cpu.regs.gpr.r32.subarray(0, 8)], counters: m.cpu.jit?.counters };
+    };
+    const interpreted = run(null, 'wasm');
+    expect(interpreted.regs.slice(0, 5)).toEqual([3 + 2000 * 34 + 1, true, 16000, 0, 16000]);
+    for (const backend of ['wasm', 'js'] as const) {
+      const jit = run(5000, backend);
+      expect(jit.regs).toEqual(interpreted.regs);
+      expect(jit.counters!.compiled).toBe(1);
+      // The entries that measured the translation's run (CompiledBlock.ran, 1/8 weight each).
+      expect(jit.counters!.entries).toBeGreaterThan(10);
+      expect(jit.counters!.entries).toBeLessThan(100);
+    }
+  });
+
   it('translates a long block sooner with WebAssembly translations: runs x length against LONG_BLOCK_FACTOR x the threshold', () => {
     // A loop body of 40 instructions (38 ADDs, DEC, JNE), 200 passes, at threshold 2000: the
     // run count alone never passes it. The loop's block (the body and the HLT after it: 41
