@@ -114,15 +114,9 @@ export class RunnerContext {
   fetchMask = 0;
   fetchExpect = 1;
   checkTag = false;
-  entries: Int32Array = new Int32Array(0);
-  tags: Uint16Array = new Uint16Array(0);
-  /** The decode cache's slots (DecodeCache.blocks) and the mask that picks a key's slot. */
-  blocks: CodeBlock[] = [];
-  slotMask = 0;
   /**
-   * With a JIT: a block goes back to the run loop when its next run would make it hot (the run
-   * loop's test: more than `jitThreshold` runs, or LONG_BLOCK_MIN_RUNS runs worth more than
-   * `jitInstructions` instructions); the runner counts the runs of the blocks it enters.
+   * With a JIT: a block goes back to the run loop when its next run would make it hot
+   * (becomesHot); the runner counts the runs of the blocks it enters.
    */
   counting = false;
   /**
@@ -133,8 +127,27 @@ export class RunnerContext {
    */
   shortTranslation = 0;
   jitThreshold = 0;
-  longMinRuns = 0;
   jitInstructions = 0;
+
+  constructor(
+    /** The CPU's TLB entries and tags (Mmu.entries, Mmu.tags). */
+    readonly entries: Int32Array,
+    readonly tags: Uint16Array,
+    /** The decode cache's slots (DecodeCache.blocks) and the mask that picks a key's slot. */
+    readonly blocks: CodeBlock[],
+    readonly slotMask: number,
+    /** LONG_BLOCK_MIN_RUNS (jit/jit.ts), passed in: this module is below the JIT's. */
+    readonly longMinRuns: number,
+  ) {}
+
+  /**
+   * The run loop's test for translating a block after its `runs`th run (this one included): more
+   * than `jitThreshold` runs, or LONG_BLOCK_MIN_RUNS runs worth more than `jitInstructions`
+   * instructions (a block of `length`).
+   */
+  becomesHot(runs: number, length: number): boolean {
+    return runs > this.jitThreshold || (runs >= this.longMinRuns && runs * length > this.jitInstructions);
+  }
 }
 
 /** Where an instruction the runner ran faulted: its block, the block's IP and the retired count at its start. */
@@ -216,7 +229,7 @@ export function createBlockRunner(): BlockRunner {
           if (b.key !== key || b.mode !== next.mode || b.crossKey !== -1 || (b.compiled !== null && b.compiled.ran > next.shortTranslation)) break;
           if (next.counting && b.compiled === null) {
             const runs = b.runs + 1;
-            if (runs > next.jitThreshold || (runs >= next.longMinRuns && runs * b.insns.length > next.jitInstructions)) break;
+            if (next.becomesHot(runs, b.insns.length)) break;
             b.runs = runs;
           }
           block = b;

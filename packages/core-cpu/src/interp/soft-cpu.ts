@@ -173,8 +173,8 @@ export class SoftCpu {
    * one CPU's workload does not decide what V8 inlines for another's.
    */
   private runBlock: BlockRunner = createBlockRunner();
-  /** What the runner needs to enter the next cached block itself (filled in by execute). */
-  private readonly runnerContext = new RunnerContext();
+  /** What the runner needs to enter the next cached block itself (the per-call part filled in by execute). */
+  private readonly runnerContext: RunnerContext;
   /** Set by the block runner when an instruction it ran faults: that instruction's block. */
   readonly runnerFault: RunnerFault = { block: null, ip: 0, retired: 0 };
   /** Instructions this runner may still run before refreshRunner. */
@@ -226,6 +226,8 @@ export class SoftCpu {
           previous(phys, length);
         };
     }
+    this.runnerContext = new RunnerContext(mmu === null ? EMPTY_I32 : mmu.entries, mmu === null ? EMPTY_U16 : mmu.tags,
+      this.decodeCache === null ? EMPTY_BLOCKS : this.decodeCache.blocks, SLOT_MASK, LONG_BLOCK_MIN_RUNS);
   }
 
   /** Decoding mode from CR0.PE, EFER.LMA and CS.L/D. */
@@ -361,23 +363,16 @@ export class SoftCpu {
     const tlbTags = mmu === null ? EMPTY_U16 : mmu.tags;
     const blocks = cache === null ? EMPTY_BLOCKS : cache.blocks;
     const jit = this.jit;
-    const jitThreshold = jit === null ? 0 : jit.threshold;
-    const jitInstructions = jit === null ? Infinity : jit.longBlockInstructions(mode);
     const next = this.runnerContext;
     next.csBase = csBase;
     next.mode = mode;
     next.fetchMask = fetchMask;
     next.fetchExpect = fetchExpect;
     next.checkTag = checkTag;
-    next.entries = entries;
-    next.tags = tlbTags;
-    next.blocks = blocks;
-    next.slotMask = SLOT_MASK;
     next.counting = jit !== null;
     next.shortTranslation = jit === null ? 0 : SHORT_TRANSLATION_RUN;
-    next.jitThreshold = jitThreshold;
-    next.longMinRuns = LONG_BLOCK_MIN_RUNS;
-    next.jitInstructions = jitInstructions;
+    next.jitThreshold = jit === null ? 0 : jit.threshold;
+    next.jitInstructions = jit === null ? Infinity : jit.longBlockInstructions(mode);
     let inJit = false;
     // Links between translations hold for one call and one TLB generation (CompiledBlock.link0).
     let epoch = ++this.jitEpoch;
@@ -407,7 +402,7 @@ export class SoftCpu {
               const insns = block.insns;
               const n = insns.length;
               let compiled = block.compiled;
-              if (compiled === null && jit !== null && (++block.runs > jitThreshold || (block.runs >= LONG_BLOCK_MIN_RUNS && block.runs * n > jitInstructions))) {
+              if (compiled === null && jit !== null && next.becomesHot(++block.runs, n)) {
                 compiled = jit.compile(block, start & ipMask, {
                   mmu,
                   longMode: checkTag,

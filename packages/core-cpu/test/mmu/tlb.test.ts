@@ -18,6 +18,17 @@ function setup(mode: Mode, extra: { cr4?: number } = {}) {
   return { mem, pt, mmu, load };
 }
 
+/** With CR4.PGE: a global page at 0x1000 and a non-global one at 0x2000, both read once (in the TLB). */
+function globalAndLocalPage(mode: Mode) {
+  const t = setup(mode, { cr4: CR4_PGE_BIT });
+  t.pt.map(0x1000, 0x5000, PTE_RW | PTE_G);
+  t.pt.map(0x2000, 0x6000, PTE_RW);
+  t.load();
+  t.mmu.read8(0x1000, SUPERVISOR);
+  t.mmu.read8(0x2000, SUPERVISOR);
+  return t;
+}
+
 /** The interpreter's inline read fast path: the byte, or undefined on a miss. */
 function fastRead8(mmu: Mmu, lin: number): number | undefined {
   const e = mmu.entries[lin >>> 12];
@@ -68,12 +79,7 @@ describe('software TLB', () => {
   });
 
   it('keeps global pages across CR3 reloads when CR4.PGE is set, and drops them when PGE is cleared', () => {
-    const { pt, mmu, load } = setup('long', { cr4: CR4_PGE_BIT });
-    pt.map(0x1000, 0x5000, PTE_RW | PTE_G);
-    pt.map(0x2000, 0x6000, PTE_RW);
-    load();
-    mmu.read8(0x1000, SUPERVISOR);
-    mmu.read8(0x2000, SUPERVISOR);
+    const { pt, mmu } = globalAndLocalPage('long');
     expect(mmu.entries[1] & TLB_GLOBAL).toBe(TLB_GLOBAL);
     mmu.writeCr3(pt.root);
     expect(fastRead8(mmu, 0x1000)).toBe(0);
@@ -89,12 +95,7 @@ describe('software TLB', () => {
   });
 
   it('moves the generation on at a CR3 write only when the flush dropped an entry', () => {
-    const { pt, mmu, load } = setup('bits32', { cr4: CR4_PGE_BIT });
-    pt.map(0x1000, 0x5000, PTE_RW | PTE_G);
-    pt.map(0x2000, 0x6000, PTE_RW);
-    load();
-    mmu.read8(0x1000, SUPERVISOR);
-    mmu.read8(0x2000, SUPERVISOR);
+    const { pt, mmu } = globalAndLocalPage('bits32');
     const tlb = mmu.tlb;
     let g = tlb.generation;
     // Drops the non-global page: links drawn under the old mapping must go.

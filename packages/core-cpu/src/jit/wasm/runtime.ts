@@ -256,9 +256,6 @@ export class WasmRuntime {
         },
         // Translations are never virtual-8086 code (where PUSHF may fault).
         efl: (): number => this.cpu!.regs.flags.get() & PUSHF_MASK,
-        // An instruction through its interpreter handler (handler-calls.ts), as the block
-        // runner calls it: RIP at the next instruction, the count before it retired. Returns
-        // RIP after it; work pending (or a mode change, for the run loop) ends the chain.
         // #DE from DIV (the wrapper puts the retired count at the instruction, as for any fault).
         de: (k: number, j: number): void => {
           try {
@@ -267,6 +264,9 @@ export class WasmRuntime {
             this.faulted(e, k, j);
           }
         },
+        // An instruction through its interpreter handler (handler-calls.ts), as the block
+        // runner calls it: RIP at the next instruction, the count before it retired. Returns
+        // RIP after it; work pending (or a mode change, for the run loop) ends the chain.
         hnd: (next: number, k: number, j: number): number => {
           const cpu = cpuAt(k);
           const insn = this.insnsBySlot[st[STATUS.slot]][j];
