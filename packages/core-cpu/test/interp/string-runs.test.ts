@@ -1,6 +1,6 @@
 // REP STOS and REP MOVS done a run at a time (handlers/string-runs.ts) against a model of the
-// element loop written here: one element after another, upwards, each read before it is
-// written. Random sizes, counts past pages and past REP_CHUNK, unaligned addresses, and
+// element loop written here: one element after another, upwards or downwards (STD first), each
+// read before it is written. Random sizes, counts past pages and past REP_CHUNK, unaligned addresses, and
 // copies onto themselves both ways; then the cases a run must leave to the element loop:
 // a 16-bit offset that wraps, a write over decoded code, a segment limit in the middle.
 // REPE/REPNE SCAS in runs against the element loop itself (a memory that is not the MMU's
@@ -20,12 +20,16 @@ function rand(n: number): number {
   return ((seed ^ (seed >>> 15)) >>> 0) % n;
 }
 
-/** Element loop model: copies or fills `count` elements of `size` upwards in `mem`. */
-function model(mem: Uint8Array, op: 'stos' | 'movs', size: number, src: number, dst: number, count: number, value: number): void {
+/**
+ * Element loop model: copies or fills `count` elements of `size` in `mem`, upwards from `src`
+ * and `dst`, or downwards (DF = 1) from the elements there.
+ */
+function model(mem: Uint8Array, op: 'stos' | 'movs', size: number, src: number, dst: number, count: number, value: number, down: boolean): void {
+  const step = down ? -size : size;
   for (let k = 0; k < count; k++) {
     const element: number[] = [];
-    for (let i = 0; i < size; i++) element.push(op === 'stos' ? (value >>> (8 * i)) & 0xff : mem[src + k * size + i]);
-    for (let i = 0; i < size; i++) mem[dst + k * size + i] = element[i];
+    for (let i = 0; i < size; i++) element.push(op === 'stos' ? (value >>> (8 * i)) & 0xff : mem[src + k * step + i]);
+    for (let i = 0; i < size; i++) mem[dst + k * step + i] = element[i];
   }
 }
 
@@ -35,13 +39,15 @@ const OPCODES = {
 } as const;
 
 describe('REP STOS and REP MOVS in runs', () => {
-  it('leave memory and ESI/EDI/ECX as the element loop does, over 300 random cases', () => {
-    for (let round = 0; round < 300; round++) {
+  it('leave memory and ESI/EDI/ECX as the element loop does, over 400 random cases in both directions', () => {
+    for (let round = 0; round < 400; round++) {
       const op = rand(2) === 0 ? 'stos' : 'movs';
       const size = [1, 2, 4][rand(3)] as 1 | 2 | 4;
-      const { cpu, memory } = testCpu([...OPCODES[op][size], 0xf4], { flat32: true });
+      const down = rand(2) === 0;
+      const { cpu, memory } = testCpu([...(down ? [0xfd] : []), ...OPCODES[op][size], 0xf4], { flat32: true });
       const count = rand(4) === 0 ? 4096 + rand(9000) : rand(3000);
       const bytes = count * size;
+      // The lowest address of each operand's elements.
       const src = AREA + rand(0x8000);
       // Destinations near the source too: copies onto themselves, in both directions.
       const dst = rand(2) === 0 ? Math.max(AREA, src + rand(64) - 32) : AREA + rand(0x8000);
@@ -50,21 +56,24 @@ describe('REP STOS and REP MOVS in runs', () => {
       for (let a = AREA; a < AREA_END; a++) start[a] = rand(256);
       memory.writeBytes(AREA, start.subarray(AREA));
       const value = rand(2) === 0 ? 0 : rand(0x7fffffff);
+      // Downwards the registers start at the highest element.
+      const first = down && count > 0 ? bytes - size : 0;
       const g = cpu.regs.gpr.r32;
       g[0] = value;
       g[ECX] = count;
-      g[ESI] = src;
-      g[EDI] = dst;
+      g[ESI] = src + first;
+      g[EDI] = dst + first;
       cpu.run(100000);
       expect(cpu.halted).toBe(true);
       const expected = start.slice();
-      model(expected, op, size, src, dst, count, value);
+      model(expected, op, size, src + first, dst + first, count, value, down);
       const got = memory.readBytes(AREA, AREA_END - AREA);
-      const context = `${op} size ${size} count ${count} src ${src.toString(16)} dst ${dst.toString(16)}`;
+      const context = `${op} size ${size} count ${count} ${down ? 'down' : 'up'} src ${src.toString(16)} dst ${dst.toString(16)}`;
       expect(Buffer.from(got).equals(Buffer.from(expected.subarray(AREA))), context).toBe(true);
-      expect([g[ECX], g[EDI] >>> 0, g[ESI] >>> 0], context).toEqual([0, dst + bytes, op === 'movs' ? src + bytes : src]);
-      // One instruction per REP_CHUNK (4096) elements begun, then the HLT.
-      expect(cpu.retired, context).toBe(Math.max(1, Math.ceil(count / 4096)) + 1);
+      const moved = down ? -bytes : bytes;
+      expect([g[ECX], g[EDI] >>> 0, g[ESI] >>> 0], context).toEqual([0, dst + first + moved, op === 'movs' ? src + first + moved : src + first]);
+      // One instruction per REP_CHUNK (4096) elements begun, then the HLT (and the STD before).
+      expect(cpu.retired, context).toBe(Math.max(1, Math.ceil(count / 4096)) + 1 + (down ? 1 : 0));
     }
   });
 
@@ -148,6 +157,8 @@ describe('REPE and REPNE SCAS in runs', () => {
       const fillValue = rand(4);
       for (let a = AREA; a < AREA_END; a++) start[a] = rand(8) === 0 ? rand(4) : fillValue;
       const accumulator = rand(2) === 0 ? fillValue * 0x01010101 : rand(4) * 0x01010101;
+      // Drawn once: both runs start from the same EFLAGS (a REP with ECX = 0 leaves them).
+      const flagsBefore = 0x2 | (rand(2) === 0 ? 0x40 : 0);
       const results = [false, true].map((loopOnly) => {
         const { cpu, memory } = testCpu(code, loopOnly ? { flat32: true, wrapMemory: elementLoopOnly } : { flat32: true });
         memory.writeBytes(AREA, start.subarray(AREA));
@@ -155,7 +166,7 @@ describe('REPE and REPNE SCAS in runs', () => {
         g[0] = accumulator;
         g[ECX] = count;
         g[EDI] = dst;
-        cpu.regs.flags.set(0x2 | (rand(2) === 0 ? 0x40 : 0));
+        cpu.regs.flags.set(flagsBefore);
         cpu.run(100000);
         expect(cpu.halted).toBe(true);
         return [g[ECX], g[EDI] >>> 0, cpu.regs.flags.get(), cpu.retired];

@@ -8,14 +8,18 @@
  * A run is taken only where the element loop would come to the same result with no fault and
  * no side effect on the way, so the two cannot be told apart (registers, memory, flags, and
  * where a REP_CHUNK step ends):
- * - outside IA-32e mode, 16- or 32-bit addressing, DF = 0 (upwards);
+ * - outside IA-32e mode, 16- or 32-bit addressing; STOS and MOVS in either direction (DF), SCAS
+ *   upwards only;
  * - the segments are usable expand-up data segments (ES writable), the run lies inside their
  *   limits, and a 16-bit offset does not wrap;
  * - the run stays inside one page of each operand, and the TLB's fast-path test passes for
  *   those pages: RAM, present, writable (the destination) at this privilege, dirty already,
  *   holding no decoded code (writes there must reach the code-write hook);
- * - MOVS: the destination does not start inside the source's run after its start (copied one
- *   element after another upwards, such a copy repeats a pattern; one block copy would not).
+ * - MOVS: the copy does not run into source elements it has not read yet: upwards the
+ *   destination must not start inside the source's run after its start, downwards (DF = 1) not
+ *   end inside it before its end. Copied one element after another, such a copy repeats a
+ *   pattern; one block copy would not. (Linux's decompressor moves itself up with STD; REP
+ *   MOVSL, the case downward runs are for.)
  * Otherwise a run function returns 0 and the element loop takes the next element itself,
  * faults included. Each returns how many elements it did, after committing rSI/rDI/rCX.
  */
@@ -33,12 +37,17 @@ const RDI = 7;
 const EFER_LMA = 0x400;
 const PAGE = 4096;
 
-/** A run of `max` elements or fewer: the caller's address mode (ADDR16 or ADDR32), element size and limit. */
-export type StringRun = (cpu: SoftCpu, insn: Instruction, am: number, size: number, max: number) => number;
+/**
+ * A run of `max` elements or fewer: the caller's address mode (ADDR16 or ADDR32), element size
+ * and limit, and the direction (`down`: DF = 1, each element `size` bytes below the one before).
+ */
+export type StringRun = (cpu: SoftCpu, insn: Instruction, am: number, size: number, max: number, down: boolean) => number;
 
-/** Elements of `size` from linear `lin` to the end of its page. */
-function roomInPage(lin: number, size: number): number {
-  return Math.floor((PAGE - (lin & (PAGE - 1))) / size);
+/** Elements of `size` from linear `lin` to the end of its page (`down`: to its start; 0 when the element at `lin` crosses into the next page). */
+function roomInPage(lin: number, size: number, down: boolean): number {
+  const inPage = lin & (PAGE - 1);
+  if (!down) return Math.floor((PAGE - inPage) / size);
+  return inPage + size > PAGE ? 0 : Math.floor(inPage / size) + 1;
 }
 
 /** True when `bytes` bytes at `offset` lie inside segment `seg`, a usable expand-up data segment (writable if asked). */
@@ -73,41 +82,43 @@ function fill(cpu: SoftCpu, at: number, size: number, v: number, n: number): voi
   }
 }
 
-/** The run esRun found: its element count, rDI's offset and the backing offset of its first element. */
+/** The run esRun found: its element count, rDI's offset at its start and the backing offset of its lowest element. */
 const found = { count: 0, offset: 0, at: 0 };
 
 /**
- * The run of STOS or SCAS at ES:rDI (at most `max` elements, rCX's and the page's): sets `found`
- * and returns its count, or 0 where the element loop must go on (see the file comment).
+ * The run of STOS or SCAS at ES:rDI (at most `max` elements, rCX's and the page's; `down`: the
+ * elements at and below rDI): sets `found` and returns its count, or 0 where the element loop
+ * must go on (see the file comment).
  */
-function esRun(cpu: SoftCpu, am: number, size: number, max: number, write: boolean): number {
+function esRun(cpu: SoftCpu, am: number, size: number, max: number, write: boolean, down: boolean): number {
   if (!runsPossible(cpu)) return 0;
   const mmu = cpu.mmu!;
   const g = cpu.regs.gpr;
   const offset = index(g, am, RDI);
   const lin = (cpu.regs.seg.base[Seg.ES] + offset) >>> 0;
-  const n = Math.min(max, index(g, am, RCX), roomInPage(lin, size));
-  if (n <= 0 || !insideSegment(cpu, Seg.ES, offset, n * size, write, am)) return 0;
+  const n = Math.min(max, index(g, am, RCX), roomInPage(lin, size, down));
+  const span = (n - 1) * size;
+  if (n <= 0 || (down && offset < span) || !insideSegment(cpu, Seg.ES, down ? offset - span : offset, n * size, write, am)) return 0;
   const e = mmu.entries[lin >>> 12];
   if (write ? (e & mmu.writeMask) !== mmu.writeExpect : (e & mmu.readMask) !== mmu.readExpect) return 0;
   found.count = n;
   found.offset = offset;
-  found.at = (e & ~0xfff) | (lin & 0xfff);
+  found.at = (e & ~0xfff) | ((down ? lin - span : lin) & 0xfff);
   return n;
 }
 
-export const stosRun: StringRun = (cpu, _insn, am, size, max) => {
-  const n = esRun(cpu, am, size, max, true);
+export const stosRun: StringRun = (cpu, _insn, am, size, max, down) => {
+  const n = esRun(cpu, am, size, max, true, down);
   if (n === 0) return 0;
   const g = cpu.regs.gpr;
   const value = size === 1 ? g.r8[0] : size === 2 ? g.r16[0] : g.r32[0];
   fill(cpu, found.at, size, value, n);
-  setIndex(g, am, RDI, found.offset + n * size);
+  setIndex(g, am, RDI, found.offset + (down ? -n : n) * size);
   setIndex(g, am, RCX, index(g, am, RCX) - n);
   return n;
 };
 
-export const movsRun: StringRun = (cpu, insn, am, size, max) => {
+export const movsRun: StringRun = (cpu, insn, am, size, max, down) => {
   if (!runsPossible(cpu)) return 0;
   const mmu = cpu.mmu!;
   const g = cpu.regs.gpr;
@@ -116,19 +127,22 @@ export const movsRun: StringRun = (cpu, insn, am, size, max) => {
   const to = index(g, am, RDI);
   const source = (base[insn.segment] + from) >>> 0;
   const dest = (base[Seg.ES] + to) >>> 0;
-  const n = Math.min(max, index(g, am, RCX), roomInPage(source, size), roomInPage(dest, size));
+  const n = Math.min(max, index(g, am, RCX), roomInPage(source, size, down), roomInPage(dest, size, down));
   const length = n * size;
-  if (n <= 0 || !insideSegment(cpu, insn.segment, from, length, false, am)) return 0;
-  if (!insideSegment(cpu, Seg.ES, to, length, true, am)) return 0;
+  // The run's lowest element: the first one upwards, the last one downwards.
+  const span = down ? length - size : 0;
+  if (n <= 0 || from < span || to < span || !insideSegment(cpu, insn.segment, from - span, length, false, am)) return 0;
+  if (!insideSegment(cpu, Seg.ES, to - span, length, true, am)) return 0;
   const es = mmu.entries[source >>> 12];
   const ed = mmu.entries[dest >>> 12];
   if ((es & mmu.readMask) !== mmu.readExpect || (ed & mmu.writeMask) !== mmu.writeExpect) return 0;
-  const at = (es & ~0xfff) | (source & 0xfff);
-  const into = (ed & ~0xfff) | (dest & 0xfff);
-  if (into > at && into < at + length) return 0;
+  const at = (es & ~0xfff) | ((source - span) & 0xfff);
+  const into = (ed & ~0xfff) | ((dest - span) & 0xfff);
+  if (down ? into < at && into + length > at : into > at && into < at + length) return 0;
   mmu.bytes.copyWithin(into, at, at + length);
-  setIndex(g, am, RSI, from + length);
-  setIndex(g, am, RDI, to + length);
+  const step = down ? -length : length;
+  setIndex(g, am, RSI, from + step);
+  setIndex(g, am, RDI, to + step);
   setIndex(g, am, RCX, index(g, am, RCX) - n);
   return n;
 };
@@ -145,8 +159,9 @@ function elementAt(bytes: Uint8Array, at: number, size: number): number {
  * the REP (REPNE: equal, REPE: not equal), that one included, and records the flags of the last
  * comparison, as the element loop's last scasOne does.
  */
-export const scasRun: StringRun = (cpu, insn, am, size, max) => {
-  const n = esRun(cpu, am, size, max, false);
+export const scasRun: StringRun = (cpu, insn, am, size, max, down) => {
+  if (down) return 0;
+  const n = esRun(cpu, am, size, max, false, false);
   if (n === 0) return 0;
   const g = cpu.regs.gpr;
   const offset = found.offset;

@@ -233,8 +233,8 @@ function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compa
     // REPE/REPNE CMPS and SCAS interrupted by a fault leave EFLAGS as they were before the
     // instruction, not as the last completed comparison set them (measured on the host CPU).
     const flagsBefore = compare ? flags.get() : 0;
-    // Upwards in 16/32-bit addressing, STOS, MOVS and SCAS may do whole runs at once (string-runs.ts).
-    const runs = run !== null && delta > 0 && (am === ADDR16 || am === ADDR32) ? run : null;
+    // In 16/32-bit addressing, STOS, MOVS and SCAS may do whole runs at once (string-runs.ts).
+    const runs = run !== null && (am === ADDR16 || am === ADDR32) ? run : null;
     try {
       for (let n = 0; ;) {
         // rCX at the address size (RCX: both halves) is re-read: the element commits it.
@@ -243,7 +243,7 @@ function stringOp(element: Element, sizeOf: (insn: Instruction) => number, compa
           resumeLater(cpu, insn);
           return;
         }
-        const done = runs === null ? 0 : runs(cpu, insn, am, size, REP_CHUNK - n);
+        const done = runs === null ? 0 : runs(cpu, insn, am, size, REP_CHUNK - n, delta < 0);
         if (done > 0) {
           n += done;
           // A compare run stops at the element that ends the REP, having recorded its flags.
