@@ -75,6 +75,11 @@ export interface TlbCounters {
   overflows: number;
 }
 
+/** Whether a (filled) entry may map a page holding code: marked so, or not RAM the mark can be kept for. */
+function mayHoldCode(e: number): boolean {
+  return (e & (TLB_HAS_CODE | TLB_NOT_RAM)) !== 0;
+}
+
 export class Tlb {
   /**
    * The entries. In a WebAssembly RAM backing's scratch area when this is the first TLB over it
@@ -85,8 +90,15 @@ export class Tlb {
   readonly wasmMemory: WebAssembly.Memory | null;
   readonly wasmOffset: number;
   /**
-   * Counts invalidations (INVLPG, flushes): a cached linear-to-physical conclusion drawn under
-   * one generation (the JIT's links between translations) is stale under the next.
+   * Counts invalidations (INVLPG, flushes) that dropped an entry for a page holding code: a
+   * cached linear-to-physical conclusion about code drawn under one generation (the JIT's links
+   * between translations, the WebAssembly jump cache) is stale under the next. Such conclusions
+   * are only ever drawn for code pages, whose entries carry TLB_HAS_CODE (the decode cache marks
+   * every page it decodes from; setCode updates the entries already cached), so dropping a data
+   * page's entry keeps them: early in the Linux boot, early_memremap maps and unmaps a fixmap
+   * data page with INVLPG tens of thousands of times, and each of them threw away every link and
+   * the jump cache, so that 0.5 s ran at 40 MIPS with 930,000 entries from the run loop.
+   * An entry beyond the direct backing (TLB_NOT_RAM) cannot carry the mark and counts as code.
    */
   generation = 0;
   /** Bits 47:32 of the linear page each slot was filled for (4-level paging). */
@@ -143,7 +155,11 @@ export class Tlb {
     if (off >= 0 && this.codePages[Math.floor(off / 4096)] !== 0) e |= TLB_HAS_CODE;
     if (off >= 0 && off + 4096 <= DIRECT_LIMIT && (off & 0xfff) === 0) e |= off;
     else e |= TLB_NOT_RAM;
-    if (this.entries[i] === 0) {
+    const old = this.entries[i];
+    // A code entry of another 4 GiB region (4-level paging) leaves without an INVLPG: a later
+    // one for that page would find nothing to drop, so its conclusions go now.
+    if (old !== 0 && this.tags[i] !== hi && mayHoldCode(old)) this.generation++;
+    if (old === 0) {
       if (this.validCount === TLB_VALID_LIST_CAPACITY) {
         this.counters.overflows++;
         this.flushAll();
@@ -164,7 +180,6 @@ export class Tlb {
 
   /** INVLPG: drops the page containing `linear`, global or not (SDM 4.10.4.1). */
   invalidatePage(linear: number): void {
-    this.generation++;
     this.counters.invlpgs++;
     if (linear >= this.largeLo && linear < this.largeHi) {
       this.flushAll();
@@ -172,17 +187,19 @@ export class Tlb {
     }
     const i = linear >>> 12;
     const hi = linear >= TWO_32 ? Math.floor(linear / TWO_32) : 0;
+    if (this.tags[i] !== hi) return;
     // Left on the valid list: a refill lists it again, and flushes tolerate duplicates.
-    if (this.tags[i] === hi) this.entries[i] = 0;
+    if (mayHoldCode(this.entries[i])) this.generation++;
+    this.entries[i] = 0;
   }
 
   /**
    * MOV to CR3: drops every entry but the global ones. The generation moves on only when an
-   * entry went: a flush that finds only global entries changes no linear-to-physical conclusion
-   * drawn before it (any entry gone earlier moved the generation when it went). A kernel that
-   * switches between its own threads writes CR3 with nothing but global pages in the TLB: the
-   * Linux 686 boot's early init did so 15,802 times, each of which threw away the translations'
-   * links and the WebAssembly jump cache.
+   * entry for a code page went (see `generation`): a flush that finds only global entries and
+   * data pages changes no conclusion drawn before it. A kernel that switches between its own
+   * threads writes CR3 with nothing but global pages in the TLB: the Linux 686 boot's early init
+   * did so 15,802 times, each of which threw away the translations' links and the WebAssembly
+   * jump cache.
    */
   flushNonGlobal(): void {
     this.counters.flushes++;
@@ -196,7 +213,7 @@ export class Tlb {
       if ((e & TLB_GLOBAL) === 0) {
         entries[i] = 0;
         tags[i] = 0;
-        dropped = true;
+        if (mayHoldCode(e)) dropped = true;
       } else if ((e & TLB_SEEN) === 0) {
         entries[i] = e | TLB_SEEN;
         valid[kept++] = i;

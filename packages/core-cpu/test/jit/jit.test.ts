@@ -1179,6 +1179,59 @@ describe('JIT', () => {
     expect(sources.some((s) => /^\/\/ [2-8] blocks from/.test(s))).toBe(true);
   });
 
+  it('follows a code page remapped by INVLPG and keeps its links across INVLPGs of data pages, under both backends', () => {
+    // Paging on: 0-1 MiB identity mapped, except linear 0x3000 (the routine the loop calls),
+    // mapped to frame 0x20000 (add eax, 1) until the loop, at ECX = 100, points its PTE at frame
+    // 0x21000 (add eax, 100) and INVLPGs it. Every iteration also writes a data page and INVLPGs
+    // that: nothing translated lies there, so the translations' links and the jump cache stay.
+    const PD = 0x10000, PT = 0x11000, PTE_3000 = PT + 3 * 4;
+    const code = asm32([
+      0x31, 0xc0, //                                        xor eax, eax
+      0xb9, ...le32(200), //                                mov ecx, 200
+      'loop',
+      ['call', 'routine'],
+      0x89, 0x0d, ...le32(0x5000), //                       mov [0x5000], ecx
+      0x0f, 0x01, 0x3d, ...le32(0x5000), //                 invlpg [0x5000]
+      0x83, 0xf9, 0x64, //                                  cmp ecx, 100
+      ['jne', 'next'],
+      0xc7, 0x05, ...le32(PTE_3000), ...le32(0x21003), //   mov dword [PTE], 0x21003
+      0x0f, 0x01, 0x3d, ...le32(0x3000), //                 invlpg [0x3000]
+      'next',
+      0x49, //                                              dec ecx
+      ['jne', 'loop'],
+      0xf4, //                                              hlt
+      ['pad', '0x3000'],
+      'routine',
+    ]);
+    const run = (threshold: number | null, backend: JitBackend) => {
+      const m = machine(code, threshold, false, null, backend);
+      const { cpu, memory } = m;
+      memory.write32(PD, PT | 3);
+      for (let p = 0; p < 256; p++) memory.write32(PT + p * 4, (p << 12) | 3);
+      memory.write32(PTE_3000, 0x20003);
+      memory.writeBytes(0x20000, Uint8Array.from([0x83, 0xc0, 0x01, 0xc3])); // add eax, 1; ret
+      memory.writeBytes(0x21000, Uint8Array.from([0x83, 0xc0, 0x64, 0xc3])); // add eax, 100; ret
+      const s = cpu.regs.save();
+      s.cr0 = 0x80000001n;
+      s.cr3 = BigInt(PD);
+      cpu.regs.load(s);
+      cpu.mmu!.setPagingContext({ cr0: 0x80000001 | 0, cr3: PD, cr3Hi: 0, cr4: 0, efer: 0 });
+      cpu.run(100_000);
+      expect(cpu.halted).toBe(true);
+      return { eax: cpu.regs.gpr.r32[0], retired: cpu.retired, generation: cpu.mmu!.tlb.generation, jit: cpu.jit };
+    };
+    const interp = run(null, 'js');
+    // 101 calls (ECX 200 down to 100) before the remap, 99 after it.
+    expect(interp.eax).toBe(101 + 99 * 100);
+    for (const backend of ['js', 'wasm'] as const) {
+      const jit = run(0, backend);
+      expect([jit.eax, jit.retired], backend).toEqual([interp.eax, interp.retired]);
+      expect(jit.jit!.counters.compiled, backend).toBeGreaterThan(0);
+      // One generation for the remap of the code page, none for the 200 data-page INVLPGs.
+      expect(jit.generation, backend).toBeLessThanOrEqual(2);
+    }
+  });
+
   it('refuses a blocks-per-translation count outside 1-8', () => {
     expect(() => new Jit({ blocks: 0 })).toThrow(RangeError);
     expect(() => new Jit({ blocks: 9 })).toThrow(RangeError);

@@ -94,11 +94,14 @@ describe('software TLB', () => {
     expect(fastRead8(mmu, 0x1000)).toBeUndefined();
   });
 
-  it('moves the generation on at a CR3 write only when the flush dropped an entry', () => {
+  it('moves the generation on at a CR3 write or INVLPG only when it dropped the entry of a code page', () => {
     const { pt, mmu } = globalAndLocalPage('bits32');
     const tlb = mmu.tlb;
+    // The non-global page at 0x2000 holds code (as when the decode cache decoded from it).
+    tlb.markCode(0x6000);
+    expect(mmu.entries[2] & TLB_HAS_CODE).toBe(TLB_HAS_CODE);
     let g = tlb.generation;
-    // Drops the non-global page: links drawn under the old mapping must go.
+    // Drops the code page: links drawn under the old mapping must go.
     mmu.writeCr3(pt.root);
     expect(tlb.generation).toBe(g + 1);
     expect(fastRead8(mmu, 0x2000)).toBeUndefined();
@@ -109,13 +112,42 @@ describe('software TLB', () => {
     expect(tlb.generation).toBe(g);
     expect(tlb.counters.flushes).toBe(3);
     expect(fastRead8(mmu, 0x1000)).toBe(0);
-    // Once the non-global page is back, the next CR3 write drops it and moves on again.
+    // Once the code page is back, the next CR3 write drops it and moves on again.
     mmu.read8(0x2000, SUPERVISOR);
     mmu.writeCr3(pt.root);
     expect(tlb.generation).toBe(g + 1);
-    // INVLPG always does (it may drop a global page).
+    // A data page dropped, by a CR3 write or by INVLPG, or an INVLPG of a page not cached: no.
+    tlb.unmarkCode(0x6000);
+    mmu.read8(0x2000, SUPERVISOR);
+    mmu.writeCr3(pt.root);
+    mmu.read8(0x2000, SUPERVISOR);
+    mmu.invlpg(0x2000);
+    expect(fastRead8(mmu, 0x2000)).toBeUndefined();
+    mmu.invlpg(0x2000);
+    mmu.invlpg(0x7000);
+    mmu.invlpg(0x1000); // the global data page
+    expect(tlb.generation).toBe(g + 1);
+    // INVLPG of a code page, global or not, does.
+    mmu.read8(0x1000, SUPERVISOR);
+    tlb.markCode(0x5000);
     mmu.invlpg(0x1000);
     expect(tlb.generation).toBe(g + 2);
+    expect(tlb.counters.invlpgs).toBe(5);
+  });
+
+  it('moves the generation on when a fill takes over the slot of a code page of another 4 GiB region', () => {
+    const { pt, mmu, load } = setup('long');
+    pt.map(0x1000, 0x5000);
+    pt.map(0x1_0000_1000, 0x6000); // the same slot, another tag
+    load();
+    const tlb = mmu.tlb;
+    const g = tlb.generation;
+    mmu.read8(0x1000, SUPERVISOR);
+    mmu.read8(0x1_0000_1000, SUPERVISOR); // data replaced data: nothing relied on it
+    expect(tlb.generation).toBe(g);
+    tlb.markCode(0x6000);
+    mmu.read8(0x1000, SUPERVISOR); // replaces the code page's entry: a later INVLPG of it finds nothing
+    expect(tlb.generation).toBe(g + 1);
   });
 
   it('does not keep G pages across CR3 reloads without CR4.PGE', () => {
