@@ -197,6 +197,8 @@ export async function runVm(config: VmConfig): Promise<number> {
   } finally {
     terminal?.detach();
     machineClock.stop();
+    // The guest's last words before tsemu's own (the figures on stderr).
+    serial?.flush();
     if (accel) {
       // Stop the vCPUs first so the figures are final.
       await accel.pause().catch(() => {});
