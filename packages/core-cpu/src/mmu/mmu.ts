@@ -342,7 +342,12 @@ export class Mmu {
     return value >>> 0;
   }
 
-  private codeWritten(phys: number, length: number): void {
+  /**
+   * Tells the code-write hook that `length` bytes at guest-physical `phys` (one page) are about
+   * to be written: what the slow path does before a write to a code page, done once for a whole
+   * REP STOS/MOVS run (interp/handlers/string-runs.ts).
+   */
+  codeWritten(phys: number, length: number): void {
     this.counters.codeWrites++;
     this.onCodeWrite?.(phys, length);
   }

@@ -114,6 +114,34 @@ describe('REP STOS and REP MOVS in runs', () => {
     expect(cpu.regs.gpr.r32[0]).toBe(0x41);
   });
 
+  it('writes a run over a page of decoded code at once, the hook hearing of it, and the new code runs', () => {
+    // 0x20000: 4,095 x INC EAX, then RET. Called once (decoded), overwritten with NOPs but for its
+    // last 3 INCs and the RET by REP STOSD, called again: EAX = 3, as under the element loop.
+    const program = [
+      0xe8, ...le32(0x20000 - (CODE + 5)), //   call 0x20000
+      0xbf, ...le32(0x20000), //                 mov edi, 0x20000
+      0xb9, ...le32(1023), //                    mov ecx, 1023
+      0xb8, ...le32(0x90909090), //              mov eax, 0x90909090
+      0xf3, 0xab, //                             rep stosd
+      0x31, 0xc0, //                             xor eax, eax
+      0xe8, ...le32(0x20000 - (CODE + 31)), //   call 0x20000
+      0xf4,
+    ];
+    const results = [false, true].map((loopOnly) => {
+      const { cpu, memory } = testCpu(program, loopOnly ? { flat32: true, wrapMemory: elementLoopOnly } : { flat32: true });
+      memory.writeBytes(0x20000, new Uint8Array(4095).fill(0x40));
+      memory.write8(0x20fff, 0xc3);
+      cpu.run(100_000);
+      expect(cpu.halted).toBe(true);
+      return { eax: cpu.regs.gpr.r32[0], edi: cpu.regs.gpr.r32[EDI], retired: cpu.retired, hooks: cpu.mmu!.counters.codeWrites };
+    });
+    expect(results[0].eax).toBe(3);
+    expect([results[0].eax, results[0].edi, results[0].retired]).toEqual([results[1].eax, results[1].edi, results[1].retired]);
+    // One call of the hook for the run, against one per element in the element loop.
+    expect(results[0].hooks).toBe(1);
+    expect(results[1].hooks).toBe(1023);
+  });
+
   it('stops at a segment limit in the middle of a run with the registers of the element loop', () => {
     const { cpu, memory } = testCpu([0x66, 0xf3, 0xab, 0xf4], { es: 0x1000, haltingIvt: true }); // rep stosd
     cpu.regs.seg.limit[0] = 0xfff; // ES

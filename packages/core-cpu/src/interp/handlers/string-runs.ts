@@ -13,8 +13,11 @@
  * - the segments are usable expand-up data segments (ES writable), the run lies inside their
  *   limits, and a 16-bit offset does not wrap;
  * - the run stays inside one page of each operand, and the TLB's fast-path test passes for
- *   those pages: RAM, present, writable (the destination) at this privilege, dirty already,
- *   holding no decoded code (writes there must reach the code-write hook);
+ *   those pages: RAM, present, writable (the destination) at this privilege, dirty already.
+ *   A destination page holding decoded or translated code is written too: the code-write hook
+ *   hears of the whole run first (the blocks and translations it overlaps go, as they would
+ *   element by element). Linux poisons its freed init text with REP STOSL: page by page, each
+ *   of 1,024 elements had gone through the slow path and the hook;
  * - MOVS: the copy does not run into source elements it has not read yet: upwards the
  *   destination must not start inside the source's run after its start, downwards (DF = 1) not
  *   end inside it before its end. Copied one element after another, such a copy repeats a
@@ -30,6 +33,7 @@ import { SIMPLE_MASK, SIMPLE_VALUE, WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE 
 import type { SoftCpu } from '../soft-cpu.js';
 import { ADDR16, index, setIndex } from './string-index.js';
 import { PagedLinearMemory } from '../paged-memory.js';
+import { TLB_HAS_CODE } from '../../mmu/tlb.js';
 
 const RCX = 1;
 const RSI = 6;
@@ -82,6 +86,19 @@ function fill(cpu: SoftCpu, at: number, size: number, v: number, n: number): voi
   }
 }
 
+/**
+ * Whether the destination run of `length` bytes from linear `lin` (TLB entry `e`, one page) may
+ * be written at once: the entry passes the write fast path's test, or fails it only for the code
+ * on the page, and then the code-write hook has heard of the run (Mmu.codeWritten).
+ */
+function writableRun(cpu: SoftCpu, e: number, lin: number, length: number): boolean {
+  const mmu = cpu.mmu!;
+  if ((e & mmu.writeMask) === mmu.writeExpect) return true;
+  if ((e & mmu.writeMask & ~TLB_HAS_CODE) !== mmu.writeExpect) return false;
+  mmu.codeWritten(mmu.tlb.frames[lin >>> 12] * PAGE + (lin & (PAGE - 1)), length);
+  return true;
+}
+
 /** The run esRun found: its element count, rDI's offset at its start and the backing offset of its lowest element. */
 const found = { count: 0, offset: 0, at: 0 };
 
@@ -100,10 +117,11 @@ function esRun(cpu: SoftCpu, am: number, size: number, max: number, write: boole
   const span = (n - 1) * size;
   if (n <= 0 || (down && offset < span) || !insideSegment(cpu, Seg.ES, down ? offset - span : offset, n * size, write, am)) return 0;
   const e = mmu.entries[lin >>> 12];
-  if (write ? (e & mmu.writeMask) !== mmu.writeExpect : (e & mmu.readMask) !== mmu.readExpect) return 0;
+  const low = down ? lin - span : lin;
+  if (write ? !writableRun(cpu, e, low, n * size) : (e & mmu.readMask) !== mmu.readExpect) return 0;
   found.count = n;
   found.offset = offset;
-  found.at = (e & ~0xfff) | ((down ? lin - span : lin) & 0xfff);
+  found.at = (e & ~0xfff) | (low & 0xfff);
   return n;
 }
 
@@ -135,10 +153,11 @@ export const movsRun: StringRun = (cpu, insn, am, size, max, down) => {
   if (!insideSegment(cpu, Seg.ES, to - span, length, true, am)) return 0;
   const es = mmu.entries[source >>> 12];
   const ed = mmu.entries[dest >>> 12];
-  if ((es & mmu.readMask) !== mmu.readExpect || (ed & mmu.writeMask) !== mmu.writeExpect) return 0;
+  if ((es & mmu.readMask) !== mmu.readExpect) return 0;
   const at = (es & ~0xfff) | ((source - span) & 0xfff);
   const into = (ed & ~0xfff) | ((dest - span) & 0xfff);
   if (down ? into < at && into + length > at : into > at && into < at + length) return 0;
+  if (!writableRun(cpu, ed, dest - span, length)) return 0;
   mmu.bytes.copyWithin(into, at, at + length);
   const step = down ? -length : length;
   setIndex(g, am, RSI, from + step);
