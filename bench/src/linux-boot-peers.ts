@@ -13,12 +13,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { linuxGuestImages, PromptDialogue } from './linux-guest.js';
+import { debianSeabios, loadV86, startV86, type Firmware, type V86Package } from './v86-linux.js';
 
 const QEMU = '/usr/bin/qemu-system-i386';
-const SEABIOS_DIR = '/usr/share/seabios';
 const BOOT_LIMIT_MS = 10 * 60_000;
 /** After `poweroff`, how long the guest gets to print its last words before it is killed. */
 const POWEROFF_GRACE_MS = 30_000;
@@ -84,82 +82,14 @@ function qemuBoot(kernel: string, initrd: string): Promise<BootFigures> {
   });
 }
 
-/** The parts of v86's API this uses (its typings are not needed to build the bench). */
-interface V86Instance {
-  add_listener(event: string, listener: (arg: unknown) => void): void;
-  serial0_send(text: string): void;
-  destroy(): Promise<void>;
-}
-type V86Constructor = new (options: Record<string, unknown>) => V86Instance;
-
-interface V86Package {
-  V86: V86Constructor;
-  wasmPath: string;
-  version: string;
-}
-
-async function loadV86(): Promise<V86Package | string> {
-  try {
-    const require = createRequire(import.meta.url);
-    const packageJson = require.resolve('v86/package.json');
-    const version = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version?: string }).version ?? '?';
-    const name = 'v86'; // a variable: the bench compiles without v86 installed
-    const module = (await import(name)) as { V86?: V86Constructor };
-    if (typeof module.V86 !== 'function') return 'the v86 package has no V86 export';
-    return { V86: module.V86, wasmPath: join(dirname(packageJson), 'build', 'v86.wasm'), version };
-  } catch (e) {
-    return `v86 cannot be loaded (${(e as Error).message.split('\n')[0]}); \`npm install\` installs it (devDependency)`;
-  }
-}
-
-/** A file's bytes as the ArrayBuffer v86 wants (its own, not a view on Node's buffer pool). */
-function arrayBufferOf(path: string): ArrayBuffer {
-  const bytes = readFileSync(path);
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
-
-interface Firmware {
-  bios: ArrayBuffer;
-  vgaBios: ArrayBuffer | null;
-  version: string;
-}
-
-/**
- * Debian's SeaBIOS, or why it is missing. v86 emulates the Bochs/QEMU "std" VGA (VBE through
- * the Bochs dispi ports), which is what SeaVGABIOS's stdvga build drives.
- */
-function debianSeabios(): Firmware | string {
-  const biosPath = join(SEABIOS_DIR, 'bios.bin');
-  if (!existsSync(biosPath)) return `no ${biosPath} (\`apt-get install seabios\`)`;
-  const bios = arrayBufferOf(biosPath);
-  const vgaPath = ['vgabios-stdvga.bin', 'vgabios-isavga.bin'].map((f) => join(SEABIOS_DIR, f)).find((p) => existsSync(p));
-  const version = /\d+\.\d+\.\d+-debian-[\w.+~-]+/.exec(Buffer.from(bios).toString('latin1'))?.[0] ?? '?';
-  return { bios, vgaBios: vgaPath === undefined ? null : arrayBufferOf(vgaPath), version };
-}
-
 function v86Boot(pkg: V86Package, firmware: Firmware, kernel: string, initrd: string, jit: boolean): Promise<BootFigures> {
   return new Promise((resolve, reject) => {
-    const bzimage = arrayBufferOf(kernel);
-    const ramdisk = arrayBufferOf(initrd);
     const cpuStart = process.cpuUsage();
     const started = process.hrtime.bigint();
     const dialogue = new PromptDialogue(started);
     let cpuSeconds = NaN;
     let finished = false;
-    const emulator = new pkg.V86({
-      wasm_path: pkg.wasmPath,
-      memory_size: 256 * 2 ** 20,
-      bios: { buffer: firmware.bios },
-      ...(firmware.vgaBios === null ? {} : { vga_bios: { buffer: firmware.vgaBios } }),
-      bzimage: { buffer: bzimage },
-      initrd: { buffer: ramdisk },
-      cmdline: 'console=ttyS0',
-      disable_jit: !jit,
-      autostart: true,
-      disable_keyboard: true,
-      disable_mouse: true,
-      disable_speaker: true,
-    });
+    const emulator = startV86(pkg, firmware, kernel, initrd, jit);
     let grace: NodeJS.Timeout | undefined;
     const finish = (error: Error | null): void => {
       if (finished) return;

@@ -7,6 +7,7 @@ import { runKvmPioBench } from './kvm-pio-exit.js';
 import { runInterpreterVsV86Bench } from './v86-interp.js';
 import { runLinuxBootBench } from './linux-boot.js';
 import { runLinuxBootPeersBench } from './linux-boot-peers.js';
+import { runLinuxBootPhasesBench } from './linux-boot-phases.js';
 
 function section(title: string, lines: readonly string[]): void {
   process.stdout.write(`\n== ${title}\n${lines.join('\n')}\n`);
@@ -17,3 +18,4 @@ section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await 
 section('Software CPU (interpreter, then JIT) vs v86 (same guests)', await runInterpreterVsV86Bench());
 section('Linux 686 under --accel=tcg: start to the first shell prompt', await runLinuxBootBench());
 section('Linux 686, the peers: QEMU TCG and v86 (JIT, interpreter), same kernel and initramfs', await runLinuxBootPeersBench());
+section('Linux 686: where the time goes, tsemu\'s JIT against v86\'s (console-log markers)', await runLinuxBootPhasesBench());
