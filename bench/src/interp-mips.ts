@@ -3,7 +3,9 @@
  * second: a real-mode ALU/memory/branch loop, and a 32-bit flat protected-mode loop of calls
  * and returns, stack traffic, SIB addressing and carry tricks (without paging, then with
  * paging on identity-mapped 4 KiB pages), and a paged loop shaped like the Linux boot's hot spots
- * (multi-precision multiply-accumulate, shifts, MOVZX). The guest bytes are in interp-workloads.ts;
+ * (multi-precision multiply-accumulate, shifts, MOVZX); then cold code (cold-code.ts): 1,920
+ * small functions each run a few hundred times, too much decoded code for the host's caches, as
+ * in a kernel's early init. The guest bytes are in interp-workloads.ts and cold-code.ts;
  * v86-interp.ts runs the same ones under v86 for the peer comparison.
  */
 import {
@@ -14,6 +16,7 @@ import {
   FLAT32_INSTRUCTIONS, FLAT32_LOOP, MPI_INSTRUCTIONS, MPI_LOOP, PAGE_DIRECTORY, PAGE_TABLE, REAL_MODE_INSTRUCTIONS,
   REAL_MODE_LOOP, flat32Data,
 } from './interp-workloads.js';
+import { COLD_CODE, COLD_TABLE, coldCode } from './cold-code.js';
 
 interface Workload {
   name: string;
@@ -36,7 +39,22 @@ export const WORKLOADS: Workload[] = [
   flat32('32-bit flat protected mode: calls, stack, SIB, carry', false),
   flat32('32-bit flat protected mode, paging on (4 KiB pages)', true),
   flat32('32-bit paged: multi-precision multiply-accumulate', true, MPI_LOOP, MPI_INSTRUCTIONS),
+  coldWorkload(),
 ];
+
+/** cold-code.ts: 1,920 small functions, each run a few hundred times in all (paging on). */
+function coldWorkload(): Workload {
+  const cold = coldCode();
+  const base = flat32('32-bit paged: cold code, 1,920 functions', true, cold.driver, cold.instructions);
+  return {
+    ...base,
+    setup(memory, mmu, cpu) {
+      base.setup(memory, mmu, cpu);
+      memory.writeBytes(COLD_CODE, cold.functions);
+      memory.writeBytes(COLD_TABLE, cold.table);
+    },
+  };
+}
 
 function flat32(name: string, paging: boolean, loop = FLAT32_LOOP, instructions = FLAT32_INSTRUCTIONS): Workload {
   return {

@@ -16,7 +16,7 @@ import { FLAT32_LOOP, PAGE_DIRECTORY, PAGE_TABLE, REAL_MODE_LOOP, flat32Data } f
 const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 const MULTIBOOT_AOUT_KLUDGE = 1 << 16;
 
-interface Chunk {
+export interface Chunk {
   address: number;
   bytes: ArrayLike<number>;
 }
@@ -102,7 +102,7 @@ export function realModeLoopImage(): Uint8Array {
  * A flat 32-bit loop (FLAT32_LOOP unless given) at 0x10000, its data at 0x20000, and (paged)
  * identity page tables for the low 4 MiB.
  */
-export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT32_LOOP): Uint8Array {
+export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT32_LOOP, extra: readonly Chunk[] = []): Uint8Array {
   const prologue = [
     0xbc, ...u32(0x80000), //                   mov esp, 0x80000
     ...(paging
@@ -122,6 +122,7 @@ export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT3
     { address: 0x10000, bytes: loop },
     { address: prologueAddress, bytes: [...prologue, jump, ...u32(0x10000 - jumpFrom)] },
     { address: 0x20000, bytes: new Uint8Array(flat32Data().buffer) },
+    ...extra,
   ];
   if (paging) {
     const pd = new Uint32Array(1024);

@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { cpuMicros, measureInterpreter, MIN_WARMUP_MS, mipsFigure, type MipsFigure } from './interp-mips.js';
 import { FLAT32_INSTRUCTIONS, MPI_INSTRUCTIONS, MPI_LOOP, REAL_MODE_INSTRUCTIONS } from './interp-workloads.js';
 import { flat32LoopImage, realModeLoopImage } from './v86-guest.js';
+import { COLD_CODE, COLD_TABLE, coldCode } from './cold-code.js';
 
 /** The parts of v86's API this uses (its own typings are not required at build time). */
 interface V86Cpu {
@@ -48,7 +49,14 @@ const V86_WORKLOADS: V86Workload[] = [
   { image: () => flat32LoopImage(false), start: 0x10000, instructions: FLAT32_INSTRUCTIONS },
   { image: () => flat32LoopImage(true), start: 0x10000, instructions: FLAT32_INSTRUCTIONS },
   { image: () => flat32LoopImage(true, MPI_LOOP), start: 0x10000, instructions: MPI_INSTRUCTIONS },
+  coldImage(),
 ];
+
+function coldImage(): V86Workload {
+  const cold = coldCode();
+  const extra = [{ address: COLD_CODE, bytes: cold.functions }, { address: COLD_TABLE, bytes: cold.table }];
+  return { image: () => flat32LoopImage(true, cold.driver, extra), start: 0x10000, instructions: cold.instructions };
+}
 const WARMUP_ROUNDS = 3;
 const JIT_WARMUP_ROUNDS = 20;
 /** A guest that has not halted after this many slices is stuck (a slice is about a millisecond). */
