@@ -79,6 +79,14 @@ export class CodeBlock {
   compiled: CompiledBlock | null = null;
   /** Blocks whose translation includes this one (jit/region.ts): dropped with it as well. */
   regionOwners: CodeBlock[] | null = null;
+  /**
+   * The last two blocks the block runner went on to from this one (itself when none): the
+   * runner tries them before the cache's slot array (hot-dispatch.ts). A link is used only
+   * while its block is still cached under the key the lookup would use (dropped and evicted
+   * blocks have key -1), so it finds what the slot lookup would, one cache miss sooner.
+   */
+  succ0: CodeBlock = this;
+  succ1: CodeBlock = this;
 
   constructor(key: number, readonly mode: CpuMode) {
     this.key = key;
@@ -393,6 +401,9 @@ export class DecodeCache {
     else if (this.spare[slot] === b) this.spare[slot] = EMPTY;
     this.cachedInstructions -= b.insns.length;
     b.key = -1;
+    // A dropped block keeps nothing alive through its links (live blocks may still link to it).
+    b.succ0 = b;
+    b.succ1 = b;
     b.compiled?.onDrop?.();
     b.compiled = null;
     if (b.regionOwners !== null) {

@@ -166,6 +166,15 @@ export interface RunnerFault {
  * RunnerContext.shortTranslation) and no run that would make it hot (`next`); anything else (a
  * miss, a page crossing, a translation, a block to translate) returns to the run loop.
  *
+ * The next block is looked for first in the two successors the finished block remembers
+ * (CodeBlock.succ0/succ1), then in the cache's slot array: in code too large for the host's
+ * caches (bench: cold-code.ts) the slot array's load missed on every block and took ~17% of the
+ * runner's samples; the block's own fields are already at hand. A remembered block is taken only
+ * while it is the cached block under the key the TLB entry gives now (same key and mode;
+ * dropped and evicted blocks have key -1), so it is the block the slot lookup would find.
+ * Cold-code workload, the two builds side by side: 11.4-16.1 against 8.6-12.8 MIPS, faster in
+ * 5 of 6 pairs.
+ *
  * Why the runner goes on by itself: V8 inlines a call site only when it runs often enough per
  * call of the function (--min-inlining-frequency), and a runner called once per block (12.8
  * instructions on average in the Linux decompressor) saw only the 6 most frequent cases
@@ -225,8 +234,17 @@ export function createBlockRunner(): BlockRunner {
           const e = next.entries[page];
           if ((e & next.fetchMask) !== next.fetchExpect || (next.checkTag && next.tags[page] !== 0)) break;
           const key = (e & -4096) | (lin & 4095);
-          const b = next.blocks[key & next.slotMask];
-          if (b.key !== key || b.mode !== next.mode || b.crossKey !== -1 || (b.compiled !== null && b.compiled.ran > next.shortTranslation)) break;
+          let b = block.succ0;
+          if (b.key !== key || b.mode !== next.mode) {
+            b = block.succ1;
+            if (b.key !== key || b.mode !== next.mode) {
+              b = next.blocks[key & next.slotMask];
+              if (b.key !== key || b.mode !== next.mode) break;
+            }
+            block.succ1 = block.succ0;
+            block.succ0 = b;
+          }
+          if (b.crossKey !== -1 || (b.compiled !== null && b.compiled.ran > next.shortTranslation)) break;
           if (next.counting && b.compiled === null) {
             const runs = b.runs + 1;
             if (next.becomesHot(runs, b.insns.length)) break;

@@ -240,6 +240,30 @@ describe('the block runner (interp/hot-dispatch.ts)', () => {
     expect(calls).toBeLessThan(10);
   });
 
+  it('follows a block\'s remembered successor only while it is still the cached block there', () => {
+    const F = CODE + 0x20;
+    const code = new Array<number>(0x30).fill(0x90);
+    code.splice(0, 13,
+      0xb9, 0x05, 0x00, //                   mov cx, 5
+      0xe8, 0x1a, 0x00, //                   top: call f (0x7c20)
+      0xfe, 0x06, ...[(F + 1) & 0xff, (F + 1) >> 8], // inc byte [f+1]: f's immediate, so f is decoded again
+      0xe2, 0xf7, //                         loop top
+      0xf4, //                               hlt
+      0x90);
+    code.splice(0x20, 6,
+      0xb8, 0x01, 0x00, //                   f: mov ax, 1   <- 1, 2, 3, 4, 5 in turn
+      0x01, 0xc2, //                         add dx, ax
+      0xc3); //                              ret
+    const { cpu } = testCpu(code);
+    cpu.jit = null;
+    cpu.run(1000);
+    expect(cpu.halted).toBe(true);
+    // The call's block remembers f's block; after each rewrite of f that block is dropped, and the
+    // runner must find the new one (a stale link would add 1 five times).
+    expect(cpu.regs.gpr.r16[2 << 1]).toBe(1 + 2 + 3 + 4 + 5);
+    expect(cpu.retired).toBe(1 + 5 * 6 + 1);
+  });
+
   it('is rebuilt after every runnerRefreshInstructions it ran, and the guest runs on unchanged', () => {
     const saved = SoftCpu.runnerRefreshInstructions;
     SoftCpu.runnerRefreshInstructions = 1000;
