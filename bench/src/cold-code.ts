@@ -14,11 +14,12 @@
  * it). A driver at 0x10000 calls them in order through a table, COLD_PASSES times a round.
  * Deterministic: the same bytes every run (a fixed LCG seed).
  */
+import { le32 } from './interp-workloads.js';
 
 export const COLD_CODE = 0x40000;
-export const COLD_SLOT = 128;
+const COLD_SLOT = 128;
 /** Slots up to 0x7e000: v86's image sets ESP to 0x80000 (v86-guest.ts), so the stack stays clear of the code. */
-export const COLD_FUNCTIONS = 1920;
+const COLD_FUNCTIONS = 1920;
 /** The function table (inside the flat loops' output area, which nothing else here uses). */
 export const COLD_TABLE = 0x38000;
 const COLD_PASSES = 4;
@@ -51,10 +52,6 @@ class Lcg {
   pick<T>(items: readonly T[]): T {
     return items[this.next(items.length)];
   }
-}
-
-function le32(v: number): number[] {
-  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 }
 
 /** One straight-line operation (no branch). */

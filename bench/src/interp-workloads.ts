@@ -126,6 +126,7 @@ export const MPI_LOOP = [
 ];
 export const MPI_INSTRUCTIONS = 2 + MPI_ROUNDS * (4 + MPI_LIMBS * 10 + 5 + MPI_BYTES * 14 + 6) + 1;
 
-function le32(v: number): number[] {
+/** A 32-bit value as its four little-endian bytes (an immediate or address in guest code). */
+export function le32(v: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 }

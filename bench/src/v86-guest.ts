@@ -11,7 +11,7 @@
  * back to real mode through 16-bit segments (SDM Vol. 3, 9.9.2 "Switching Back to Real-Address
  * Mode"). The prologue costs a few dozen instructions against 0.4-0.8 million in the loop.
  */
-import { FLAT32_LOOP, PAGE_DIRECTORY, PAGE_TABLE, REAL_MODE_LOOP, flat32Data } from './interp-workloads.js';
+import { FLAT32_LOOP, PAGE_DIRECTORY, PAGE_TABLE, REAL_MODE_LOOP, flat32Data, le32 } from './interp-workloads.js';
 
 const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 const MULTIBOOT_AOUT_KLUDGE = 1 << 16;
@@ -39,10 +39,6 @@ function u16(v: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff];
 }
 
-function u32(v: number): number[] {
-  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-}
-
 /** A GDT descriptor: base 0, byte-granular 64 KiB limit, the given access byte, 16-bit. */
 function descriptor16(access: number): number[] {
   return [0xff, 0xff, 0, 0, 0, access, 0x00, 0];
@@ -63,12 +59,12 @@ const REAL_LOOP_ADDRESS = 0x7c00;
 export function realModeLoopImage(): Uint8Array {
   const prologue = [
     0xfc, //                                    cld
-    0xbe, ...u32(REAL_LOOP_SOURCE), //           mov esi, source
-    0xbf, ...u32(REAL_LOOP_ADDRESS), //          mov edi, 0x7c00
-    0xb9, ...u32(REAL_MODE_LOOP.length), //      mov ecx, length
+    0xbe, ...le32(REAL_LOOP_SOURCE), //           mov esi, source
+    0xbf, ...le32(REAL_LOOP_ADDRESS), //          mov edi, 0x7c00
+    0xb9, ...le32(REAL_MODE_LOOP.length), //      mov ecx, length
     0xf3, 0xa4, //                              rep movsb
-    0x0f, 0x01, 0x15, ...u32(REAL_GDTR), //      lgdt [gdtr]
-    0xea, ...u32(REAL_STUB16), ...u16(0x18), //  jmp 0x18:stub16
+    0x0f, 0x01, 0x15, ...le32(REAL_GDTR), //      lgdt [gdtr]
+    0xea, ...le32(REAL_STUB16), ...u16(0x18), //  jmp 0x18:stub16
   ];
   const stub16 = [
     0xb8, ...u16(0x20), //                      mov ax, 0x20
@@ -90,7 +86,7 @@ export function realModeLoopImage(): Uint8Array {
   ];
   return multibootImage(0x7000, 0x7000, REAL_PROLOGUE, [
     { address: REAL_GDT, bytes: gdt },
-    { address: REAL_GDTR, bytes: [...u16(gdt.length - 1), ...u32(REAL_GDT)] },
+    { address: REAL_GDTR, bytes: [...u16(gdt.length - 1), ...le32(REAL_GDT)] },
     { address: REAL_PROLOGUE, bytes: prologue },
     { address: REAL_STUB16, bytes: stub16 },
     { address: REAL_STUB_REAL, bytes: stubReal },
@@ -104,13 +100,13 @@ export function realModeLoopImage(): Uint8Array {
  */
 export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT32_LOOP, extra: readonly Chunk[] = []): Uint8Array {
   const prologue = [
-    0xbc, ...u32(0x80000), //                   mov esp, 0x80000
+    0xbc, ...le32(0x80000), //                   mov esp, 0x80000
     ...(paging
       ? [
-          0xb8, ...u32(PAGE_DIRECTORY), //      mov eax, PAGE_DIRECTORY
+          0xb8, ...le32(PAGE_DIRECTORY), //      mov eax, PAGE_DIRECTORY
           0x0f, 0x22, 0xd8, //                  mov cr3, eax
           0x0f, 0x20, 0xc0, //                  mov eax, cr0
-          0x0d, ...u32(0x80000000), //          or eax, CR0.PG
+          0x0d, ...le32(0x80000000), //          or eax, CR0.PG
           0x0f, 0x22, 0xc0, //                  mov cr0, eax
         ]
       : []),
@@ -120,7 +116,7 @@ export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT3
   const jumpFrom = prologueAddress + prologue.length + 5;
   const chunks: Chunk[] = [
     { address: 0x10000, bytes: loop },
-    { address: prologueAddress, bytes: [...prologue, jump, ...u32(0x10000 - jumpFrom)] },
+    { address: prologueAddress, bytes: [...prologue, jump, ...le32(0x10000 - jumpFrom)] },
     { address: 0x20000, bytes: new Uint8Array(flat32Data().buffer) },
     ...extra,
   ];
