@@ -17,6 +17,7 @@ import { checkAcceleratorOptions, createMachineClock, softwareCpuOption } from '
 import { openSerialBackend } from './serial-backend.js';
 import { formatStatsTable, formatTcgStats } from './stats-table.js';
 import { TraceSink } from './trace-sink.js';
+import { deprioritiseHelperThreads } from './thread-priority.js';
 
 /**
  * Exit status when the accelerator cannot go on (QEMU aborts in the same cases). Even, so it
@@ -74,6 +75,8 @@ export async function runVm(config: VmConfig): Promise<number> {
   const trace = config.trace.includes('kvm') ? stderrLine : null;
   const serial = openSerialBackend(config.serial);
   const accelKind = chooseAccelerator(config, trace);
+  // Before any vCPU worker thread exists: those inherit this thread's priority.
+  deprioritiseHelperThreads();
   const machineClock = createMachineClock(config, accelKind);
   const clock = machineClock.clock;
   if (images.bios && accelKind === 'kvm') {
