@@ -73,7 +73,10 @@ export class Code {
   private buf = new Uint8Array(1024);
   /** Bytes written. */
   length = 0;
-  /** Branch hints as pairs: the byte offset in `bytes` of an `if`, then 1 (then-arm likely) or 0. */
+  /**
+   * Branch hints as pairs: the byte offset in `bytes` of an `if` or `br_if`, then 1 (its then
+   * arm, or its branch, likely) or 0.
+   */
   readonly hints: number[] = [];
   /** Blocks, loops and ifs open around the current point inside the case being written. */
   depth = 0;
@@ -176,6 +179,25 @@ export class Code {
     otherwise();
     this.push(Op.end);
     this.depth--;
+    return this;
+  }
+
+  /** A `block` around what `body` writes: a branch to depth 0 inside it leaves to its end. */
+  block(body: () => void): this {
+    this.push(Op.block);
+    this.push(EMPTY_BLOCK);
+    this.depth++;
+    body();
+    this.push(Op.end);
+    this.depth--;
+    return this;
+  }
+
+  /** `br_if` to the label `relative` levels out on the i32 on the stack; `likely`: a hint that it is taken. */
+  brIf(relative: number, likely?: boolean): this {
+    this.hint(likely);
+    this.push(Op.brIf);
+    uleb(relative, this);
     return this;
   }
 
