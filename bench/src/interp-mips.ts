@@ -13,7 +13,7 @@ import {
 } from '@tsemu/devices/platform';
 import { Jit, Mmu, PagedLinearMemory, SoftCpu, type JitOptions } from '@tsemu/core-cpu';
 import {
-  FLAT32_INSTRUCTIONS, FLAT32_LOOP, MPI_INSTRUCTIONS, MPI_LOOP, PAGE_DIRECTORY, PAGE_TABLE, REAL_MODE_INSTRUCTIONS,
+  FLAT32_INSTRUCTIONS, FLAT32_LOOP, FRAME_INSTRUCTIONS, FRAME_LOOP, MPI_INSTRUCTIONS, MPI_LOOP, PAGE_DIRECTORY, PAGE_TABLE, REAL_MODE_INSTRUCTIONS,
   REAL_MODE_LOOP, flat32Data,
 } from './interp-workloads.js';
 import { COLD_CODE, COLD_TABLE, coldCode } from './cold-code.js';
@@ -39,6 +39,7 @@ export const WORKLOADS: Workload[] = [
   flat32('32-bit flat protected mode: calls, stack, SIB, carry', false),
   flat32('32-bit flat protected mode, paging on (4 KiB pages)', true),
   flat32('32-bit paged: multi-precision multiply-accumulate', true, MPI_LOOP, MPI_INSTRUCTIONS),
+  flat32('32-bit paged: locals in the stack frame (EBP-relative)', true, FRAME_LOOP, FRAME_INSTRUCTIONS),
   coldWorkload(),
 ];
 

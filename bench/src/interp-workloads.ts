@@ -126,6 +126,58 @@ export const MPI_LOOP = [
 ];
 export const MPI_INSTRUCTIONS = 2 + MPI_ROUNDS * (4 + MPI_LIMBS * 10 + 5 + MPI_BYTES * 14 + 6) + 1;
 
+const FRAME_ROUNDS = 500;
+const FRAME_LIMBS = 64;
+/** The frame loop's round counter. */
+const FRAME_COUNTER = 0x40000;
+/**
+ * At 0x10000 (32-bit flat, run with paging on): code as a compiler short of registers makes it
+ * (Debian's i686 kernel is full of it: the certificate check's multiply loop keeps seven locals
+ * at [ebp-0x28] ... [ebp-0x10]). Per round, 64 limbs of a multiply by 16-bit halves whose
+ * pointers, multiplier and carry live in the frame, so most accesses are EBP-relative in one
+ * page, beside SIB loads and a read-modify-write of the destination. Branch-free inside a
+ * round. Encodings checked with ndisasm.
+ */
+export const FRAME_LOOP = [
+  0xc7, 0x05, ...le32(FRAME_COUNTER), ...le32(FRAME_ROUNDS), // mov dword [FRAME_COUNTER], ROUNDS
+  0xbd, ...le32(0x3ff00), //               mov ebp, 0x3ff00
+  0x31, 0xdb, //                          xor ebx, ebx
+  // outer (0x10011):
+  0xc7, 0x45, 0xd8, ...le32(0x20000), //   mov dword [ebp-0x28], src
+  0xc7, 0x45, 0xdc, ...le32(0x30000), //   mov dword [ebp-0x24], dst
+  0xc7, 0x45, 0xe0, ...le32(0x9e3779b9), // mov dword [ebp-0x20], multiplier
+  0x89, 0x5d, 0xe4, //                    mov [ebp-0x1c], ebx
+  0x31, 0xdb, //                          xor ebx, ebx
+  // limb (0x1002b):
+  0x8b, 0x75, 0xd8, //                    mov esi, [ebp-0x28]
+  0x8b, 0x04, 0x9e, //                    mov eax, [esi+ebx*4]
+  0x89, 0xc2, //                          mov edx, eax
+  0xc1, 0xea, 0x10, //                    shr edx, 16
+  0x0f, 0xb7, 0xc0, //                    movzx eax, ax
+  0x8b, 0x4d, 0xe0, //                    mov ecx, [ebp-0x20]
+  0x0f, 0xaf, 0xc1, //                    imul eax, ecx
+  0x0f, 0xaf, 0xd1, //                    imul edx, ecx
+  0x89, 0x45, 0xec, //                    mov [ebp-0x14], eax
+  0x89, 0x55, 0xf0, //                    mov [ebp-0x10], edx
+  0xc1, 0xe2, 0x10, //                    shl edx, 16
+  0x01, 0xd0, //                          add eax, edx
+  0x03, 0x45, 0xe4, //                    add eax, [ebp-0x1c]
+  0x8b, 0x55, 0xf0, //                    mov edx, [ebp-0x10]
+  0xc1, 0xea, 0x10, //                    shr edx, 16
+  0x83, 0xd2, 0x00, //                    adc edx, 0
+  0x89, 0x55, 0xe4, //                    mov [ebp-0x1c], edx
+  0x8b, 0x7d, 0xdc, //                    mov edi, [ebp-0x24]
+  0x01, 0x04, 0x9f, //                    add [edi+ebx*4], eax
+  0x43, //                                inc ebx
+  0x83, 0xfb, FRAME_LIMBS, //             cmp ebx, LIMBS
+  0x75, 0xc3, //                          jne limb
+  0x8b, 0x5d, 0xe4, //                    mov ebx, [ebp-0x1c]
+  0xff, 0x0d, ...le32(FRAME_COUNTER), //   dec dword [FRAME_COUNTER]
+  0x75, 0x9e, //                          jnz outer
+  0xf4, //                                hlt
+];
+export const FRAME_INSTRUCTIONS = 3 + FRAME_ROUNDS * (5 + FRAME_LIMBS * 22 + 3) + 1;
+
 /** A 32-bit value as its four little-endian bytes (an immediate or address in guest code). */
 export function le32(v: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];

@@ -18,7 +18,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cpuMicros, measureInterpreter, MIN_WARMUP_MS, mipsFigure, type MipsFigure } from './interp-mips.js';
-import { FLAT32_INSTRUCTIONS, MPI_INSTRUCTIONS, MPI_LOOP, REAL_MODE_INSTRUCTIONS } from './interp-workloads.js';
+import { FLAT32_INSTRUCTIONS, FRAME_INSTRUCTIONS, FRAME_LOOP, MPI_INSTRUCTIONS, MPI_LOOP, REAL_MODE_INSTRUCTIONS } from './interp-workloads.js';
 import { flat32LoopImage, realModeLoopImage } from './v86-guest.js';
 import { COLD_CODE, COLD_TABLE, coldCode } from './cold-code.js';
 
@@ -49,6 +49,7 @@ const V86_WORKLOADS: V86Workload[] = [
   { image: () => flat32LoopImage(false), start: 0x10000, instructions: FLAT32_INSTRUCTIONS },
   { image: () => flat32LoopImage(true), start: 0x10000, instructions: FLAT32_INSTRUCTIONS },
   { image: () => flat32LoopImage(true, MPI_LOOP), start: 0x10000, instructions: MPI_INSTRUCTIONS },
+  { image: () => flat32LoopImage(true, FRAME_LOOP), start: 0x10000, instructions: FRAME_INSTRUCTIONS },
   coldImage(),
 ];
 

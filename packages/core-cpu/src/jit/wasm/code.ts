@@ -49,11 +49,19 @@ export const L = {
   readExpect: 32,
   writeMask: 33,
   writeExpect: 34,
+  /**
+   * Same-page memos (context.ts), two: each one's page offset of the access it was made at
+   * (MEMO_NONE when none is valid) and that access's RAM address.
+   */
+  memoOffset0: 35,
+  memoAddress0: 36,
+  memoOffset1: 37,
+  memoAddress1: 38,
 } as const;
 
 export const PARAMS = 1;
-/** Locals after the parameter: i32 e0..t, the one i64, then i32 h ... writeExpect. */
-export const LOCALS: [number, number][] = [[L.t - PARAMS + 1, I32], [1, I64], [L.writeExpect - L.h + 1, I32]];
+/** Locals after the parameter: i32 e0..t, the one i64, then i32 h ... memoAddress1. */
+export const LOCALS: [number, number][] = [[L.t - PARAMS + 1, I32], [1, I64], [L.memoAddress1 - L.h + 1, I32]];
 
 /**
  * A branch hint for an `if`: whether its `then` arm is the likely one. With hints, TurboFan
@@ -80,6 +88,13 @@ export class Code {
   readonly hints: number[] = [];
   /** Blocks, loops and ifs open around the current point inside the case being written. */
   depth = 0;
+  /**
+   * Told of every write to a register local (EAX..EDI, 0-7), to the linear-address local, and of
+   * every host call as it is written (context.ts's same-page memos depend on them).
+   */
+  onRegisterWrite: ((reg: number) => void) | null = null;
+  onLinearWrite: (() => void) | null = null;
+  onHostCall: (() => void) | null = null;
 
   /** What was written (a view of the buffer: copy it before writing more). */
   get bytes(): Uint8Array {
@@ -108,12 +123,14 @@ export class Code {
   }
 
   set(local: number): this {
+    this.written(local);
     this.push(Op.localSet);
     uleb(local, this);
     return this;
   }
 
   tee(local: number): this {
+    this.written(local);
     this.push(Op.localTee);
     uleb(local, this);
     return this;
@@ -145,6 +162,7 @@ export class Code {
    * compile (measured: 0.7 ms a module with ten imports, 0.1 ms without).
    */
   call(index: number): this {
+    this.onHostCall?.();
     this.i32(index);
     this.push(Op.callIndirect);
     uleb(index, this);
@@ -219,6 +237,11 @@ export class Code {
     let n = this.hints.length;
     while (n > 0 && this.hints[n - 2] >= length) n -= 2;
     this.hints.length = n;
+  }
+
+  private written(local: number): void {
+    if (local >= L.e0 && local < L.e0 + 8) this.onRegisterWrite?.(local - L.e0);
+    else if (local === L.lin) this.onLinearWrite?.();
   }
 
   private hint(thenLikely: boolean | undefined): void {

@@ -75,6 +75,45 @@ export const STATUS = {
 
 const SS = 2;
 
+/**
+ * Same-page memos: a straight run of accesses off one register (a frame's locals off EBP,
+ * pushes and pops off ESP, a structure's fields) mostly stays in one page, so the first
+ * access's TLB lookup serves the others. A memo holds an access's page offset and RAM address
+ * in locals (L.memoOffset0 ...); a later access at displacement `delta` from it, the register
+ * unchanged or moved by a known amount (PUSH, POP), takes RAM address + delta when offset +
+ * delta keeps it in the page: one compare instead of the TLB entry's load and tests. A memo
+ * made by a read serves reads, one made by a write both (the write's test covers the read's).
+ *
+ * Memos are made only at an instruction's top level (not in an arm that may not run), and
+ * forgotten where what they rest on may change: at a case label (control flow joins), when
+ * their register is written other than by a known amount, at a host call that is not a slow
+ * path. A slow path may change anything (a fill, dropped code, a device), so it sets every
+ * memo's offset to MEMO_NONE at run time, which fails the test from then on.
+ */
+const MEMO_NONE = 0x40000000;
+/** Displacements this far from a memo's are not tried against it (MEMO_NONE + delta must stay out of a page). */
+const MEMO_REACH = 0x1000;
+const MEMO_LOCALS: readonly (readonly [number, number])[] = [[L.memoOffset0, L.memoAddress0], [L.memoOffset1, L.memoAddress1]];
+
+interface Memo {
+  seg: number;
+  /** The register the addresses are based on; -1 for constant addresses. */
+  reg: number;
+  /** The memo's access's displacement from the register's value now. */
+  bias: number;
+  /** Made at a write: the page takes writes on the fast path. */
+  writable: boolean;
+  /** When it was made or last used (the older memo is replaced). */
+  used: number;
+}
+
+/** The linear-address local's value as segment + register + displacement, when it is that. */
+interface AddressKey {
+  seg: number;
+  reg: number;
+  disp: number;
+}
+
 /** The MMU's four access masks in one word (each is a few TLB flag bits, below 2^8). */
 export function packedMasks(m: AccessMasks): number {
   return (m.readMask | (m.readExpect << 8) | (m.writeMask << 16) | (m.writeExpect << 24)) | 0;
@@ -102,6 +141,16 @@ export class WasmContext {
    * exit block is one further out.
    */
   outerCases = 0;
+  private memos: (Memo | null)[] = [null, null];
+  private memoClock = 0;
+  /** What the linear-address local holds (set with it), or null when it is not register + displacement. */
+  private address: AddressKey | null = null;
+  /** code.depth at the current instruction's top level: memos are made only there. */
+  private instructionDepth = 0;
+  /** The register adjustRegister is writing (its memos move instead of going). */
+  private adjusting = -1;
+  /** Writing a slow path: its host call forgets no memo (the call's MEMO_NONE stores do at run time). */
+  private inSlowPath = false;
 
   constructor(
     /** Bit n: segment n was plain writable data with a 4 GiB limit at translation (wideSegments), at base `segBases[n]`. */
@@ -113,11 +162,20 @@ export class WasmContext {
     readonly statusOffset: number,
     /** Byte offset of the register file (EAX..EDI as dwords) in the WebAssembly memory. */
     readonly gprOffset: number,
-  ) {}
+  ) {
+    this.code.onRegisterWrite = (reg) => this.registerWritten(reg);
+    this.code.onLinearWrite = () => (this.address = null);
+    this.code.onHostCall = () => {
+      if (!this.inSlowPath) this.forgetMemos();
+    };
+  }
 
   /** What `restore` needs to take back a partly written instruction. */
-  save(): { length: number; depth: number; flags: StaticFlags; segs: number; stack: boolean; dwords: number } {
-    return { length: this.code.length, depth: this.code.depth, flags: this.flags, segs: this.usedSegs, stack: this.usesStack, dwords: this.dwordRegs };
+  save(): { length: number; depth: number; flags: StaticFlags; segs: number; stack: boolean; dwords: number; memos: (Memo | null)[]; address: AddressKey | null } {
+    return {
+      length: this.code.length, depth: this.code.depth, flags: this.flags, segs: this.usedSegs, stack: this.usesStack, dwords: this.dwordRegs,
+      memos: this.memos.map((m) => (m === null ? null : { ...m })), address: this.address,
+    };
   }
 
   restore(s: ReturnType<WasmContext['save']>): void {
@@ -127,11 +185,54 @@ export class WasmContext {
     this.usedSegs = s.segs;
     this.usesStack = s.stack;
     this.dwordRegs = s.dwords;
+    this.memos = s.memos;
+    this.address = s.address;
   }
 
   startInstruction(j: number, local: number): void {
     this.j = j;
     this.local = local;
+    this.instructionDepth = this.code.depth;
+    this.address = null;
+  }
+
+  // ---- same-page memos (MEMO_NONE's comment)
+
+  /** At a case label: control flow joins there from places whose memos differ. */
+  forgetMemos(): void {
+    this.memos = [null, null];
+  }
+
+  private registerWritten(reg: number): void {
+    if (reg === this.adjusting) return;
+    for (let i = 0; i < this.memos.length; i++) if (this.memos[i]?.reg === reg) this.memos[i] = null;
+    if (this.address?.reg === reg) this.address = null;
+  }
+
+  /** Writes register `reg` (a dword) as its value + `delta` (pushed by `push`): its memos stay, moved. */
+  adjustRegister(reg: number, delta: number, push: () => void): void {
+    this.adjusting = reg;
+    try {
+      this.setReg(reg, 4, push);
+    } finally {
+      this.adjusting = -1;
+    }
+    for (const m of this.memos) if (m !== null && m.reg === reg) m.bias -= delta;
+    if (this.address !== null && this.address.reg === reg) this.address = { ...this.address, disp: this.address.disp - delta };
+  }
+
+  /** The memo an access at `key` may use (a write needs a writable one), or -1. */
+  private memoFor(key: AddressKey, write: boolean): number {
+    return this.memos.findIndex((m) => m !== null && m.seg === key.seg && m.reg === key.reg && (m.writable || !write));
+  }
+
+  /** The memo slot an access at `key` makes its memo in: the one of its register, a free one, or the older. */
+  private memoSlotFor(key: AddressKey): number {
+    const same = this.memos.findIndex((m) => m !== null && m.seg === key.seg && m.reg === key.reg);
+    if (same >= 0) return same;
+    const free = this.memos.indexOf(null);
+    if (free >= 0) return free;
+    return this.memos[0]!.used <= this.memos[1]!.used ? 0 : 1;
   }
 
   /** Branch depth of the dispatch loop, of the exit block and of the fault block from the current point. */
@@ -228,6 +329,7 @@ export class WasmContext {
     this.offset(insn);
     this.addBase(base);
     this.code.set(L.lin);
+    if (insn.index < 0) this.address = { seg: insn.segment, reg: insn.base, disp: insn.disp | 0 };
     return insn.segment;
   }
 
@@ -235,6 +337,7 @@ export class WasmContext {
   absolute(seg: number, offset: number): number {
     const base = this.segment(seg);
     this.code.setConst(L.lin, (offset + base) | 0);
+    this.address = { seg, reg: -1, disp: offset | 0 };
     return seg;
   }
 
@@ -247,14 +350,18 @@ export class WasmContext {
     return seg;
   }
 
-  /** Sets the linear-address local to SS:`push` (a 32-bit stack). */
-  stackLinear(push: () => void): number {
+  /**
+   * Sets the linear-address local to SS:`push` (a 32-bit stack); `espDisp`: what `push` pushes
+   * is ESP + espDisp (so the access may use ESP's memo).
+   */
+  stackLinear(push: () => void, espDisp?: number): number {
     if (!this.stack32) throw new Unsupported('16-bit stack');
     const base = this.segment(SS);
     this.usesStack = true;
     push();
     this.addBase(base);
     this.code.set(L.lin);
+    if (espDisp !== undefined) this.address = { seg: SS, reg: 4, disp: espDisp };
     return SS;
   }
 
@@ -304,20 +411,72 @@ export class WasmContext {
   }
 
   /**
-   * The access through the TLB: `fast` when the entry allows it, `slow` (the host) otherwise.
-   * The fast path is straight-line code with the miss tests branching past it.
+   * An access: through a memo when one serves it (MEMO_NONE's comment), else through the TLB,
+   * `fast` given a function that pushes the RAM address and returns the load's or store's
+   * offset, `slow` the host's path.
    */
-  private access(size: number, mask: number, expect: number, fast: () => void, slow: () => void): void {
+  private access(size: number, write: boolean, fast: (address: () => number) => void, slow: () => void): void {
+    const c = this.code;
+    const [mask, expect] = write ? [L.writeMask, L.writeExpect] : [L.readMask, L.readExpect];
+    const key = this.address;
+    const memo = key === null ? -1 : this.memoFor(key, write);
+    const delta = memo < 0 ? 0 : key!.disp - this.memos[memo]!.bias;
+    if (memo >= 0 && delta > -MEMO_REACH && delta < MEMO_REACH) {
+      this.memos[memo]!.used = ++this.memoClock;
+      const [offset, address] = MEMO_LOCALS[memo];
+      c.block(() => {
+        c.block(() => {
+          c.get(offset);
+          if (delta !== 0) c.i32(delta).op(Op.i32Add);
+          c.i32(0x1000 - size).op(Op.i32GtU).brIf(0, UNLIKELY);
+          fast(() => {
+            c.get(address);
+            if (delta >= 0) return delta;
+            c.i32(delta).op(Op.i32Add);
+            return 0;
+          });
+          c.br(1);
+        });
+        this.tlbAccess(size, mask, expect, fast, slow, -1);
+      });
+      return;
+    }
+    const slot = key !== null && c.depth === this.instructionDepth ? this.memoSlotFor(key) : -1;
+    this.tlbAccess(size, mask, expect, fast, slow, slot);
+    if (slot >= 0) this.memos[slot] = { seg: key!.seg, reg: key!.reg, bias: key!.disp, writable: write, used: ++this.memoClock };
+  }
+
+  /** The access through the TLB, the fast path straight-line code; it makes memo `slot` (unless -1). */
+  private tlbAccess(size: number, mask: number, expect: number, fast: (address: () => number) => void, slow: () => void, slot: number): void {
     const c = this.code;
     this.loadEntry();
     c.block(() => {
       c.block(() => {
         this.branchOnMiss(size, mask, expect);
-        fast();
+        if (slot < 0) {
+          fast(() => {
+            this.ramAddress();
+            return 0;
+          });
+        } else {
+          const [offset, address] = MEMO_LOCALS[slot];
+          this.ramAddress();
+          c.set(address);
+          fast(() => {
+            c.get(address);
+            return 0;
+          });
+          c.get(L.lin).i32(0xfff).op(Op.i32And).set(offset);
+        }
         c.br(1);
       });
       slow();
     });
+  }
+
+  /** In a slow path: every memo fails from here on (the host may have changed what they rest on). */
+  private memosNone(): void {
+    for (const [offset] of MEMO_LOCALS) this.code.setConst(offset, MEMO_NONE);
   }
 
   private ramAddress(): void {
@@ -326,7 +485,7 @@ export class WasmContext {
 
   /** Reads `size` bytes at the linear-address local (segment `seg`) into local `into`, zero-extended. */
   read(size: number, into: number, seg: number): void {
-    this.access(size, L.readMask, L.readExpect, () => this.fastRead(size, into), () => this.slowRead(size, into, seg));
+    this.access(size, false, (address) => this.fastRead(size, into, address), () => this.slowRead(size, into, seg));
   }
 
   /**
@@ -338,7 +497,7 @@ export class WasmContext {
   readForUpdate(size: number, into: number, seg: number): void {
     this.loadEntry();
     this.hitTest(size, L.writeMask, L.writeExpect);
-    this.code.tee(L.h).if(() => this.fastRead(size, into), () => this.slowRead(size, into, seg), LIKELY);
+    this.code.tee(L.h).if(() => this.fastRead(size, into, () => (this.ramAddress(), 0)), () => this.slowRead(size, into, seg), LIKELY);
   }
 
   /** The write of a read-modify-write (after readForUpdate, at the same address). */
@@ -347,18 +506,19 @@ export class WasmContext {
     const c = this.code;
     c.get(L.h);
     c.if(
-      () => this.fastWrite(size, value),
+      () => this.fastWrite(size, value, () => (this.ramAddress(), 0)),
       () => this.slowWrite(size, value, seg),
       LIKELY,
     );
   }
 
-  private fastRead(size: number, into: number): void {
+  /** `address` pushes the RAM address and returns the load's offset from it. */
+  private fastRead(size: number, into: number, address: () => number): void {
     const c = this.code;
-    this.ramAddress();
-    if (size === 1) c.mem(Op.i32Load8U, 0, 0);
-    else if (size === 2) c.mem(Op.i32Load16U, 1, 0);
-    else c.mem(Op.i32Load, 2, 0);
+    const offset = address();
+    if (size === 1) c.mem(Op.i32Load8U, 0, offset);
+    else if (size === 2) c.mem(Op.i32Load16U, 1, offset);
+    else c.mem(Op.i32Load, 2, offset);
     c.set(into);
   }
 
@@ -366,31 +526,37 @@ export class WasmContext {
     const c = this.code;
     c.get(L.lin).i32(seg);
     this.countAndIndex();
+    this.inSlowPath = true;
     c.call(size === 1 ? IMPORT.read1 : size === 2 ? IMPORT.read2 : IMPORT.read4).set(into);
+    this.inSlowPath = false;
+    this.memosNone();
     this.afterSlowPath();
   }
 
-  private fastWrite(size: number, value: number): void {
+  private fastWrite(size: number, value: number, address: () => number): void {
     const c = this.code;
-    this.ramAddress();
+    const offset = address();
     c.get(value);
-    if (size === 1) c.mem(Op.i32Store8, 0, 0);
-    else if (size === 2) c.mem(Op.i32Store16, 1, 0);
-    else c.mem(Op.i32Store, 2, 0);
+    if (size === 1) c.mem(Op.i32Store8, 0, offset);
+    else if (size === 2) c.mem(Op.i32Store16, 1, offset);
+    else c.mem(Op.i32Store, 2, offset);
   }
 
   private slowWrite(size: number, value: number, seg: number): void {
     const c = this.code;
     c.get(L.lin).get(value).i32(seg);
     this.countAndIndex();
+    this.inSlowPath = true;
     c.call(size === 1 ? IMPORT.write1 : size === 2 ? IMPORT.write2 : IMPORT.write4);
+    this.inSlowPath = false;
+    this.memosNone();
     this.afterSlowPath();
   }
 
   /** Writes the low `size` bytes of local `value` at the linear-address local (segment `seg`). */
   write(size: number, value: number, seg: number): void {
     this.checkWorkAfter = true;
-    this.access(size, L.writeMask, L.writeExpect, () => this.fastWrite(size, value), () => this.slowWrite(size, value, seg));
+    this.access(size, true, (address) => this.fastWrite(size, value, address), () => this.slowWrite(size, value, seg));
   }
 
   // ---- the time-stamp counter

@@ -313,17 +313,17 @@ function rotate(ctx: WasmContext, insn: Instruction, left: boolean, count: numbe
 /** Pushes local `value` on the 32-bit stack. */
 function push32(ctx: WasmContext, value: number): void {
   const c = ctx.code;
-  const seg = ctx.stackLinear(() => c.get(L.e0 + 4).i32(4).op(Op.i32Sub));
+  const seg = ctx.stackLinear(() => c.get(L.e0 + 4).i32(4).op(Op.i32Sub), -4);
   ctx.write(4, value, seg);
-  ctx.setReg(4, 4, () => c.get(L.lin));
+  ctx.adjustRegister(4, -4, () => c.get(L.lin));
 }
 
 /** Pops a dword from the 32-bit stack into local `into`. */
 function pop32(ctx: WasmContext, into: number): void {
   const c = ctx.code;
-  const seg = ctx.stackLinear(() => c.get(L.e0 + 4));
+  const seg = ctx.stackLinear(() => c.get(L.e0 + 4), 0);
   ctx.read(4, into, seg);
-  ctx.setReg(4, 4, () => c.get(L.e0 + 4).i32(4).op(Op.i32Add));
+  ctx.adjustRegister(4, 4, () => c.get(L.e0 + 4).i32(4).op(Op.i32Add));
 }
 
 /**

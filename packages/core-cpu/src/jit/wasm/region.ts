@@ -101,6 +101,7 @@ export function generateWasmRegion(
   let caseIndex = -1;
   const openCase = (): void => {
     c.op(Op.end);
+    ctx.forgetMemos();
     caseIndex++;
     ctx.outerCases = cases - 1 - caseIndex;
   };
