@@ -48,8 +48,9 @@ function expectSameAsInterpreter(code: number[], setup?: (regs: Int32Array) => v
 describe('same-page memos in WebAssembly translations', () => {
   it('takes accesses off EBP that leave the memo\'s page through the TLB (pages mapped far apart)', () => {
     // EBP walks from 0x6fd0 up in steps of 2; each pass reads [ebp+0x10], then reads and writes
-    // at +0x18, +0x1c, +0x20, +0x2e (a dword across the pages at some passes) and -0x10, so
-    // as EBP moves the later accesses fall in the next page while the first is still in this one.
+    // at +0x18, +0x1c, +0x20, +0x2e (a dword across the pages at some passes), -0x10, and
+    // read-modify-writes +0x14 and -0xc, so as EBP moves the later accesses fall in the next
+    // page while the first is still in this one.
     const code = asm32([
       0xbd, ...le32(0x6fd0), //                 mov ebp, 0x6fd0
       0xb9, ...le32(40), //                     mov ecx, 40
@@ -63,6 +64,8 @@ describe('same-page memos in WebAssembly translations', () => {
       0x8b, 0x5d, 0xf0, //                      mov ebx, [ebp-0x10]
       0x01, 0xde, //                            add esi, ebx
       0x89, 0x45, 0x20, //                      mov [ebp+0x20], eax
+      0x01, 0x4d, 0x14, //                      add [ebp+0x14], ecx
+      0xff, 0x45, 0xf4, //                      inc dword [ebp-0xc]
       0x83, 0xc5, 0x02, //                      add ebp, 2
       0x49, ['jne', 'loop'], //                 dec ecx; jne loop
       0xf4, //                                  hlt

@@ -51,12 +51,14 @@ export const L = {
   writeExpect: 34,
   /**
    * Same-page memos (context.ts), two: each one's page offset of the access it was made at
-   * (MEMO_NONE when none is valid) and that access's RAM address.
+   * (MEMO_NONE when none is valid), the same for writes, and that access's RAM address.
    */
   memoOffset0: 35,
-  memoAddress0: 36,
-  memoOffset1: 37,
-  memoAddress1: 38,
+  memoWriteOffset0: 36,
+  memoAddress0: 37,
+  memoOffset1: 38,
+  memoWriteOffset1: 39,
+  memoAddress1: 40,
 } as const;
 
 export const PARAMS = 1;

@@ -81,8 +81,10 @@ const SS = 2;
  * access's TLB lookup serves the others. A memo holds an access's page offset and RAM address
  * in locals (L.memoOffset0 ...); a later access at displacement `delta` from it, the register
  * unchanged or moved by a known amount (PUSH, POP), takes RAM address + delta when offset +
- * delta keeps it in the page: one compare instead of the TLB entry's load and tests. A memo
- * made by a read serves reads, one made by a write both (the write's test covers the read's).
+ * delta keeps it in the page: one compare instead of the TLB entry's load and tests. Writes
+ * (and read-modify-writes) test a second offset, the page offset again when the page took the
+ * write test at the memo's access (made by a write, or a read whose TLB entry also passes the
+ * write test), MEMO_NONE otherwise.
  *
  * Memos are made only at an instruction's top level (not in an arm that may not run), and
  * forgotten where what they rest on may change: at a case label (control flow joins), when
@@ -93,7 +95,14 @@ const SS = 2;
 const MEMO_NONE = 0x40000000;
 /** Displacements this far from a memo's are not tried against it (MEMO_NONE + delta must stay out of a page). */
 const MEMO_REACH = 0x1000;
-const MEMO_LOCALS: readonly (readonly [number, number])[] = [[L.memoOffset0, L.memoAddress0], [L.memoOffset1, L.memoAddress1]];
+/** Per memo: its offset for reads, its offset for writes, its RAM address. */
+const MEMO_LOCALS: readonly (readonly [number, number, number])[] = [
+  [L.memoOffset0, L.memoWriteOffset0, L.memoAddress0],
+  [L.memoOffset1, L.memoWriteOffset1, L.memoAddress1],
+];
+
+/** A read, a write, or the read of a read-modify-write (which takes the write's test; writeBack writes). */
+type AccessKind = 'read' | 'write' | 'update';
 
 interface Memo {
   seg: number;
@@ -101,8 +110,6 @@ interface Memo {
   reg: number;
   /** The memo's access's displacement from the register's value now. */
   bias: number;
-  /** Made at a write: the page takes writes on the fast path. */
-  writable: boolean;
   /** When it was made or last used (the older memo is replaced). */
   used: number;
 }
@@ -221,9 +228,9 @@ export class WasmContext {
     if (this.address !== null && this.address.reg === reg) this.address = { ...this.address, disp: this.address.disp - delta };
   }
 
-  /** The memo an access at `key` may use (a write needs a writable one), or -1. */
-  private memoFor(key: AddressKey, write: boolean): number {
-    return this.memos.findIndex((m) => m !== null && m.seg === key.seg && m.reg === key.reg && (m.writable || !write));
+  /** The memo an access at `key` may use, or -1. */
+  private memoFor(key: AddressKey): number {
+    return this.memos.findIndex((m) => m !== null && m.seg === key.seg && m.reg === key.reg);
   }
 
   /** The memo slot an access at `key` makes its memo in: the one of its register, a free one, or the older. */
@@ -388,21 +395,12 @@ export class WasmContext {
   }
 
   /**
-   * Whether the TLB entry local allows the access (the mask and expect locals'), all of it in
-   * the page. Unaligned accesses within the page take the fast path too (WebAssembly loads and
-   * stores at any address): on the Linux boot they were 1.09 of the 1.10 million slow-path
-   * calls when only aligned ones did.
-   */
-  private hitTest(size: number, mask: number, expect: number): void {
-    const c = this.code;
-    c.get(L.tlb).get(mask).op(Op.i32And).get(expect).op(Op.i32Eq);
-    if (size > 1) c.get(L.lin).i32(0xfff).op(Op.i32And).i32(0x1000 - size).op(Op.i32LeU, Op.i32And);
-  }
-
-  /**
-   * The same test as branches out of the enclosing block on a miss. TurboFan makes each a
-   * compare and a jump, where hitTest's `and` of two comparisons costs it two setcc, two
-   * zero-extensions and a test besides (seen in perf's annotation of the boot's hottest loop).
+   * Branches out of the enclosing block unless the TLB entry local allows the access (the mask
+   * and expect locals'), all of it in the page. Unaligned accesses within the page take the
+   * fast path too (WebAssembly loads and stores at any address): on the Linux boot they were
+   * 1.09 of the 1.10 million slow-path calls when only aligned ones did. Two branches, which
+   * TurboFan makes a compare and a jump each: an `and` of the two comparisons cost it two
+   * setcc, two zero-extensions and a test besides (perf's annotation of the boot's hottest loop).
    */
   private branchOnMiss(size: number, mask: number, expect: number): void {
     const c = this.code;
@@ -415,18 +413,17 @@ export class WasmContext {
    * `fast` given a function that pushes the RAM address and returns the load's or store's
    * offset, `slow` the host's path.
    */
-  private access(size: number, write: boolean, fast: (address: () => number) => void, slow: () => void): void {
+  private access(size: number, kind: AccessKind, fast: (address: () => number) => void, slow: () => void): void {
     const c = this.code;
-    const [mask, expect] = write ? [L.writeMask, L.writeExpect] : [L.readMask, L.readExpect];
     const key = this.address;
-    const memo = key === null ? -1 : this.memoFor(key, write);
+    const memo = key === null ? -1 : this.memoFor(key);
     const delta = memo < 0 ? 0 : key!.disp - this.memos[memo]!.bias;
     if (memo >= 0 && delta > -MEMO_REACH && delta < MEMO_REACH) {
       this.memos[memo]!.used = ++this.memoClock;
-      const [offset, address] = MEMO_LOCALS[memo];
+      const [offset, writeOffset, address] = MEMO_LOCALS[memo];
       c.block(() => {
         c.block(() => {
-          c.get(offset);
+          c.get(kind === 'read' ? offset : writeOffset);
           if (delta !== 0) c.i32(delta).op(Op.i32Add);
           c.i32(0x1000 - size).op(Op.i32GtU).brIf(0, UNLIKELY);
           fast(() => {
@@ -437,18 +434,19 @@ export class WasmContext {
           });
           c.br(1);
         });
-        this.tlbAccess(size, mask, expect, fast, slow, -1);
+        this.tlbAccess(size, kind, fast, slow, -1);
       });
       return;
     }
     const slot = key !== null && c.depth === this.instructionDepth ? this.memoSlotFor(key) : -1;
-    this.tlbAccess(size, mask, expect, fast, slow, slot);
-    if (slot >= 0) this.memos[slot] = { seg: key!.seg, reg: key!.reg, bias: key!.disp, writable: write, used: ++this.memoClock };
+    this.tlbAccess(size, kind, fast, slow, slot);
+    if (slot >= 0) this.memos[slot] = { seg: key!.seg, reg: key!.reg, bias: key!.disp, used: ++this.memoClock };
   }
 
   /** The access through the TLB, the fast path straight-line code; it makes memo `slot` (unless -1). */
-  private tlbAccess(size: number, mask: number, expect: number, fast: (address: () => number) => void, slow: () => void, slot: number): void {
+  private tlbAccess(size: number, kind: AccessKind, fast: (address: () => number) => void, slow: () => void, slot: number): void {
     const c = this.code;
+    const [mask, expect] = kind === 'read' ? [L.readMask, L.readExpect] : [L.writeMask, L.writeExpect];
     this.loadEntry();
     c.block(() => {
       c.block(() => {
@@ -459,14 +457,21 @@ export class WasmContext {
             return 0;
           });
         } else {
-          const [offset, address] = MEMO_LOCALS[slot];
+          const [offset, writeOffset, address] = MEMO_LOCALS[slot];
           this.ramAddress();
           c.set(address);
           fast(() => {
             c.get(address);
             return 0;
           });
-          c.get(L.lin).i32(0xfff).op(Op.i32And).set(offset);
+          c.get(L.lin).i32(0xfff).op(Op.i32And).tee(offset);
+          if (kind === 'read') {
+            // Writable too? Then writes may use the memo as well.
+            c.i32(MEMO_NONE);
+            c.get(L.tlb).get(L.writeMask).op(Op.i32And).get(L.writeExpect).op(Op.i32Eq);
+            c.op(Op.select);
+          }
+          c.set(writeOffset);
         }
         c.br(1);
       });
@@ -476,7 +481,7 @@ export class WasmContext {
 
   /** In a slow path: every memo fails from here on (the host may have changed what they rest on). */
   private memosNone(): void {
-    for (const [offset] of MEMO_LOCALS) this.code.setConst(offset, MEMO_NONE);
+    for (const [offset, writeOffset] of MEMO_LOCALS) this.code.setConst(offset, MEMO_NONE).setConst(writeOffset, MEMO_NONE);
   }
 
   private ramAddress(): void {
@@ -485,19 +490,33 @@ export class WasmContext {
 
   /** Reads `size` bytes at the linear-address local (segment `seg`) into local `into`, zero-extended. */
   read(size: number, into: number, seg: number): void {
-    this.access(size, false, (address) => this.fastRead(size, into, address), () => this.slowRead(size, into, seg));
+    this.access(size, 'read', (address) => this.fastRead(size, into, address), () => this.slowRead(size, into, seg));
   }
 
   /**
    * Reads `size` bytes at the linear-address local into local `into` for a read-modify-write:
-   * one TLB lookup, tested for the write (which allows the read), whose result `writeBack` uses.
+   * one TLB lookup (or memo), tested for the write (which allows the read); the fast path
+   * leaves the RAM address in the TLB-entry local and 1 in L.h for `writeBack`, the slow path 0.
    * A page the write may not take the fast path for (read-only, D clear, code) reads through
    * the slow path, as the write then does: the fault order stays the read's, then the write's.
    */
   readForUpdate(size: number, into: number, seg: number): void {
-    this.loadEntry();
-    this.hitTest(size, L.writeMask, L.writeExpect);
-    this.code.tee(L.h).if(() => this.fastRead(size, into, () => (this.ramAddress(), 0)), () => this.slowRead(size, into, seg), LIKELY);
+    const c = this.code;
+    this.access(
+      size,
+      'update',
+      (address) => {
+        const offset = address();
+        if (offset !== 0) c.i32(offset).op(Op.i32Add);
+        c.tee(L.tlb);
+        this.fastRead(size, into, () => 0);
+        c.setConst(L.h, 1);
+      },
+      () => {
+        this.slowRead(size, into, seg);
+        c.setConst(L.h, 0);
+      },
+    );
   }
 
   /** The write of a read-modify-write (after readForUpdate, at the same address). */
@@ -506,7 +525,7 @@ export class WasmContext {
     const c = this.code;
     c.get(L.h);
     c.if(
-      () => this.fastWrite(size, value, () => (this.ramAddress(), 0)),
+      () => this.fastWrite(size, value, () => (c.get(L.tlb), 0)),
       () => this.slowWrite(size, value, seg),
       LIKELY,
     );
@@ -556,7 +575,7 @@ export class WasmContext {
   /** Writes the low `size` bytes of local `value` at the linear-address local (segment `seg`). */
   write(size: number, value: number, seg: number): void {
     this.checkWorkAfter = true;
-    this.access(size, true, (address) => this.fastWrite(size, value, address), () => this.slowWrite(size, value, seg));
+    this.access(size, 'write', (address) => this.fastWrite(size, value, address), () => this.slowWrite(size, value, seg));
   }
 
   // ---- the time-stamp counter
