@@ -18,6 +18,7 @@
  * One exit instead of the stores at every access keeps translations small.
  */
 import type { Instruction } from '../../decoder/instruction.js';
+import { keyParts } from '../key-parts.js';
 import type { AccessMasks } from '../../mmu/mmu.js';
 import { MEMORY_FLAGS, type StaticFlags } from '../flag-state.js';
 import { Code, L, LIKELY, UNLIKELY } from './code.js';
@@ -101,6 +102,16 @@ const MEMO_LOCALS: readonly (readonly [number, number, number])[] = [
   [L.memoOffset1, L.memoWriteOffset1, L.memoAddress1],
 ];
 
+/**
+ * Instructions that write their r/m operand when it comes first in the form (Ev, Eb, Ew): all
+ * but these, which only read it. A guess serves: it decides only whether a memo is worth making
+ * (the run-time tests keep every access correct).
+ */
+const READS_FIRST_OPERAND = new Set(['cmp', 'test', 'bt', 'push', 'jmp', 'call', 'mul', 'imul', 'div', 'idiv', 'lgdt', 'lidt', 'lldt', 'ltr', 'lmsw', 'verr', 'verw', 'invlpg']);
+/** Instructions that write below ESP, and that read at ESP. */
+const STACK_WRITES = new Set(['push', 'call', 'pushf', 'pusha', 'enter']);
+const STACK_READS = new Set(['pop', 'ret', 'popf', 'popa', 'leave', 'iret']);
+
 /** A read, a write, or the read of a read-modify-write (which takes the write's test; writeBack writes). */
 type AccessKind = 'read' | 'write' | 'update';
 
@@ -156,6 +167,13 @@ export class WasmContext {
   private instructionDepth = 0;
   /** The register adjustRegister is writing (its memos move instead of going). */
   private adjusting = -1;
+  /**
+   * The instructions after the current one up to the next case label (its block's, from
+   * `laterFrom`): a memo is made only when one of them may use it.
+   */
+  private later: readonly Instruction[] = [];
+  private laterFrom = 0;
+  private laterEnd = 0;
   /** Writing a slow path: its host call forgets no memo (the call's MEMO_NONE stores do at run time). */
   private inSlowPath = false;
 
@@ -196,9 +214,16 @@ export class WasmContext {
     this.address = s.address;
   }
 
-  startInstruction(j: number, local: number): void {
+  /**
+   * `block[from, end)`: the instructions after this one up to the next case label (a memo made
+   * now can serve only them).
+   */
+  startInstruction(j: number, local: number, block: readonly Instruction[] = [], from = 0, end = 0): void {
     this.j = j;
     this.local = local;
+    this.later = block;
+    this.laterFrom = from;
+    this.laterEnd = end;
     this.instructionDepth = this.code.depth;
     this.address = null;
   }
@@ -226,6 +251,28 @@ export class WasmContext {
     }
     for (const m of this.memos) if (m !== null && m.reg === reg) m.bias -= delta;
     if (this.address !== null && this.address.reg === reg) this.address = { ...this.address, disp: this.address.disp - delta };
+  }
+
+  /**
+   * Whether an instruction after this one (up to the next case label) may access memory off
+   * `key`'s register and segment: 'write' when one may write there, 'read' when only reads,
+   * null when none does. A guess from the forms (READS_FIRST_OPERAND); writes to the register
+   * in between are not looked at.
+   */
+  private laterUse(key: AddressKey): 'read' | 'write' | null {
+    let use: 'read' | 'write' | null = null;
+    for (let i = this.laterFrom; i < this.laterEnd; i++) {
+      const insn = this.later[i];
+      const { name, form } = keyParts(insn.entry);
+      if (insn.isMem && insn.index < 0 && insn.base === key.reg && insn.segment === key.seg && insn.addrSize === 4) {
+        if (form.startsWith('E') && !READS_FIRST_OPERAND.has(name)) return 'write';
+        use = 'read';
+      } else if (key.reg === 4 && key.seg === SS) {
+        if (STACK_WRITES.has(name)) return 'write';
+        if (STACK_READS.has(name)) use = 'read';
+      }
+    }
+    return use;
   }
 
   /** The memo an access at `key` may use, or -1. */
@@ -438,13 +485,14 @@ export class WasmContext {
       });
       return;
     }
-    const slot = key !== null && c.depth === this.instructionDepth ? this.memoSlotFor(key) : -1;
-    this.tlbAccess(size, kind, fast, slow, slot);
+    const use = key !== null && c.depth === this.instructionDepth ? this.laterUse(key) : null;
+    const slot = use === null ? -1 : this.memoSlotFor(key!);
+    this.tlbAccess(size, kind, fast, slow, slot, use === 'write');
     if (slot >= 0) this.memos[slot] = { seg: key!.seg, reg: key!.reg, bias: key!.disp, used: ++this.memoClock };
   }
 
   /** The access through the TLB, the fast path straight-line code; it makes memo `slot` (unless -1). */
-  private tlbAccess(size: number, kind: AccessKind, fast: (address: () => number) => void, slow: () => void, slot: number): void {
+  private tlbAccess(size: number, kind: AccessKind, fast: (address: () => number) => void, slow: () => void, slot: number, writesLater = false): void {
     const c = this.code;
     const [mask, expect] = kind === 'read' ? [L.readMask, L.readExpect] : [L.writeMask, L.writeExpect];
     this.loadEntry();
@@ -465,11 +513,13 @@ export class WasmContext {
             return 0;
           });
           c.get(L.lin).i32(0xfff).op(Op.i32And).tee(offset);
-          if (kind === 'read') {
-            // Writable too? Then writes may use the memo as well.
+          if (kind === 'read' && writesLater) {
+            // Writable too? Then the writes after it may use the memo as well.
             c.i32(MEMO_NONE);
             c.get(L.tlb).get(L.writeMask).op(Op.i32And).get(L.writeExpect).op(Op.i32Eq);
             c.op(Op.select);
+          } else if (kind === 'read') {
+            c.op(Op.drop).i32(MEMO_NONE);
           }
           c.set(writeOffset);
         }

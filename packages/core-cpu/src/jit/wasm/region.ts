@@ -209,7 +209,10 @@ export function generateWasmRegion(
       const d = j - seg;
       const insn = block.insns[j];
       const next = nexts[j];
-      ctx.startInstruction(g, d);
+      // Memos made here serve the instructions up to the next case label.
+      let caseEnd = j + 1;
+      while (caseEnd < n && !labels[m].has(caseEnd)) caseEnd++;
+      ctx.startInstruction(g, d, block.insns, j + 1, caseEnd);
       ips[g] = addr;
       insns[g] = insn;
       const saved = ctx.save();
