@@ -245,6 +245,43 @@ describe('software TLB', () => {
     expect(mmu.read8(-4096, SUPERVISOR)).toBe(0xcc);
   });
 
+  it('drops at a CR3 reload an entry refilled as non-global while it was cached as global', () => {
+    // Global page 0x1000 with D clear: a read caches it read-only. Its PTE then loses G (no
+    // INVLPG, so the TLB may keep the old entry), and a write walks again to set D, refilling
+    // the live slot as non-global: the next CR3 reload must drop it.
+    const { pt, mmu, load } = setup('bits32', { cr4: CR4_PGE_BIT });
+    const pte = pt.map(0x1000, 0x5000, PTE_RW | PTE_G);
+    load();
+    mmu.read8(0x1000, SUPERVISOR);
+    expect(mmu.entries[1] & (TLB_GLOBAL | TLB_READONLY)).toBe(TLB_GLOBAL | TLB_READONLY);
+    pt.writeEntry(pte, 0x5000 | PTE_RW | 1);
+    mmu.write8(0x1000, 7, SUPERVISOR);
+    expect(mmu.entries[1] & (TLB_GLOBAL | TLB_READONLY)).toBe(0);
+    mmu.writeCr3(pt.root);
+    expect(fastRead8(mmu, 0x1000)).toBeUndefined();
+    // And the other way: a non-global entry refilled as global is kept by the reload after.
+    pt.writeEntry(pte, 0x5000 | PTE_RW | PTE_G | 1);
+    mmu.invlpg(0x1000);
+    mmu.read8(0x1000, SUPERVISOR);
+    mmu.writeCr3(pt.root);
+    mmu.writeCr3(pt.root);
+    expect(fastRead8(mmu, 0x1000)).toBe(7);
+  });
+
+  it('keeps every global entry and drops the non-global one at a CR3 reload, with many global ones cached', () => {
+    const { pt, mmu, load } = setup('bits32', { cr4: CR4_PGE_BIT });
+    for (let p = 0; p < 512; p++) pt.map(0x400000 + p * 4096, 0x100000 + p * 4096, PTE_RW | PTE_G);
+    pt.map(0x1000, 0x5000);
+    load();
+    for (let p = 0; p < 512; p++) mmu.read8(0x400000 + p * 4096, SUPERVISOR);
+    mmu.read8(0x1000, SUPERVISOR);
+    expect(mmu.tlb.listed).toBe(513);
+    mmu.writeCr3(pt.root);
+    expect(fastRead8(mmu, 0x1000)).toBeUndefined();
+    expect(fastRead8(mmu, 0x400000 + 511 * 4096)).toBe(0);
+    expect(mmu.tlb.listed).toBe(512);
+  });
+
   it('flushes everything when the valid list overflows and stays correct', () => {
     const { mmu } = setup('bits32');
     mmu.setPagingContext({ cr0: 1, cr3: 0, cr3Hi: 0, cr4: 0, efer: 0 });
