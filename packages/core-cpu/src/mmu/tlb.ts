@@ -243,14 +243,8 @@ export class Tlb {
   flushAll(): void {
     this.generation++;
     this.counters.globalFlushes++;
-    const { entries, tags } = this;
-    for (const [list, count] of [[this.localList, this.localCount], [this.globalList, this.globalCount]] as const) {
-      for (let k = 0; k < count; k++) {
-        const i = list[k];
-        entries[i] = 0;
-        tags[i] = 0;
-      }
-    }
+    this.clearListed(this.localList, this.localCount);
+    this.clearListed(this.globalList, this.globalCount);
     this.localCount = 0;
     this.globalCount = 0;
     this.largeLo = Infinity;
@@ -284,14 +278,28 @@ export class Tlb {
     this.codePages[page] = on ? 1 : 0;
     // Entries already cached for this page must learn about it: scan the filled slots.
     const pageOff = page * 4096;
+    this.markListed(this.localList, this.localCount, pageOff, on);
+    this.markListed(this.globalList, this.globalCount, pageOff, on);
+  }
+
+  /** Empties the first `count` slots of `list` (flushAll). */
+  private clearListed(list: Int32Array, count: number): void {
+    const { entries, tags } = this;
+    for (let k = 0; k < count; k++) {
+      const i = list[k];
+      entries[i] = 0;
+      tags[i] = 0;
+    }
+  }
+
+  /** Sets or clears HAS_CODE on the listed entries that map RAM page offset `pageOff` (setCode). */
+  private markListed(list: Int32Array, count: number, pageOff: number, on: boolean): void {
     const { entries } = this;
-    for (const [list, count] of [[this.localList, this.localCount], [this.globalList, this.globalCount]] as const) {
-      for (let k = 0; k < count; k++) {
-        const i = list[k];
-        const e = entries[i];
-        if (e === 0 || (e & TLB_NOT_RAM) !== 0 || (e & ~0xfff) !== pageOff) continue;
-        entries[i] = on ? e | TLB_HAS_CODE : e & ~TLB_HAS_CODE;
-      }
+    for (let k = 0; k < count; k++) {
+      const i = list[k];
+      const e = entries[i];
+      if (e === 0 || (e & TLB_NOT_RAM) !== 0 || (e & ~0xfff) !== pageOff) continue;
+      entries[i] = on ? e | TLB_HAS_CODE : e & ~TLB_HAS_CODE;
     }
   }
 }

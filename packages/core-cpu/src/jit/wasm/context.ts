@@ -282,7 +282,7 @@ export class WasmContext {
 
   /** The memo slot an access at `key` makes its memo in: the one of its register, a free one, or the older. */
   private memoSlotFor(key: AddressKey): number {
-    const same = this.memos.findIndex((m) => m !== null && m.seg === key.seg && m.reg === key.reg);
+    const same = this.memoFor(key);
     if (same >= 0) return same;
     const free = this.memos.indexOf(null);
     if (free >= 0) return free;

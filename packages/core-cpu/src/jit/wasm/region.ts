@@ -197,6 +197,8 @@ export function generateWasmRegion(
     let ended = false;
     let addr = start;
     let seg = 0;
+    // The index of the next case label in the block (or its end), found at each label.
+    let caseEnd = 0;
     for (let j = 0; j < n; j++, g++) {
       const label = labels[m].get(j);
       if (label !== undefined) {
@@ -210,8 +212,7 @@ export function generateWasmRegion(
       const insn = block.insns[j];
       const next = nexts[j];
       // Memos made here serve the instructions up to the next case label.
-      let caseEnd = j + 1;
-      while (caseEnd < n && !labels[m].has(caseEnd)) caseEnd++;
+      if (caseEnd <= j) for (caseEnd = j + 1; caseEnd < n && !labels[m].has(caseEnd);) caseEnd++;
       ctx.startInstruction(g, d, block.insns, j + 1, caseEnd);
       ips[g] = addr;
       insns[g] = insn;
