@@ -75,6 +75,8 @@ export class CodeBlock {
   readonly insns: Instruction[] = [];
   /** Interpreted runs so far: the JIT's hotness count. */
   runs = 0;
+  /** Translations of the block dropped on entry, made for a CPU state that no longer held. */
+  staleDrops = 0;
   /** The block's translation (jit/block-compiler.ts), once it is hot; dropped with the block. */
   compiled: CompiledBlock | null = null;
   /** Blocks whose translation includes this one (jit/region.ts): dropped with it as well. */

@@ -431,12 +431,15 @@ export class SoftCpu {
                   inJit = false;
                   if (done === 0) {
                     // Made for another state (block-compiler.ts's entry checks): the block is
-                    // interpreted, and translated again for the state it now runs in.
+                    // translated again for the state it now runs in. The first time at its next
+                    // run, as it was hot (setting CR4.SMAP left 69 kernel translations of the
+                    // Linux boot stale at once); again only after a new threshold of runs, so
+                    // code that runs in two states is not translated at every switch.
                     if (current === compiled) {
                       // Its shared entries go with it (a WebAssembly translation's onDrop).
                       compiled.onDrop?.();
                       block.compiled = null;
-                      block.runs = 0;
+                      block.runs = block.staleDrops++ === 0 ? jit!.threshold : 0;
                       jit!.counters.stale++;
                     }
                     break;

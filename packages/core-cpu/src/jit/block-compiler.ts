@@ -31,7 +31,7 @@ import type { SoftCpu } from '../interp/soft-cpu.js';
 import { handlerTemplate, INLINE_SCOPE, instantiate } from './inline-handlers.js';
 import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from './direct-emitters.js';
 import { condition } from '../interp/handlers/control.js';
-import type { AccessMasks, Mmu } from '../mmu/mmu.js';
+import { accessMasksOf, type AccessMasks, type Mmu } from '../mmu/mmu.js';
 import { MATERIALIZE_RUNTIME, RUNTIME_FLAGS } from './flag-state.js';
 import { conditionCode, countCondition, directForm, nearTransfer } from './register-forms.js';
 import { exitTo, RELOAD_MARK, SPILL_MARK, TranslationContext } from './translation-context.js';
@@ -355,7 +355,7 @@ export interface TranslationTarget {
 export function compileBlock(block: CodeBlock, ip: number, target: TranslationTarget = { mmu: null, longMode: false }, more: RegionMember[] = []): CompiledBlock {
   const { mmu, longMode, stack32 = true, flatSegs = 0 } = target;
   const members = [{ block, ip }, ...more];
-  const masks = mmu === null ? undefined : { readMask: mmu.readMask, readExpect: mmu.readExpect, writeMask: mmu.writeMask, writeExpect: mmu.writeExpect };
+  const masks = mmu === null ? undefined : accessMasksOf(mmu);
   const { source, inlined, direct, loops, fallback, ips, locals } = generateRegionSource(members, !longMode, mmu !== null, stack32, flatSegs, masks);
   const n = block.insns.length;
   const bytes = mmu?.bytes ?? new Uint8Array(0);

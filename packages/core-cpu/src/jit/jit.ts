@@ -14,6 +14,7 @@ import { WIDE_ZERO } from '@tsemu/devices/platform';
 import { Unsupported } from './wasm/context.js';
 import { generateWasmRegion } from './wasm/region.js';
 import { WasmRuntime } from './wasm/runtime.js';
+import { accessMasksOf } from '../mmu/mmu.js';
 
 /**
  * What translations are made of: `wasm` (the default) writes a region as WebAssembly when the
@@ -222,7 +223,7 @@ export class Jit {
     if (runtime === null) return null;
     let region;
     try {
-      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.wideSegs ?? 0, target!.segBases ?? [], runtime.layout, this.onCompile !== null);
+      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.wideSegs ?? 0, target!.segBases ?? [], accessMasksOf(mmu), runtime.layout, this.onCompile !== null);
     } catch (e) {
       if (e instanceof Unsupported) return null;
       throw e;

@@ -45,6 +45,11 @@ export function dataAccessMasks(user: boolean, smap: boolean): AccessMasks {
   return { readMask, readExpect, writeMask: readMask | TLB_READONLY | TLB_HAS_CODE, writeExpect: readExpect };
 }
 
+/** A copy of the masks `m` holds now (an Mmu's change with privilege and SMAP). */
+export function accessMasksOf(m: AccessMasks): AccessMasks {
+  return { readMask: m.readMask, readExpect: m.readExpect, writeMask: m.writeMask, writeExpect: m.writeExpect };
+}
+
 /** Changing any of these changes what cached entries mean: full flush (SDM 4.10.4.1). */
 const CR0_FLUSH_BITS = CR0_PG_BIT | CR0_WP_BIT;
 const CR4_FLUSH_BITS = CR4_PSE_BIT | CR4_PAE_BIT | CR4_PGE_BIT | CR4_SMEP_BIT | CR4_SMAP_BIT;

@@ -515,12 +515,12 @@ describe('JIT', () => {
     expect(b).toEqual({ ...a, wasm: b.wasm });
   });
 
-  it('applies the access masks of the moment to a WebAssembly translation made under others (EFLAGS.AC cleared between calls)', () => {
+  it('never applies a WebAssembly translation made under other access masks (EFLAGS.AC cleared between calls)', () => {
     // ADD EAX, [0x9000] in a loop, 0x9000 a user page read at CPL 0 with CR4.SMAP set: allowed
     // while EFLAGS.AC is set (as after STAC). After 100 passes the host clears AC, which
     // changes the MMU's masks but flushes nothing, so the loop's translation is entered again:
-    // its read must fault (#PF, error code 1: a read of a present page), and the translation
-    // is not found stale (made for other masks).
+    // it finds itself made for other masks (they are constants in its code) and is dropped,
+    // and the read faults as the interpreter's does (#PF, error code 1: a read of a present page).
     const code = asm32([0xb9, ...le32(1000), ['jmp', 'loop'], 'loop', 0x03, 0x05, ...le32(0x9000), 0x49, ['jne', 'loop'], 0xf4]);
     const AC = 1 << 18;
     const run = (threshold: number | null) => {
@@ -549,8 +549,49 @@ describe('JIT', () => {
     const a = run(null);
     expect(a.state.slice(1)).toEqual([0x50f, 0x9000, 500, 900, 1]);
     const b = run(0);
-    expect(b).toEqual({ ...a, wasm: b.wasm });
+    expect(b.state).toEqual(a.state);
+    expect(b.stale).toBe(1);
     expect(b.wasm).toBeGreaterThan(0);
+  });
+
+  it('translates a hot block again at its next run once its translation went stale, then only after a new threshold', () => {
+    // ADD EAX, [0x8000] in a loop, a supervisor page, readable whatever EFLAGS.AC. Threshold 50:
+    // translated in the first 100 passes (AC set), dropped when AC is cleared (other masks), and
+    // translated again at once: not interpreted for another 50 passes (as CR4.SMAP, set once
+    // at boot, would leave the kernel's hot translations). A second drop (AC set again) waits for
+    // the threshold: code that runs under two states is not translated at every switch.
+    const code = asm32([0xb9, ...le32(1000), ['jmp', 'loop'], 'loop', 0x03, 0x05, ...le32(0x8000), 0x49, ['jne', 'loop'], 0xf4]);
+    const AC = 1 << 18;
+    const m = machine(code, 50, false, null, 'wasm');
+    m.memory.write32(0x20000, 0x21000 | 7);
+    for (let page = 0; page < 0x40; page++) m.memory.write32(0x21000 + page * 4, (page << 12) | 3);
+    m.memory.write32(0x8000, 2);
+    m.cpu.regs.cr0 = 0x80000001;
+    m.cpu.regs.cr3 = 0x20000;
+    m.cpu.regs.cr4 = 1 << 21;
+    m.cpu.mmu!.setPagingContext({ cr0: 0x80000001, cr3: 0x20000, cr3Hi: 0, cr4: 1 << 21, efer: 0 });
+    const ac = (on: boolean) => {
+      m.cpu.regs.flags.set(on ? m.cpu.regs.flags.get() | AC : m.cpu.regs.flags.get() & ~AC);
+      syncPrivilege(m.cpu);
+    };
+    const jit = m.cpu.jit!;
+    ac(true);
+    m.cpu.run(2 + 3 * 100);
+    expect([jit.counters.wasm, jit.counters.stale]).toEqual([1, 0]);
+    ac(false);
+    const interpretedBefore = m.cpu.retired - jit.counters.retired;
+    m.cpu.run(3 * 100);
+    expect([jit.counters.wasm, jit.counters.stale]).toEqual([2, 1]);
+    // A pass or two interpreted (the run after the drop), the rest in the new translation.
+    expect(m.cpu.retired - jit.counters.retired - interpretedBefore).toBeLessThanOrEqual(6);
+    ac(true);
+    const interpretedBeforeSecond = m.cpu.retired - jit.counters.retired;
+    m.cpu.run(3 * 100);
+    expect([jit.counters.wasm, jit.counters.stale]).toEqual([3, 2]);
+    expect(m.cpu.retired - jit.counters.retired - interpretedBeforeSecond).toBeGreaterThanOrEqual(3 * 50);
+    m.cpu.run(100000);
+    expect(m.cpu.halted).toBe(true);
+    expect(m.cpu.regs.gpr.r32[0]).toBe(2000);
   });
 
   it('reads and writes unaligned words and dwords inside a page on the WebAssembly fast path, and splits those crossing a page through the host', () => {

@@ -41,24 +41,15 @@ export const L = {
   /** A read-modify-write's TLB hit (context.ts's readForUpdate), for its write. */
   h: 30,
   /**
-   * The MMU's access masks (Mmu.readMask ... writeExpect) as the host set them for this call
-   * (STATUS.masks, loaded by the prologue): a translation serves every privilege and SMAP
-   * state, instead of being made again when they change.
-   */
-  readMask: 31,
-  readExpect: 32,
-  writeMask: 33,
-  writeExpect: 34,
-  /**
    * Same-page memos (context.ts), two: each one's page offset of the access it was made at
    * (MEMO_NONE when none is valid), the same for writes, and that access's RAM address.
    */
-  memoOffset0: 35,
-  memoWriteOffset0: 36,
-  memoAddress0: 37,
-  memoOffset1: 38,
-  memoWriteOffset1: 39,
-  memoAddress1: 40,
+  memoOffset0: 31,
+  memoWriteOffset0: 32,
+  memoAddress0: 33,
+  memoOffset1: 34,
+  memoWriteOffset1: 35,
+  memoAddress1: 36,
 } as const;
 
 export const PARAMS = 1;

@@ -146,6 +146,8 @@ export class WasmContext {
   /** Bit n: segment n is addressed (the prologue checks it is still flat at its base at translation, segBases[n]: region.ts). */
   usedSegs = 0;
   usesStack = false;
+  /** A TLB entry is tested against the access masks (the prologue checks they are still `masks`). */
+  usesMasks = false;
   /** Bit n: register n is written as a whole dword (its high half is cleared at the exit, as the JS backend does). */
   dwordRegs = 0;
   /**
@@ -187,6 +189,12 @@ export class WasmContext {
     readonly statusOffset: number,
     /** Byte offset of the register file (EAX..EDI as dwords) in the WebAssembly memory. */
     readonly gprOffset: number,
+    /**
+     * The MMU's access masks at translation, written into the code as constants (the prologue
+     * leaves when they no longer hold): as locals they were four values live across the whole
+     * function, which TurboFan's register allocator kept in registers or spilled.
+     */
+    readonly masks: AccessMasks,
   ) {
     this.code.onRegisterWrite = (reg) => this.registerWritten(reg);
     this.code.onLinearWrite = () => (this.address = null);
@@ -196,9 +204,9 @@ export class WasmContext {
   }
 
   /** What `restore` needs to take back a partly written instruction. */
-  save(): { length: number; depth: number; flags: StaticFlags; segs: number; stack: boolean; dwords: number; memos: (Memo | null)[]; address: AddressKey | null } {
+  save(): { length: number; depth: number; flags: StaticFlags; segs: number; stack: boolean; masks: boolean; dwords: number; memos: (Memo | null)[]; address: AddressKey | null } {
     return {
-      length: this.code.length, depth: this.code.depth, flags: this.flags, segs: this.usedSegs, stack: this.usesStack, dwords: this.dwordRegs,
+      length: this.code.length, depth: this.code.depth, flags: this.flags, segs: this.usedSegs, stack: this.usesStack, masks: this.usesMasks, dwords: this.dwordRegs,
       memos: this.memos.map((m) => (m === null ? null : { ...m })), address: this.address,
     };
   }
@@ -209,6 +217,7 @@ export class WasmContext {
     this.flags = s.flags;
     this.usedSegs = s.segs;
     this.usesStack = s.stack;
+    this.usesMasks = s.masks;
     this.dwordRegs = s.dwords;
     this.memos = s.memos;
     this.address = s.address;
@@ -442,8 +451,8 @@ export class WasmContext {
   }
 
   /**
-   * Branches out of the enclosing block unless the TLB entry local allows the access (the mask
-   * and expect locals'), all of it in the page. Unaligned accesses within the page take the
+   * Branches out of the enclosing block unless the TLB entry local allows the access (`mask`
+   * and `expect` are the translation's constants), all of it in the page. Unaligned accesses within the page take the
    * fast path too (WebAssembly loads and stores at any address): on the Linux boot they were
    * 1.09 of the 1.10 million slow-path calls when only aligned ones did. Two branches, which
    * TurboFan makes a compare and a jump each: an `and` of the two comparisons cost it two
@@ -451,7 +460,8 @@ export class WasmContext {
    */
   private branchOnMiss(size: number, mask: number, expect: number): void {
     const c = this.code;
-    c.get(L.tlb).get(mask).op(Op.i32And).get(expect).op(Op.i32Ne).brIf(0, UNLIKELY);
+    this.usesMasks = true;
+    c.get(L.tlb).i32(mask).op(Op.i32And).i32(expect).op(Op.i32Ne).brIf(0, UNLIKELY);
     if (size > 1) c.get(L.lin).i32(0xfff).op(Op.i32And).i32(0x1000 - size).op(Op.i32GtU).brIf(0, UNLIKELY);
   }
 
@@ -494,7 +504,8 @@ export class WasmContext {
   /** The access through the TLB, the fast path straight-line code; it makes memo `slot` (unless -1). */
   private tlbAccess(size: number, kind: AccessKind, fast: (address: () => number) => void, slow: () => void, slot: number, writesLater = false): void {
     const c = this.code;
-    const [mask, expect] = kind === 'read' ? [L.readMask, L.readExpect] : [L.writeMask, L.writeExpect];
+    const m = this.masks;
+    const [mask, expect] = kind === 'read' ? [m.readMask, m.readExpect] : [m.writeMask, m.writeExpect];
     this.loadEntry();
     c.block(() => {
       c.block(() => {
@@ -516,7 +527,7 @@ export class WasmContext {
           if (kind === 'read' && writesLater) {
             // Writable too? Then the writes after it may use the memo as well.
             c.i32(MEMO_NONE);
-            c.get(L.tlb).get(L.writeMask).op(Op.i32And).get(L.writeExpect).op(Op.i32Eq);
+            c.get(L.tlb).i32(m.writeMask).op(Op.i32And).i32(m.writeExpect).op(Op.i32Eq);
             c.op(Op.select);
           } else if (kind === 'read') {
             c.op(Op.drop).i32(MEMO_NONE);

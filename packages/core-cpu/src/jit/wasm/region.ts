@@ -17,7 +17,8 @@ import { regionLayout } from '../region-layout.js';
 import { conditionalBranch, countBranch, instructionEnds, relativeTarget } from '../direct-emitters.js';
 import { RUNTIME_FLAGS } from '../flag-state.js';
 import { Code, L, UNLIKELY } from './code.js';
-import { STATUS, Unsupported, WasmContext } from './context.js';
+import { packedMasks, STATUS, Unsupported, WasmContext } from './context.js';
+import type { AccessMasks } from '../../mmu/mmu.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
 import { ATTR_DB, SegmentCache } from '../../state/segment-cache.js';
 import { Op, uleb } from './encoder.js';
@@ -79,14 +80,14 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
  * (--trace=jit); not done otherwise, as it would cost every compile.
  */
 export function generateWasmRegion(
-  members: RegionMember[], stack32: boolean, wideSegs: number, segBases: ArrayLike<number>, layout: WasmLayout, withListing = false,
+  members: RegionMember[], stack32: boolean, wideSegs: number, segBases: ArrayLike<number>, masks: AccessMasks, layout: WasmLayout, withListing = false,
 ): WasmRegion {
   if (members[0].block.mode !== CpuMode.Bits32) throw new Unsupported('not 32-bit code');
   const { ipMask, labels, caseIps, isMember, maxLength, total, loops } = regionLayout(members);
   // Case order: each member's start, then its inner labels in order.
   const caseOf = new Map<number, number>(caseIps.map((ip, i) => [ip, i]));
 
-  const ctx = new WasmContext(wideSegs, segBases, stack32, layout.tlbOffset, layout.statusOffset, layout.gprOffset);
+  const ctx = new WasmContext(wideSegs, segBases, stack32, layout.tlbOffset, layout.statusOffset, layout.gprOffset, masks);
   const c = ctx.code;
   const cases = caseIps.length;
   const status = (slot: number): number => layout.statusOffset + 4 * slot;
@@ -294,15 +295,13 @@ export function generateWasmRegion(
     leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, s)).i32(base).op(Op.i32Eq));
   }
   if (ctx.usesStack) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(ATTR, SS)).i32(ATTR_DB).op(Op.i32And));
+  // The access masks written into the code (packedMasks: the host's for this call).
+  if (ctx.usesMasks) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(packedMasks(masks)).op(Op.i32Eq));
   // RIP constants are linear addresses only with the CS base it had (the jump cache keys on RIP).
   leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, CS)).i32(segBases[CS] | 0).op(Op.i32Eq));
   p.loadRegisters(layout.gprOffset);
   flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
   p.i32(0).mem(Op.i32Load, 2, status(STATUS.entry)).set(L.pc);
-  // The access masks (packedMasks: one byte each), the word loaded once into the last of them.
-  p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).set(L.writeExpect);
-  [L.readMask, L.readExpect, L.writeMask].forEach((l, i) => p.get(L.writeExpect).i32(8 * i).op(Op.i32ShrU).i32(255).op(Op.i32And).set(l));
-  p.get(L.writeExpect).i32(24).op(Op.i32ShrU).set(L.writeExpect);
 
   return {
     body: concatBytes(p.bytes, c.bytes),
