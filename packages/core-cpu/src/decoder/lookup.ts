@@ -84,25 +84,34 @@ function build(long: boolean): LookupTables {
     }
     const base = groupCells.length;
     slots[i] = -(base / GROUP_SIZE) - 2;
-    for (let cell = 0; cell < GROUP_SIZE; cell++) {
-      const pclass = cell >> 7;
-      const isReg = (cell >> 6) & 1;
-      const reg = (cell >> 3) & 7;
-      const rm = cell & 7;
-      let best: OpcodeEntry | undefined;
-      for (const r of rows) {
+    // Each row writes the cells it matches, where it is more specific than the row there: the
+    // first of the most specific rows wins a cell, as when each cell looked through every row,
+    // at a tenth of the work (tsemu's start-up: 512 cells x rows had made this build a tenth
+    // of the time to import core-cpu).
+    const cells = new Int16Array(GROUP_SIZE).fill(NO_ENTRY);
+    const cellSpec = new Int8Array(GROUP_SIZE).fill(-1);
+    for (const r of rows) {
+      const spec = specificity(r);
+      const mod = hasModrm ? modRestriction(r) : undefined;
+      for (let pclass = 0; pclass < 4; pclass++) {
         if (r.prefix !== undefined && PREFIX_CLASS[r.prefix] !== pclass) continue;
-        if (hasModrm) {
-          const mod = modRestriction(r);
-          if (mod === 'mem' && isReg) continue;
-          if (mod === 'reg' && !isReg) continue;
-          if (!matchesReg(r, reg)) continue;
-          if (r.rm !== undefined && (!isReg || r.rm !== rm)) continue;
+        for (let isReg = 0; isReg < 2; isReg++) {
+          if ((mod === 'mem' && isReg) || (mod === 'reg' && !isReg)) continue;
+          for (let reg = 0; reg < 8; reg++) {
+            if (hasModrm && !matchesReg(r, reg)) continue;
+            for (let rm = 0; rm < 8; rm++) {
+              if (hasModrm && r.rm !== undefined && (!isReg || r.rm !== rm)) continue;
+              const cell = (pclass << 7) | (isReg << 6) | (reg << 3) | rm;
+              if (spec > cellSpec[cell]) {
+                cellSpec[cell] = spec;
+                cells[cell] = r.index;
+              }
+            }
+          }
         }
-        if (best === undefined || specificity(r) > specificity(best)) best = r;
       }
-      groupCells.push(best === undefined ? NO_ENTRY : best.index);
     }
+    for (const cell of cells) groupCells.push(cell);
   }
   return { slots, modrm, prefixed, groups: Int16Array.from(groupCells) };
 }
