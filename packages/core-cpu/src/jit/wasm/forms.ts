@@ -79,9 +79,18 @@ class RmOperand {
   }
 }
 
+/**
+ * The flag record of an ALU operation. AND, OR, XOR and TEST (LOGIC) take every flag from the
+ * result (CF = OF = AF = 0, as LazyFlags has them), so their operands are not kept: constants
+ * instead, which do not keep two values alive to the next flag-setting instruction (each slow
+ * path may exit with the record, so TurboFan holds the record's values across every access).
+ */
 function recordFlags(ctx: WasmContext, op: FlagOp, bits: number, a: number, b: number, r: number, plain: boolean): void {
   ctx.flags = { kind: 'record', op, bits, plain, keepCarry: false };
-  ctx.code.setConst(L.fk, FLAGS_RECORD).setConst(L.fo, op).setConst(L.fz, bits).get(a).set(L.fa).get(b).set(L.fb).get(r).set(L.fr);
+  const c = ctx.code.setConst(L.fk, FLAGS_RECORD).setConst(L.fo, op).setConst(L.fz, bits);
+  if (op === FlagOp.LOGIC) c.setConst(L.fa, 0).setConst(L.fb, 0);
+  else c.get(a).set(L.fa).get(b).set(L.fb);
+  c.get(r).set(L.fr);
 }
 
 /** The flags of a shift or multiply: the result in fr, the eager flags (pushed by `eager`) in fa, their mask in fb. */
