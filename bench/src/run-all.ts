@@ -8,11 +8,13 @@ import { runInterpreterVsV86Bench } from './v86-interp.js';
 import { runLinuxBootBench } from './linux-boot.js';
 import { runLinuxBootPeersBench } from './linux-boot-peers.js';
 import { runLinuxBootPhasesBench } from './linux-boot-phases.js';
+import { runStartupBench } from './startup.js';
 
 function section(title: string, lines: readonly string[]): void {
   process.stdout.write(`\n== ${title}\n${lines.join('\n')}\n`);
 }
 
+section('tsemu start-up (`tsemu --version`)', runStartupBench());
 section('IoBus dispatch (benchmark.js, ns per operation)', await runIoBusBench());
 section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await runKvmPioBench());
 section('Software CPU (interpreter, then JIT) vs v86 (same guests)', await runInterpreterVsV86Bench());

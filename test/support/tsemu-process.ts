@@ -20,13 +20,15 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** The script to run instead of the tsemu command (TSEMU_BIN): the bundle itself, say. */
+  entry?: string;
 }
 
 /** Runs tsemu to completion; kills it (and fails loudly) after timeoutMs. */
 export function runTsemu(args: string[], options: RunOptions = {}): Promise<TsemuResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSEMU_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const child = spawn(process.execPath, [options.entry ?? TSEMU_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     let sent = false;
