@@ -403,19 +403,7 @@ export class SoftCpu {
               const n = insns.length;
               let compiled = block.compiled;
               if (compiled === null && jit !== null && next.becomesHot(++block.runs, n)) {
-                compiled = jit.compile(block, start & ipMask, {
-                  mmu,
-                  longMode: checkTag,
-                  stack32: (segAttr[Seg.SS] & ATTR_DB) !== 0,
-                  flatSegs: flatSegments(r.seg),
-                  wideSegs: wideSegments(r.seg),
-                  segBases: r.seg.base,
-                  lookup: jit.maxRegionBlocks === 1 ? undefined : (at) => {
-                    // Blocks in the same page only: one TLB entry, the entry's, maps them all.
-                    const to = (csBase + (at & ipMask)) >>> 0;
-                    return to >>> 12 === page ? cache.lookup((key & ~0xfff) | (to & 0xfff), mode) : null;
-                  },
-                });
+                compiled = this.translate(jit, block, start & ipMask, key, page, csBase, ipMask, mode, checkTag);
               }
               if (compiled !== null && compiled.ip === start && compiled.longMode === checkTag && n <= limit - i && this.pendingEvents === 0) {
                 // The translation keeps the loop's contract per instruction (block-compiler.ts);
@@ -523,6 +511,32 @@ export class SoftCpu {
       deliverException(this, e);
       return i + 1;
     }
+  }
+
+  /**
+   * Translates `block`, whose run made it hot, for the state the run loop is in (`ip` its IP,
+   * `key` its backing offset, `page` the linear page the TLB maps it through). Apart from
+   * execute() for the region lookup's closure: variables of execute()'s loop that a closure
+   * captured there lived in a context object that V8 allocated at every pass of the loop,
+   * translated or not (about 415 MB over a JIT boot to the freeing of init memory, V8's sampling
+   * heap profiler, and the scavenges that come with it).
+   */
+  private translate(jit: Jit, block: CodeBlock, ip: number, key: number, page: number, csBase: number, ipMask: number, mode: CpuMode, longMode: boolean): CompiledBlock | null {
+    const r = this.regs;
+    const cache = this.decodeCache!;
+    return jit.compile(block, ip, {
+      mmu: this.mmu,
+      longMode,
+      stack32: (r.seg.attr[Seg.SS] & ATTR_DB) !== 0,
+      flatSegs: flatSegments(r.seg),
+      wideSegs: wideSegments(r.seg),
+      segBases: r.seg.base,
+      lookup: jit.maxRegionBlocks === 1 ? undefined : (at) => {
+        // Blocks in the same page only: one TLB entry, the entry's, maps them all.
+        const to = (csBase + (at & ipMask)) >>> 0;
+        return to >>> 12 === page ? cache.lookup((key & ~0xfff) | (to & 0xfff), mode) : null;
+      },
+    });
   }
 
   /**
