@@ -45,6 +45,11 @@ export function dataAccessMasks(user: boolean, smap: boolean): AccessMasks {
   return { readMask, readExpect, writeMask: readMask | TLB_READONLY | TLB_HAS_CODE, writeExpect: readExpect };
 }
 
+/** The four access masks in one word (each is a few TLB flag bits, below 2^8): Mmu.packedMasks. */
+export function packedMasks(m: AccessMasks): number {
+  return (m.readMask | (m.readExpect << 8) | (m.writeMask << 16) | (m.writeExpect << 24)) | 0;
+}
+
 /** A copy of the masks `m` holds now (an Mmu's change with privilege and SMAP). */
 export function accessMasksOf(m: AccessMasks): AccessMasks {
   return { readMask: m.readMask, readExpect: m.readExpect, writeMask: m.writeMask, writeExpect: m.writeExpect };
@@ -84,6 +89,11 @@ export class Mmu {
   readExpect = 0;
   writeMask = 0;
   writeExpect = 0;
+  /**
+   * The four as one word (packedMasks), kept with them: WebAssembly translations check it at
+   * every entry, so it is made when they change, not at each call.
+   */
+  packedMasks = 0;
   fetchMask = 0;
   fetchExpect = 0;
   /** Guest-physical address of the byte the last slow-path translation resolved (up to 2^52: WIDE_ZERO). */
@@ -189,6 +199,7 @@ export class Mmu {
     this.readExpect = m.readExpect;
     this.writeMask = m.writeMask;
     this.writeExpect = m.writeExpect;
+    this.packedMasks = packedMasks(m);
     this.fetchMask = TLB_VALID | TLB_NOT_RAM | TLB_NO_EXEC | (user || smep ? TLB_NO_USER : 0);
     this.fetchExpect = TLB_VALID | (smep ? TLB_NO_USER : 0);
   }

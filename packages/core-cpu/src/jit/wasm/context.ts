@@ -52,7 +52,7 @@ export const STATUS = {
   fault: 19,
   /** The epoch the jump cache's entries must carry (runtime.ts). */
   epoch: 20,
-  /** The MMU's access masks now (packedMasks), set by the host: a translation's prologue loads them. */
+  /** The MMU's access masks now (Mmu.packedMasks), set by the host: a translation's prologue compares them with its own. */
   masks: 21,
   /** Set by the dispatcher: the running translation's table slot, and the count retired before it in this call. */
   slot: 22,
@@ -130,11 +130,6 @@ interface AddressKey {
   seg: number;
   reg: number;
   disp: number;
-}
-
-/** The MMU's four access masks in one word (each is a few TLB flag bits, below 2^8). */
-export function packedMasks(m: AccessMasks): number {
-  return (m.readMask | (m.readExpect << 8) | (m.writeMask << 16) | (m.writeExpect << 24)) | 0;
 }
 
 export class WasmContext {

@@ -23,7 +23,7 @@ import type { Mmu } from '../../mmu/mmu.js';
 import { WASM_GPR_OFFSET, WASM_JUMP_CACHE_OFFSET, WASM_SEG_OFFSET, WASM_STATUS_OFFSET } from '../../mmu/tlb.js';
 import type { CompiledBlockFn } from '../block-compiler.js';
 import { Code, LOCALS } from './code.js';
-import { packedMasks, STATUS } from './context.js';
+import { STATUS } from './context.js';
 import { EMPTY_BLOCK, encodeModule, I32, Op } from './encoder.js';
 import { IMPORT_TYPES } from './imports.js';
 import type { WasmLayout, WasmRegion } from './region.js';
@@ -322,7 +322,7 @@ export class WasmRuntime {
       this.seenGeneration = m.tlb.generation;
       st[STATUS.epoch] = ++this.epoch;
     }
-    st[STATUS.masks] = packedMasks(m);
+    st[STATUS.masks] = m.packedMasks;
     st[STATUS.df] = (cpu.regs.flags.raw & EFLAGS_DF) === 0 ? 0 : 1;
     st[STATUS.flags] = 0;
     st[STATUS.flags + 2] = 32;
