@@ -1,9 +1,8 @@
 // The bundled tsemu command (scripts/bundle.mjs) and how packages/cli/bin picks it.
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain JavaScript (it runs before anything is built), without declarations.
 import { tsemuEntry } from '../../packages/cli/bin/entry.js';

@@ -7,8 +7,9 @@
 import { existsSync } from 'node:fs';
 import { tsemuEntry } from './entry.js';
 
-if (!existsSync(new URL('../dist/main.js', import.meta.url))) {
+const entry = tsemuEntry(import.meta.url, Boolean(process.env.TSEMU_NO_BUNDLE));
+if (!existsSync(entry)) {
   process.stderr.write('tsemu: not built yet; run `npm run build` in the tsemu checkout\n');
   process.exit(2);
 }
-await import(tsemuEntry(import.meta.url, Boolean(process.env.TSEMU_NO_BUNDLE)).href);
+await import(entry.href);

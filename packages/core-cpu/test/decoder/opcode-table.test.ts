@@ -3,6 +3,9 @@ import { LEGACY_TABLES, LONG_TABLES } from '../../src/decoder/lookup.js';
 import { OPCODE_TABLE } from '../../src/decoder/opcode-table.js';
 import { OperandMethod, parseOperand } from '../../src/decoder/operands.js';
 import { ENTRY_LOCK } from '../../src/decoder/opcode-types.js';
+import { ONE_BYTE_ROWS } from '../../src/decoder/opcode-table-1byte.js';
+import { TWO_BYTE_ROWS } from '../../src/decoder/opcode-table-0f.js';
+import { X87_ROWS } from '../../src/decoder/opcode-table-x87.js';
 
 describe('opcode table', () => {
   it('numbers entries by position and gives every entry a generation and a key', () => {
@@ -11,6 +14,18 @@ describe('opcode table', () => {
       expect(e.since).toMatch(/^(8086|186|286|386|486|pentium|p6|x86-64)$/);
       expect(e.key).toMatch(/^[a-z0-9]+(_[A-Za-z0-9]+)*$/);
     });
+  });
+
+  it('keeps every field of its row in each entry, and gives all entries the same keys in the same order (one hidden class)', () => {
+    // compile() lists the row's fields one by one: a field added to OpcodeRow and not there would be lost.
+    const rows = [...ONE_BYTE_ROWS, ...TWO_BYTE_ROWS, ...X87_ROWS];
+    expect(rows.length).toBe(OPCODE_TABLE.length);
+    rows.forEach((row, i) => {
+      const entry = OPCODE_TABLE[i] as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(row)) expect(entry[k], `${row.mnemonic} ${k}`).toEqual(v);
+    });
+    const keys = Object.keys(OPCODE_TABLE[0]).join();
+    for (const e of OPCODE_TABLE) expect(Object.keys(e).join()).toBe(keys);
   });
 
   it('allows LOCK only on rows with a register-or-memory destination', () => {
