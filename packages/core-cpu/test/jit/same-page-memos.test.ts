@@ -34,15 +34,18 @@ function run(code: number[], threshold: number | null, setup: (regs: Int32Array)
     low: Array.from(m.memory.readBytes(LOW_FRAME, 0x1000)),
     high: Array.from(m.memory.readBytes(HIGH_FRAME, 0x1000)),
     wasm: m.cpu.jit?.counters.wasm ?? 0,
+    slowAccesses: m.cpu.jit?.counters.slowAccesses ?? 0,
   };
 }
 
-function expectSameAsInterpreter(code: number[], setup?: (regs: Int32Array) => void): void {
+/** Runs `code` interpreted and translated (threshold 0); returns the translated run. */
+function expectSameAsInterpreter(code: number[], setup?: (regs: Int32Array) => void): ReturnType<typeof run> {
   const interp = run(code, null, setup);
   const jit = run(code, 0, setup);
   expect(interp.halted).toBe(true);
   expect(jit.wasm).toBeGreaterThan(0);
-  expect({ ...jit, wasm: 0 }).toEqual({ ...interp, wasm: 0 });
+  expect({ ...jit, wasm: 0, slowAccesses: 0 }).toEqual({ ...interp, wasm: 0, slowAccesses: 0 });
+  return jit;
 }
 
 describe('same-page memos in WebAssembly translations', () => {
@@ -120,5 +123,30 @@ describe('same-page memos in WebAssembly translations', () => {
     // 1, then the immediates written by the passes before: 2*5, 2*4, 2*3, 2*2.
     expect(interp.regs[0]).toBe(1 + 10 + 8 + 6 + 4);
     expectSameAsInterpreter(code);
+  });
+
+  it('keeps a memo across another access\'s slow path: reads and writes off EBP around a dword that crosses a page', () => {
+    // Each pass reads [ebp+0x10] (the memo), then a dword at 0x7ffe (pages 0x7000 and 0x8000:
+    // the host's slow path every time), then writes and read-modify-writes off EBP through the
+    // memo; EBP stays in page 0x6000 (LOW_FRAME), while 0x7000 is HIGH_FRAME, so a memo taken
+    // for the wrong page would change the other frame.
+    const code = asm32([
+      0xbd, ...le32(0x6f00), //                 mov ebp, 0x6f00
+      0xbe, ...le32(0x7ffe), //                 mov esi, 0x7ffe
+      0xb9, ...le32(30), //                     mov ecx, 30
+      'loop',
+      0x8b, 0x45, 0x10, //                      mov eax, [ebp+0x10]
+      0x8b, 0x16, //                            mov edx, [esi]
+      0x01, 0xd0, //                            add eax, edx
+      0x89, 0x45, 0x20, //                      mov [ebp+0x20], eax
+      0x31, 0x4d, 0x10, //                      xor [ebp+0x10], ecx
+      0x89, 0x16, //                            mov [esi], edx
+      0x01, 0x45, 0xf8, //                      add [ebp-8], eax
+      0x49, ['jne', 'loop'], //                 dec ecx; jne loop
+      0xf4, //                                  hlt
+    ]);
+    const jit = expectSameAsInterpreter(code);
+    // Both accesses at 0x7ffe went through the host in every pass.
+    expect(jit.slowAccesses).toBeGreaterThanOrEqual(60);
   });
 });

@@ -22,34 +22,32 @@ export const L = {
   /** Linear address of the access at hand, and its TLB entry. */
   lin: 17,
   tlb: 18,
-  /** Set by a slow path: look for pending events after the instruction. */
-  slow: 19,
   /** The exit's instruction count and RIP (the epilogue stores them). */
-  n: 20,
-  x: 21,
+  n: 19,
+  x: 20,
   /** The case to run next (br_table index). */
-  pc: 22,
+  pc: 21,
   /** Scratch values of one instruction. */
-  a: 23,
-  b: 24,
-  v: 25,
-  c: 26,
-  s: 27,
-  t: 28,
+  a: 22,
+  b: 23,
+  v: 24,
+  c: 25,
+  s: 26,
+  t: 27,
   /** A 64-bit product. */
-  p: 29,
+  p: 28,
   /** A read-modify-write's TLB hit (context.ts's readForUpdate), for its write. */
-  h: 30,
+  h: 29,
   /**
    * Same-page memos (context.ts), two: each one's page offset of the access it was made at
    * (MEMO_NONE when none is valid), the same for writes, and that access's RAM address.
    */
-  memoOffset0: 31,
-  memoWriteOffset0: 32,
-  memoAddress0: 33,
-  memoOffset1: 34,
-  memoWriteOffset1: 35,
-  memoAddress1: 36,
+  memoOffset0: 30,
+  memoWriteOffset0: 31,
+  memoAddress0: 32,
+  memoOffset1: 33,
+  memoWriteOffset1: 34,
+  memoAddress1: 35,
 } as const;
 
 export const PARAMS = 1;

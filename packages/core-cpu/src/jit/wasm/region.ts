@@ -107,9 +107,11 @@ export function generateWasmRegion(
     ctx.outerCases = cases - 1 - caseIndex;
   };
 
-  // Pushes whether a slow path since the last look left work pending (and looks).
+  // Pushes whether a host call left work pending. A load of the status area at every branch
+  // between members: a local set by every slow path, to look only after one, was a value live
+  // across the whole function and merged at every access's join.
   const workPending = (): void => {
-    c.get(L.slow).ifValue(() => c.setConst(L.slow, 0).i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events), () => c.i32(0), UNLIKELY);
+    c.i32(0).mem(Op.i32Load, 2, layout.statusOffset + 4 * STATUS.events);
   };
   // A branch to a member: on to it, unless work is pending or its block could pass the
   // caller's budget.
