@@ -77,6 +77,11 @@ export class CodeBlock {
   runs = 0;
   /** Translations of the block dropped on entry, made for a CPU state that no longer held. */
   staleDrops = 0;
+  /**
+   * Its WebAssembly translation left through slow exits too often (jit/wasm/runtime.ts's
+   * SLOW_EXIT_LIMIT): the next one calls the host from its slow paths instead.
+   */
+  slowCalls = false;
   /** The block's translation (jit/block-compiler.ts), once it is hot; dropped with the block. */
   compiled: CompiledBlock | null = null;
   /** Blocks whose translation includes this one (jit/region.ts): dropped with it as well. */

@@ -27,6 +27,9 @@ import { accessMasksOf } from '../mmu/mmu.js';
 export type JitBackend = 'wasm' | 'js';
 export const DEFAULT_JIT_BACKEND: JitBackend = 'wasm';
 
+/** A dropped translation's function: it refuses every state, so whoever still holds it runs the interpreter instead. */
+const REFUSE: CompiledBlockFn = () => 0;
+
 /**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS
  * function costs V8 a parse, then runs slowly until V8 has optimised it, so translating
@@ -113,9 +116,13 @@ export interface JitCounters {
   sharedEntries: number;
   /**
    * Memory accesses WebAssembly translations made through the host (a TLB miss, MMIO, a page
-   * crossing, a write the fast path may not do): the rest hit the inline fast path.
+   * crossing, a write the fast path may not do): the rest hit the inline fast path. Each one
+   * left its translation (a slow exit; the host ran the instruction), except in translations
+   * made with host calls (slowHeavy).
    */
   slowAccesses: number;
+  /** WebAssembly translations dropped for leaving through slow exits too often, then made with host calls. */
+  slowHeavy: number;
   /**
    * Instructions WebAssembly translations ran through their interpreter handler (jit/wasm/
    * handler-calls.ts), where the backend writes no code of its own.
@@ -139,7 +146,7 @@ export class Jit {
   readonly maxRegionBlocks: number;
   readonly backend: JitBackend;
   // The counts that pass 2^31 in a long run start as doubles (WIDE_ZERO).
-  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, slowAccesses: 0, handlerCalls: 0, failures: 0, stale: 0 };
+  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, slowAccesses: 0, slowHeavy: 0, handlerCalls: 0, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 
@@ -223,12 +230,25 @@ export class Jit {
     if (runtime === null) return null;
     let region;
     try {
-      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.wideSegs ?? 0, target!.segBases ?? [], accessMasksOf(mmu), runtime.layout, this.onCompile !== null);
+      region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.wideSegs ?? 0, target!.segBases ?? [], accessMasksOf(mmu), runtime.layout, this.onCompile !== null, block.slowCalls);
     } catch (e) {
       if (e instanceof Unsupported) return null;
       throw e;
     }
-    const { fn, atMember, onDrop } = runtime.instantiate(region);
+    // Too many slow exits (runtime.ts): translated again at the block's next run, with host
+    // calls. A translation that links to this one (the run loop's links hold for the rest of its
+    // call) finds it refusing, as a stale one does, and goes on to the block's new one.
+    let made: CompiledBlock | null = null;
+    const slowHeavy = (): void => {
+      if (made === null || block.compiled !== made) return;
+      made.onDrop?.();
+      made.fn = REFUSE;
+      block.compiled = null;
+      block.slowCalls = true;
+      block.runs = this.threshold;
+      this.counters.slowHeavy++;
+    };
+    const { fn, atMember, onDrop } = runtime.instantiate(region, slowHeavy);
     const first = `0x${(ip >>> 0).toString(16)}`;
     const what = members.length === 0 ? `block at ${first}` : `${members.length + 1} blocks from ${first}`;
     const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (a ${region.body.length}-byte function)\n${region.listing}`;
@@ -251,6 +271,7 @@ export class Jit {
       onDrop();
       for (const s of shared) if (s.block.compiled === s.entry) s.block.compiled = null;
     };
-    return translation(ip, fn, block.insns.length, dropAll);
+    made = translation(ip, fn, block.insns.length, dropAll);
+    return made;
   }
 }

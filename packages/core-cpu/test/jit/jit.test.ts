@@ -163,6 +163,10 @@ describe('JIT', () => {
     };
     const translations = modules.filter((b) => sectionsOf(b).some((sec) => isHints(b, sec)));
     expect(translations.length).toBe(m.cpu.jit!.counters.wasm);
+    // The loop's translation has both kinds; one made after a slow exit (the store's first TLB
+    // miss) from the instruction after it may have no branch inside.
+    const IF = 0x04, BR_IF = 0x0d;
+    const kinds = new Set<string>();
     for (const bytes of translations) {
       const sections = sectionsOf(bytes);
       const hintIndex = sections.findIndex((sec) => isHints(bytes, sec));
@@ -189,12 +193,12 @@ describe('JIT', () => {
       // The one function's body: offsets count from its start (the locals declarations).
       let [, bodyAt] = uleb(bytes, sections[codeIndex][1]);
       [, bodyAt] = uleb(bytes, bodyAt);
-      const IF = 0x04, BR_IF = 0x0d;
       const hinted = hints.map(([offset, v]) => [bytes[bodyAt + offset], v]);
       for (const [op] of hinted) expect([IF, BR_IF]).toContain(op);
-      expect(hinted.some(([op, v]) => op === BR_IF && v === 0)).toBe(true); // the write's branch to its slow path
-      expect(hinted.some(([op, v]) => op === IF && v === 0)).toBe(true); // the loop branch's exit for pending work
+      for (const [op, v] of hinted) kinds.add(`${op}:${v}`);
     }
+    expect(kinds.has(`${BR_IF}:0`)).toBe(true); // the write's branch to its slow path
+    expect(kinds.has(`${IF}:0`)).toBe(true); // the loop branch's exit for pending work
   });
 
   it('runs LODS, STOS, MOVS, SCAS and CMPS (no REP) in WebAssembly translations, DF clear and set, as the interpreter does', () => {
@@ -944,9 +948,9 @@ describe('JIT', () => {
     });
     expect(runs[0]).toEqual({ eax: 7, ebx: 0, rip: 0x1007, retired: 3, entries: 0 });
     expect(runs[1]).toEqual({ ...runs[0], entries: 1 });
-    // A WebAssembly translation looks for work a read's slow path left at its next inside
-    // branch or its exit (here before the HLT, which it does not write): two instructions later.
-    expect(runs[2]).toEqual({ eax: 7, ebx: 2, rip: 0x1009, retired: 5, entries: 1 });
+    // A WebAssembly translation leaves before the MMIO read (a slow exit) and the host runs it,
+    // so the stop comes where the interpreter's does.
+    expect(runs[2]).toEqual({ ...runs[0], entries: 1 });
   });
 
   it('stops a WebAssembly translation right after a write to a code page (the next instruction may be the one rewritten)', () => {

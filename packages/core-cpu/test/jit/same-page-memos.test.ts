@@ -35,6 +35,7 @@ function run(code: number[], threshold: number | null, setup: (regs: Int32Array)
     high: Array.from(m.memory.readBytes(HIGH_FRAME, 0x1000)),
     wasm: m.cpu.jit?.counters.wasm ?? 0,
     slowAccesses: m.cpu.jit?.counters.slowAccesses ?? 0,
+    slowHeavy: m.cpu.jit?.counters.slowHeavy ?? 0,
   };
 }
 
@@ -44,7 +45,7 @@ function expectSameAsInterpreter(code: number[], setup?: (regs: Int32Array) => v
   const jit = run(code, 0, setup);
   expect(interp.halted).toBe(true);
   expect(jit.wasm).toBeGreaterThan(0);
-  expect({ ...jit, wasm: 0, slowAccesses: 0 }).toEqual({ ...interp, wasm: 0, slowAccesses: 0 });
+  expect({ ...jit, wasm: 0, slowAccesses: 0, slowHeavy: 0 }).toEqual({ ...interp, wasm: 0, slowAccesses: 0, slowHeavy: 0 });
   return jit;
 }
 
@@ -125,15 +126,17 @@ describe('same-page memos in WebAssembly translations', () => {
     expectSameAsInterpreter(code);
   });
 
-  it('keeps a memo across another access\'s slow path: reads and writes off EBP around a dword that crosses a page', () => {
+  it('keeps a memo across another access\'s slow path once slow paths call the host: reads and writes off EBP around a dword that crosses a page', () => {
     // Each pass reads [ebp+0x10] (the memo), then a dword at 0x7ffe (pages 0x7000 and 0x8000:
-    // the host's slow path every time), then writes and read-modify-writes off EBP through the
-    // memo; EBP stays in page 0x6000 (LOW_FRAME), while 0x7000 is HIGH_FRAME, so a memo taken
-    // for the wrong page would change the other frame.
+    // the slow path every time), then writes and read-modify-writes off EBP through the memo;
+    // EBP stays in page 0x6000 (LOW_FRAME), while 0x7000 is HIGH_FRAME, so a memo taken for
+    // the wrong page would change the other frame. The translation leaves at the crossing
+    // (slow exits) until it has done so SLOW_EXIT_LIMIT times, and is then made again with
+    // slow paths that call the host and go on, past the memo's later uses.
     const code = asm32([
       0xbd, ...le32(0x6f00), //                 mov ebp, 0x6f00
       0xbe, ...le32(0x7ffe), //                 mov esi, 0x7ffe
-      0xb9, ...le32(30), //                     mov ecx, 30
+      0xb9, ...le32(200), //                    mov ecx, 200
       'loop',
       0x8b, 0x45, 0x10, //                      mov eax, [ebp+0x10]
       0x8b, 0x16, //                            mov edx, [esi]
@@ -146,7 +149,9 @@ describe('same-page memos in WebAssembly translations', () => {
       0xf4, //                                  hlt
     ]);
     const jit = expectSameAsInterpreter(code);
-    // Both accesses at 0x7ffe went through the host in every pass.
-    expect(jit.slowAccesses).toBeGreaterThanOrEqual(60);
+    // Both accesses at 0x7ffe went through the host in every pass, and the loop's translation
+    // was made again with host calls.
+    expect(jit.slowAccesses).toBeGreaterThanOrEqual(400);
+    expect(jit.slowHeavy).toBeGreaterThanOrEqual(1);
   });
 });

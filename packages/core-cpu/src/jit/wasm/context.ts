@@ -69,8 +69,13 @@ export const STATUS = {
   /** RDTSC's high half and RDTSCP's IA32_TSC_AUX, left by the host's time-stamp call. */
   tscHi: 27,
   tscAux: 28,
+  /**
+   * Set by a translation that left before instruction `j` for the host to run it (a memory
+   * access its fast path does not take: context.ts's slowExit); the wrapper runs it and clears this.
+   */
+  slowExit: 29,
   /** Slots in all. */
-  size: 29,
+  size: 30,
 } as const;
 
 
@@ -90,9 +95,11 @@ const SS = 2;
  * Memos are made only at an instruction's top level (not in an arm that may not run), and
  * forgotten where what they rest on may change: at a case label (control flow joins), when
  * their register is written other than by a known amount, at a host call that is not a slow
- * path (an instruction run by its handler may reload CR3 or INVLPG). The slow path of the
- * access that makes a memo sets its offsets to MEMO_NONE at run time (it has no RAM address to
- * give), which fails the test from then on. Other memos outlive a slow path: what one rests on
+ * path (an instruction run by its handler may reload CR3 or INVLPG). A slow path leaves the
+ * translation (slowExit), so nothing after it uses a memo. With slowCalls it goes on after its
+ * host call: the slow path of the access that makes a memo then sets its offsets to MEMO_NONE
+ * at run time (it has no RAM address to give), which fails the test from then on, and the
+ * other memos outlive it: what one rests on
  * is the page's mapping and the write test its TLB entry passed, and a slow path changes
  * neither: a fill or eviction leaves mappings as they are until the guest invalidates them (an
  * instruction, not a slow path), a write that drops code leaves the translation after the
@@ -146,6 +153,8 @@ export class WasmContext {
   /** Index of the instruction in the translation, and in its block since the last case label. */
   j = 0;
   local = 0;
+  /** The current instruction's address (its RIP, a linear address: the CS base is checked at entry). */
+  ip = 0;
   flags: StaticFlags = MEMORY_FLAGS;
   /** Bit n: segment n is addressed (the prologue checks it is still flat at its base at translation, segBases[n]: region.ts). */
   usedSegs = 0;
@@ -199,6 +208,12 @@ export class WasmContext {
      * function, which TurboFan's register allocator kept in registers or spilled.
      */
     readonly masks: AccessMasks,
+    /**
+     * Slow paths call the host and go on (set for a block whose translation left through its
+     * slow exits too often, CodeBlock.slowCalls); otherwise they leave the translation
+     * (slowExit).
+     */
+    readonly slowCalls = false,
   ) {
     this.code.onRegisterWrite = (reg) => this.registerWritten(reg);
     this.code.onLinearWrite = () => (this.address = null);
@@ -231,9 +246,10 @@ export class WasmContext {
    * `block[from, end)`: the instructions after this one up to the next case label (a memo made
    * now can serve only them).
    */
-  startInstruction(j: number, local: number, block: readonly Instruction[] = [], from = 0, end = 0): void {
+  startInstruction(j: number, local: number, ip: number, block: readonly Instruction[] = [], from = 0, end = 0): void {
     this.j = j;
     this.local = local;
+    this.ip = ip;
     this.later = block;
     this.laterFrom = from;
     this.laterEnd = end;
@@ -541,7 +557,8 @@ export class WasmContext {
         c.br(1);
       });
       slow();
-      if (slot >= 0) {
+      // A slow path that went on (slowCalls) has no RAM address for the memo this access makes.
+      if (slot >= 0 && this.slowCalls) {
         const [offset, writeOffset] = MEMO_LOCALS[slot];
         c.setConst(offset, MEMO_NONE).setConst(writeOffset, MEMO_NONE);
       }
@@ -560,9 +577,11 @@ export class WasmContext {
   /**
    * Reads `size` bytes at the linear-address local into local `into` for a read-modify-write:
    * one TLB lookup (or memo), tested for the write (which allows the read); the fast path
-   * leaves the RAM address in the TLB-entry local and 1 in L.h for `writeBack`, the slow path 0.
-   * A page the write may not take the fast path for (read-only, D clear, code) reads through
-   * the slow path, as the write then does: the fault order stays the read's, then the write's.
+   * leaves the RAM address in the TLB-entry local for `writeBack`. A page the write may not
+   * take the fast path for (read-only, D clear, code) takes the slow path: a slow exit (the
+   * host runs the whole instruction), or with slowCalls a read through the host and 0 in L.h
+   * (1 on the fast path), so that the write goes through the host too: the fault order stays
+   * the read's, then the write's.
    */
   readForUpdate(size: number, into: number, seg: number): void {
     const c = this.code;
@@ -574,19 +593,21 @@ export class WasmContext {
         if (offset !== 0) c.i32(offset).op(Op.i32Add);
         c.tee(L.tlb);
         this.fastRead(size, into, () => 0);
-        c.setConst(L.h, 1);
+        if (this.slowCalls) c.setConst(L.h, 1);
       },
       () => {
         this.slowRead(size, into, seg);
-        c.setConst(L.h, 0);
+        if (this.slowCalls) c.setConst(L.h, 0);
       },
     );
   }
 
   /** The write of a read-modify-write (after readForUpdate, at the same address). */
   writeBack(size: number, value: number, seg: number): void {
-    this.checkWorkAfter = true;
     const c = this.code;
+    // Only the fast path's read comes on here when slow paths leave.
+    if (!this.slowCalls) return this.fastWrite(size, value, () => (c.get(L.tlb), 0));
+    this.checkWorkAfter = true;
     c.get(L.h);
     c.if(
       () => this.fastWrite(size, value, () => (c.get(L.tlb), 0)),
@@ -606,6 +627,7 @@ export class WasmContext {
   }
 
   private slowRead(size: number, into: number, seg: number): void {
+    if (!this.slowCalls) return this.slowExit();
     const c = this.code;
     c.get(L.lin).i32(seg);
     this.countAndIndex();
@@ -613,6 +635,25 @@ export class WasmContext {
     c.call(size === 1 ? IMPORT.read1 : size === 2 ? IMPORT.read2 : IMPORT.read4).set(into);
     this.inSlowPath = false;
     this.afterSlowPath();
+  }
+
+  /**
+   * A memory access the fast path does not take (a TLB miss, a page crossing, MMIO, a page
+   * holding code, a fault to raise): the translation leaves before the instruction, in the
+   * state before it (what its fault exit stores too), and the host runs the instruction through
+   * the interpreter's handler (runtime.ts's runSlowExit) before it goes on. No call in the
+   * function's code, so TurboFan keeps no value in a stack slot for one: a host call clobbers
+   * every register, and with ~100 of them a function (one per access) its register allocator
+   * stored nearly every value at its definition, on the fast path. The boot's 9,000 slow
+   * accesses (TLB misses mostly) cost an exit each instead of a call.
+   */
+  private slowExit(): void {
+    const c = this.code;
+    c.i32(0).i32(this.j).mem(Op.i32Store, 2, this.statusOffset + 4 * STATUS.j);
+    c.i32(0).i32(1).mem(Op.i32Store, 2, this.statusOffset + 4 * STATUS.slowExit);
+    // The dispatcher goes no further: the instruction is the host's to run first.
+    c.i32(0).i32(1).mem(Op.i32Store, 2, this.statusOffset + 4 * STATUS.events);
+    this.exit(() => c.get(L.k0).i32(this.local).op(Op.i32Add), () => c.i32(this.ip));
   }
 
   private fastWrite(size: number, value: number, address: () => number): void {
@@ -625,6 +666,7 @@ export class WasmContext {
   }
 
   private slowWrite(size: number, value: number, seg: number): void {
+    if (!this.slowCalls) return this.slowExit();
     const c = this.code;
     c.get(L.lin).get(value).i32(seg);
     this.countAndIndex();
@@ -636,7 +678,9 @@ export class WasmContext {
 
   /** Writes the low `size` bytes of local `value` at the linear-address local (segment `seg`). */
   write(size: number, value: number, seg: number): void {
-    this.checkWorkAfter = true;
+    // A write through the host may leave work (dropped code, a device's interrupt); one on the
+    // fast path or a slow exit leaves none.
+    if (this.slowCalls) this.checkWorkAfter = true;
     this.access(size, 'write', (address) => this.fastWrite(size, value, address), () => this.slowWrite(size, value, seg));
   }
 

@@ -81,13 +81,14 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
  */
 export function generateWasmRegion(
   members: RegionMember[], stack32: boolean, wideSegs: number, segBases: ArrayLike<number>, masks: AccessMasks, layout: WasmLayout, withListing = false,
+  slowCalls = false,
 ): WasmRegion {
   if (members[0].block.mode !== CpuMode.Bits32) throw new Unsupported('not 32-bit code');
   const { ipMask, labels, caseIps, isMember, maxLength, total, loops } = regionLayout(members);
   // Case order: each member's start, then its inner labels in order.
   const caseOf = new Map<number, number>(caseIps.map((ip, i) => [ip, i]));
 
-  const ctx = new WasmContext(wideSegs, segBases, stack32, layout.tlbOffset, layout.statusOffset, layout.gprOffset, masks);
+  const ctx = new WasmContext(wideSegs, segBases, stack32, layout.tlbOffset, layout.statusOffset, layout.gprOffset, masks, slowCalls);
   const c = ctx.code;
   const cases = caseIps.length;
   const status = (slot: number): number => layout.statusOffset + 4 * slot;
@@ -216,7 +217,7 @@ export function generateWasmRegion(
       const next = nexts[j];
       // Memos made here serve the instructions up to the next case label.
       if (caseEnd <= j) for (caseEnd = j + 1; caseEnd < n && !labels[m].has(caseEnd);) caseEnd++;
-      ctx.startInstruction(g, d, block.insns, j + 1, caseEnd);
+      ctx.startInstruction(g, d, addr, block.insns, j + 1, caseEnd);
       ips[g] = addr;
       insns[g] = insn;
       const saved = ctx.save();

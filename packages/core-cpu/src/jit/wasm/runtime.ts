@@ -32,6 +32,14 @@ import { enableWasmBranchHints } from '../../interp/v8-tuning.js';
 const EFLAGS_DF = 0x400;
 type DispatchFn = (slot: number, budget: number) => number;
 
+/**
+ * Slow exits of one translation in one TLB generation after which it is made again with host
+ * calls in its slow paths (WasmRuntime.countSlowExit): an exit and the instruction through its
+ * handler cost several times a call, and a page crossing or MMIO access in a loop would pay
+ * that on every pass.
+ */
+export const SLOW_EXIT_LIMIT = 64;
+
 /** Type indices of every module here: the host functions' (imports.ts) first. */
 const TRANSLATION_TYPE = IMPORT_TYPES.length;
 const DISPATCH_TYPE = IMPORT_TYPES.length + 1;
@@ -151,6 +159,13 @@ export class WasmRuntime {
   /** Each slot's instruction addresses (WasmRegion.ips), for a fault in a translation the dispatcher went on to. */
   private readonly ipsBySlot: Int32Array[] = [];
   private readonly insnsBySlot: Instruction[][] = [];
+  /**
+   * Per table slot: slow exits in the current TLB generation, that generation, and what to
+   * call when they reach SLOW_EXIT_LIMIT (the JIT makes the translation again with host calls).
+   */
+  private readonly slowExitsBySlot: number[] = [];
+  private readonly slowExitGenerationBySlot: number[] = [];
+  private readonly onSlowHeavyBySlot: ((() => void) | null)[] = [];
   /**
    * A wrapper collected (its translation dropped): its slot is free, and the module with it.
    * The jump cache's entries may name the slot: a new epoch makes them all stale.
@@ -289,6 +304,49 @@ export class WasmRuntime {
     this.imports = { e: { m: memory, h: hostTable } };
   }
 
+  /**
+   * A translation left before an instruction whose memory access its fast path does not take
+   * (context.ts's slowExit), after `n` instructions of this call: the state before it to the
+   * CPU, then the instruction through the interpreter's handler. Returns 1; a fault propagates
+   * with the run loop's fault IP and retired count at the instruction, as a translation's does.
+   */
+  private runSlowExit(cpu: SoftCpu, base: number, n: number): number {
+    const st = this.status;
+    st[STATUS.slowExit] = 0;
+    materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
+    const ip = st[STATUS.rip];
+    const slot = st[STATUS.slot];
+    const insn = this.insnsBySlot[slot][st[STATUS.j]];
+    cpu.retired = base + n;
+    cpu.jit!.counters.slowAccesses++;
+    this.countSlowExit(slot);
+    cpu.regs.rip = (ip + insn.length) | 0;
+    try {
+      (insn.handler as Handler)(cpu, insn);
+    } catch (e) {
+      cpu.regs.rip = ip;
+      cpu.jitFaultIp = ip;
+      throw e;
+    }
+    cpu.retired++;
+    return 1;
+  }
+
+  /**
+   * Counts a slow exit of the translation in `slot`. TLB misses come after every CR3 reload,
+   * so exits count per TLB generation: SLOW_EXIT_LIMIT in one means an access that never takes
+   * the fast path (MMIO polled in a loop, a page crossing every pass, a page of code written),
+   * and the translation is made again with slow paths that call the host and go on.
+   */
+  private countSlowExit(slot: number): void {
+    const generation = this.cpu!.mmu!.tlb.generation;
+    if (this.slowExitGenerationBySlot[slot] !== generation) {
+      this.slowExitGenerationBySlot[slot] = generation;
+      this.slowExitsBySlot[slot] = 0;
+    }
+    if (++this.slowExitsBySlot[slot] === SLOW_EXIT_LIMIT) this.onSlowHeavyBySlot[slot]?.();
+  }
+
   /** The exception a slow path raised, for the wrapper to rethrow (with the STATUS.fault flag). */
   private fault: unknown = null;
 
@@ -350,13 +408,16 @@ export class WasmRuntime {
    * its entry block, one that enters it at a member (`atMember`, for region.entries), and what
    * to call when its code is dropped.
    */
-  instantiate(region: WasmRegion): { fn: CompiledBlockFn; atMember: (entryCase: number, count: number) => CompiledBlockFn; onDrop: () => void } {
+  instantiate(region: WasmRegion, onSlowHeavy: (() => void) | null = null): { fn: CompiledBlockFn; atMember: (entryCase: number, count: number) => CompiledBlockFn; onDrop: () => void } {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(translationModule(region, this.layout.pages)), this.imports);
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
     this.table.set(slot, instance.exports.r);
     this.ipsBySlot[slot] = region.ips;
     this.insnsBySlot[slot] = region.insns;
+    this.slowExitsBySlot[slot] = 0;
+    this.slowExitGenerationBySlot[slot] = -1;
+    this.onSlowHeavyBySlot[slot] = onSlowHeavy;
     const dispatch = this.dispatch;
     const st = this.status;
     const rt = this;
@@ -381,6 +442,7 @@ export class WasmRuntime {
         rt.fault = null;
         throw e;
       }
+      if (st[STATUS.slowExit] !== 0) return n + rt.runSlowExit(cpu, base, n);
       if (n === 0) return 0;
       materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
       cpu.regs.rip = st[STATUS.rip];
