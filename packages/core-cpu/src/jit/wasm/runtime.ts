@@ -33,12 +33,15 @@ const EFLAGS_DF = 0x400;
 type DispatchFn = (slot: number, budget: number) => number;
 
 /**
- * Slow exits of one translation in one TLB generation after which it is made again with host
- * calls in its slow paths (WasmRuntime.countSlowExit): an exit and the instruction through its
- * handler cost several times a call, and a page crossing or MMIO access in a loop would pay
- * that on every pass.
+ * When a translation is made again with host calls in its slow paths (WasmRuntime.
+ * countSlowExit): SLOW_EXIT_LIMIT slow exits less than SLOW_EXIT_SPACING instructions apart on
+ * average. An exit and the instruction through its handler cost about a microsecond, several
+ * times a call, which costs every pass of the code besides (values spilled around it): at
+ * about a thousand instructions a microsecond, exits more often than every few thousand
+ * instructions cost more than the calls.
  */
 export const SLOW_EXIT_LIMIT = 64;
+export const SLOW_EXIT_SPACING = 4096;
 
 /** Type indices of every module here: the host functions' (imports.ts) first. */
 const TRANSLATION_TYPE = IMPORT_TYPES.length;
@@ -160,11 +163,12 @@ export class WasmRuntime {
   private readonly ipsBySlot: Int32Array[] = [];
   private readonly insnsBySlot: Instruction[][] = [];
   /**
-   * Per table slot: slow exits in the current TLB generation, that generation, and what to
-   * call when they reach SLOW_EXIT_LIMIT (the JIT makes the translation again with host calls).
+   * Per table slot: slow exits in the current window, the CPU's retired count at the window's
+   * first, and what to call when they come too close together (countSlowExit: the JIT then
+   * makes the translation again with host calls).
    */
   private readonly slowExitsBySlot: number[] = [];
-  private readonly slowExitGenerationBySlot: number[] = [];
+  private readonly slowExitWindowBySlot: number[] = [];
   private readonly onSlowHeavyBySlot: ((() => void) | null)[] = [];
   /**
    * A wrapper collected (its translation dropped): its slot is free, and the module with it.
@@ -319,7 +323,7 @@ export class WasmRuntime {
     const insn = this.insnsBySlot[slot][st[STATUS.j]];
     cpu.retired = base + n;
     cpu.jit!.counters.slowAccesses++;
-    this.countSlowExit(slot);
+    this.countSlowExit(slot, cpu.retired);
     cpu.regs.rip = (ip + insn.length) | 0;
     try {
       (insn.handler as Handler)(cpu, insn);
@@ -333,18 +337,22 @@ export class WasmRuntime {
   }
 
   /**
-   * Counts a slow exit of the translation in `slot`. TLB misses come after every CR3 reload,
-   * so exits count per TLB generation: SLOW_EXIT_LIMIT in one means an access that never takes
-   * the fast path (MMIO polled in a loop, a page crossing every pass, a page of code written),
-   * and the translation is made again with slow paths that call the host and go on.
+   * Counts a slow exit of the translation in `slot`, the CPU's retired count at it `retired`.
+   * Exits count in windows of SLOW_EXIT_LIMIT: a window that took fewer than
+   * SLOW_EXIT_SPACING instructions an exit means an access that seldom takes the fast path
+   * (MMIO polled in a loop, a page crossing every pass), and the translation is made again with
+   * slow paths that call the host and go on. TLB misses as code streams through memory (the
+   * xz decompressor's output, one a page) or after CR3 reloads come much further apart.
    */
-  private countSlowExit(slot: number): void {
-    const generation = this.cpu!.mmu!.tlb.generation;
-    if (this.slowExitGenerationBySlot[slot] !== generation) {
-      this.slowExitGenerationBySlot[slot] = generation;
-      this.slowExitsBySlot[slot] = 0;
+  private countSlowExit(slot: number, retired: number): void {
+    const count = this.slowExitsBySlot[slot];
+    if (count === 0) this.slowExitWindowBySlot[slot] = retired;
+    if (count + 1 < SLOW_EXIT_LIMIT) {
+      this.slowExitsBySlot[slot] = count + 1;
+      return;
     }
-    if (++this.slowExitsBySlot[slot] === SLOW_EXIT_LIMIT) this.onSlowHeavyBySlot[slot]?.();
+    this.slowExitsBySlot[slot] = 0;
+    if (retired - this.slowExitWindowBySlot[slot] < SLOW_EXIT_LIMIT * SLOW_EXIT_SPACING) this.onSlowHeavyBySlot[slot]?.();
   }
 
   /** The exception a slow path raised, for the wrapper to rethrow (with the STATUS.fault flag). */
@@ -416,7 +424,7 @@ export class WasmRuntime {
     this.ipsBySlot[slot] = region.ips;
     this.insnsBySlot[slot] = region.insns;
     this.slowExitsBySlot[slot] = 0;
-    this.slowExitGenerationBySlot[slot] = -1;
+    this.slowExitWindowBySlot[slot] = 0;
     this.onSlowHeavyBySlot[slot] = onSlowHeavy;
     const dispatch = this.dispatch;
     const st = this.status;
