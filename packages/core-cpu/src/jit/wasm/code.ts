@@ -80,6 +80,12 @@ export class Code {
   /** Blocks, loops and ifs open around the current point inside the case being written. */
   depth = 0;
   /**
+   * EAX..EDI (bit n: register n) whose locals the code read or wrote, and wrote: a translation
+   * loads only the first from the register file and stores only the second back (region.ts).
+   */
+  registersUsed = 0;
+  registersWritten = 0;
+  /**
    * Told of every write to a register local (EAX..EDI, 0-7), to the linear-address local, and of
    * every host call as it is written (context.ts's same-page memos depend on them).
    */
@@ -108,6 +114,7 @@ export class Code {
   }
 
   get(local: number): this {
+    if (local >= L.e0 && local < L.e0 + 8) this.registersUsed |= 1 << (local - L.e0);
     this.push(Op.localGet);
     uleb(local, this);
     return this;
@@ -211,14 +218,14 @@ export class Code {
   }
 
   /** EAX..EDI from their locals to the register file (dwords at `gprOffset` in the memory). */
-  storeRegisters(gprOffset: number): this {
-    for (let r = 0; r < 8; r++) this.i32(0).get(L.e0 + r).mem(Op.i32Store, 2, gprOffset + 4 * r);
+  storeRegisters(gprOffset: number, which = 0xff): this {
+    for (let r = 0; r < 8; r++) if (which & (1 << r)) this.i32(0).get(L.e0 + r).mem(Op.i32Store, 2, gprOffset + 4 * r);
     return this;
   }
 
-  /** EAX..EDI from the register file into their locals. */
-  loadRegisters(gprOffset: number): this {
-    for (let r = 0; r < 8; r++) this.i32(0).mem(Op.i32Load, 2, gprOffset + 4 * r).set(L.e0 + r);
+  /** EAX..EDI (those in `which`) from the register file into their locals. */
+  loadRegisters(gprOffset: number, which = 0xff): this {
+    for (let r = 0; r < 8; r++) if (which & (1 << r)) this.i32(0).mem(Op.i32Load, 2, gprOffset + 4 * r).set(L.e0 + r);
     return this;
   }
 
@@ -231,7 +238,11 @@ export class Code {
   }
 
   private written(local: number): void {
-    if (local >= L.e0 && local < L.e0 + 8) this.onRegisterWrite?.(local - L.e0);
+    if (local >= L.e0 && local < L.e0 + 8) {
+      this.registersUsed |= 1 << (local - L.e0);
+      this.registersWritten |= 1 << (local - L.e0);
+      this.onRegisterWrite?.(local - L.e0);
+    }
     else if (local === L.lin) this.onLinearWrite?.();
   }
 

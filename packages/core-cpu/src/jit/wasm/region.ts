@@ -266,8 +266,13 @@ export function generateWasmRegion(
   // The epilogue: the registers to the register file (a dword write clears the high half, as
   // the JavaScript translation's spill does), the flag locals and RIP to the status area; the
   // count returned.
+  // Only the registers the body wrote (the others' locals still hold what the register file
+  // does), and the prologue loads only those it used: a local loaded and stored for nothing was
+  // live across the whole function.
+  const used = c.registersUsed;
+  const written = c.registersWritten;
   const storeState = (): void => {
-    c.storeRegisters(layout.gprOffset);
+    c.storeRegisters(layout.gprOffset, written);
     flagLocals.forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + i)));
   };
   storeState();
@@ -302,7 +307,7 @@ export function generateWasmRegion(
   if (ctx.usesMasks) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(packedMasks(masks)).op(Op.i32Eq));
   // RIP constants are linear addresses only with the CS base it had (the jump cache keys on RIP).
   leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, CS)).i32(segBases[CS] | 0).op(Op.i32Eq));
-  p.loadRegisters(layout.gprOffset);
+  p.loadRegisters(layout.gprOffset, used);
   flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
   p.i32(0).mem(Op.i32Load, 2, status(STATUS.entry)).set(L.pc);
 
