@@ -953,6 +953,31 @@ describe('JIT', () => {
     expect(runs[2]).toEqual({ ...runs[0], entries: 1 });
   });
 
+  it('runs an MMIO read polled in a loop once per pass: slow exits first, then a translation made again with host calls', () => {
+    const code = asm32([
+      0xb9, ...le32(300), //                    mov ecx, 300
+      'loop',
+      0xa1, ...le32(0x200000), //               mov eax, [0x200000]: the device below
+      0x01, 0xc3, //                            add ebx, eax
+      0x49, ['jne', 'loop'], //                 dec ecx; jne loop
+      0xf4, //                                  hlt
+    ]);
+    const runs = ([[null, 'js'], [0, 'wasm']] as const).map(([threshold, backend]) => {
+      const m = machine(code, threshold, false, null, backend);
+      let reads = 0;
+      // A device whose every read returns something new, so a read made twice or skipped shows.
+      m.mmio.register(0x200000, 0x1000, { name: 'counter', read: () => ++reads * 3, write: () => {} }, [4]);
+      m.cpu.run(100_000);
+      const j = m.cpu.jit?.counters;
+      return { state: { ebx: m.cpu.regs.gpr.r32[3], rip: m.cpu.regs.rip, retired: m.cpu.retired, halted: m.cpu.halted, reads }, slowAccesses: j?.slowAccesses ?? 0, slowHeavy: j?.slowHeavy ?? 0 };
+    });
+    expect(runs[0].state).toEqual({ ebx: 3 * (300 * 301) / 2, rip: 0x1010, retired: 1 + 4 * 300 + 1, halted: true, reads: 300 });
+    expect(runs[1].state).toEqual(runs[0].state);
+    // Every read went through the host; a read every 4 instructions is far under SLOW_EXIT_SPACING.
+    expect(runs[1].slowAccesses).toBe(300);
+    expect(runs[1].slowHeavy).toBeGreaterThanOrEqual(1);
+  });
+
   it('stops a WebAssembly translation right after a write to a code page (the next instruction may be the one rewritten)', () => {
     // mov byte [0x100b], 0x42 rewrites the immediate of the MOV EBX after it: the new bytes run.
     const code = [
