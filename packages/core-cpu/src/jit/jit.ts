@@ -31,6 +31,28 @@ export const DEFAULT_JIT_BACKEND: JitBackend = 'wasm';
 const REFUSE: CompiledBlockFn = () => 0;
 
 /**
+ * What a WebAssembly translation's runtime calls when its slow exits come too close together
+ * (runtime.ts's countSlowExit): the block is translated again at its next run, with slow paths
+ * that call the host. A translation that links to the old one (the run loop's links hold for
+ * the rest of its call) finds it refusing, as a stale one does, and goes on to the block's new
+ * one. The block and the translation are held weakly: the runtime keeps this for the table
+ * slot, and must not keep the translation alive (its slot is freed when nothing holds it).
+ */
+function slowHeavyHandler(jit: Jit, blockRef: WeakRef<CodeBlock>, made: { translation: WeakRef<CompiledBlock> | null }): () => void {
+  return () => {
+    const block = blockRef.deref();
+    const translation = made.translation?.deref();
+    if (block === undefined || translation === undefined || block.compiled !== translation) return;
+    translation.onDrop?.();
+    translation.fn = REFUSE;
+    block.compiled = null;
+    block.slowCalls = true;
+    block.runs = jit.threshold;
+    jit.counters.slowHeavy++;
+  };
+}
+
+/**
  * Interpreted runs of a block before it is translated. QEMU translates at once, but a new JS
  * function costs V8 a parse, then runs slowly until V8 has optimised it, so translating
  * lukewarm code loses time. Measured on the Linux boot, instructions retired in the first 100 s
@@ -235,20 +257,8 @@ export class Jit {
       if (e instanceof Unsupported) return null;
       throw e;
     }
-    // Too many slow exits (runtime.ts): translated again at the block's next run, with host
-    // calls. A translation that links to this one (the run loop's links hold for the rest of its
-    // call) finds it refusing, as a stale one does, and goes on to the block's new one.
-    let made: CompiledBlock | null = null;
-    const slowHeavy = (): void => {
-      if (made === null || block.compiled !== made) return;
-      made.onDrop?.();
-      made.fn = REFUSE;
-      block.compiled = null;
-      block.slowCalls = true;
-      block.runs = this.threshold;
-      this.counters.slowHeavy++;
-    };
-    const { fn, atMember, onDrop } = runtime.instantiate(region, slowHeavy);
+    const made: { translation: WeakRef<CompiledBlock> | null } = { translation: null };
+    const { fn, atMember, onDrop } = runtime.instantiate(region, slowHeavyHandler(this, new WeakRef(block), made));
     const first = `0x${(ip >>> 0).toString(16)}`;
     const what = members.length === 0 ? `block at ${first}` : `${members.length + 1} blocks from ${first}`;
     const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (a ${region.body.length}-byte function)\n${region.listing}`;
@@ -271,7 +281,8 @@ export class Jit {
       onDrop();
       for (const s of shared) if (s.block.compiled === s.entry) s.block.compiled = null;
     };
-    made = translation(ip, fn, block.insns.length, dropAll);
-    return made;
+    const compiled = translation(ip, fn, block.insns.length, dropAll);
+    made.translation = new WeakRef(compiled);
+    return compiled;
   }
 }

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Jit, LONG_BLOCK_FACTOR, LONG_BLOCK_MIN_RUNS, type JitBackend } from '../../src/jit/jit.js';
 import { asm32, le32, machine } from './jit-machine.js';
@@ -6,6 +8,7 @@ import type { SoftCpu } from '../../src/interp/soft-cpu.js';
 import { INLINE_SCOPE, PURE_CALLS } from '../../src/jit/inline-handlers.js';
 import { generateBlockSource } from '../../src/jit/block-compiler.js';
 import { dataAccessMasks } from '../../src/mmu/mmu.js';
+import { WasmRuntime } from '../../src/jit/wasm/runtime.js';
 import { DECODE_CACHE_SLOTS, DecodeCache } from '../../src/interp/decode-cache.js';
 import type { Handler } from '../../src/interp/handlers/types.js';
 import type { CompiledBlock } from '../../src/jit/block-compiler.js';
@@ -951,6 +954,24 @@ describe('JIT', () => {
     // A WebAssembly translation leaves before the MMIO read (a slow exit) and the host runs it,
     // so the stop comes where the interpreter's does.
     expect(runs[2]).toEqual({ ...runs[0], entries: 1 });
+  });
+
+  it('frees the table slot of a WebAssembly translation nothing holds any more (the runtime keeps none alive)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const m = machine(SUM_LOOP, 0, false, null, 'wasm');
+    m.cpu.run(1_000_000);
+    expect(m.cpu.jit!.counters.wasm).toBeGreaterThan(0);
+    const runtime = WasmRuntime.of(m.cpu.mmu!)!;
+    const freeSlots = (): number => (runtime as unknown as { freeSlots: number[] }).freeSlots.length;
+    const before = freeSlots();
+    m.cpu.flushDecodeCache();
+    // FinalizationRegistry callbacks run after a collection, on a later turn of the event loop.
+    for (let i = 0; i < 10 && freeSlots() === before; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(freeSlots()).toBeGreaterThan(before);
   });
 
   it('runs an MMIO read polled in a loop once per pass: slow exits first, then a translation made again with host calls', () => {

@@ -99,15 +99,14 @@ const SS = 2;
  * translation (slowExit), so nothing after it uses a memo. With slowCalls it goes on after its
  * host call: the slow path of the access that makes a memo then sets its offsets to MEMO_NONE
  * at run time (it has no RAM address to give), which fails the test from then on, and the
- * other memos outlive it: what one rests on
- * is the page's mapping and the write test its TLB entry passed, and a slow path changes
- * neither: a fill or eviction leaves mappings as they are until the guest invalidates them (an
- * instruction, not a slow path), a write that drops code leaves the translation after the
- * instruction, and a page holding code never passed the write test (decoding, which marks a
- * page, happens outside translations). Resetting every memo in every slow path had made each
- * access's join a merge of four more values: 16% of the WebAssembly written and 12% of
- * TurboFan's compile time (the decompressor's translations, with the look for pending events
- * below made unconditional).
+ * other memos outlive it. What a memo rests on is the page's mapping and the write test its
+ * TLB entry passed, and a slow path changes neither: a fill or eviction leaves mappings as
+ * they are until the guest invalidates them (an instruction, not a slow path), a write that
+ * drops code leaves the translation after the instruction, and a page holding code never
+ * passed the write test (decoding, which marks a page, happens outside translations).
+ * Resetting every memo in every slow path had made each access's join a merge of four more
+ * values: 16% of the WebAssembly written and 12% of TurboFan's compile time (the
+ * decompressor's translations, with the look for pending events below made unconditional).
  */
 const MEMO_NONE = 0x40000000;
 /** Displacements this far from a memo's are not tried against it (MEMO_NONE + delta must stay out of a page). */

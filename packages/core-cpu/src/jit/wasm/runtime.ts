@@ -176,6 +176,7 @@ export class WasmRuntime {
    */
   private readonly slots = new FinalizationRegistry<number>((slot) => {
     this.table.set(slot, null);
+    this.onSlowHeavyBySlot[slot] = null;
     this.freeSlots.push(slot);
     this.status[STATUS.epoch] = ++this.epoch;
   });
