@@ -40,8 +40,8 @@ type DispatchFn = (slot: number, budget: number) => number;
  * about a thousand instructions a microsecond, exits more often than every few thousand
  * instructions cost more than the calls.
  */
-export const SLOW_EXIT_LIMIT = 64;
-export const SLOW_EXIT_SPACING = 4096;
+const SLOW_EXIT_LIMIT = 64;
+const SLOW_EXIT_SPACING = 4096;
 
 /** Type indices of every module here: the host functions' (imports.ts) first. */
 const TRANSLATION_TYPE = IMPORT_TYPES.length;
@@ -311,18 +311,17 @@ export class WasmRuntime {
 
   /**
    * A translation left before an instruction whose memory access its fast path does not take
-   * (context.ts's slowExit), after `n` instructions of this call: the state before it to the
-   * CPU, then the instruction through the interpreter's handler. Returns 1; a fault propagates
-   * with the run loop's fault IP and retired count at the instruction, as a translation's does.
+   * (context.ts's slowExit), and the wrapper has handed the state before it to the CPU (RIP at
+   * the instruction, the retired count before it): the instruction through the interpreter's
+   * handler. Returns 1; a fault propagates with the run loop's fault IP at the instruction, as
+   * a translation's does.
    */
-  private runSlowExit(cpu: SoftCpu, base: number, n: number): number {
+  private runSlowExit(cpu: SoftCpu): number {
     const st = this.status;
     st[STATUS.slowExit] = 0;
-    materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
-    const ip = st[STATUS.rip];
+    const ip = cpu.regs.rip;
     const slot = st[STATUS.slot];
     const insn = this.insnsBySlot[slot][st[STATUS.j]];
-    cpu.retired = base + n;
     cpu.jit!.counters.slowAccesses++;
     this.countSlowExit(slot, cpu.retired);
     cpu.regs.rip = (ip + insn.length) | 0;
@@ -451,12 +450,12 @@ export class WasmRuntime {
         rt.fault = null;
         throw e;
       }
-      if (st[STATUS.slowExit] !== 0) return n + rt.runSlowExit(cpu, base, n);
-      if (n === 0) return 0;
+      const slowExit = st[STATUS.slowExit] !== 0;
+      if (n === 0 && !slowExit) return 0;
       materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
       cpu.regs.rip = st[STATUS.rip];
       cpu.retired = base + n;
-      return n;
+      return slowExit ? n + rt.runSlowExit(cpu) : n;
     };
     // Every entry's function holds `run`, so the slot is freed only once none is left.
     this.slots.register(run, slot);
