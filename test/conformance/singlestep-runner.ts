@@ -1,7 +1,7 @@
 // Test support: runs SingleStepTests cases on the software CPU in real mode and compares.
 import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
 import { decode } from '../../packages/core-cpu/src/decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../../packages/core-cpu/src/decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../../packages/core-cpu/src/decoder/instruction.js';
 import type { LinearMemory } from '../../packages/core-cpu/src/interp/linear-memory.js';
 import { PagedLinearMemory } from '../../packages/core-cpu/src/interp/paged-memory.js';
 import { Mmu } from '../../packages/core-cpu/src/mmu/mmu.js';
@@ -28,7 +28,7 @@ class TrackingMemory implements LinearMemory {
   write32(a: number, v: number) { this.written.push(a, a + 3); this.inner.write32(a, v); }
 }
 
-const probe = new Instruction();
+const probe = newInstruction();
 const NONE: ReadonlySet<string> = new Set();
 
 /**

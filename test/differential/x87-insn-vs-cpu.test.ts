@@ -27,7 +27,7 @@ import { SoftCpu } from '../../packages/core-cpu/src/interp/soft-cpu.js';
 import { Mmu } from '../../packages/core-cpu/src/mmu/mmu.js';
 import { Seg } from '../../packages/core-cpu/src/state/segment-cache.js';
 import { decode } from '../../packages/core-cpu/src/decoder/decoder.js';
-import { CpuMode, Instruction } from '../../packages/core-cpu/src/decoder/instruction.js';
+import { CpuMode, Instruction, newInstruction } from '../../packages/core-cpu/src/decoder/instruction.js';
 import { X87_HANDLERS } from '../../packages/core-cpu/src/interp/handlers/x87.js';
 import { randomOperand, Rng } from '../../packages/core-cpu/test/fpu/operand-gen.js';
 import { kvmUsable } from '../support/tsemu-process.js';
@@ -380,7 +380,7 @@ describe.skipIf(!kvmUsable())('FXSAVE against the real CPU', () => {
     const sandbox = KvmUserSandbox.open();
     const soft = softMachine();
     const failures: string[] = [];
-    const insn = new Instruction();
+    const insn = newInstruction();
     const operandBytes = [0xd9, 0x83, SAVE & 0xff, SAVE >>> 8, 0, 0];
     decode({ fetch8: (a) => operandBytes[a] ?? 0x90 }, 0, CpuMode.Bits32, insn);
     const r = new Rng(0xf85a7e);

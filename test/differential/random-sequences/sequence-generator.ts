@@ -13,7 +13,7 @@
  * (`mov r64, imm64`) are marked as such in the listing but run like any other.
  */
 import { decode } from '../../../packages/core-cpu/src/decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../../../packages/core-cpu/src/decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../../../packages/core-cpu/src/decoder/instruction.js';
 import { HOST_MATCHES_UNDEFINED } from '../undefined-flags.js';
 import { OperandMethod, OperandSize, operandMethod, operandSizeCode } from '../../../packages/core-cpu/src/decoder/operands.js';
 import { ENTRY_LOCK, ENTRY_REP, ENTRY_REPE, type OpcodeEntry } from '../../../packages/core-cpu/src/decoder/opcode-types.js';
@@ -82,7 +82,7 @@ const RDX = 2;
 const RBX = 3;
 const MAX_INSTRUCTIONS = 8;
 const JMP_REL32 = OPCODE_TABLE.find((e) => e.op === 0xe9)!;
-const insn = new Instruction();
+const insn = newInstruction();
 
 interface Draw {
   entries: readonly OpcodeEntry[];

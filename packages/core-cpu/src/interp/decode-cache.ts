@@ -28,7 +28,7 @@
  * whole cache is dropped and refilled from what runs next (QEMU flushes its code buffer the
  * same way when it is full).
  */
-import { CpuMode, Instruction } from '../decoder/instruction.js';
+import { CpuMode, Instruction, newInstruction } from '../decoder/instruction.js';
 import { decode, MAX_INSTRUCTION_LENGTH, type ByteSource } from '../decoder/decoder.js';
 import { DecodeStatus } from '../decoder/instruction.js';
 import type { Handler } from './handlers/types.js';
@@ -244,7 +244,7 @@ export class DecodeCache {
         // Decoded from the same bytes for another block; it must also fit below a 16-bit wrap here.
         if (next + insn.length > src.ipLimit) break;
       } else {
-        insn = new Instruction();
+        insn = newInstruction();
         src.overran = false;
         const status = decode(src, next, mode, insn);
         src.next = -1;

@@ -18,7 +18,7 @@
 import { flatSegments, READS_FOR_WRITE, wideSegments } from './protected/segment-checks.js';
 import type { IoBus } from '@tsemu/devices/platform';
 import { decode, MAX_INSTRUCTION_LENGTH, type ByteSource } from '../decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../decoder/instruction.js';
 import { CpuRegisters } from '../state/cpu-registers.js';
 import { Seg, SegmentCache } from '../state/segment-cache.js';
 import { CpuFault, raise, Vector } from './faults.js';
@@ -97,9 +97,9 @@ export class SoftCpu {
    */
   readonly regs: CpuRegisters;
   /** Decode target when an instruction is not cacheable (no MMU, TLB miss, page crossing). */
-  readonly insn = new Instruction();
+  readonly insn = newInstruction();
   /** Scratch for re-decoding a faulting instruction (markReadForWrite). */
-  private readonly faultInsn = new Instruction();
+  private readonly faultInsn = newInstruction();
   /** Instructions retired (with `stall`, the virtual clock's source). Passes 2^31: WIDE_ZERO. */
   retired = WIDE_ZERO;
   /** Cycles PAUSE took beyond one each (spinPause, handlers/cpuid-msr.ts). */

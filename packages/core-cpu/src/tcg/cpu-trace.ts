@@ -18,7 +18,7 @@
  * and the CPU then raises the fault itself.
  */
 import { decode, type ByteSource } from '../decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../decoder/instruction.js';
 import { disassemble } from '../disasm/intel.js';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import { Seg } from '../state/segment-cache.js';
@@ -70,7 +70,7 @@ class TracedBytes implements ByteSource {
 export class CpuTracer {
   /** Lines written (instructions and events). */
   lines = 0;
-  private readonly insn = new Instruction();
+  private readonly insn = newInstruction();
   private readonly code: TracedBytes;
   private readonly range: CpuTraceRange | null;
 

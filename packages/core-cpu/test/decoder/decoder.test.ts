@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decode, MAX_INSTRUCTION_LENGTH } from '../../src/decoder/decoder.js';
-import {
-  byteRegIsHigh, cpuModeOf, CpuMode, DecodeStatus, Instruction, PREFIX_LOCK, PREFIX_REP, PREFIX_REPNE, PREFIX_REX,
-  SEG_DS, SEG_FS, SEG_GS, SEG_SS,
-} from '../../src/decoder/instruction.js';
+import { byteRegIsHigh, cpuModeOf, CpuMode, DecodeStatus, Instruction, PREFIX_LOCK, PREFIX_REP, PREFIX_REPNE, PREFIX_REX, SEG_DS, SEG_FS, SEG_GS, SEG_SS, newInstruction } from '../../src/decoder/instruction.js';
 import { dec } from './decode-helpers.js';
 
 const M16 = CpuMode.Bits16;
@@ -206,7 +203,7 @@ describe('prefix rules', () => {
       const bytes = hex.split(' ').map((b) => parseInt(b, 16));
       return { fetch8: (a: number) => { fetched.push(a); return bytes[a] ?? 0; } };
     };
-    const insn = new Instruction();
+    const insn = newInstruction();
     const fifteen = Array(11).fill('66').join(' ') + ' 81 c0 34 12';
     expect(decode(make(fifteen), 0, M32, insn)).toBe(DecodeStatus.Ok);
     expect(insn.length).toBe(MAX_INSTRUCTION_LENGTH);
@@ -223,8 +220,8 @@ describe('prefix rules', () => {
     const fault = { vector: 14 };
     // 0F 01 needs a ModRM byte, which faults.
     const src = { fetch8: (a: number) => { if (a >= 2) throw fault; return [0x0f, 0x01][a]; } };
-    expect(() => decode(src, 0, M32, new Instruction())).toThrow();
-    try { decode(src, 0, M32, new Instruction()); } catch (e) { expect(e).toBe(fault); }
+    expect(() => decode(src, 0, M32, newInstruction())).toThrow();
+    try { decode(src, 0, M32, newInstruction()); } catch (e) { expect(e).toBe(fault); }
   });
 });
 
@@ -300,7 +297,7 @@ describe('opcode selection', () => {
   });
 
   it('refills every field when an Instruction object is reused', () => {
-    const insn = new Instruction();
+    const insn = newInstruction();
     const a = [0x64, 0xf0, 0x01, 0x44, 0x24, 0x08];
     decode({ fetch8: (x: number) => a[x] }, 0, M32, insn);
     expect(insn.isMem).toBe(true);

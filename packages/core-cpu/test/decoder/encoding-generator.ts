@@ -5,7 +5,7 @@
  * test; the objdump oracle then checks it, so a wrong length shows up as a mismatch.
  */
 import { decode } from '../../src/decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../../src/decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { OPCODE_TABLE } from '../../src/decoder/opcode-table.js';
 import { OperandMethod, OperandSize } from '../../src/decoder/operands.js';
 import {
@@ -138,7 +138,7 @@ function validIn(e: OpcodeEntry, mode: CpuMode): boolean {
 /** `perEntry` encodings for every table entry valid in `mode`, laid out back to back. */
 export function generate(mode: CpuMode, perEntry: number, seed: number): Generated[] {
   const r = rng(seed);
-  const insn = new Instruction();
+  const insn = newInstruction();
   const out: Generated[] = [];
   let offset = 0;
   const emit = (bytes: number[], e: OpcodeEntry): void => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { decode } from '../../src/decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../../src/decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { disassemble } from '../../src/disasm/intel.js';
 
 function dis(mode: CpuMode, hex: string, address: number | bigint = 0): string {
   const bytes = hex.split(' ').map((b) => parseInt(b, 16));
-  const insn = new Instruction();
+  const insn = newInstruction();
   const status = decode({ fetch8: (a: number) => bytes[a] ?? 0 }, 0, mode, insn);
   expect(status).toBe(DecodeStatus.Ok);
   expect(insn.length).toBe(bytes.length);
@@ -97,7 +97,7 @@ describe('Intel-syntax disassembly (objdump -M intel conventions)', () => {
   });
 
   it('returns (bad) for an instruction that did not decode', () => {
-    const insn = new Instruction();
+    const insn = newInstruction();
     expect(decode({ fetch8: () => 0xd6 }, 0, M64, insn)).toBe(DecodeStatus.Invalid);
     expect(disassemble(insn, 0)).toBe('(bad)');
   });

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FlagOp } from '../../src/alu/lazy-flags.js';
-import { Instruction } from '../../src/decoder/instruction.js';
+import { Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { memoryLinear, readE, readG, writeE, writeG } from '../../src/interp/addressing.js';
 import { ALU_HANDLERS } from '../../src/interp/handlers/alu.js';
 import type { SoftCpu } from '../../src/interp/soft-cpu.js';
@@ -111,7 +111,7 @@ function cases(): Case[] {
 describe('specialised ALU handlers', () => {
   it('match the generic reference in registers, memory and flags for every form, size and operand kind', () => {
     const { cpu, memory } = testCpu([0xf4]);
-    const insn = new Instruction();
+    const insn = newInstruction();
     let checked = 0;
     for (const c of cases()) {
       const handler = ALU_HANDLERS[c.key];

@@ -2,7 +2,7 @@
 // with the generic size-parameterised operand helpers: same registers and memory for every
 // form, operand size and register/memory operand.
 import { describe, expect, it } from 'vitest';
-import { Instruction } from '../../src/decoder/instruction.js';
+import { Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { effectiveOffset, memoryLinear, readE, readG, signExtend, writeE, writeG } from '../../src/interp/addressing.js';
 import { DATA_HANDLERS } from '../../src/interp/handlers/data.js';
 import type { SoftCpu } from '../../src/interp/soft-cpu.js';
@@ -41,7 +41,7 @@ function rand(): number {
 describe('specialised data-movement handlers', () => {
   it('match the generic reference in registers and memory for every form, size and operand kind', () => {
     const { cpu, memory } = testCpu([0xf4]);
-    const insn = new Instruction();
+    const insn = newInstruction();
     for (const [key, sizes, ref, memOnly] of CASES) {
       const handler = DATA_HANDLERS[key];
       for (const size of sizes) {

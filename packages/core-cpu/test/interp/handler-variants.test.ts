@@ -5,7 +5,7 @@
 // bytes, in 32-bit and 64-bit mode (REX.B/REX.R reach r8-r15; REX.W picks no variant).
 import { describe, expect, it } from 'vitest';
 import { decode } from '../../src/decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../../src/decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { OPCODE_TABLE } from '../../src/decoder/opcode-table.js';
 import { CpuFault } from '../../src/interp/faults.js';
 import { DISPATCH } from '../../src/interp/handlers/index.js';
@@ -63,7 +63,7 @@ function outcome(cpu: SoftCpu, read: (a: number) => number, fault: number): Outc
 describe('run-loop handler variants', () => {
   it('leave registers, flags, memory and faults as the general handler does, for every size and kind', () => {
     const { cpu, memory } = testCpu([0xf4], { flat32: true });
-    const insn = new Instruction();
+    const insn = newInstruction();
     let bytes: number[] = [];
     const src = { fetch8: (a: number) => bytes[a] ?? 0x90 };
     const picked = new Set<string>();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
 import { AF, CF, OF, PF, SF, ZF } from '../../src/alu/lazy-flags.js';
-import { Instruction } from '../../src/decoder/instruction.js';
+import { Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { MULDIV_HANDLERS, mulHighS32, mulHighU32 } from '../../src/interp/handlers/muldiv.js';
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
 import { SoftCpu } from '../../src/interp/soft-cpu.js';
@@ -142,7 +142,7 @@ describe('MUL and IMUL', () => {
 
   it('multiplies at 64-bit operand size into RDX:RAX (details in muldiv64.test.ts)', () => {
     const cpu = shared;
-    const insn = new Instruction();
+    const insn = newInstruction();
     insn.opSize = 8; // mul rax (rm = 0, a register)
     cpu.regs.gpr.set64(0, 0x100000000n);
     MULDIV_HANDLERS.mul_Ev(cpu, insn);

@@ -4,7 +4,7 @@
 // and the decoding mode kept across instructions, re-read after one that changes it.
 import { createPortBus, createSharedRamBacking, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
 import { describe, expect, it } from 'vitest';
-import { Instruction } from '../../src/decoder/instruction.js';
+import { Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { ALU_FORM_VARIANTS } from '../../src/generated/alu-forms.js';
 import { ALU_HANDLERS } from '../../src/interp/handlers/alu.js';
 import { DATA_HANDLERS, LEA_VARIANTS, MOV_VARIANTS } from '../../src/interp/handlers/data.js';
@@ -32,7 +32,7 @@ function value(): number {
 describe('handler variants fixed to one operand size and kind', () => {
   it('leave registers, memory and flags exactly as the general handler does', () => {
     const { cpu, memory } = testCpu([0xf4]);
-    const insn = new Instruction();
+    const insn = newInstruction();
     const tables = [
       ...Object.entries(ALU_FORM_VARIANTS).map(([key, v]) => ({ key, v, general: ALU_HANDLERS[key] })),
       ...Object.entries(MOV_VARIANTS).map(([key, v]) => ({ key, v, general: DATA_HANDLERS[key] })),
@@ -79,7 +79,7 @@ describe('handler variants fixed to one operand size and kind', () => {
 
   it('compute LEA exactly as the general handler does, at every address size it sees', () => {
     const { cpu } = testCpu([0xf4]);
-    const insn = new Instruction();
+    const insn = newInstruction();
     for (let n = 0; n < 400; n++) {
       insn.opSize = 4;
       insn.isMem = true;

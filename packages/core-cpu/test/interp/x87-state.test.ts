@@ -5,7 +5,7 @@
 // #GP, #UD with CR0.EM, #NM with CR0.TS, and FXSAVE64's 64-bit pointers.
 import { describe, expect, it } from 'vitest';
 import { decode } from '../../src/decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../../src/decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { Float80 } from '../../src/fpu/float80.js';
 import { FCW_RESET, FpuState, fpuStateSchema, TAG_EMPTY, TAG_SPECIAL, TAG_VALID, TAG_ZERO } from '../../src/fpu/fpu-state.js';
 import { FCW_DEFAULT } from '../../src/fpu/round.js';
@@ -166,7 +166,7 @@ describe('FNSAVE / FRSTOR in real mode (94-byte image)', () => {
 
 /** Decodes `bytes` (a memory-form instruction) and runs the FXSAVE or FXRSTOR handler with it. */
 function fx(cpu: SoftCpu, which: 'fxsave_M' | 'fxrstor_M', bytes: number[], mode: CpuMode = CpuMode.Bits32): number {
-  const insn = new Instruction();
+  const insn = newInstruction();
   expect(decode({ fetch8: (a) => bytes[a] ?? 0x90 }, 0, mode, insn)).toBe(DecodeStatus.Ok);
   try {
     X87_HANDLERS[which](cpu, insn);

@@ -13,7 +13,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPortBus, createSharedRamBacking, flatSegment32, GuestMemory, resetCpuState } from '@tsemu/devices/platform';
 import { decode } from '../../src/decoder/decoder.js';
-import { CpuMode, DecodeStatus, Instruction } from '../../src/decoder/instruction.js';
+import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../../src/decoder/instruction.js';
 import { CONDITIONS } from '../../src/decoder/opcode-table-1byte.js';
 import { disassemble } from '../../src/disasm/intel.js';
 import { PagedLinearMemory } from '../../src/interp/paged-memory.js';
@@ -246,7 +246,7 @@ function differences(a: Outcome, b: Outcome): string[] {
 /** The program as bytes and Intel syntax, one instruction a line. */
 function listing(items: readonly Item[]): string {
   const bytes = assemble(items, CODE);
-  const insn = new Instruction();
+  const insn = newInstruction();
   const lines: string[] = [];
   for (let off = 0; off < bytes.length;) {
     const status = decode({ fetch8: (a) => bytes[a - CODE] ?? 0 }, CODE + off, CpuMode.Bits32, insn);
