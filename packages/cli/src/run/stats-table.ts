@@ -71,6 +71,7 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
     rows.push(['JIT entries through a link (chained)', String(s.jit.chained)]);
     rows.push(['JIT WebAssembly steps inside (chained)', String(s.jit.wasmChained)]);
     rows.push(['JIT WebAssembly memory accesses through the host (slow path)', String(s.jit.slowAccesses)]);
+    rows.push(['JIT WebAssembly TSC reads through the host (RDTSC, RDTSCP)', String(s.jit.hostTimeStamps)]);
     rows.push(['JIT WebAssembly translations made again with host calls (slow exits)', String(s.jit.slowHeavy)]);
     rows.push(['JIT WebAssembly instructions run through their interpreter handler', String(s.jit.handlerCalls)]);
     rows.push(['JIT instructions retired in translations', `${s.jit.retired} (${s.instructions > 0 ? ((100 * s.jit.retired) / s.instructions).toFixed(1) : '0.0'}%)`]);

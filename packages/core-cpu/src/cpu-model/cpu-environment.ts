@@ -22,6 +22,11 @@ export interface CpuEnvironmentConfig extends CpuModelConfig {
   model?: CpuModel;
   /** The TSC source; default: the CPU's cycles (retired instructions, PAUSE's extra cycles added). */
   tsc?: TscSource;
+  /**
+   * The given source counts the CPU's cycles, 2^tscCycleShift per cycle (MsrFile.tscCycleShift);
+   * absent: it does not (with the default source, 0).
+   */
+  tscCycleShift?: number;
   /** Told when the guest writes IA32_APIC_BASE, so the machine can move the local APIC's page. */
   onApicBaseWrite?: (lo: number, hi: number) => void;
 }
@@ -44,6 +49,7 @@ const ENVIRONMENTS = new WeakMap<CpuCore, CpuEnvironment>();
 export function attachCpuEnvironment(cpu: CpuCore, config: CpuEnvironmentConfig = {}): CpuEnvironment {
   const model = config.model ?? createCpuModel(config);
   const env = new CpuEnvironment(model, cpu.regs, config.tsc ?? (() => cpu.cycles), config.onApicBaseWrite ?? null);
+  env.msrs.tscCycleShift = config.tsc === undefined ? 0 : config.tscCycleShift ?? -1;
   ENVIRONMENTS.set(cpu, env);
   if (cpu === lastCpu) lastEnvironment = env;
   return env;

@@ -112,6 +112,12 @@ export class MsrFile implements Persistable<MsrFileState> {
   tscAux = 0;
   /** Guest TSC = source() + tscOffset. */
   private tscOffset = 0;
+  /**
+   * When the source counts the CPU's cycles (retired instructions and stall cycles), each cycle
+   * adding 2^tscCycleShift: translated code then reads the TSC from a base without a host call
+   * (jit/wasm/runtime.ts). -1 when it does not (host time).
+   */
+  tscCycleShift = -1;
   /** Counted, not thrown: RDMSR/WRMSR of MSRs this model does not have (for traces). */
   unknownAccesses = 0;
 
@@ -129,10 +135,11 @@ export class MsrFile implements Persistable<MsrFileState> {
     return this.tscSource() + this.tscOffset;
   }
 
-  /** Replaces the TSC source, keeping the guest-visible count continuous. */
-  setTscSource(source: TscSource): void {
+  /** Replaces the TSC source, keeping the guest-visible count continuous (see tscCycleShift for `cycleShift`). */
+  setTscSource(source: TscSource, cycleShift = -1): void {
     const now = this.tsc();
     this.tscSource = source;
+    this.tscCycleShift = cycleShift;
     this.setTsc(now);
   }
 

@@ -143,6 +143,12 @@ export interface JitCounters {
    * made with host calls (slowHeavy).
    */
   slowAccesses: number;
+  /**
+   * RDTSC and RDTSCP in WebAssembly translations that asked the host: the first in a call, and
+   * each after a host call that may move the clock (runtime.ts's timeStampBase); the others
+   * read the TSC from the base the host left.
+   */
+  hostTimeStamps: number;
   /** WebAssembly translations dropped for leaving through slow exits too often, then made with host calls. */
   slowHeavy: number;
   /**
@@ -168,7 +174,7 @@ export class Jit {
   readonly maxRegionBlocks: number;
   readonly backend: JitBackend;
   // The counts that pass 2^31 in a long run start as doubles (WIDE_ZERO).
-  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, slowAccesses: 0, slowHeavy: 0, handlerCalls: 0, failures: 0, stale: 0 };
+  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, slowAccesses: 0, hostTimeStamps: 0, slowHeavy: 0, handlerCalls: 0, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 

@@ -151,6 +151,8 @@ export class TcgAccelerator implements Accelerator {
       apic: apic !== null,
       onApicBaseWrite: apic === null ? undefined : (lo, hi) => apic.setApicBase((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)),
       tsc: clock === null ? undefined : () => Math.floor(clock.nowNs()),
+      // The virtual clock counts the CPU's cycles (bindCounter above), 2^shift ns each; host time does not.
+      tscCycleShift: this.virtualClock?.shift,
     });
     this.tracer = options.cpuTrace ? new CpuTracer(this.cpu, options.cpuTrace) : null;
     this.vcpus = [new TcgVcpu(this)];

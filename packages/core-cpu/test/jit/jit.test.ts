@@ -14,6 +14,7 @@ import type { Handler } from '../../src/interp/handlers/types.js';
 import type { CompiledBlock } from '../../src/jit/block-compiler.js';
 import { PAUSE_CYCLES, PORT_ACCESS_CYCLES } from '../../src/interp/handlers/stall-cycles.js';
 import { syncPrivilege } from '../../src/interp/protected/privilege.js';
+import { attachCpuEnvironment } from '../../src/cpu-model/cpu-environment.js';
 
 /** ECX counts 100 down while EAX sums it (5050), then HLT: the block from 0x1005 loops on itself. */
 const COUNT_DOWN = [
@@ -822,11 +823,13 @@ describe('JIT', () => {
       0x11, 0xd5, //                   adc ebp, edx
       0xf3, 0x90, //                   pause
       0x4b, //                         dec ebx
-      0x75, 0xed, //                   jne 0x1005
+      0x75, 0xee, //                   jne 0x1005
       0xf4,
     ];
     for (const backend of ['js', 'wasm'] as const) {
       const { interp, jit } = both(code, false, 1_000_000, backend);
+      // All 100 passes, to the HLT after the loop.
+      expect([interp.cpu.halted, interp.cpu.regs.rip, interp.cpu.regs.gpr.r32[3], interp.cpu.retired]).toEqual([true, 0x1018, 0, 2 + 100 * 9]);
       expect(jit.cpu.jit!.counters.entries).toBeGreaterThan(0);
       // The WebAssembly backend writes all three itself: the loop is one WebAssembly
       // translation (only the final HLT's block is JavaScript).
@@ -839,6 +842,37 @@ describe('JIT', () => {
       expect(Array.from(jit.cpu.regs.gpr.r32)).toEqual(Array.from(interp.cpu.regs.gpr.r32));
       // The sums differ from run to run of the loop only if the TSC advanced with the count.
       expect(interp.cpu.regs.gpr.r32[6]).not.toBe(0);
+      // 200 reads in the translation, all but the first of its call without the host (the TSC
+      // source counts cycles; PAUSE moves the base on).
+      if (backend === 'wasm') expect(jit.cpu.jit!.counters.hostTimeStamps).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('reads the TSC without the host from a source of 4 per cycle above 2^32, and through it from one not tied to cycles', () => {
+    // The spin loop above, from a TSC 60 below 2^33: the low half wraps within the loop.
+    const code = [
+      0xbb, 0x64, 0x00, 0x00, 0x00, 0x0f, 0x31, 0x01, 0xc6, 0x0f, 0x01, 0xf9, 0x01, 0xc7, 0x01, 0xcd,
+      0x11, 0xd5, 0xf3, 0x90, 0x4b, 0x75, 0xee, 0xf4,
+    ];
+    const run = (threshold: number | null, cycleShift: number | undefined) => {
+      const m = machine(code, threshold, false, null, 'wasm');
+      const source = cycleShift === undefined ? () => 2 ** 33 - 60 + Math.floor(m.cpu.cycles / 3) * 12 : () => 2 ** 33 - 60 + m.cpu.cycles * 4;
+      attachCpuEnvironment(m.cpu, { tsc: source, tscCycleShift: cycleShift });
+      m.cpu.run(1_000_000);
+      expect([m.cpu.halted, m.cpu.regs.rip, m.cpu.retired]).toEqual([true, 0x1018, 2 + 100 * 9]);
+      return m.cpu;
+    };
+    for (const cycleShift of [2, undefined]) {
+      const interp = run(null, cycleShift);
+      const jit = run(0, cycleShift);
+      expect(jit.decodeCache!.lookup(0x1005, 32)!.compiled!.wasm).toBe(true);
+      expect(jit.retired).toBe(interp.retired);
+      expect(Array.from(jit.regs.gpr.r32)).toEqual(Array.from(interp.regs.gpr.r32));
+      // EDX, the high half: 1 at the first read, 2 after the wrap.
+      expect(interp.regs.gpr.r32[2]).toBe(2);
+      const hostReads = jit.jit!.counters.hostTimeStamps;
+      if (cycleShift === undefined) expect(hostReads).toBe(200);
+      else expect(hostReads).toBeLessThanOrEqual(2);
     }
   });
 
@@ -894,7 +928,7 @@ describe('JIT', () => {
   it('counts each port access (IN, OUT, every INS/OUTS element) as PORT_ACCESS_CYCLES of the TSC, interpreted and translated', () => {
     // rdtsc; mov esi, eax; <accesses>; rdtsc; sub eax, esi; hlt (EDI=0x3000 for INS, ESI is
     // the TSC, so OUTSB reads from wherever it points: only the count matters)
-    const run = (accesses: number[]) => both([0xbf, 0x00, 0x30, 0x00, 0x00, 0x0f, 0x31, 0x89, 0xc6, ...accesses, 0x0f, 0x31, 0x29, 0xf0, 0xf4]);
+    const run = (accesses: number[], backend: JitBackend) => both([0xbf, 0x00, 0x30, 0x00, 0x00, 0x0f, 0x31, 0x89, 0xc6, ...accesses, 0x0f, 0x31, 0x29, 0xf0, 0xf4], false, 1_000_000, backend);
     const cases: [string, number[], number, number][] = [
       ['nop', [0x90], 1, 0],
       ['in al, 0x61', [0xe4, 0x61], 1, 1],
@@ -902,8 +936,8 @@ describe('JIT', () => {
       ['in eax, dx; out dx, al', [0xed, 0xee], 2, 2],
       ['mov ecx, 3; rep insb', [0xb9, 0x03, 0x00, 0x00, 0x00, 0xf3, 0x6c], 2, 3],
     ];
-    for (const [what, bytes, instructions, accesses] of cases) {
-      const r = run(bytes);
+    for (const [what, bytes, instructions, accesses] of cases) for (const backend of ['js', 'wasm'] as const) {
+      const r = run(bytes, backend);
       const expected = 2 + instructions + accesses * (PORT_ACCESS_CYCLES - 1);
       expect([what, r.interp.cpu.regs.gpr.r32[0]]).toEqual([what, expected]);
       expect([what, r.jit.cpu.regs.gpr.r32[0]]).toEqual([what, expected]);

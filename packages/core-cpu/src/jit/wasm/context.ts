@@ -22,7 +22,7 @@ import { keyParts } from '../key-parts.js';
 import type { AccessMasks } from '../../mmu/mmu.js';
 import { MEMORY_FLAGS, type StaticFlags } from '../flag-state.js';
 import { Code, L, LIKELY, UNLIKELY } from './code.js';
-import { Op, uleb } from './encoder.js';
+import { Op, sleb, uleb } from './encoder.js';
 import { IMPORT } from './imports.js';
 
 /**
@@ -74,8 +74,19 @@ export const STATUS = {
    * access its fast path does not take: context.ts's slowExit); the wrapper runs it and clears this.
    */
   slowExit: 29,
+  /**
+   * 30-31: the guest TSC at count 0 of this call (an i64, 8-byte aligned), valid while tscOk
+   * is set: RDTSC at count n (STATUS.chainBase plus the translation's own) reads tscBase +
+   * (n << tscShift) without a host call. The host sets them at its time-stamp reads and after
+   * PAUSE when the TSC source is tied to the CPU's cycles (MsrFile.tscCycleShift); bit 0 of
+   * tscOk allows RDTSC, bit 1 RDTSCP too. Cleared at every entry and by the host calls that may
+   * reach a device (slow paths, handlers).
+   */
+  tscBase: 30,
+  tscOk: 32,
+  tscShift: 33,
   /** Slots in all. */
-  size: 30,
+  size: 34,
 } as const;
 
 
@@ -693,10 +704,24 @@ export class WasmContext {
    */
   timeStamp(withAux: boolean): void {
     const c = this.code;
-    c.i32(withAux ? 1 : 0);
-    this.countAndIndex();
-    c.call(IMPORT.timeStamp).set(L.v);
-    this.afterSlowPath();
+    const status = (slot: number): number => this.statusOffset + 4 * slot;
+    // Without a host call while the host's last read in this call holds (STATUS.tscBase): a
+    // delay loop's RDTSC after the first, PAUSE keeping the base up to date.
+    c.i32(0).mem(Op.i32Load, 2, status(STATUS.tscOk)).i32(withAux ? 2 : 1).op(Op.i32And);
+    c.if(() => {
+      c.i32(0).mem(Op.i64Load, 3, status(STATUS.tscBase));
+      c.i32(0).mem(Op.i32Load, 2, status(STATUS.chainBase)).get(L.k0).op(Op.i32Add).i32(this.local).op(Op.i32Add).op(Op.i64ExtendI32U);
+      c.i32(0).mem(Op.i32Load, 2, status(STATUS.tscShift)).op(Op.i64ExtendI32U).op(Op.i64Shl, Op.i64Add).set(L.p);
+      c.get(L.p).op(Op.i32WrapI64).set(L.v);
+      c.i32(0).get(L.p).op(Op.i64Const);
+      sleb(32, c);
+      c.op(Op.i64ShrU, Op.i32WrapI64).mem(Op.i32Store, 2, status(STATUS.tscHi));
+    }, () => {
+      c.i32(withAux ? 1 : 0);
+      this.countAndIndex();
+      c.call(IMPORT.timeStamp).set(L.v);
+      this.afterSlowPath();
+    }, LIKELY);
     this.setReg(0, 4, () => c.get(L.v));
     this.setReg(2, 4, () => c.i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.tscHi));
     if (withAux) this.setReg(1, 4, () => c.i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.tscAux));

@@ -13,6 +13,8 @@ import { materializeRecord } from '../flag-state.js';
 import { segmentLinear } from '../../interp/addressing.js';
 import { condition } from '../../interp/handlers/control.js';
 import { spinPause, timeStamp, timeStampAux } from '../../interp/handlers/cpuid-msr.js';
+import { PAUSE_CYCLES } from '../../interp/handlers/stall-cycles.js';
+import { cpuEnvironmentOf } from '../../cpu-model/cpu-environment.js';
 import { PUSHF_MASK } from '../../interp/handlers/stack-ops.js';
 import { raise, Vector } from '../../interp/faults.js';
 import { setCarryOnly, setRotateFlags } from '../../interp/handlers/shift.js';
@@ -208,12 +210,28 @@ export class WasmRuntime {
       cpu.retired = this.base + st[STATUS.chainBase] + k;
       return cpu;
     };
+    // `t`, the TSC at instruction `k`, as the base translations read it from until a host call
+    // that may move the clock otherwise (STATUS.tscBase): when the source counts the CPU's
+    // cycles, each instruction after adds 2^shift. An Int32Array store keeps the low 32 bits.
+    const timeStampBase = (cpu: SoftCpu, k: number, t: number): void => {
+      const env = cpuEnvironmentOf(cpu);
+      const shift = env.msrs.tscCycleShift;
+      if (shift < 0) return;
+      const base = t - (st[STATUS.chainBase] + k) * 2 ** shift;
+      st[STATUS.tscBase] = base;
+      st[STATUS.tscBase + 1] = Math.floor(base / 4294967296);
+      st[STATUS.tscShift] = shift;
+      st[STATUS.tscAux] = env.msrs.tscAux;
+      st[STATUS.tscOk] = env.model.rdtscp ? 3 : 1;
+    };
     // A slow path: the count first (devices read time from it), the address the general way
     // (the limit check of a flat segment), the access, then whether work is pending. A fault
     // is kept for the wrapper, which rethrows it once the translation has left.
     const read = (size: 1 | 2 | 4) => (lin: number, seg: number, k: number, j: number): number => {
       const cpu = cpuAt(k);
       cpu.jit!.counters.slowAccesses++;
+      // What a device does on the clock or the TSC is its own: the next RDTSC asks the host.
+      st[STATUS.tscOk] = 0;
       try {
         const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
         const v = size === 1 ? cpu.mem.read8(at) : size === 2 ? cpu.mem.read16(at) : cpu.mem.read32(at);
@@ -227,6 +245,8 @@ export class WasmRuntime {
     const write = (size: 1 | 2 | 4) => (lin: number, v: number, seg: number, k: number, j: number): void => {
       const cpu = cpuAt(k);
       cpu.jit!.counters.slowAccesses++;
+      // What a device does on the clock or the TSC is its own: the next RDTSC asks the host.
+      st[STATUS.tscOk] = 0;
       try {
         const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
         if (size === 1) cpu.mem.write8(at, v & 255);
@@ -257,12 +277,15 @@ export class WasmRuntime {
         },
         tsc: (withAux: number, k: number, j: number): number => {
           const cpu = cpuAt(k);
+          cpu.jit!.counters.hostTimeStamps++;
           try {
             // RDTSCP's #UD comes first, as in the handler.
             const aux = withAux !== 0 ? timeStampAux(cpu) : 0;
             const t = timeStamp(cpu);
             st[STATUS.tscHi] = Math.floor(t / 4294967296) | 0;
             st[STATUS.tscAux] = aux | 0;
+            // Allowed at this privilege level: the next reads in this call may go without the host.
+            timeStampBase(cpu, k, t);
             return t | 0;
           } catch (e) {
             this.faulted(e, k, j);
@@ -272,6 +295,13 @@ export class WasmRuntime {
         pau: (k: number, _j: number): void => {
           const cpu = cpuAt(k);
           spinPause(cpu);
+          // Its stall cycles moved the TSC on: a base the translation reads from moves with them
+          // (an add with carry: reading the source again here cost 4 times the call).
+          if (st[STATUS.tscOk] !== 0) {
+            const lo = (st[STATUS.tscBase] >>> 0) + (PAUSE_CYCLES - 1) * 2 ** st[STATUS.tscShift];
+            st[STATUS.tscBase] = lo;
+            st[STATUS.tscBase + 1] += Math.floor(lo / 4294967296);
+          }
           st[STATUS.events] = cpu.pendingEvents !== 0 ? 1 : 0;
         },
         // Translations are never virtual-8086 code (where PUSHF may fault).
@@ -290,6 +320,8 @@ export class WasmRuntime {
         hnd: (next: number, k: number, j: number): number => {
           const cpu = cpuAt(k);
           const insn = this.insnsBySlot[st[STATUS.slot]][j];
+          // A string instruction may reach a device (MMIO): whatever moves the clock, the next RDTSC asks the host.
+          st[STATUS.tscOk] = 0;
           cpu.regs.rip = next;
           cpu.jit!.counters.handlerCalls++;
           try {
@@ -395,6 +427,7 @@ export class WasmRuntime {
     st[STATUS.events] = 0;
     st[STATUS.chained] = 0;
     st[STATUS.entry] = entryCase;
+    st[STATUS.tscOk] = 0;
     const jc = this.jumpCache;
     const e = jumpIndex(rip);
     jc[e] = rip;
