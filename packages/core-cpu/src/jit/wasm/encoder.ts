@@ -35,6 +35,7 @@ export const Op = {
   i32Load16S: 0x2e,
   i32Load16U: 0x2f,
   i32Store: 0x36,
+  i64Store: 0x37,
   i32Store8: 0x3a,
   i32Store16: 0x3b,
   i32Const: 0x41,

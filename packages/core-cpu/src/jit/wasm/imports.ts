@@ -27,8 +27,6 @@ export const IMPORT_TYPES: { name: string; type: FunctionType }[] = [
   // timeStamp(with TSC_AUX, count before, instruction index) -> TSC bits 31:0 (31:63 and the
   // aux value into the status area)
   { name: 'tsc', type: fn(3, 1) },
-  // pause(count before, instruction index)
-  { name: 'pau', type: fn(2, 0) },
   // eflags() -> EFLAGS as PUSHF pushes it (from LazyFlags: materialize first)
   { name: 'efl', type: fn(0, 1) },
   // handler(next IP, count before, instruction index) -> RIP after it (handler-calls.ts)
@@ -52,7 +50,6 @@ export const IMPORT = {
   carry: index('cf'),
   rotateFlags: index('rot'),
   timeStamp: index('tsc'),
-  pause: index('pau'),
   eflags: index('efl'),
   handler: index('hnd'),
   divideError: index('de'),

@@ -12,8 +12,8 @@
 import { materializeRecord } from '../flag-state.js';
 import { segmentLinear } from '../../interp/addressing.js';
 import { condition } from '../../interp/handlers/control.js';
-import { spinPause, timeStamp, timeStampAux } from '../../interp/handlers/cpuid-msr.js';
-import { PAUSE_CYCLES } from '../../interp/handlers/stall-cycles.js';
+import { timeStamp, timeStampAux } from '../../interp/handlers/cpuid-msr.js';
+import { EVENT_STOP } from '../../interp/debug-traps.js';
 import { cpuEnvironmentOf } from '../../cpu-model/cpu-environment.js';
 import { PUSHF_MASK } from '../../interp/handlers/stack-ops.js';
 import { raise, Vector } from '../../interp/faults.js';
@@ -44,6 +44,23 @@ type DispatchFn = (slot: number, budget: number) => number;
  */
 const SLOW_EXIT_LIMIT = 64;
 const SLOW_EXIT_SPACING = 4096;
+
+/** The most STATUS.stallRoom says (a burst with no deadline has Infinity). */
+const STALL_ROOM_MAX = 2 ** 30;
+
+/**
+ * PAUSE's stall cycles that translations counted in the status area (STATUS.stallPending) onto
+ * the CPU's, before the host reads the clock: what the interpreter's PAUSE does at once
+ * (stall-cycles.ts's addStall), the end of the burst's time included.
+ */
+function settleStall(cpu: SoftCpu, st: Int32Array): void {
+  const pending = st[STATUS.stallPending];
+  if (pending === 0) return;
+  st[STATUS.stallPending] = 0;
+  st[STATUS.stallRoom] -= pending;
+  cpu.stall += pending;
+  if (cpu.timeUp()) cpu.pendingEvents |= EVENT_STOP;
+}
 
 /** Type indices of every module here: the host functions' (imports.ts) first. */
 const TRANSLATION_TYPE = IMPORT_TYPES.length;
@@ -208,6 +225,7 @@ export class WasmRuntime {
     const cpuAt = (k: number): SoftCpu => {
       const cpu = this.cpu!;
       cpu.retired = this.base + st[STATUS.chainBase] + k;
+      settleStall(cpu, st);
       return cpu;
     };
     // `t`, the TSC at instruction `k`, as the base translations read it from until a host call
@@ -291,18 +309,6 @@ export class WasmRuntime {
             this.faulted(e, k, j);
             return 0;
           }
-        },
-        pau: (k: number, _j: number): void => {
-          const cpu = cpuAt(k);
-          spinPause(cpu);
-          // Its stall cycles moved the TSC on: a base the translation reads from moves with them
-          // (an add with carry: reading the source again here cost 4 times the call).
-          if (st[STATUS.tscOk] !== 0) {
-            const lo = (st[STATUS.tscBase] >>> 0) + (PAUSE_CYCLES - 1) * 2 ** st[STATUS.tscShift];
-            st[STATUS.tscBase] = lo;
-            st[STATUS.tscBase + 1] += Math.floor(lo / 4294967296);
-          }
-          st[STATUS.events] = cpu.pendingEvents !== 0 ? 1 : 0;
         },
         // Translations are never virtual-8086 code (where PUSHF may fault).
         efl: (): number => this.cpu!.regs.flags.get() & PUSHF_MASK,
@@ -428,6 +434,9 @@ export class WasmRuntime {
     st[STATUS.chained] = 0;
     st[STATUS.entry] = entryCase;
     st[STATUS.tscOk] = 0;
+    st[STATUS.stallPending] = 0;
+    const room = cpu.stallStop - cpu.cycles;
+    st[STATUS.stallRoom] = room < STALL_ROOM_MAX ? room : STALL_ROOM_MAX;
     const jc = this.jumpCache;
     const e = jumpIndex(rip);
     jc[e] = rip;
@@ -478,6 +487,7 @@ export class WasmRuntime {
         materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
         cpu.jitFaultIp = rt.ipsBySlot[st[STATUS.slot]][st[STATUS.j]];
         cpu.retired = base + st[STATUS.chainBase] + st[STATUS.k];
+        settleStall(cpu, st);
         st[STATUS.fault] = 0;
         const e = rt.fault;
         rt.fault = null;
@@ -488,6 +498,7 @@ export class WasmRuntime {
       materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
       cpu.regs.rip = st[STATUS.rip];
       cpu.retired = base + n;
+      settleStall(cpu, st);
       return slowExit ? n + rt.runSlowExit(cpu) : n;
     };
     // Every entry's function holds `run`, so the slot is freed only once none is left.
