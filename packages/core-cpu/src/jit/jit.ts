@@ -145,8 +145,8 @@ export interface JitCounters {
   slowAccesses: number;
   /**
    * RDTSC and RDTSCP in WebAssembly translations that asked the host: the first in a call, and
-   * each after a host call that may move the clock (runtime.ts's timeStampBase); the others
-   * read the TSC from the base the host left.
+   * each after another host call (runtime.ts's cpuAt and timeStampBase); the others read the
+   * TSC from the base the host left.
    */
   hostTimeStamps: number;
   /** WebAssembly translations dropped for leaving through slow exits too often, then made with host calls. */

@@ -8,6 +8,7 @@
 import type { ExitStatRow } from '@tsemu/devices/platform';
 import type { SoftCpu } from '../interp/soft-cpu.js';
 import type { Mmu } from '../mmu/mmu.js';
+import type { JitCounters } from '../jit/jit.js';
 import type { CpuTracer } from './cpu-trace.js';
 import type { VirtualClock } from './virtual-clock.js';
 
@@ -38,7 +39,7 @@ export interface TcgStats extends TcgCounters {
   timersFired: number | null;
   decodeCache: { blocks: number; decoded: number; invalidations: number; flushes: number } | null;
   /** The JIT's counters (jit/jit.ts); null with --jit=off. */
-  jit: { compiled: number; wasm: number; instructions: number; inlined: number; direct: number; entries: number; chained: number; wasmChained: number; retired: number; compileNs: number; sharedEntries: number; slowAccesses: number; hostTimeStamps: number; slowHeavy: number; handlerCalls: number; failures: number; stale: number } | null;
+  jit: JitCounters | null;
   tlb: { fills: number; flushes: number; globalFlushes: number; invlpgs: number; overflows: number };
   mmu: { walks: number; pageFaults: number; mmioReads: number; mmioWrites: number; codeWrites: number };
   traceLines: number | null;

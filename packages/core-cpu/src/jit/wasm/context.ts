@@ -78,10 +78,10 @@ export const STATUS = {
   /**
    * 30-31: the guest TSC at count 0 of this call (an i64, 8-byte aligned), valid while tscOk
    * is set: RDTSC at count n (STATUS.chainBase plus the translation's own) reads tscBase +
-   * (n << tscShift) without a host call. The host sets them at its time-stamp reads and after
-   * PAUSE when the TSC source is tied to the CPU's cycles (MsrFile.tscCycleShift); bit 0 of
-   * tscOk allows RDTSC, bit 1 RDTSCP too. Cleared at every entry and by the host calls that may
-   * reach a device (slow paths, handlers).
+   * (n << tscShift) without a host call. The host sets them at its time-stamp reads when the
+   * TSC source is tied to the CPU's cycles (MsrFile.tscCycleShift), PAUSE moves the base on by
+   * its stall; bit 0 of tscOk allows RDTSC, bit 1 RDTSCP too. Cleared at every entry and by
+   * every other host call that gets the count (runtime.ts's cpuAt: a device may move the clock).
    */
   tscBase: 30,
   tscOk: 32,
@@ -472,6 +472,16 @@ export class WasmContext {
     this.code.get(L.k0).i32(this.local).op(Op.i32Add).i32(this.j);
   }
 
+  /** Pushes the instructions retired before this one in the whole call (the dispatcher's chainBase on). */
+  private callCount(): void {
+    this.code.i32(0).mem(Op.i32Load, 2, this.status(STATUS.chainBase)).get(L.k0).op(Op.i32Add).i32(this.local).op(Op.i32Add);
+  }
+
+  /** The address of a status-area slot (STATUS). */
+  private status(slot: number): number {
+    return this.statusOffset + 4 * slot;
+  }
+
   /**
    * After a slow path's call: if it faulted, leave through the fault exit (the locals still
    * hold the state before this instruction, which that exit stores). Work it left pending is in
@@ -479,7 +489,7 @@ export class WasmContext {
    */
   private afterSlowPath(): void {
     const c = this.code;
-    c.i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.fault);
+    c.i32(0).mem(Op.i32Load, 2, this.status(STATUS.fault));
     c.op(Op.brIf);
     uleb(this.faultDepth, c);
   }
@@ -668,10 +678,10 @@ export class WasmContext {
    */
   private slowExit(): void {
     const c = this.code;
-    c.i32(0).i32(this.j).mem(Op.i32Store, 2, this.statusOffset + 4 * STATUS.j);
-    c.i32(0).i32(1).mem(Op.i32Store, 2, this.statusOffset + 4 * STATUS.slowExit);
+    c.i32(0).i32(this.j).mem(Op.i32Store, 2, this.status(STATUS.j));
+    c.i32(0).i32(1).mem(Op.i32Store, 2, this.status(STATUS.slowExit));
     // The dispatcher goes no further: the instruction is the host's to run first.
-    c.i32(0).i32(1).mem(Op.i32Store, 2, this.statusOffset + 4 * STATUS.events);
+    c.i32(0).i32(1).mem(Op.i32Store, 2, this.status(STATUS.events));
     this.exit(() => c.get(L.k0).i32(this.local).op(Op.i32Add), () => c.i32(this.ip));
   }
 
@@ -713,18 +723,18 @@ export class WasmContext {
    */
   timeStamp(withAux: boolean): void {
     const c = this.code;
-    const status = (slot: number): number => this.statusOffset + 4 * slot;
     // Without a host call while the host's last read in this call holds (STATUS.tscBase): a
     // delay loop's RDTSC after the first, PAUSE keeping the base up to date.
-    c.i32(0).mem(Op.i32Load, 2, status(STATUS.tscOk)).i32(withAux ? 2 : 1).op(Op.i32And);
+    c.i32(0).mem(Op.i32Load, 2, this.status(STATUS.tscOk)).i32(withAux ? 2 : 1).op(Op.i32And);
     c.if(() => {
-      c.i32(0).mem(Op.i64Load, 3, status(STATUS.tscBase));
-      c.i32(0).mem(Op.i32Load, 2, status(STATUS.chainBase)).get(L.k0).op(Op.i32Add).i32(this.local).op(Op.i32Add).op(Op.i64ExtendI32U);
-      c.i32(0).mem(Op.i32Load, 2, status(STATUS.tscShift)).op(Op.i64ExtendI32U).op(Op.i64Shl, Op.i64Add).set(L.p);
+      c.i32(0).mem(Op.i64Load, 3, this.status(STATUS.tscBase));
+      this.callCount();
+      c.op(Op.i64ExtendI32U);
+      c.i32(0).mem(Op.i32Load, 2, this.status(STATUS.tscShift)).op(Op.i64ExtendI32U).op(Op.i64Shl, Op.i64Add).set(L.p);
       c.get(L.p).op(Op.i32WrapI64).set(L.v);
       c.i32(0).get(L.p).op(Op.i64Const);
       sleb(32, c);
-      c.op(Op.i64ShrU, Op.i32WrapI64).mem(Op.i32Store, 2, status(STATUS.tscHi));
+      c.op(Op.i64ShrU, Op.i32WrapI64).mem(Op.i32Store, 2, this.status(STATUS.tscHi));
     }, () => {
       c.i32(withAux ? 1 : 0);
       this.countAndIndex();
@@ -732,8 +742,8 @@ export class WasmContext {
       this.afterSlowPath();
     }, LIKELY);
     this.setReg(0, 4, () => c.get(L.v));
-    this.setReg(2, 4, () => c.i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.tscHi));
-    if (withAux) this.setReg(1, 4, () => c.i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.tscAux));
+    this.setReg(2, 4, () => c.i32(0).mem(Op.i32Load, 2, this.status(STATUS.tscHi)));
+    if (withAux) this.setReg(1, 4, () => c.i32(0).mem(Op.i32Load, 2, this.status(STATUS.tscAux)));
   }
 
   /**
@@ -744,18 +754,18 @@ export class WasmContext {
    */
   pause(): void {
     const c = this.code;
-    const status = (slot: number): number => this.statusOffset + 4 * slot;
     this.checkWorkAfter = true;
-    c.i32(0).i32(0).mem(Op.i32Load, 2, status(STATUS.stallPending)).i32(PAUSE_CYCLES - 1).op(Op.i32Add).tee(L.v).mem(Op.i32Store, 2, status(STATUS.stallPending));
-    c.i32(0).mem(Op.i32Load, 2, status(STATUS.tscOk)).if(() => {
-      c.i32(0).i32(0).mem(Op.i64Load, 3, status(STATUS.tscBase)).op(Op.i64Const);
+    c.i32(0).i32(0).mem(Op.i32Load, 2, this.status(STATUS.stallPending)).i32(PAUSE_CYCLES - 1).op(Op.i32Add).tee(L.v).mem(Op.i32Store, 2, this.status(STATUS.stallPending));
+    c.i32(0).mem(Op.i32Load, 2, this.status(STATUS.tscOk)).if(() => {
+      c.i32(0).i32(0).mem(Op.i64Load, 3, this.status(STATUS.tscBase)).op(Op.i64Const);
       sleb(PAUSE_CYCLES - 1, c);
-      c.i32(0).mem(Op.i32Load, 2, status(STATUS.tscShift)).op(Op.i64ExtendI32U).op(Op.i64Shl, Op.i64Add).mem(Op.i64Store, 3, status(STATUS.tscBase));
+      c.i32(0).mem(Op.i32Load, 2, this.status(STATUS.tscShift)).op(Op.i64ExtendI32U).op(Op.i64Shl, Op.i64Add).mem(Op.i64Store, 3, this.status(STATUS.tscBase));
     });
     // The CPU's cycles before this instruction, from the entry's: chainBase + count + stall.
-    c.i32(0).mem(Op.i32Load, 2, status(STATUS.chainBase)).get(L.k0).op(Op.i32Add).i32(this.local).op(Op.i32Add).get(L.v).op(Op.i32Add);
-    c.i32(0).mem(Op.i32Load, 2, status(STATUS.stallRoom)).op(Op.i32GeS);
-    c.if(() => c.i32(0).i32(1).mem(Op.i32Store, 2, status(STATUS.events)), undefined, UNLIKELY);
+    this.callCount();
+    c.get(L.v).op(Op.i32Add);
+    c.i32(0).mem(Op.i32Load, 2, this.status(STATUS.stallRoom)).op(Op.i32GeS);
+    c.if(() => c.i32(0).i32(1).mem(Op.i32Store, 2, this.status(STATUS.events)), undefined, UNLIKELY);
   }
 
   /** Raises #DE through the host (DIV's zero divisor or quotient overflow): leaves through the fault exit. */
@@ -787,7 +797,7 @@ export class WasmContext {
     // interpreted, and the fault exit stores what the locals hold.
     c.loadRegisters(this.gprOffset);
     this.afterSlowPath();
-    c.get(L.x).i32(next).op(Op.i32Ne).i32(0).mem(Op.i32Load, 2, this.statusOffset + 4 * STATUS.events).op(Op.i32Or);
+    c.get(L.x).i32(next).op(Op.i32Ne).i32(0).mem(Op.i32Load, 2, this.status(STATUS.events)).op(Op.i32Or);
     c.if(() => this.exitAfter(null), undefined, UNLIKELY);
   }
 

@@ -221,11 +221,14 @@ export class WasmRuntime {
     this.jumpCache = new Int32Array(memory.buffer, tlbOffset + WASM_JUMP_CACHE_OFFSET, JUMP_CACHE_ENTRIES * JUMP_ENTRY_WORDS);
     const st = this.status;
     // A host call from instruction `k` of the running call: the CPU, its retired count brought
-    // up to that instruction (the clock and the TSC read it).
+    // up to that instruction and PAUSE's cycles put on it (the clock and the TSC read them).
+    // Whatever the call does may move the clock (a device), so the TSC base translations read
+    // from is dropped; only the time-stamp call sets it again.
     const cpuAt = (k: number): SoftCpu => {
       const cpu = this.cpu!;
       cpu.retired = this.base + st[STATUS.chainBase] + k;
       settleStall(cpu, st);
+      st[STATUS.tscOk] = 0;
       return cpu;
     };
     // `t`, the TSC at instruction `k`, as the base translations read it from until a host call
@@ -248,8 +251,6 @@ export class WasmRuntime {
     const read = (size: 1 | 2 | 4) => (lin: number, seg: number, k: number, j: number): number => {
       const cpu = cpuAt(k);
       cpu.jit!.counters.slowAccesses++;
-      // What a device does on the clock or the TSC is its own: the next RDTSC asks the host.
-      st[STATUS.tscOk] = 0;
       try {
         const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
         const v = size === 1 ? cpu.mem.read8(at) : size === 2 ? cpu.mem.read16(at) : cpu.mem.read32(at);
@@ -263,8 +264,6 @@ export class WasmRuntime {
     const write = (size: 1 | 2 | 4) => (lin: number, v: number, seg: number, k: number, j: number): void => {
       const cpu = cpuAt(k);
       cpu.jit!.counters.slowAccesses++;
-      // What a device does on the clock or the TSC is its own: the next RDTSC asks the host.
-      st[STATUS.tscOk] = 0;
       try {
         const at = segmentLinear(cpu, seg, (lin - cpu.regs.seg.base[seg]) >>> 0, size);
         if (size === 1) cpu.mem.write8(at, v & 255);
@@ -326,8 +325,6 @@ export class WasmRuntime {
         hnd: (next: number, k: number, j: number): number => {
           const cpu = cpuAt(k);
           const insn = this.insnsBySlot[st[STATUS.slot]][j];
-          // A string instruction may reach a device (MMIO): whatever moves the clock, the next RDTSC asks the host.
-          st[STATUS.tscOk] = 0;
           cpu.regs.rip = next;
           cpu.jit!.counters.handlerCalls++;
           try {
