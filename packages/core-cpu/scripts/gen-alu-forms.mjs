@@ -163,7 +163,7 @@ function %op%_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = %expr%;
 @@WRITE@@    g.r32[0] = r;
-@@WRITE@@    g.hi[0] = 0;
+@@WRITE@@    g.r32[16] = 0;
     f.record(FlagOp.%kind%, 32, a, b, r);
   } else {
     %op%_rAX_Iz_64(cpu, insn);
@@ -226,7 +226,7 @@ function variant(op, expr, kind, store, form, bits, mem) {
   const name = `${op}_${form}_${mem ? 'm' : 'r'}${bits}`;
   const reg = (n) => (bits === 16 ? `g.r16[insn.${n} << 1]` : `g.r32[insn.${n}] >>> 0`);
   const readE = mem ? `cpu.mem.read${bits}(lin)` : reg('rm');
-  const writeReg = (n) => (bits === 16 ? [`  g.r16[insn.${n} << 1] = r;`] : [`  g.r32[insn.${n}] = r;`, `  g.hi[insn.${n}] = 0;`]);
+  const writeReg = (n) => (bits === 16 ? [`  g.r16[insn.${n} << 1] = r;`] : [`  g.r32[insn.${n}] = r;`, `  g.r32[insn.${n} | 16] = 0;`]);
   const writeE = mem ? [`  cpu.mem.write${bits}(lin, ${bits === 16 ? 'r & 0xffff' : 'r >>> 0'});`] : writeReg('rm');
   const lines = [`function ${name}(cpu: SoftCpu, insn: Instruction): void {`, '  const f = cpu.regs.flags;', '  const g = cpu.regs.gpr;'];
   if (mem) lines.push(`  const lin = memoryLinear(cpu, insn, ${bits / 8});`);

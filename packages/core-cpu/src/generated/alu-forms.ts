@@ -131,7 +131,7 @@ function add_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a + b;
     g.r32[0] = r;
-    g.hi[0] = 0;
+    g.r32[16] = 0;
     f.record(FlagOp.ADD, 32, a, b, r);
   } else {
     add_rAX_Iz_64(cpu, insn);
@@ -309,7 +309,7 @@ function or_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a | b;
     g.r32[0] = r;
-    g.hi[0] = 0;
+    g.r32[16] = 0;
     f.record(FlagOp.LOGIC, 32, a, b, r);
   } else {
     or_rAX_Iz_64(cpu, insn);
@@ -483,7 +483,7 @@ function adc_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a + b + f.cf();
     g.r32[0] = r;
-    g.hi[0] = 0;
+    g.r32[16] = 0;
     f.record(FlagOp.ADD, 32, a, b, r);
   } else {
     adc_rAX_Iz_64(cpu, insn);
@@ -661,7 +661,7 @@ function sbb_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a - b - f.cf();
     g.r32[0] = r;
-    g.hi[0] = 0;
+    g.r32[16] = 0;
     f.record(FlagOp.SUB, 32, a, b, r);
   } else {
     sbb_rAX_Iz_64(cpu, insn);
@@ -839,7 +839,7 @@ function and_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a & b;
     g.r32[0] = r;
-    g.hi[0] = 0;
+    g.r32[16] = 0;
     f.record(FlagOp.LOGIC, 32, a, b, r);
   } else {
     and_rAX_Iz_64(cpu, insn);
@@ -1013,7 +1013,7 @@ function sub_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a - b;
     g.r32[0] = r;
-    g.hi[0] = 0;
+    g.r32[16] = 0;
     f.record(FlagOp.SUB, 32, a, b, r);
   } else {
     sub_rAX_Iz_64(cpu, insn);
@@ -1191,7 +1191,7 @@ function xor_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a ^ b;
     g.r32[0] = r;
-    g.hi[0] = 0;
+    g.r32[16] = 0;
     f.record(FlagOp.LOGIC, 32, a, b, r);
   } else {
     xor_rAX_Iz_64(cpu, insn);
@@ -1505,7 +1505,7 @@ function add_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a + b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1548,7 +1548,7 @@ function add_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a + b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1571,7 +1571,7 @@ function add_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a + b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1592,7 +1592,7 @@ function add_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a + b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1637,7 +1637,7 @@ function or_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a | b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -1680,7 +1680,7 @@ function or_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a | b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -1703,7 +1703,7 @@ function or_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a | b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -1724,7 +1724,7 @@ function or_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a | b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -1769,7 +1769,7 @@ function adc_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a + b + f.cf();
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1812,7 +1812,7 @@ function adc_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a + b + f.cf();
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1835,7 +1835,7 @@ function adc_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a + b + f.cf();
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1856,7 +1856,7 @@ function adc_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a + b + f.cf();
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1901,7 +1901,7 @@ function sbb_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a - b - f.cf();
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -1944,7 +1944,7 @@ function sbb_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a - b - f.cf();
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -1967,7 +1967,7 @@ function sbb_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a - b - f.cf();
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -1988,7 +1988,7 @@ function sbb_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a - b - f.cf();
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2033,7 +2033,7 @@ function and_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a & b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2076,7 +2076,7 @@ function and_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a & b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2099,7 +2099,7 @@ function and_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a & b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2120,7 +2120,7 @@ function and_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a & b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2165,7 +2165,7 @@ function sub_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a - b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2208,7 +2208,7 @@ function sub_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a - b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2231,7 +2231,7 @@ function sub_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a - b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2252,7 +2252,7 @@ function sub_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a - b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2297,7 +2297,7 @@ function xor_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a ^ b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2340,7 +2340,7 @@ function xor_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a ^ b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2363,7 +2363,7 @@ function xor_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a ^ b;
   g.r32[insn.reg] = r;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2384,7 +2384,7 @@ function xor_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a ^ b;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 

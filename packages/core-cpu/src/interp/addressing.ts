@@ -142,7 +142,7 @@ export function setRegV(cpu: SoftCpu, n: number, size: number, v: number): void 
   if (size === 2) g.r16[n << 1] = v;
   else {
     g.r32[n] = v;
-    g.hi[n] = 0;
+    g.r32[n | 16] = 0;
   }
 }
 
@@ -204,7 +204,7 @@ export function writeE32(cpu: SoftCpu, insn: Instruction, linear: number, v: num
   else {
     const g = cpu.regs.gpr;
     g.r32[insn.rm] = v;
-    g.hi[insn.rm] = 0;
+    g.r32[insn.rm | 16] = 0;
   }
 }
 export function readG8(cpu: SoftCpu, insn: Instruction): number {
@@ -225,7 +225,7 @@ export function writeG16(cpu: SoftCpu, insn: Instruction, v: number): void {
 export function writeG32(cpu: SoftCpu, insn: Instruction, v: number): void {
   const g = cpu.regs.gpr;
   g.r32[insn.reg] = v;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
 }
 
 /** Sign-extends the low `size` bytes of v to a 32-bit signed number. */

@@ -24,6 +24,19 @@ describe('GprFile', () => {
     expect(g.hi[9] >>> 0).toBe(0xfedcba98);
     expect(g.get64(9)).toBe(0xfedcba9876543210n);
   });
+
+  it('keeps each high half at r32[16 + n], where 32-bit writes clear it', () => {
+    for (const g of [new GprFile(), new GprFile(new ArrayBuffer(256), 64)]) {
+      g.set64(5, 0x1122334455667788n);
+      expect(g.r32[5 | 16]).toBe(0x11223344);
+      g.r32[5 | 16] = 0;
+      expect(g.get64(5)).toBe(0x55667788n);
+      expect(g.hi[5]).toBe(0);
+      // The views of the low halves do not reach the high halves.
+      expect(g.r16.length).toBe(32);
+      expect(g.r8.length).toBe(64);
+    }
+  });
 });
 
 describe('CpuRegisters', () => {

@@ -270,7 +270,7 @@ function incR32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.rm] >>> 0;
   const r = a + 1;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 32, a, 1, r);
 }
 function incM32(cpu: SoftCpu, insn: Instruction): void {
@@ -285,7 +285,7 @@ function decR32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.rm] >>> 0;
   const r = a - 1;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
   cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 32, a, 1, r);
 }
 function decM32(cpu: SoftCpu, insn: Instruction): void {

@@ -339,7 +339,7 @@ CONDITIONS.forEach((name, cc) => {
     }
     const v = readE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0);
     if (condition(cpu, cc)) writeG(cpu, insn, insn.opSize, v);
-    else if (insn.opSize === 4) cpu.regs.gpr.hi[insn.reg] = 0;
+    else if (insn.opSize === 4) cpu.regs.gpr.r32[insn.reg | 16] = 0;
   };
 });
 

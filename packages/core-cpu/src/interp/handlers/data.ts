@@ -296,7 +296,7 @@ function movEvGvR16(cpu: SoftCpu, insn: Instruction): void {
 function movEvGvR32(cpu: SoftCpu, insn: Instruction): void {
   const g = cpu.regs.gpr;
   g.r32[insn.rm] = g.r32[insn.reg];
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
 }
 function movEvGvM16(cpu: SoftCpu, insn: Instruction): void {
   const lin = memoryLinear(cpu, insn, 2);
@@ -314,7 +314,7 @@ function movGvEvR16(cpu: SoftCpu, insn: Instruction): void {
 function movGvEvR32(cpu: SoftCpu, insn: Instruction): void {
   const g = cpu.regs.gpr;
   g.r32[insn.reg] = g.r32[insn.rm];
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
 }
 function movGvEvM16(cpu: SoftCpu, insn: Instruction): void {
   const v = cpu.mem.read16(memoryLinear(cpu, insn, 2));
@@ -324,7 +324,7 @@ function movGvEvM32(cpu: SoftCpu, insn: Instruction): void {
   const v = cpu.mem.read32(memoryLinear(cpu, insn, 4));
   const g = cpu.regs.gpr;
   g.r32[insn.reg] = v;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
 }
 
 function movEvIzR16(cpu: SoftCpu, insn: Instruction): void {
@@ -333,7 +333,7 @@ function movEvIzR16(cpu: SoftCpu, insn: Instruction): void {
 function movEvIzR32(cpu: SoftCpu, insn: Instruction): void {
   const g = cpu.regs.gpr;
   g.r32[insn.rm] = insn.imm;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
 }
 function movEvIzM16(cpu: SoftCpu, insn: Instruction): void {
   cpu.mem.write16(memoryLinear(cpu, insn, 2), insn.imm & 0xffff);
@@ -394,7 +394,7 @@ function leaM32(cpu: SoftCpu, insn: Instruction): void {
   if (insn.index >= 0) off += g.r32[insn.index] << insn.scale;
   if (insn.ripRelative) off += cpu.regs.rip;
   g.r32[insn.reg] = off;
-  g.hi[insn.reg] = 0;
+  g.r32[insn.reg | 16] = 0;
 }
 
 /** LEA's variants (its operand is always a memory form; opSize 2 keeps the general handler). */

@@ -215,9 +215,9 @@ export function mul32(cpu: SoftCpu, src: number): void {
   const lo = Math.imul(a, src);
   const hi = mulHighU32(a, src);
   g.r32[0] = lo;
-  g.hi[0] = 0;
+  g.r32[0 | 16] = 0;
   g.r32[2] = hi;
-  g.hi[2] = 0;
+  g.r32[2 | 16] = 0;
   mulFlags(cpu, 32, lo, hi !== 0);
 }
 
@@ -243,9 +243,9 @@ export function imul32(cpu: SoftCpu, src: number): void {
   const lo = Math.imul(a, src);
   const hi = mulHighS32(a, src);
   g.r32[0] = lo;
-  g.hi[0] = 0;
+  g.r32[0 | 16] = 0;
   g.r32[2] = hi;
-  g.hi[2] = 0;
+  g.r32[2 | 16] = 0;
   mulFlags(cpu, 32, lo, hi !== (lo >> 31) >>> 0);
 }
 
@@ -340,9 +340,9 @@ export function div32(cpu: SoftCpu, d: number): void {
   if (hi >= d) raise(Vector.DE);
   divide64By32(hi, g.r32[0] >>> 0, d);
   g.r32[0] = quotient;
-  g.hi[0] = 0;
+  g.r32[0 | 16] = 0;
   g.r32[2] = remainder;
-  g.hi[2] = 0;
+  g.r32[2 | 16] = 0;
 }
 
 function idivEv(cpu: SoftCpu, insn: Instruction): void {
@@ -380,9 +380,9 @@ export function idiv32(cpu: SoftCpu, d: number): void {
   const quotientNegative = negative !== d < 0;
   if (quotient > (quotientNegative ? 0x80000000 : 0x7fffffff)) raise(Vector.DE);
   g.r32[0] = quotientNegative ? -quotient : quotient;
-  g.hi[0] = 0;
+  g.r32[0 | 16] = 0;
   g.r32[2] = negative ? -remainder : remainder;
-  g.hi[2] = 0;
+  g.r32[2 | 16] = 0;
 }
 
 export const MULDIV_HANDLERS: HandlerTable = {

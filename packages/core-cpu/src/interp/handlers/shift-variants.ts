@@ -123,7 +123,7 @@ export function shrd32(f: LazyFlags, d: number, s: number, count: number): numbe
 export function setR32(cpu: SoftCpu, insn: Instruction, r: number): void {
   const g = cpu.regs.gpr;
   g.r32[insn.rm] = r;
-  g.hi[insn.rm] = 0;
+  g.r32[insn.rm | 16] = 0;
 }
 export function shlR16(cpu: SoftCpu, insn: Instruction, count: number): void {
   const g = cpu.regs.gpr;

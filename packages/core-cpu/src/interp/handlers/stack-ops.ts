@@ -104,7 +104,7 @@ export const STACK_HANDLERS: HandlerTable = {
       g.hi[n] = cpu.valueHi;
     } else {
       g.r32[n] = pop32(cpu);
-      g.hi[n] = 0;
+      g.r32[n | 16] = 0;
     }
   },
   // In 64-bit mode the immediate is sign-extended to 64 bits (immHi holds its sign).
@@ -258,7 +258,7 @@ export const PUSH_POP_VARIANTS: Readonly<Record<string, readonly [Handler, Handl
       const n = zReg(insn);
       const g = cpu.regs.gpr;
       g.r32[n] = pop32(cpu);
-      g.hi[n] = 0;
+      g.r32[n | 16] = 0;
     },
     STACK_HANDLERS.pop_Zv,
     STACK_HANDLERS.pop_Zv,
