@@ -96,11 +96,11 @@ export function isStackReference(insn: Instruction): boolean {
  * (a word at offset 0xFFFF faults on a 286 and on a P6 alike).
  */
 export function segmentLinear(cpu: SoftCpu, seg: number, offset: number, size: number): number {
-  const s = cpu.regs.seg;
+  const f = cpu.regs.seg.fields; // base [seg], limit [8 | seg], attr [16 | seg]
   // Anything but a usable expand-up data segment takes the full checks (protected/segment-checks.ts).
-  if ((s.attr[seg] & SIMPLE_MASK) !== SIMPLE_VALUE) return checkedSegmentLinear(cpu, seg, offset, size);
-  if (offset + size - 1 > s.limit[seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
-  return (s.base[seg] + offset) >>> 0;
+  if ((f[16 | seg] & SIMPLE_MASK) !== SIMPLE_VALUE) return checkedSegmentLinear(cpu, seg, offset, size);
+  if (offset + size - 1 > f[8 | seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
+  return (f[seg] + offset) >>> 0;
 }
 
 /** Linear address of `offset` in the instruction's memory segment. */
@@ -115,12 +115,12 @@ export function linearOf(cpu: SoftCpu, insn: Instruction, offset: number, size =
  */
 export function memoryLinear(cpu: SoftCpu, insn: Instruction, size = 1): number {
   if (insn.mode === 64) return linear64(cpu, insn);
-  const s = cpu.regs.seg;
+  const f = cpu.regs.seg.fields; // base [seg], limit [8 | seg], attr [16 | seg]
   const seg = insn.segment;
   const offset = effectiveOffset(cpu, insn);
-  if ((s.attr[seg] & WRITABLE_SIMPLE_MASK) !== WRITABLE_SIMPLE_VALUE) return checkedMemoryLinear(cpu, insn, offset, size);
-  if (offset + size - 1 > s.limit[seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
-  return (s.base[seg] + offset) >>> 0;
+  if ((f[16 | seg] & WRITABLE_SIMPLE_MASK) !== WRITABLE_SIMPLE_VALUE) return checkedMemoryLinear(cpu, insn, offset, size);
+  if (offset + size - 1 > f[8 | seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
+  return (f[seg] + offset) >>> 0;
 }
 
 // ---- registers by size

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { flatSegment64, protectedModeEntryState, resetCpuState, type CpuState } from '@tsemu/devices/platform';
 import { CpuRegisters } from '../../src/state/cpu-registers.js';
 import { GprFile } from '../../src/state/gpr-file.js';
-import { Seg } from '../../src/state/segment-cache.js';
+import { Seg, SegmentCache } from '../../src/state/segment-cache.js';
 
 describe('GprFile', () => {
   it('aliases AL, AH, AX and EAX onto one storage', () => {
@@ -35,6 +35,19 @@ describe('GprFile', () => {
       // The views of the low halves do not reach the high halves.
       expect(g.r16.length).toBe(32);
       expect(g.r8.length).toBe(64);
+    }
+  });
+});
+
+describe('SegmentCache', () => {
+  it('shows base, limit and attr again in fields at [seg], [8 | seg] and [16 | seg]', () => {
+    for (const c of [new SegmentCache(), new SegmentCache(new ArrayBuffer(256), 128)]) {
+      c.load(Seg.SS, { ...flatSegment64(0x18, false), base: 0x12345000n, limit: 0xfffff, g: false });
+      expect(c.fields[Seg.SS]).toBe(0x12345000);
+      expect(c.fields[8 | Seg.SS]).toBe(0xfffff);
+      expect(c.fields[16 | Seg.SS]).toBe(c.attr[Seg.SS]);
+      c.fields[16 | Seg.FS] = 0x93;
+      expect(c.attr[Seg.FS]).toBe(0x93);
     }
   });
 });
