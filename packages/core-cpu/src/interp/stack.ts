@@ -18,7 +18,8 @@ const EFER_LMA = 0x400;
 const TWO_32 = 4294967296;
 
 function stack32(cpu: SoftCpu): boolean {
-  return (cpu.regs.seg.attr[Seg.SS] & ATTR_DB) !== 0;
+  // Through SegmentCache.fields (attr at [16 | seg]), which segmentLinear reads next.
+  return (cpu.regs.seg.fields[16 | Seg.SS] & ATTR_DB) !== 0;
 }
 
 /** True in 64-bit mode (IA-32e with CS.L): the stack pointer is all of RSP. */
