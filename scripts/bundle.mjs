@@ -22,6 +22,12 @@ await build({
   target: 'node20',
   external: ['koffi'],
   minifyWhitespace: true,
+  // Puts each exported constant's value where another module uses it (esbuild turns a
+  // module's `const` into `var`, which V8 must load and check on every use: 3-4 machine
+  // instructions per constant in the interpreter's handlers). Identifiers keep their names.
+  // Linux boot to the first console line under the interpreter alone, in turn with the
+  // bundle without it: 30.4/31.6 s against 31.4/32.0 s.
+  minifySyntax: true,
   legalComments: 'none',
   logLevel: 'warning',
 });
