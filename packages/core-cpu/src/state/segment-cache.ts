@@ -5,7 +5,8 @@
  */
 import type { SegmentState } from '@tsemu/devices/platform';
 
-export const Seg = { ES: 0, CS: 1, SS: 2, DS: 3, FS: 4, GS: 5, LDTR: 6, TR: 7 } as const;
+/** A const enum, so tsc writes the numbers in (push, pop, CALL and RET name SS on every use). */
+export const enum Seg { ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5, LDTR = 6, TR = 7 }
 export const SEGMENT_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldt', 'tr'] as const;
 
 /** Attribute bits, as in bits 8-23 of a descriptor's high dword (type, S, DPL, P, AVL, L, D/B, G). */
