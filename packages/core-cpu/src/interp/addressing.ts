@@ -28,7 +28,9 @@ export function effectiveOffset(cpu: SoftCpu, insn: Instruction): number {
     let off = insn.disp;
     if (insn.base >= 0) off += g.r32[insn.base];
     if (insn.index >= 0) off += g.r32[insn.index] << insn.scale;
-    if (insn.ripRelative) off += cpu.regs.rip;
+    // `=== true`: a plain truth test of a boolean field is V8's generic ToBoolean (about ten
+    // machine instructions on every memory operand); a compare with true is two.
+    if (insn.ripRelative === true) off += cpu.regs.rip;
     return off >>> 0;
   }
   throw new Error('effectiveOffset: 64-bit addressing goes through linear64()');

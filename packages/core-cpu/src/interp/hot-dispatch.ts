@@ -186,7 +186,9 @@ export interface RunnerFault {
  * device or read the clock (every case but the register-only ones, REGISTER_ONLY): a load, add
  * and store of a heap number per instruction was measurable (Linux boot under the interpreter,
  * to /init: 90.1 and 88.8 s before, 85.6 and 86.6 s after). Returns how many instructions
- * completed. A fault propagates to the run loop with `cpu.retired` counting the instructions
+ * completed. Boolean fields are tested with `=== true`: a plain truth test is V8's generic
+ * ToBoolean, about ten machine instructions, on every block change. A fault propagates to the
+ * run loop with `cpu.retired` counting the instructions
  * before the faulting one and `cpu.runnerFault` naming its block, from which the loop works
  * out its address (RIP is not kept up to date inside a block).
  */
@@ -228,11 +230,11 @@ export function createBlockRunner(): BlockRunner {
           total += k;
           base += k;
           k = 0;
-          if (cpu.pendingEvents !== 0 || total >= budget || cpu.halted || cpu.modeChanged) break;
+          if (cpu.pendingEvents !== 0 || total >= budget || cpu.halted === true || cpu.modeChanged === true) break;
           const lin = (next.csBase + ip) >>> 0;
           const page = lin >>> 12;
           const e = next.entries[page];
-          if ((e & next.fetchMask) !== next.fetchExpect || (next.checkTag && next.tags[page] !== 0)) break;
+          if ((e & next.fetchMask) !== next.fetchExpect || (next.checkTag === true && next.tags[page] !== 0)) break;
           const key = (e & -4096) | (lin & 4095);
           let b = block.succ0;
           if (b.key !== key || b.mode !== next.mode) {
@@ -245,7 +247,7 @@ export function createBlockRunner(): BlockRunner {
             block.succ0 = b;
           }
           if (b.crossKey !== -1 || (b.compiled !== null && b.compiled.ran > next.shortTranslation)) break;
-          if (next.counting && b.compiled === null) {
+          if (next.counting === true && b.compiled === null) {
             const runs = b.runs + 1;
             if (next.becomesHot(runs, b.insns.length)) break;
             b.runs = runs;

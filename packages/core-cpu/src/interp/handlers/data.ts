@@ -392,7 +392,7 @@ function leaM32(cpu: SoftCpu, insn: Instruction): void {
   let off = insn.disp;
   if (insn.base >= 0) off += g.r32[insn.base];
   if (insn.index >= 0) off += g.r32[insn.index] << insn.scale;
-  if (insn.ripRelative) off += cpu.regs.rip;
+  if (insn.ripRelative === true) off += cpu.regs.rip; // === true: see effectiveOffset
   g.r32[insn.reg] = off;
   g.r32[insn.reg | 16] = 0;
 }
