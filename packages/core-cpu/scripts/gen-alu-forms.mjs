@@ -163,7 +163,7 @@ function %op%_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = %expr%;
 @@WRITE@@    g.r32[0] = r;
-@@WRITE@@    g.r32[16] = 0;
+@@WRITE@@    g.r32[GprSlot.High] = 0;
     f.record(FlagOp.%kind%, 32, a, b, r);
   } else {
     %op%_rAX_Iz_64(cpu, insn);
@@ -226,7 +226,7 @@ function variant(op, expr, kind, store, form, bits, mem) {
   const name = `${op}_${form}_${mem ? 'm' : 'r'}${bits}`;
   const reg = (n) => (bits === 16 ? `g.r16[insn.${n} << 1]` : `g.r32[insn.${n}] >>> 0`);
   const readE = mem ? `cpu.mem.read${bits}(lin)` : reg('rm');
-  const writeReg = (n) => (bits === 16 ? [`  g.r16[insn.${n} << 1] = r;`] : [`  g.r32[insn.${n}] = r;`, `  g.r32[insn.${n} | 16] = 0;`]);
+  const writeReg = (n) => (bits === 16 ? [`  g.r16[insn.${n} << 1] = r;`] : [`  g.r32[insn.${n}] = r;`, `  g.r32[insn.${n} | GprSlot.High] = 0;`]);
   const writeE = mem ? [`  cpu.mem.write${bits}(lin, ${bits === 16 ? 'r & 0xffff' : 'r >>> 0'});`] : writeReg('rm');
   const lines = [`function ${name}(cpu: SoftCpu, insn: Instruction): void {`, '  const f = cpu.regs.flags;', '  const g = cpu.regs.gpr;'];
   if (mem) lines.push(`  const lin = memoryLinear(cpu, insn, ${bits / 8});`);
@@ -284,6 +284,7 @@ function generate() {
  */
 import { FlagOp } from '../alu/lazy-flags.js';
 import type { Instruction } from '../decoder/instruction.js';
+import { GprSlot } from '../state/gpr-file.js';
 import {
   memoryLinear, readE8, readE16, readE32, readE64, readG8, readG16, readG32, readG64, writeE8, writeE16, writeE32,
   writeE64, writeG8, writeG16, writeG32, writeG64,

@@ -9,6 +9,7 @@
  */
 import { FlagOp } from '../alu/lazy-flags.js';
 import type { Instruction } from '../decoder/instruction.js';
+import { GprSlot } from '../state/gpr-file.js';
 import {
   memoryLinear, readE8, readE16, readE32, readE64, readG8, readG16, readG32, readG64, writeE8, writeE16, writeE32,
   writeE64, writeG8, writeG16, writeG32, writeG64,
@@ -131,7 +132,7 @@ function add_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a + b;
     g.r32[0] = r;
-    g.r32[16] = 0;
+    g.r32[GprSlot.High] = 0;
     f.record(FlagOp.ADD, 32, a, b, r);
   } else {
     add_rAX_Iz_64(cpu, insn);
@@ -309,7 +310,7 @@ function or_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a | b;
     g.r32[0] = r;
-    g.r32[16] = 0;
+    g.r32[GprSlot.High] = 0;
     f.record(FlagOp.LOGIC, 32, a, b, r);
   } else {
     or_rAX_Iz_64(cpu, insn);
@@ -483,7 +484,7 @@ function adc_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a + b + f.cf();
     g.r32[0] = r;
-    g.r32[16] = 0;
+    g.r32[GprSlot.High] = 0;
     f.record(FlagOp.ADD, 32, a, b, r);
   } else {
     adc_rAX_Iz_64(cpu, insn);
@@ -661,7 +662,7 @@ function sbb_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a - b - f.cf();
     g.r32[0] = r;
-    g.r32[16] = 0;
+    g.r32[GprSlot.High] = 0;
     f.record(FlagOp.SUB, 32, a, b, r);
   } else {
     sbb_rAX_Iz_64(cpu, insn);
@@ -839,7 +840,7 @@ function and_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a & b;
     g.r32[0] = r;
-    g.r32[16] = 0;
+    g.r32[GprSlot.High] = 0;
     f.record(FlagOp.LOGIC, 32, a, b, r);
   } else {
     and_rAX_Iz_64(cpu, insn);
@@ -1013,7 +1014,7 @@ function sub_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a - b;
     g.r32[0] = r;
-    g.r32[16] = 0;
+    g.r32[GprSlot.High] = 0;
     f.record(FlagOp.SUB, 32, a, b, r);
   } else {
     sub_rAX_Iz_64(cpu, insn);
@@ -1191,7 +1192,7 @@ function xor_rAX_Iz(cpu: SoftCpu, insn: Instruction): void {
     const a = g.r32[0] >>> 0;
     const r = a ^ b;
     g.r32[0] = r;
-    g.r32[16] = 0;
+    g.r32[GprSlot.High] = 0;
     f.record(FlagOp.LOGIC, 32, a, b, r);
   } else {
     xor_rAX_Iz_64(cpu, insn);
@@ -1505,7 +1506,7 @@ function add_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a + b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1548,7 +1549,7 @@ function add_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a + b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1571,7 +1572,7 @@ function add_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a + b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1592,7 +1593,7 @@ function add_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a + b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1637,7 +1638,7 @@ function or_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a | b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -1680,7 +1681,7 @@ function or_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a | b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -1703,7 +1704,7 @@ function or_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a | b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -1724,7 +1725,7 @@ function or_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a | b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -1769,7 +1770,7 @@ function adc_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a + b + f.cf();
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1812,7 +1813,7 @@ function adc_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a + b + f.cf();
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1835,7 +1836,7 @@ function adc_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a + b + f.cf();
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1856,7 +1857,7 @@ function adc_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a + b + f.cf();
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.ADD, 32, a, b, r);
 }
 
@@ -1901,7 +1902,7 @@ function sbb_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a - b - f.cf();
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -1944,7 +1945,7 @@ function sbb_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a - b - f.cf();
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -1967,7 +1968,7 @@ function sbb_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a - b - f.cf();
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -1988,7 +1989,7 @@ function sbb_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a - b - f.cf();
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2033,7 +2034,7 @@ function and_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a & b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2076,7 +2077,7 @@ function and_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a & b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2099,7 +2100,7 @@ function and_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a & b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2120,7 +2121,7 @@ function and_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a & b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2165,7 +2166,7 @@ function sub_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a - b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2208,7 +2209,7 @@ function sub_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a - b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2231,7 +2232,7 @@ function sub_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a - b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2252,7 +2253,7 @@ function sub_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a - b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.SUB, 32, a, b, r);
 }
 
@@ -2297,7 +2298,7 @@ function xor_Ev_Gv_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = g.r32[insn.reg] >>> 0;
   const r = a ^ b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2340,7 +2341,7 @@ function xor_Gv_Ev_r32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a ^ b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2363,7 +2364,7 @@ function xor_Gv_Ev_m32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.reg] >>> 0;
   const r = a ^ b;
   g.r32[insn.reg] = r;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 
@@ -2384,7 +2385,7 @@ function xor_Ev_Iz_r32(cpu: SoftCpu, insn: Instruction): void {
   const b = insn.imm;
   const r = a ^ b;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   f.record(FlagOp.LOGIC, 32, a, b, r);
 }
 

@@ -7,7 +7,7 @@
  * and limit are ignored, and a non-canonical stack address raises #SS(0). Pushes are 8 bytes
  * (or 2 with a 66 prefix); 32-bit pushes do not exist there.
  */
-import { Seg } from '../state/segment-cache.js';
+import { Seg, SegField } from '../state/segment-cache.js';
 import { canonicalLinear, readMem64, segmentLinear, writeMem64 } from './addressing.js';
 import type { SoftCpu } from './soft-cpu.js';
 
@@ -18,8 +18,8 @@ const EFER_LMA = 0x400;
 const TWO_32 = 4294967296;
 
 function stack32(cpu: SoftCpu): boolean {
-  // Through SegmentCache.fields (attr at [16 | seg]), which segmentLinear reads next.
-  return (cpu.regs.seg.fields[16 | Seg.SS] & ATTR_DB) !== 0;
+  // Through SegmentCache.fields, the array segmentLinear reads next.
+  return (cpu.regs.seg.fields[SegField.Attr | Seg.SS] & ATTR_DB) !== 0;
 }
 
 /** True in 64-bit mode (IA-32e with CS.L): the stack pointer is all of RSP. */

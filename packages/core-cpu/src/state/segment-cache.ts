@@ -21,11 +21,18 @@ export const ATTR_G = 0x8000;
 /** Not a descriptor bit: the register holds a null selector and must not be used (VMX's "unusable"). */
 export const ATTR_UNUSABLE = 0x10000;
 
+/** Where SegmentCache.fields keeps a segment's base, limit and attributes: `[seg]`, `[SegField.Limit | seg]`, `[SegField.Attr | seg]`. */
+export const enum SegField {
+  Base = 0,
+  Limit = 8,
+  Attr = 16,
+}
+
 export class SegmentCache {
   /** Where `base`, `limit` and `attr` (8 int32 each) lie in a buffer given to the constructor, and their bytes in all. */
-  static readonly BASE_OFFSET = 0;
-  static readonly LIMIT_OFFSET = 32;
-  static readonly ATTR_OFFSET = 64;
+  static readonly BASE_OFFSET = 4 * SegField.Base;
+  static readonly LIMIT_OFFSET = 4 * SegField.Limit;
+  static readonly ATTR_OFFSET = 4 * SegField.Attr;
   static readonly BYTES = 96;
   readonly selector = new Uint16Array(8);
   /** Low 32 bits of each base; FS, GS, LDTR and TR have 64-bit bases in long mode. */
@@ -35,9 +42,9 @@ export class SegmentCache {
   readonly limit: Int32Array;
   readonly attr: Int32Array;
   /**
-   * base, limit and attr as one array (the same storage): base at [seg], limit at [8 | seg],
-   * attr at [16 | seg]. The interpreter's address computation reads all three per memory
-   * operand; through one array V8 loads and checks one typed array instead of three.
+   * base, limit and attr as one array (the same storage), laid out as SegField says. The
+   * interpreter's address computation reads all three per memory operand; through one array
+   * V8 loads and checks one typed array instead of three.
    */
   readonly fields: Int32Array;
 
@@ -49,7 +56,7 @@ export class SegmentCache {
     this.base = new Int32Array(buffer, byteOffset + SegmentCache.BASE_OFFSET, 8);
     this.limit = new Int32Array(buffer, byteOffset + SegmentCache.LIMIT_OFFSET, 8);
     this.attr = new Int32Array(buffer, byteOffset + SegmentCache.ATTR_OFFSET, 8);
-    this.fields = new Int32Array(buffer, byteOffset, 24);
+    this.fields = new Int32Array(buffer, byteOffset, SegField.Attr + 8);
   }
 
   load(seg: number, s: SegmentState): void {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { flatSegment64, protectedModeEntryState, resetCpuState, type CpuState } from '@tsemu/devices/platform';
 import { CpuRegisters } from '../../src/state/cpu-registers.js';
-import { GprFile } from '../../src/state/gpr-file.js';
-import { Seg, SegmentCache } from '../../src/state/segment-cache.js';
+import { GprFile, GprSlot } from '../../src/state/gpr-file.js';
+import { Seg, SegField, SegmentCache } from '../../src/state/segment-cache.js';
 
 describe('GprFile', () => {
   it('aliases AL, AH, AX and EAX onto one storage', () => {
@@ -25,11 +25,11 @@ describe('GprFile', () => {
     expect(g.get64(9)).toBe(0xfedcba9876543210n);
   });
 
-  it('keeps each high half at r32[16 + n], where 32-bit writes clear it', () => {
+  it('keeps each high half at r32[n | GprSlot.High], where 32-bit writes clear it', () => {
     for (const g of [new GprFile(), new GprFile(new ArrayBuffer(256), 64)]) {
       g.set64(5, 0x1122334455667788n);
-      expect(g.r32[5 | 16]).toBe(0x11223344);
-      g.r32[5 | 16] = 0;
+      expect(g.r32[5 | GprSlot.High]).toBe(0x11223344);
+      g.r32[5 | GprSlot.High] = 0;
       expect(g.get64(5)).toBe(0x55667788n);
       expect(g.hi[5]).toBe(0);
       // The views of the low halves do not reach the high halves.
@@ -40,13 +40,13 @@ describe('GprFile', () => {
 });
 
 describe('SegmentCache', () => {
-  it('shows base, limit and attr again in fields at [seg], [8 | seg] and [16 | seg]', () => {
+  it('shows base, limit and attr again in fields, laid out as SegField says', () => {
     for (const c of [new SegmentCache(), new SegmentCache(new ArrayBuffer(256), 128)]) {
       c.load(Seg.SS, { ...flatSegment64(0x18, false), base: 0x12345000n, limit: 0xfffff, g: false });
       expect(c.fields[Seg.SS]).toBe(0x12345000);
-      expect(c.fields[8 | Seg.SS]).toBe(0xfffff);
-      expect(c.fields[16 | Seg.SS]).toBe(c.attr[Seg.SS]);
-      c.fields[16 | Seg.FS] = 0x93;
+      expect(c.fields[SegField.Limit | Seg.SS]).toBe(0xfffff);
+      expect(c.fields[SegField.Attr | Seg.SS]).toBe(c.attr[Seg.SS]);
+      c.fields[SegField.Attr | Seg.FS] = 0x93;
       expect(c.attr[Seg.FS]).toBe(0x93);
     }
   });

@@ -15,6 +15,7 @@ import {
 import type { SoftCpu } from '../soft-cpu.js';
 import { ALU_FORM_HANDLERS } from '../../generated/alu-forms.js';
 import type { Handler, HandlerTable } from './types.js';
+import { GprSlot } from '../../state/gpr-file.js';
 
 // Each handler below is its own function (no factory closures) so V8 keeps per-handler type
 // feedback and folds the operand-size branches of the size-specific helpers.
@@ -270,7 +271,7 @@ function incR32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.rm] >>> 0;
   const r = a + 1;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   cpu.regs.flags.recordKeepCarry(FlagOp.ADD, 32, a, 1, r);
 }
 function incM32(cpu: SoftCpu, insn: Instruction): void {
@@ -285,7 +286,7 @@ function decR32(cpu: SoftCpu, insn: Instruction): void {
   const a = g.r32[insn.rm] >>> 0;
   const r = a - 1;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
   cpu.regs.flags.recordKeepCarry(FlagOp.SUB, 32, a, 1, r);
 }
 function decM32(cpu: SoftCpu, insn: Instruction): void {

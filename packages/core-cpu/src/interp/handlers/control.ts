@@ -19,6 +19,7 @@ import type { SoftCpu } from '../soft-cpu.js';
 import { longModeFarReturn, longModeFarTransfer } from '../protected/long-mode-far.js';
 import { addRsp, loadRealModeSegment, peek64, pop16, pop32, popV, push16, push32, push64, pushV } from '../stack.js';
 import type { Handler, HandlerTable } from './types.js';
+import { GprSlot } from '../../state/gpr-file.js';
 
 const FLAG_VM = 0x20000;
 const EFER_LMA = 0x400;
@@ -339,7 +340,7 @@ CONDITIONS.forEach((name, cc) => {
     }
     const v = readE(cpu, insn, insn.opSize, insn.isMem ? memoryLinear(cpu, insn, insn.opSize) : 0);
     if (condition(cpu, cc)) writeG(cpu, insn, insn.opSize, v);
-    else if (insn.opSize === 4) cpu.regs.gpr.r32[insn.reg | 16] = 0;
+    else if (insn.opSize === 4) cpu.regs.gpr.r32[insn.reg | GprSlot.High] = 0;
   };
 });
 

@@ -10,7 +10,7 @@
  */
 import type { Instruction } from '../../decoder/instruction.js';
 import { PREFIX_REX } from '../../decoder/instruction.js';
-import { GprFile } from '../../state/gpr-file.js';
+import { GprFile, GprSlot } from '../../state/gpr-file.js';
 import { Seg } from '../../state/segment-cache.js';
 import {
   canonicalLinear, effectiveOffset, getReg64, linearOf, memoryLinear, readE, readE8, readE16, readE32, readE64, readG,
@@ -296,7 +296,7 @@ function movEvGvR16(cpu: SoftCpu, insn: Instruction): void {
 function movEvGvR32(cpu: SoftCpu, insn: Instruction): void {
   const g = cpu.regs.gpr;
   g.r32[insn.rm] = g.r32[insn.reg];
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
 }
 function movEvGvM16(cpu: SoftCpu, insn: Instruction): void {
   const lin = memoryLinear(cpu, insn, 2);
@@ -314,7 +314,7 @@ function movGvEvR16(cpu: SoftCpu, insn: Instruction): void {
 function movGvEvR32(cpu: SoftCpu, insn: Instruction): void {
   const g = cpu.regs.gpr;
   g.r32[insn.reg] = g.r32[insn.rm];
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
 }
 function movGvEvM16(cpu: SoftCpu, insn: Instruction): void {
   const v = cpu.mem.read16(memoryLinear(cpu, insn, 2));
@@ -324,7 +324,7 @@ function movGvEvM32(cpu: SoftCpu, insn: Instruction): void {
   const v = cpu.mem.read32(memoryLinear(cpu, insn, 4));
   const g = cpu.regs.gpr;
   g.r32[insn.reg] = v;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg | GprSlot.High] = 0;
 }
 
 function movEvIzR16(cpu: SoftCpu, insn: Instruction): void {
@@ -333,7 +333,7 @@ function movEvIzR16(cpu: SoftCpu, insn: Instruction): void {
 function movEvIzR32(cpu: SoftCpu, insn: Instruction): void {
   const g = cpu.regs.gpr;
   g.r32[insn.rm] = insn.imm;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
 }
 function movEvIzM16(cpu: SoftCpu, insn: Instruction): void {
   cpu.mem.write16(memoryLinear(cpu, insn, 2), insn.imm & 0xffff);
@@ -382,19 +382,15 @@ export const MOVX_VARIANTS: Readonly<Record<string, readonly [Handler, Handler, 
   ],
 };
 
-/** LEA with a 32-bit operand size: 32-bit addressing computed inline (the common case). */
+/** LEA with a 32-bit operand size: 32-bit addressing without the general handler's size tests (the common case). */
 function leaM32(cpu: SoftCpu, insn: Instruction): void {
   if (insn.addrSize !== 4) {
     lea(cpu, insn);
     return;
   }
   const g = cpu.regs.gpr;
-  let off = insn.disp;
-  if (insn.base >= 0) off += g.r32[insn.base];
-  if (insn.index >= 0) off += g.r32[insn.index] << insn.scale;
-  if (insn.ripRelative === true) off += cpu.regs.rip; // === true: see effectiveOffset
-  g.r32[insn.reg] = off;
-  g.r32[insn.reg | 16] = 0;
+  g.r32[insn.reg] = effectiveOffset(cpu, insn);
+  g.r32[insn.reg | GprSlot.High] = 0;
 }
 
 /** LEA's variants (its operand is always a memory form; opSize 2 keeps the general handler). */

@@ -23,6 +23,7 @@ import { memoryLinear, readE, readE64, readG, readG64, setReg64, signExtend, wri
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { Handler, HandlerTable } from './types.js';
+import { GprSlot } from '../../state/gpr-file.js';
 
 const TWO_32 = 4294967296;
 export const MUL_EAGER = CF | OF | AF | ZF;
@@ -215,9 +216,9 @@ export function mul32(cpu: SoftCpu, src: number): void {
   const lo = Math.imul(a, src);
   const hi = mulHighU32(a, src);
   g.r32[0] = lo;
-  g.r32[0 | 16] = 0;
+  g.r32[GprSlot.High] = 0;
   g.r32[2] = hi;
-  g.r32[2 | 16] = 0;
+  g.r32[2 | GprSlot.High] = 0;
   mulFlags(cpu, 32, lo, hi !== 0);
 }
 
@@ -243,9 +244,9 @@ export function imul32(cpu: SoftCpu, src: number): void {
   const lo = Math.imul(a, src);
   const hi = mulHighS32(a, src);
   g.r32[0] = lo;
-  g.r32[0 | 16] = 0;
+  g.r32[GprSlot.High] = 0;
   g.r32[2] = hi;
-  g.r32[2 | 16] = 0;
+  g.r32[2 | GprSlot.High] = 0;
   mulFlags(cpu, 32, lo, hi !== (lo >> 31) >>> 0);
 }
 
@@ -340,9 +341,9 @@ export function div32(cpu: SoftCpu, d: number): void {
   if (hi >= d) raise(Vector.DE);
   divide64By32(hi, g.r32[0] >>> 0, d);
   g.r32[0] = quotient;
-  g.r32[0 | 16] = 0;
+  g.r32[GprSlot.High] = 0;
   g.r32[2] = remainder;
-  g.r32[2 | 16] = 0;
+  g.r32[2 | GprSlot.High] = 0;
 }
 
 function idivEv(cpu: SoftCpu, insn: Instruction): void {
@@ -380,9 +381,9 @@ export function idiv32(cpu: SoftCpu, d: number): void {
   const quotientNegative = negative !== d < 0;
   if (quotient > (quotientNegative ? 0x80000000 : 0x7fffffff)) raise(Vector.DE);
   g.r32[0] = quotientNegative ? -quotient : quotient;
-  g.r32[0 | 16] = 0;
+  g.r32[GprSlot.High] = 0;
   g.r32[2] = negative ? -remainder : remainder;
-  g.r32[2 | 16] = 0;
+  g.r32[2 | GprSlot.High] = 0;
 }
 
 export const MULDIV_HANDLERS: HandlerTable = {

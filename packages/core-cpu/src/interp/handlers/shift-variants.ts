@@ -12,6 +12,7 @@ import { memoryLinear } from '../addressing.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { setCarryOnly, setRotateFlags, SHIFT_EAGER, SHIFT_HANDLERS } from './shift.js';
 import type { Handler } from './types.js';
+import { GprSlot } from '../../state/gpr-file.js';
 
 // ---- Variants fixed to one operation, count source, operand size and operand kind, which the
 // run loop picks once per decoded instruction (loop-handlers.ts), for the forms the Linux boot
@@ -123,7 +124,7 @@ export function shrd32(f: LazyFlags, d: number, s: number, count: number): numbe
 export function setR32(cpu: SoftCpu, insn: Instruction, r: number): void {
   const g = cpu.regs.gpr;
   g.r32[insn.rm] = r;
-  g.r32[insn.rm | 16] = 0;
+  g.r32[insn.rm | GprSlot.High] = 0;
 }
 export function shlR16(cpu: SoftCpu, insn: Instruction, count: number): void {
   const g = cpu.regs.gpr;

@@ -15,6 +15,7 @@ import { addRsp, peek64, pop16, pop32, pop64, popV, push16, push32, push64, push
 import { enter64 } from './stack-ops-64.js';
 import { spinPause } from './cpuid-msr.js';
 import type { Handler, HandlerTable } from './types.js';
+import { GprSlot } from '../../state/gpr-file.js';
 
 /** The EFLAGS bits PUSHF pushes: VM and RF never are (SDM Vol. 2B, PUSHF). */
 export const PUSHF_MASK = 0x00fcffff;
@@ -104,7 +105,7 @@ export const STACK_HANDLERS: HandlerTable = {
       g.hi[n] = cpu.valueHi;
     } else {
       g.r32[n] = pop32(cpu);
-      g.r32[n | 16] = 0;
+      g.r32[n | GprSlot.High] = 0;
     }
   },
   // In 64-bit mode the immediate is sign-extended to 64 bits (immHi holds its sign).
@@ -258,7 +259,7 @@ export const PUSH_POP_VARIANTS: Readonly<Record<string, readonly [Handler, Handl
       const n = zReg(insn);
       const g = cpu.regs.gpr;
       g.r32[n] = pop32(cpu);
-      g.r32[n | 16] = 0;
+      g.r32[n | GprSlot.High] = 0;
     },
     STACK_HANDLERS.pop_Zv,
     STACK_HANDLERS.pop_Zv,

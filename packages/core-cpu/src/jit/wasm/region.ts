@@ -21,6 +21,7 @@ import { STATUS, Unsupported, WasmContext } from './context.js';
 import { packedMasks, type AccessMasks } from '../../mmu/mmu.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
 import { ATTR_DB, SegmentCache } from '../../state/segment-cache.js';
+import { GprSlot } from '../../state/gpr-file.js';
 import { Op, uleb } from './encoder.js';
 import { condition, directForm, nearTransfer } from './forms.js';
 import { handlerCallable } from './handler-calls.js';
@@ -276,7 +277,7 @@ export function generateWasmRegion(
     flagLocals.forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + i)));
   };
   storeState();
-  for (let r = 0; r < 8; r++) if (ctx.dwordRegs & (1 << r)) c.i32(0).i32(0).mem(Op.i32Store, 2, layout.gprOffset + 64 + 4 * r);
+  for (let r = 0; r < 8; r++) if (ctx.dwordRegs & (1 << r)) c.i32(0).i32(0).mem(Op.i32Store, 2, layout.gprOffset + 4 * (r | GprSlot.High));
   c.i32(0).get(L.x).mem(Op.i32Store, 2, status(STATUS.rip));
   c.get(L.n).op(Op.return, Op.end);
   // The fault exit: the state before the faulting instruction; -1 tells the wrapper.
