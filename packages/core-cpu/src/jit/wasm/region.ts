@@ -5,8 +5,8 @@
  *
  * The cases are nested blocks inside a loop, dispatched once by a `br_table` on the case
  * index; the code of case i follows the end of its block, so it falls through into case i+1
- * (as the JavaScript switch does), and a branch to a member sets the index and continues the
- * loop. Every exit sets the count and RIP and leaves the outermost block for the one epilogue,
+ * (as the JavaScript switch does). A branch to a later case leaves straight to the end of the
+ * block that case follows; a branch back sets the index and continues the loop. Every exit sets the count and RIP and leaves the outermost block for the one epilogue,
  * which stores the registers, the flag locals and RIP in the status area for the host wrapper
  * (runtime.ts) and returns the count.
  */
@@ -122,7 +122,11 @@ export function generateWasmRegion(
     workPending();
     c.get(L.k0).i32(maxLength).op(Op.i32Add).get(L.budget).op(Op.i32GtS, Op.i32Or);
     c.if(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)), undefined, UNLIKELY);
-    c.setConst(L.pc, caseOf.get(target | 0)!).br(ctx.loopDepth);
+    const targetCase = caseOf.get(target | 0)!;
+    // A later case: straight to the end of the block its code follows (the current case's
+    // code sits inside it). An earlier one (a loop): round the dispatch loop's br_table.
+    if (targetCase > caseIndex) c.br(c.depth + targetCase - caseIndex - 1);
+    else c.setConst(L.pc, targetCase).br(ctx.loopDepth);
   };
   // After RET or an indirect transfer (RIP in x): on inside when it names a member.
   const dynamicInternal = (done: number): void => {
