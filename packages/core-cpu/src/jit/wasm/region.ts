@@ -6,7 +6,9 @@
  * The cases are nested blocks inside a loop, dispatched once by a `br_table` on the case
  * index; the code of case i follows the end of its block, so it falls through into case i+1
  * (as the JavaScript switch does). A branch to a later case leaves straight to the end of the
- * block that case follows; a branch back sets the index and continues the loop. Every exit sets the count and RIP and leaves the outermost block for the one epilogue,
+ * block that case follows; a branch back to the start of its own case goes to that case's own
+ * `loop` (opened when the case has such a branch); any other branch back sets the index and
+ * continues the dispatch loop. Every exit sets the count and RIP and leaves the outermost block for the one epilogue,
  * which stores the registers, the flag locals and RIP in the status area for the host wrapper
  * (runtime.ts) and returns the count.
  */
@@ -102,11 +104,26 @@ export function generateWasmRegion(
   for (let i = 0; i < cases; i++) uleb(i, c);
   uleb(cases + 1, c);
   let caseIndex = -1;
-  const openCase = (): void => {
+  // The code depth inside the current case's own loop (a case that branches back to its own
+  // start), or -1 when it has none.
+  let selfLoopDepth = -1;
+  const closeSelfLoop = (): void => {
+    if (selfLoopDepth < 0) return;
+    c.op(Op.end);
+    c.depth--;
+    selfLoopDepth = -1;
+  };
+  const openCase = (selfLoop = false): void => {
+    closeSelfLoop();
     c.op(Op.end);
     ctx.forgetMemos();
     caseIndex++;
     ctx.outerCases = cases - 1 - caseIndex;
+    if (selfLoop) {
+      c.op(Op.loop, 0x40);
+      c.depth++;
+      selfLoopDepth = c.depth;
+    }
   };
 
   // Pushes whether a host call left work pending. A load of the status area at every branch
@@ -124,8 +141,10 @@ export function generateWasmRegion(
     c.if(() => ctx.exit(() => c.get(L.k0), () => c.i32(target)), undefined, UNLIKELY);
     const targetCase = caseOf.get(target | 0)!;
     // A later case: straight to the end of the block its code follows (the current case's
-    // code sits inside it). An earlier one (a loop): round the dispatch loop's br_table.
+    // code sits inside it). The current case's start, when it has a loop of its own: to that
+    // loop. Another earlier one: round the dispatch loop's br_table.
     if (targetCase > caseIndex) c.br(c.depth + targetCase - caseIndex - 1);
+    else if (targetCase === caseIndex && selfLoopDepth >= 0) c.br(c.depth - selfLoopDepth);
     else c.setConst(L.pc, targetCase).br(ctx.loopDepth);
   };
   // After RET or an indirect transfer (RIP in x): on inside when it names a member.
@@ -189,6 +208,21 @@ export function generateWasmRegion(
     return false;
   };
 
+  /**
+   * Whether the case starting at instruction `from` of a member (IP `start`) has a direct
+   * branch back to `start` before the member's next label: such a case gets a loop of its own.
+   */
+  const branchesToItself = (insns: Instruction[], nexts: number[], from: number, start: number, labelsOfMember: Map<number, number>): boolean => {
+    for (let j = from; j < insns.length && (j === from || !labelsOfMember.has(j)); j++) {
+      const insn = insns[j];
+      const next = nexts[j];
+      const target = conditionalBranch(insn, next)?.target ?? countBranch(insn, next)?.target
+        ?? (insn.entry.key === 'jmp_Jb' || insn.entry.key === 'jmp_Jz' ? relativeTarget(insn, next) : null);
+      if (target !== null && (target | 0) === start) return true;
+    }
+    return false;
+  };
+
   const ips = new Int32Array(total);
   const insns: Instruction[] = [];
   const entries: WasmRegion['entries'] = [];
@@ -199,7 +233,7 @@ export function generateWasmRegion(
     const start = member.ip | 0;
     const n = block.insns.length;
     const nexts = instructionEnds(block.insns, start, ipMask);
-    openCase();
+    openCase(branchesToItself(block.insns, nexts, 0, start, labels[m]));
     const memberCase = caseIndex;
     // Entered with the record the prologue loaded, or from another case: known at run time only.
     ctx.flags = RUNTIME_FLAGS;
@@ -212,7 +246,7 @@ export function generateWasmRegion(
       const label = labels[m].get(j);
       if (label !== undefined) {
         c.get(L.k0).i32(j - seg).op(Op.i32Add).set(L.k0);
-        openCase();
+        openCase(branchesToItself(block.insns, nexts, j, label | 0, labels[m]));
         ctx.flags = RUNTIME_FLAGS;
         seg = j;
         if (withListing) listing.push(`label ${hex(label)}:`);
@@ -267,6 +301,7 @@ export function generateWasmRegion(
     }
   }
   // Every case ends in a branch; falling off the last one would be a bug of this file.
+  closeSelfLoop();
   c.op(Op.unreachable, Op.end, Op.end);
   // The epilogue: the registers to the register file (a dword write clears the high half, as
   // the JavaScript translation's spill does), the flag locals and RIP to the status area; the
