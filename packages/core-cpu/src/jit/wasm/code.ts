@@ -6,13 +6,20 @@
 import { EMPTY_BLOCK, I32, I64, Op, sleb, uleb } from './encoder.js';
 
 /** The locals every translation has (the parameter is the budget; e0..e7 come from the status area). */
+/** The flag record's kind, operation and width as the one value local fk holds. */
+export const flagDescriptor = (kind: number, op: number, bits: number): number => kind | (op << 8) | (bits << 16);
+
 export const L = {
   budget: 0,
   /** e0..e7: EAX..EDI. */
   e0: 1,
+  /**
+   * The flag record (flag-state.ts): its kind, operation and width in one local (fk:
+   * flagDescriptor; fewer values for TurboFan to keep alive across every access that may exit
+   * with the record), its operands and result in fa, fb, fr, a kept carry in fc. 10 and 11 are
+   * unused.
+   */
   fk: 9,
-  fo: 10,
-  fz: 11,
   fa: 12,
   fb: 13,
   fr: 14,
@@ -111,6 +118,17 @@ export class Code {
   op(...ops: number[]): this {
     for (const o of ops) this.push(o);
     return this;
+  }
+
+  /** The flag record's kind (flag-state.ts's FLAGS_*; 0: none), operation (FlagOp) and width in bits, from fk. */
+  flagKind(): this {
+    return this.get(L.fk).i32(0xff).op(Op.i32And);
+  }
+  flagOp(): this {
+    return this.get(L.fk).i32(8).op(Op.i32ShrU).i32(0xff).op(Op.i32And);
+  }
+  flagBits(): this {
+    return this.get(L.fk).i32(16).op(Op.i32ShrU);
   }
 
   get(local: number): this {

@@ -136,32 +136,32 @@ const KEEP_CARRY = 2;
 
 /** Pushes the operand-size mask (fz bits of ones). */
 function sizeMask(c: Code): void {
-  c.i32(-1).i32(32).get(L.fz).op(Op.i32Sub, Op.i32ShrU);
+  c.i32(-1).i32(32).flagBits().op(Op.i32Sub, Op.i32ShrU);
 }
 
 /** Pushes x's sign bit at fz bits as 0/1 (`x` pushes it). */
 function signAtSize(c: Code, x: () => void): void {
   x();
-  c.i32(32).get(L.fz).op(Op.i32Sub, Op.i32Shl).i32(0).op(Op.i32LtS);
+  c.i32(32).flagBits().op(Op.i32Sub, Op.i32Shl).i32(0).op(Op.i32LtS);
 }
 
 /** CF of a record or result in the locals whatever their kind at run time (fk != 0). */
 export function runtimeCarry(c: Code): void {
-  c.get(L.fk).i32(KEEP_CARRY).op(Op.i32Eq).ifValue(() => c.get(L.fc), () => {
-    c.get(L.fk).i32(RESULT).op(Op.i32Eq).ifValue(() => c.get(L.fa).i32(1).op(Op.i32And), () => {
-      const top = (): void => { c.get(L.fz).i32(1).op(Op.i32Sub); };
-      c.get(L.fo).i32(FlagOp.ADD).op(Op.i32Eq).ifValue(() => {
+  c.flagKind().i32(KEEP_CARRY).op(Op.i32Eq).ifValue(() => c.get(L.fc), () => {
+    c.flagKind().i32(RESULT).op(Op.i32Eq).ifValue(() => c.get(L.fa).i32(1).op(Op.i32And), () => {
+      const top = (): void => { c.flagBits().i32(1).op(Op.i32Sub); };
+      c.flagOp().i32(FlagOp.ADD).op(Op.i32Eq).ifValue(() => {
         c.get(L.fa).get(L.fb).op(Op.i32And).get(L.fa).get(L.fb).op(Op.i32Or).get(L.fr).i32(-1).op(Op.i32Xor, Op.i32And, Op.i32Or);
         top();
         c.op(Op.i32ShrU).i32(1).op(Op.i32And);
       }, () => {
-        c.get(L.fo).i32(FlagOp.SUB).op(Op.i32Eq).ifValue(() => {
+        c.flagOp().i32(FlagOp.SUB).op(Op.i32Eq).ifValue(() => {
           c.get(L.fa).i32(-1).op(Op.i32Xor).get(L.fb).op(Op.i32And).get(L.fa).i32(-1).op(Op.i32Xor).get(L.fb).op(Op.i32Or).get(L.fr).op(Op.i32And, Op.i32Or);
           top();
           c.op(Op.i32ShrU).i32(1).op(Op.i32And);
         }, () => {
           // NEG: CF = the operand was not 0; LOGIC: 0.
-          c.get(L.fo).i32(FlagOp.NEG).op(Op.i32Eq).ifValue(() => {
+          c.flagOp().i32(FlagOp.NEG).op(Op.i32Eq).ifValue(() => {
             c.get(L.fb);
             sizeMask(c);
             c.op(Op.i32And, Op.i32Const, 0, Op.i32Ne);
@@ -174,7 +174,7 @@ export function runtimeCarry(c: Code): void {
 
 function runtimeZero(c: Code): void {
   // A result record whose eager flags include ZF (multiplies) has it there.
-  c.get(L.fk).i32(RESULT).op(Op.i32Eq).get(L.fb).i32(6).op(Op.i32ShrU, Op.i32And).ifValue(
+  c.flagKind().i32(RESULT).op(Op.i32Eq).get(L.fb).i32(6).op(Op.i32ShrU, Op.i32And).ifValue(
     () => c.get(L.fa).i32(6).op(Op.i32ShrU).i32(1).op(Op.i32And),
     () => {
       c.get(L.fr);
@@ -189,9 +189,9 @@ function runtimeSign(c: Code): void {
 }
 
 function runtimeOverflow(c: Code): void {
-  c.get(L.fk).i32(RESULT).op(Op.i32Eq).ifValue(() => c.get(L.fa).i32(11).op(Op.i32ShrU).i32(1).op(Op.i32And), () => {
-    c.get(L.fo).i32(FlagOp.LOGIC).op(Op.i32Eq).ifValue(() => c.i32(0), () => {
-      c.get(L.fo).i32(FlagOp.ADD).op(Op.i32Eq).ifValue(
+  c.flagKind().i32(RESULT).op(Op.i32Eq).ifValue(() => c.get(L.fa).i32(11).op(Op.i32ShrU).i32(1).op(Op.i32And), () => {
+    c.flagOp().i32(FlagOp.LOGIC).op(Op.i32Eq).ifValue(() => c.i32(0), () => {
+      c.flagOp().i32(FlagOp.ADD).op(Op.i32Eq).ifValue(
         () => signAtSize(c, () => c.get(L.fa).get(L.fr).op(Op.i32Xor).get(L.fb).get(L.fr).op(Op.i32Xor, Op.i32And)),
         () => signAtSize(c, () => c.get(L.fa).get(L.fb).op(Op.i32Xor).get(L.fa).get(L.fr).op(Op.i32Xor, Op.i32And)),
       );

@@ -807,7 +807,8 @@ export class WasmContext {
   materialize(): void {
     if (this.flags.kind === 'memory') return;
     const c = this.code;
-    for (const l of [L.fk, L.fo, L.fz, L.fa, L.fb, L.fr, L.fc]) c.get(l);
+    c.flagKind().flagOp().flagBits();
+    for (const l of [L.fa, L.fb, L.fr, L.fc]) c.get(l);
     c.call(IMPORT.materialize).setConst(L.fk, 0);
     this.flags = MEMORY_FLAGS;
   }

@@ -13,7 +13,7 @@ import { opSizeOf, SIZE_MASK } from '../register-forms.js';
 import { MUL_EAGER } from '../../interp/handlers/muldiv.js';
 import { SHIFT_EAGER } from '../../interp/handlers/shift.js';
 import { carryOf, conditionCode, runtimeCarry, runtimeConditionCode } from './conditions.js';
-import { L, UNLIKELY } from './code.js';
+import { flagDescriptor, L, UNLIKELY } from './code.js';
 import { STATUS, Unsupported, type WasmContext } from './context.js';
 import { IMPORT } from './imports.js';
 import { Op } from './encoder.js';
@@ -87,7 +87,7 @@ class RmOperand {
  */
 function recordFlags(ctx: WasmContext, op: FlagOp, bits: number, a: number, b: number, r: number, plain: boolean): void {
   ctx.flags = { kind: 'record', op, bits, plain, keepCarry: false };
-  const c = ctx.code.setConst(L.fk, FLAGS_RECORD).setConst(L.fo, op).setConst(L.fz, bits);
+  const c = ctx.code.setConst(L.fk, flagDescriptor(FLAGS_RECORD, op, bits));
   if (op === FlagOp.LOGIC) c.setConst(L.fa, 0).setConst(L.fb, 0);
   else c.get(a).set(L.fa).get(b).set(L.fb);
   c.get(r).set(L.fr);
@@ -97,7 +97,7 @@ function recordFlags(ctx: WasmContext, op: FlagOp, bits: number, a: number, b: n
 function resultFlags(ctx: WasmContext, bits: number, r: number, eager: () => void, mask: number): void {
   ctx.flags = { kind: 'result', bits, mask };
   const c = ctx.code;
-  c.setConst(L.fk, FLAGS_RESULT).setConst(L.fz, bits).get(r).set(L.fr);
+  c.setConst(L.fk, flagDescriptor(FLAGS_RESULT, 0, bits)).get(r).set(L.fr);
   eager();
   c.set(L.fa).setConst(L.fb, mask);
 }
@@ -109,7 +109,7 @@ function carryIn(ctx: WasmContext): void {
   if (known !== null) known(c);
   else if (ctx.flags.kind === 'runtime') {
     // At a case label: from the locals' record, or LazyFlags when they hold none (fk = 0).
-    c.get(L.fk).op(Op.i32Eqz).ifValue(() => c.call(IMPORT.carry), () => runtimeCarry(c));
+    c.flagKind().op(Op.i32Eqz).ifValue(() => c.call(IMPORT.carry), () => runtimeCarry(c));
   } else {
     ctx.materialize();
     c.call(IMPORT.carry);
@@ -127,7 +127,7 @@ export function condition(ctx: WasmContext, cc: number): void {
   }
   const atRuntime = ctx.flags.kind === 'runtime' ? runtimeConditionCode(cc) : null;
   if (atRuntime !== null) {
-    c.get(L.fk).op(Op.i32Eqz).ifValue(() => c.i32(cc).call(IMPORT.condition), () => atRuntime(c));
+    c.flagKind().op(Op.i32Eqz).ifValue(() => c.i32(cc).call(IMPORT.condition), () => atRuntime(c));
     return;
   }
   ctx.materialize();
@@ -187,7 +187,7 @@ function incDec(ctx: WasmContext, inc: boolean, load: () => void, store: () => v
   store();
   const op = inc ? FlagOp.ADD : FlagOp.SUB;
   ctx.flags = { kind: 'record', op, bits: size * 8, plain: true, keepCarry: true };
-  c.setConst(L.fk, FLAGS_KEEP_CARRY).setConst(L.fo, op).setConst(L.fz, size * 8).get(L.a).set(L.fa).setConst(L.fb, 1).get(L.v).set(L.fr).get(L.c).set(L.fc);
+  c.setConst(L.fk, flagDescriptor(FLAGS_KEEP_CARRY, op, size * 8)).get(L.a).set(L.fa).setConst(L.fb, 1).get(L.v).set(L.fr).get(L.c).set(L.fc);
 }
 
 /** SHL/SHR/SAR by a constant: 32-bit operands, and 16-bit ones shifted by less than 16. */
@@ -250,7 +250,7 @@ function shiftByCl(ctx: WasmContext, insn: Instruction, kind: string): void {
     else c.get(L.a).get(L.s).op(Op.i32ShrS);
     c.set(L.v);
     ctx.setReg(insn.rm, 4, () => c.get(L.v));
-    c.setConst(L.fk, FLAGS_RESULT).setConst(L.fz, 32).get(L.v).set(L.fr);
+    c.setConst(L.fk, flagDescriptor(FLAGS_RESULT, 0, 32)).get(L.v).set(L.fr);
     if (kind === 'shl') {
       c.get(L.a).i32(32).get(L.s).op(Op.i32Sub, Op.i32ShrU).i32(1).op(Op.i32And)
         .get(L.a).i32(31).op(Op.i32ShrU).get(L.a).i32(30).op(Op.i32ShrU, Op.i32Xor).i32(1).op(Op.i32And).i32(11).op(Op.i32Shl, Op.i32Or);
@@ -309,7 +309,7 @@ function rotate(ctx: WasmContext, insn: Instruction, left: boolean, count: numbe
   }
   if (f.kind === 'record' && !withOf) {
     ctx.flags = { ...f, keepCarry: true };
-    c.setConst(L.fk, FLAGS_KEEP_CARRY).get(L.c).set(L.fc);
+    c.setConst(L.fk, flagDescriptor(FLAGS_KEEP_CARRY, f.op, f.bits)).get(L.c).set(L.fc);
     return;
   }
   ctx.materialize();

@@ -95,7 +95,8 @@ export function generateWasmRegion(
   const c = ctx.code;
   const cases = caseIps.length;
   const status = (slot: number): number => layout.statusOffset + 4 * slot;
-  const flagLocals = [L.fk, L.fo, L.fz, L.fa, L.fb, L.fr, L.fc];
+  // The status area keeps the flag record as LazyFlags takes it: kind, operation, width, fa, fb, fr, fc.
+  const flagOperands = [L.fa, L.fb, L.fr, L.fc];
   // Blocks: fault exit, exit, then the dispatch loop.
   c.op(Op.block, 0x40, Op.block, 0x40, Op.loop, 0x40);
   for (let i = 0; i < cases; i++) c.op(Op.block, 0x40);
@@ -313,7 +314,10 @@ export function generateWasmRegion(
   const written = c.registersWritten;
   const storeState = (): void => {
     c.storeRegisters(layout.gprOffset, written);
-    flagLocals.forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + i)));
+    c.i32(0).flagKind().mem(Op.i32Store, 2, status(STATUS.flags));
+    c.i32(0).flagOp().mem(Op.i32Store, 2, status(STATUS.flags + 1));
+    c.i32(0).flagBits().mem(Op.i32Store, 2, status(STATUS.flags + 2));
+    flagOperands.forEach((l, i) => c.i32(0).get(l).mem(Op.i32Store, 2, status(STATUS.flags + 3 + i)));
   };
   storeState();
   for (let r = 0; r < 8; r++) if (ctx.dwordRegs & (1 << r)) c.i32(0).i32(0).mem(Op.i32Store, 2, layout.gprOffset + 4 * (r | GprSlot.High));
@@ -348,7 +352,10 @@ export function generateWasmRegion(
   // RIP constants are linear addresses only with the CS base it had (the jump cache keys on RIP).
   leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, CS)).i32(segBases[CS] | 0).op(Op.i32Eq));
   p.loadRegisters(layout.gprOffset, used);
-  flagLocals.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + i)).set(l));
+  p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags));
+  p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + 1)).i32(8).op(Op.i32Shl, Op.i32Or);
+  p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + 2)).i32(16).op(Op.i32Shl, Op.i32Or).set(L.fk);
+  flagOperands.forEach((l, i) => p.i32(0).mem(Op.i32Load, 2, status(STATUS.flags + 3 + i)).set(l));
   p.i32(0).mem(Op.i32Load, 2, status(STATUS.entry)).set(L.pc);
 
   return {
