@@ -415,7 +415,10 @@ export class SoftCpu {
                 let ran = false;
                 for (;;) {
                   inJit = true;
-                  const done = current.fn(this, limit - i);
+                  // A WebAssembly translation through its runtime's one method (V8 inlines it);
+                  // a JavaScript one through its own function.
+                  const rt = current.wasmRuntime;
+                  const done = rt !== null ? rt.runTranslation(this, current.wasmSlot, limit - i, current.count, current.entryCase) : current.fn(this, limit - i);
                   inJit = false;
                   if (done === 0) {
                     // Made for another state (block-compiler.ts's entry checks): the block is

@@ -45,8 +45,22 @@ import { regionLayout } from './region-layout.js';
  */
 export type CompiledBlockFn = (cpu: SoftCpu, budget: number) => number;
 
+/** What runs WebAssembly translations (jit/wasm/runtime.ts): one method the run loop calls. */
+export interface WasmEntryPoint {
+  runTranslation(cpu: SoftCpu, slot: number, budget: number, entryCount: number, entryCase: number): number;
+}
+
 export interface CompiledBlock {
   fn: CompiledBlockFn;
+  /**
+   * A WebAssembly translation's runtime, table slot and entry case: the run loop calls
+   * `wasmRuntime.runTranslation` with them, the same code for every translation (V8 inlines
+   * it), where `fn` is a closure per translation (a call V8 cannot). Null, -1 and 0 otherwise,
+   * and wasmRuntime null once `fn` refuses every entry.
+   */
+  wasmRuntime: WasmEntryPoint | null;
+  wasmSlot: number;
+  entryCase: number;
   /** The IP the translation was made for (its RIP constants assume it). */
   ip: number;
   /** The generated source (for --trace=jit and the golden tests). */
@@ -97,6 +111,9 @@ export const UNTRANSLATABLE: CompiledBlock = Object.freeze({
     throw new Error('an untranslatable block was entered');
   },
   ip: NaN,
+  wasmRuntime: null,
+  wasmSlot: -1,
+  entryCase: 0,
   longMode: false,
   wasm: false,
   onDrop: null,
@@ -378,6 +395,6 @@ export function compileBlock(block: CodeBlock, ip: number, target: TranslationTa
   // translations apart.
   const factory = new Function(...names, `return function block_${(ip >>> 0).toString(16)}(cpu, budget) {\n${prologue}\n${source}\n};`) as (...a: unknown[]) => CompiledBlockFn;
   const entryIp = ip & (block.mode === CpuMode.Bits16 ? 0xffff : -1);
-  return { fn: factory(...args), ip: entryIp, longMode, wasm: false, onDrop: null, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1, ran: TRANSLATION_RUN_UNKNOWN };
+  return { fn: factory(...args), wasmRuntime: null, wasmSlot: -1, entryCase: 0, ip: entryIp, longMode, wasm: false, onDrop: null, source, inlined, direct, loops, count: n, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1, ran: TRANSLATION_RUN_UNKNOWN };
 }
 

@@ -45,6 +45,7 @@ function slowHeavyHandler(jit: Jit, blockRef: WeakRef<CodeBlock>, made: { transl
     if (block === undefined || translation === undefined || block.compiled !== translation) return;
     translation.onDrop?.();
     translation.fn = REFUSE;
+    translation.wasmRuntime = null;
     block.compiled = null;
     block.slowCalls = true;
     block.runs = jit.threshold;
@@ -264,12 +265,12 @@ export class Jit {
       throw e;
     }
     const made: { translation: WeakRef<CompiledBlock> | null } = { translation: null };
-    const { fn, atMember, onDrop } = runtime.instantiate(region, slowHeavyHandler(this, new WeakRef(block), made));
+    const { slot, fn, atMember, onDrop } = runtime.instantiate(region, slowHeavyHandler(this, new WeakRef(block), made));
     const first = `0x${(ip >>> 0).toString(16)}`;
     const what = members.length === 0 ? `block at ${first}` : `${members.length + 1} blocks from ${first}`;
     const source = `// ${what}, ${region.total} instructions, 32-bit code${region.loops ? ', branches inside' : ''}, WebAssembly (a ${region.body.length}-byte function)\n${region.listing}`;
-    const translation = (at: number, run: CompiledBlockFn, count: number, drop: (() => void) | null): CompiledBlock =>
-      ({ fn: run, ip: at | 0, longMode: false, wasm: true, onDrop: drop, source, inlined: region.total, direct: region.total, loops: region.loops, count, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1, ran: TRANSLATION_RUN_UNKNOWN });
+    const translation = (at: number, run: CompiledBlockFn, count: number, entryCase: number, drop: (() => void) | null): CompiledBlock =>
+      ({ fn: run, wasmRuntime: runtime, wasmSlot: slot, entryCase, ip: at | 0, longMode: false, wasm: true, onDrop: drop, source, inlined: region.total, direct: region.total, loops: region.loops, count, link0: null, linkIp0: NaN, link1: null, linkIp1: NaN, linkEpoch: -1, ran: TRANSLATION_RUN_UNKNOWN });
     // The members not yet translated are entered here too (at their cases), instead of being
     // interpreted until each is hot itself: a call's return site, the far side of a branch a
     // translation left by. Their entries go when the translation does (its onDrop: a member
@@ -278,7 +279,7 @@ export class Jit {
     for (const e of region.entries) {
       const member = members[e.member];
       if (member.block.compiled !== null) continue;
-      const entry = translation(member.ip, atMember(e.case, e.count), e.count, null);
+      const entry = translation(member.ip, atMember(e.case, e.count), e.count, e.case, null);
       member.block.compiled = entry;
       shared.push({ block: member.block, entry });
     }
@@ -287,7 +288,7 @@ export class Jit {
       onDrop();
       for (const s of shared) if (s.block.compiled === s.entry) s.block.compiled = null;
     };
-    const compiled = translation(ip, fn, block.insns.length, dropAll);
+    const compiled = translation(ip, fn, block.insns.length, 0, dropAll);
     made.translation = new WeakRef(compiled);
     return compiled;
   }

@@ -451,11 +451,49 @@ export class WasmRuntime {
   }
 
   /**
+   * Runs the translation in `slot` from the host, entered at its case `entryCase` (0: its entry
+   * block, whose `entryCount` instructions the budget allows), and the ones the dispatcher goes
+   * on to: the count completed, 0 when the first refused the CPU state. The caller keeps the
+   * translation's CompiledBlock (which holds the slot: see `slots`) alive meanwhile.
+   */
+  runTranslation(cpu: SoftCpu, slot: number, budget: number, entryCount: number, entryCase: number): number {
+    const st = this.status;
+    const base = cpu.retired;
+    this.cpu = cpu;
+    this.base = base;
+    this.enter(cpu, slot, entryCount, entryCase);
+    // The translations check the CPU state themselves, and read and write the registers in
+    // place (SoftCpu puts them and the segment caches in this memory).
+    const n = this.dispatch(slot, budget);
+    const chained = st[STATUS.chained];
+    if (chained !== 0) cpu.jit!.counters.wasmChained += chained;
+    if (n < 0) {
+      // A guest fault in a slow path: the status area holds the state before the faulting
+      // instruction; the run loop delivers the fault from there, as from a JS translation.
+      materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
+      cpu.jitFaultIp = this.ipsBySlot[st[STATUS.slot]][st[STATUS.j]];
+      cpu.retired = base + st[STATUS.chainBase] + st[STATUS.k];
+      settleStall(cpu, st);
+      st[STATUS.fault] = 0;
+      const e = this.fault;
+      this.fault = null;
+      throw e;
+    }
+    const slowExit = st[STATUS.slowExit] !== 0;
+    if (n === 0 && !slowExit) return 0;
+    materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
+    cpu.regs.rip = st[STATUS.rip];
+    cpu.retired = base + n;
+    settleStall(cpu, st);
+    return slowExit ? n + this.runSlowExit(cpu) : n;
+  }
+
+  /**
    * Compiles and instantiates `region` (synchronously): the CompiledBlockFn that runs it from
    * its entry block, one that enters it at a member (`atMember`, for region.entries), and what
    * to call when its code is dropped.
    */
-  instantiate(region: WasmRegion, onSlowHeavy: (() => void) | null = null): { fn: CompiledBlockFn; atMember: (entryCase: number, count: number) => CompiledBlockFn; onDrop: () => void } {
+  instantiate(region: WasmRegion, onSlowHeavy: (() => void) | null = null): { slot: number; fn: CompiledBlockFn; atMember: (entryCase: number, count: number) => CompiledBlockFn; onDrop: () => void } {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(translationModule(region, this.layout.pages)), this.imports);
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
@@ -465,43 +503,15 @@ export class WasmRuntime {
     this.slowExitsBySlot[slot] = 0;
     this.slowExitWindowBySlot[slot] = 0;
     this.onSlowHeavyBySlot[slot] = onSlowHeavy;
-    const dispatch = this.dispatch;
-    const st = this.status;
     const rt = this;
     const run = function wasmTranslation(cpu: SoftCpu, budget: number, entryCount: number, entryCase: number): number {
-      const base = cpu.retired;
-      rt.cpu = cpu;
-      rt.base = base;
-      rt.enter(cpu, slot, entryCount, entryCase);
-      // The translations check the CPU state themselves, and read and write the registers in
-      // place (SoftCpu puts them and the segment caches in this memory).
-      const n = dispatch(slot, budget);
-      const chained = st[STATUS.chained];
-      if (chained !== 0) cpu.jit!.counters.wasmChained += chained;
-      if (n < 0) {
-        // A guest fault in a slow path: the status area holds the state before the faulting
-        // instruction; the run loop delivers the fault from there, as from a JS translation.
-        materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
-        cpu.jitFaultIp = rt.ipsBySlot[st[STATUS.slot]][st[STATUS.j]];
-        cpu.retired = base + st[STATUS.chainBase] + st[STATUS.k];
-        settleStall(cpu, st);
-        st[STATUS.fault] = 0;
-        const e = rt.fault;
-        rt.fault = null;
-        throw e;
-      }
-      const slowExit = st[STATUS.slowExit] !== 0;
-      if (n === 0 && !slowExit) return 0;
-      materializeRecord(cpu.regs.flags, st[8], st[9], st[10], st[11], st[12], st[13], st[14]);
-      cpu.regs.rip = st[STATUS.rip];
-      cpu.retired = base + n;
-      settleStall(cpu, st);
-      return slowExit ? n + rt.runSlowExit(cpu) : n;
+      return rt.runTranslation(cpu, slot, budget, entryCount, entryCase);
     };
     // Every entry's function holds `run`, so the slot is freed only once none is left.
     this.slots.register(run, slot);
     const entryCount = region.entryCount;
     return {
+      slot,
       fn: (cpu, budget) => run(cpu, budget, entryCount, 0),
       atMember: (entryCase, count) => (cpu, budget) => run(cpu, budget, count, entryCase),
       onDrop: () => this.leaveJumpCache(slot),
