@@ -5,10 +5,10 @@
  */
 import { EMPTY_BLOCK, I32, I64, Op, sleb, uleb } from './encoder.js';
 
-/** The locals every translation has (the parameter is the budget; e0..e7 come from the status area). */
 /** The flag record's kind, operation and width as the one value local fk holds. */
 export const flagDescriptor = (kind: number, op: number, bits: number): number => kind | (op << 8) | (bits << 16);
 
+/** The locals every translation has (the parameter is the budget; e0..e7 come from the status area). */
 export const L = {
   budget: 0,
   /** e0..e7: EAX..EDI. */

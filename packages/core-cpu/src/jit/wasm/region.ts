@@ -8,9 +8,9 @@
  * (as the JavaScript switch does). A branch to a later case leaves straight to the end of the
  * block that case follows; a branch back to the start of its own case goes to that case's own
  * `loop` (opened when the case has such a branch); any other branch back sets the index and
- * continues the dispatch loop. Every exit sets the count and RIP and leaves the outermost block for the one epilogue,
- * which stores the registers, the flag locals and RIP in the status area for the host wrapper
- * (runtime.ts) and returns the count.
+ * continues the dispatch loop. Every exit sets the count and RIP and leaves the outermost block
+ * for the one epilogue, which stores the registers, the flag locals and RIP in the status area
+ * for the host wrapper (runtime.ts) and returns the count.
  */
 import { CpuMode, type Instruction } from '../../decoder/instruction.js';
 import { disassemble } from '../../disasm/intel.js';
@@ -215,10 +215,8 @@ export function generateWasmRegion(
    */
   const branchesToItself = (insns: Instruction[], nexts: number[], from: number, start: number, labelsOfMember: Map<number, number>): boolean => {
     for (let j = from; j < insns.length && (j === from || !labelsOfMember.has(j)); j++) {
-      const insn = insns[j];
-      const next = nexts[j];
-      const target = conditionalBranch(insn, next)?.target ?? countBranch(insn, next)?.target
-        ?? (insn.entry.key === 'jmp_Jb' || insn.entry.key === 'jmp_Jz' ? relativeTarget(insn, next) : null);
+      // JMP, Jcc, LOOPcc and JCXZ: the branches instruction() sends to internal() by target.
+      const target = relativeTarget(insns[j], nexts[j]);
       if (target !== null && (target | 0) === start) return true;
     }
     return false;
