@@ -377,7 +377,7 @@ export class ProgramGenerator {
 
   handler(): Built {
     const w = this.writable;
-    switch (this.int(14)) {
+    switch (this.int(19)) {
       case 0: {
         // NOT / NEG r/m8 or r/m32.
         const byte = this.chance(0.3);
@@ -419,6 +419,28 @@ export class ProgramGenerator {
       // PUSHF; POP r32: EFLAGS after whatever flag producer came before (written directly by
       // the WebAssembly backend: the record goes to LazyFlags first).
       case 13: return { pre: [[0x9c]], bytes: [0x58 + this.dstReg(4)] };
+      // CMPXCHG r/m32, r32 (EAX equal to the destination or not); XADD r/m32, r32; XCHG EAX, r32:
+      // written directly by the WebAssembly backend since, so checked here as well.
+      case 14: {
+        if (!w.includes(EAX)) return { pre: [], bytes: [0x90] };
+        const { pre, rm, seg } = this.rm(4, true);
+        // Half the time EAX is made equal to the destination first (MOV EAX, r/m32), where that
+        // leaves the operand's address as it was.
+        const loads = 'reg' in rm || (rm.mem.base !== EAX && rm.mem.index !== EAX);
+        const equal: number[][] = loads && this.chance(0.5) ? [[...seg, 0x8b, ...modrm(EAX, rm)]] : [];
+        return { pre: [...pre, ...equal], bytes: [...seg, 0x0f, 0xb1, ...modrm(this.anyReg(), rm)] };
+      }
+      case 15: {
+        const { pre, rm, seg } = this.rm(4, true);
+        return { pre, bytes: [...seg, 0x0f, 0xc1, ...modrm(this.dstReg(4), rm)] };
+      }
+      case 16: return { pre: [], bytes: [w.includes(EAX) ? 0x90 + this.dstReg(4) : 0x90] };
+      // SHLD/SHRD r32, r32 by an immediate or by CL (set to an edge count first, now and then).
+      case 17: return { pre: [], bytes: [0x0f, this.pick([0xa4, 0xac]), ...modrm(this.anyReg(), { reg: this.dstReg(4) }), this.chance(0.5) ? this.pick(SHIFT_COUNTS) : this.int(256)] };
+      case 18: {
+        const pre = w.includes(ECX) && this.chance(0.5) ? [[0xb1, this.pick(SHIFT_COUNTS)]] : [];
+        return { pre, bytes: [0x0f, this.pick([0xa5, 0xad]), ...modrm(this.anyReg(), { reg: this.dstReg(4) })] };
+      }
       default: return { pre: [], bytes: [0x90] };
     }
   }

@@ -265,6 +265,62 @@ function shiftByCl(ctx: WasmContext, insn: Instruction, kind: string): void {
 }
 
 /**
+ * SHLD/SHRD r32, r32 by an immediate or CL (shift-variants.ts's shld32, shrd32): the count
+ * masked to 5 bits, none changing nothing (flags included, so by CL the flags are known only at
+ * run time, as shiftByCl's); CF is the last bit shifted out of the destination, OF as the
+ * handlers compute it, SF ZF PF from the result.
+ */
+function doubleShift(ctx: WasmContext, insn: Instruction, left: boolean, byCl: boolean): void {
+  if (insn.opSize !== 4 || insn.isMem) throw new Unsupported('double shift');
+  const n = insn.imm & 31;
+  if (!byCl && n === 0) return;
+  const c = ctx.code;
+  ctx.reg(insn.rm, 4);
+  c.set(L.a);
+  ctx.reg(insn.reg, 4);
+  c.set(L.b);
+  // The count, 32 less it, and one less it: constants, or from the count in local s.
+  const count = (): void => { if (byCl) c.get(L.s); else c.i32(n); };
+  const rest = (): void => { if (byCl) c.i32(32).get(L.s).op(Op.i32Sub); else c.i32(32 - n); };
+  const less = (): void => { if (byCl) c.get(L.s).i32(1).op(Op.i32Sub); else c.i32(n - 1); };
+  const result = (): void => {
+    if (left) {
+      c.get(L.a); count(); c.op(Op.i32Shl);
+      c.get(L.b); rest(); c.op(Op.i32ShrU, Op.i32Or);
+    } else {
+      c.get(L.a); count(); c.op(Op.i32ShrU);
+      c.get(L.b); rest(); c.op(Op.i32Shl, Op.i32Or);
+    }
+    c.set(L.v);
+    ctx.setReg(insn.rm, 4, () => c.get(L.v));
+  };
+  const eager = (): void => {
+    if (left) {
+      c.get(L.a); rest(); c.op(Op.i32ShrU).i32(1).op(Op.i32And);
+      c.get(L.a).i32(31).op(Op.i32ShrU).get(L.a).i32(30).op(Op.i32ShrU, Op.i32Xor);
+    } else {
+      c.get(L.a); less(); c.op(Op.i32ShrU).i32(1).op(Op.i32And);
+      c.get(L.a).i32(31).op(Op.i32ShrU).get(L.b).op(Op.i32Xor);
+    }
+    c.i32(1).op(Op.i32And).i32(11).op(Op.i32Shl, Op.i32Or);
+  };
+  if (!byCl) {
+    result();
+    resultFlags(ctx, 32, L.v, eager, SHIFT_EAGER);
+    return;
+  }
+  ctx.reg(1, 1);
+  c.i32(31).op(Op.i32And).tee(L.s);
+  c.if(() => {
+    result();
+    c.setConst(L.fk, flagDescriptor(FLAGS_RESULT, 0, 32)).get(L.v).set(L.fr);
+    eager();
+    c.set(L.fa).setConst(L.fb, SHIFT_EAGER);
+  });
+  ctx.flags = RUNTIME_FLAGS;
+}
+
+/**
  * ROL/ROR of a register by a constant (shift-variants.ts's rol32 ... ror16). A rotate writes
  * CF (and OF when the count is 1 or the form is D1) and leaves the other flags as they were:
  * over a record in the locals that is CF kept beside the record (kind 2) or CF (and OF) in a
@@ -488,6 +544,62 @@ function divide(ctx: WasmContext, insn: Instruction): void {
   ctx.setReg(0, 4, () => c.get(L.p).get(L.s).op(Op.i64ExtendI32U, Op.i64DivU, Op.i32WrapI64));
 }
 
+/**
+ * CMPXCHG r/m32, r32 (handlers/atomics.ts): the flags of CMP EAX, dest; dest takes the source
+ * when they are equal, and EAX takes dest when not. Memory is written either way (the locked
+ * cycle writes the old value back), before EAX changes: nothing is written to a register before
+ * the last access that may fault.
+ */
+function compareExchange(ctx: WasmContext, insn: Instruction): void {
+  if (insn.opSize !== 4) throw new Unsupported('cmpxchg size');
+  const c = ctx.code;
+  const rm = new RmOperand(ctx, insn, 4);
+  rm.prepare();
+  rm.loadForUpdate(L.b);
+  ctx.reg(insn.reg, 4);
+  c.set(L.s);
+  ctx.reg(0, 4);
+  c.set(L.a);
+  c.get(L.a).get(L.b).op(Op.i32Sub).set(L.v);
+  // What each destination gets: (equal ? ifEqual : otherwise).
+  const pick = (ifEqual: number, otherwise: number) => () => c.get(ifEqual).get(otherwise).get(L.v).op(Op.i32Eqz, Op.select);
+  pick(L.s, L.b)();
+  c.set(L.t);
+  if (insn.isMem) {
+    rm.store(L.t);
+    ctx.setReg(0, 4, pick(L.a, L.b));
+  } else {
+    // EAX first, so that with EAX as the destination an equal compare leaves the source there.
+    ctx.setReg(0, 4, pick(L.a, L.b));
+    rm.store(L.t);
+  }
+  recordFlags(ctx, FlagOp.SUB, 32, L.a, L.b, L.v, true);
+}
+
+/**
+ * XADD r/m32, r32 (handlers/atomics.ts): dest = dest + src, src = the old dest, the flags of the
+ * ADD. With one register for both, the sum wins: in memory order the register is written last,
+ * in register form the destination is.
+ */
+function exchangeAdd(ctx: WasmContext, insn: Instruction): void {
+  if (insn.opSize !== 4) throw new Unsupported('xadd size');
+  const c = ctx.code;
+  const rm = new RmOperand(ctx, insn, 4);
+  rm.prepare();
+  rm.loadForUpdate(L.a);
+  ctx.reg(insn.reg, 4);
+  c.set(L.b);
+  c.get(L.a).get(L.b).op(Op.i32Add).set(L.v);
+  if (insn.isMem) {
+    rm.store(L.v);
+    ctx.setReg(insn.reg, 4, () => c.get(L.a));
+  } else {
+    ctx.setReg(insn.reg, 4, () => c.get(L.a));
+    rm.store(L.v);
+  }
+  recordFlags(ctx, FlagOp.ADD, 32, L.a, L.b, L.v, true);
+}
+
 export function directForm(ctx: WasmContext, insn: Instruction): void {
   if (insn.mode === CpuMode.Bits64) throw new Unsupported('64-bit');
   if (insn.opSize !== 4 && insn.opSize !== 2) throw new Unsupported('operand size');
@@ -645,6 +757,21 @@ export function directForm(ctx: WasmContext, insn: Instruction): void {
         c.i32(31).op(Op.i32ShrS);
       });
     }
+    case 'xchg_Zv_rAX': {
+      // XCHG EAX, r32 (0x90 itself is NOP).
+      if (insn.opSize !== 4) throw new Unsupported('xchg size');
+      const n = insn.opcode & 7;
+      ctx.reg(n, 4);
+      c.set(L.t);
+      ctx.setReg(n, 4, () => ctx.reg(0, 4));
+      return ctx.setReg(0, 4, () => c.get(L.t));
+    }
+    case 'shld_Ev_Gv_Ib': case 'shrd_Ev_Gv_Ib': case 'shld_Ev_Gv_CL': case 'shrd_Ev_Gv_CL':
+      return doubleShift(ctx, insn, name === 'shld', form.endsWith('CL'));
+    case 'cmpxchg_Ev_Gv':
+      return compareExchange(ctx, insn);
+    case 'xadd_Ev_Gv':
+      return exchangeAdd(ctx, insn);
     case 'div_Ev':
       return divide(ctx, insn);
     case 'mul_Ev':
