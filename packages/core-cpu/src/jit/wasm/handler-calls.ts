@@ -1,7 +1,7 @@
 /**
  * Instructions a WebAssembly translation runs by calling the interpreter's handler, where the
- * backend writes no code of its own (forms.ts): bit tests on memory, double shifts, CMPXCHG8B,
- * string instructions with REP, DIV on memory ... Before this, such an instruction ended the
+ * backend writes no code of its own (forms.ts): bit tests on memory, double shifts of memory,
+ * CMPXCHG8B, string instructions with REP, DIV on memory ... Before this, such an instruction ended the
  * translation (the run loop went on from it in the interpreter), and a block that started with
  * one became a JavaScript translation: 44 of them on the Linux boot, whose background
  * TurboFan compiles took about 36 ms each.
