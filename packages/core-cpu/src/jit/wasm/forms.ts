@@ -544,20 +544,41 @@ function divide(ctx: WasmContext, insn: Instruction): void {
   ctx.setReg(0, 4, () => c.get(L.p).get(L.s).op(Op.i64ExtendI32U, Op.i64DivU, Op.i32WrapI64));
 }
 
+/** The operands of CMPXCHG and XADD: the r/m32 destination, read for update, into local `dest`; the source register into `src`. */
+function exchangeOperands(ctx: WasmContext, insn: Instruction, dest: number, src: number): RmOperand {
+  const rm = new RmOperand(ctx, insn, 4);
+  rm.prepare();
+  rm.loadForUpdate(dest);
+  ctx.reg(insn.reg, 4);
+  ctx.code.set(src);
+  return rm;
+}
+
+/**
+ * The two writes of CMPXCHG and XADD: local `value` to the r/m operand, and a register
+ * (`setRegister`). Memory first: nothing is written to a register before the last access that
+ * may fault. In register form the r/m operand last: where both name one register, its value
+ * is what the handler leaves there.
+ */
+function writeExchange(insn: Instruction, rm: RmOperand, value: number, setRegister: () => void): void {
+  if (insn.isMem) {
+    rm.store(value);
+    setRegister();
+  } else {
+    setRegister();
+    rm.store(value);
+  }
+}
+
 /**
  * CMPXCHG r/m32, r32 (handlers/atomics.ts): the flags of CMP EAX, dest; dest takes the source
  * when they are equal, and EAX takes dest when not. Memory is written either way (the locked
- * cycle writes the old value back), before EAX changes: nothing is written to a register before
- * the last access that may fault.
+ * cycle writes the old value back).
  */
 function compareExchange(ctx: WasmContext, insn: Instruction): void {
   if (insn.opSize !== 4) throw new Unsupported('cmpxchg size');
   const c = ctx.code;
-  const rm = new RmOperand(ctx, insn, 4);
-  rm.prepare();
-  rm.loadForUpdate(L.b);
-  ctx.reg(insn.reg, 4);
-  c.set(L.s);
+  const rm = exchangeOperands(ctx, insn, L.b, L.s);
   ctx.reg(0, 4);
   c.set(L.a);
   c.get(L.a).get(L.b).op(Op.i32Sub).set(L.v);
@@ -565,38 +586,17 @@ function compareExchange(ctx: WasmContext, insn: Instruction): void {
   const pick = (ifEqual: number, otherwise: number) => () => c.get(ifEqual).get(otherwise).get(L.v).op(Op.i32Eqz, Op.select);
   pick(L.s, L.b)();
   c.set(L.t);
-  if (insn.isMem) {
-    rm.store(L.t);
-    ctx.setReg(0, 4, pick(L.a, L.b));
-  } else {
-    // EAX first, so that with EAX as the destination an equal compare leaves the source there.
-    ctx.setReg(0, 4, pick(L.a, L.b));
-    rm.store(L.t);
-  }
+  writeExchange(insn, rm, L.t, () => ctx.setReg(0, 4, pick(L.a, L.b)));
   recordFlags(ctx, FlagOp.SUB, 32, L.a, L.b, L.v, true);
 }
 
-/**
- * XADD r/m32, r32 (handlers/atomics.ts): dest = dest + src, src = the old dest, the flags of the
- * ADD. With one register for both, the sum wins: in memory order the register is written last,
- * in register form the destination is.
- */
+/** XADD r/m32, r32 (handlers/atomics.ts): dest = dest + src, src = the old dest, the flags of the ADD. */
 function exchangeAdd(ctx: WasmContext, insn: Instruction): void {
   if (insn.opSize !== 4) throw new Unsupported('xadd size');
   const c = ctx.code;
-  const rm = new RmOperand(ctx, insn, 4);
-  rm.prepare();
-  rm.loadForUpdate(L.a);
-  ctx.reg(insn.reg, 4);
-  c.set(L.b);
+  const rm = exchangeOperands(ctx, insn, L.a, L.b);
   c.get(L.a).get(L.b).op(Op.i32Add).set(L.v);
-  if (insn.isMem) {
-    rm.store(L.v);
-    ctx.setReg(insn.reg, 4, () => c.get(L.a));
-  } else {
-    ctx.setReg(insn.reg, 4, () => c.get(L.a));
-    rm.store(L.v);
-  }
+  writeExchange(insn, rm, L.v, () => ctx.setReg(insn.reg, 4, () => c.get(L.a)));
   recordFlags(ctx, FlagOp.ADD, 32, L.a, L.b, L.v, true);
 }
 
