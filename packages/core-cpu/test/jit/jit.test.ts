@@ -93,6 +93,28 @@ function expectSameBasedDsRuns(jit: BasedDsRun, interp: BasedDsRun): void {
   expect(Array.from(jit.based)).toEqual(Array.from(interp.based));
 }
 
+/**
+ * Runs `code` interpreted, then under WebAssembly translations at threshold 2, each machine
+ * seeded first; returns both and the WebAssembly translations' listings.
+ */
+function interpretedAndWasm(code: number[], seed: (m: ReturnType<typeof machine>) => void) {
+  const sources: string[] = [];
+  const a = machine(code, null);
+  const b = machine(code, 2, false, (c) => sources.push(c.source), 'wasm');
+  for (const m of [a, b]) {
+    seed(m);
+    m.cpu.run(100000);
+  }
+  return { a, b, wasm: sources.filter((s) => s.includes('WebAssembly')).join('\n') };
+}
+
+/** The interpreted run halted, and the translated one ended as it did: counts, RIP, EFLAGS, EAX..EDI. */
+function expectSameEnd(b: ReturnType<typeof machine>, a: ReturnType<typeof machine>): void {
+  expect(a.cpu.halted).toBe(true);
+  expect([b.cpu.halted, b.cpu.retired, b.cpu.regs.rip, b.cpu.regs.flags.get(), ...b.cpu.regs.gpr.r32.subarray(0, 8)])
+    .toEqual([a.cpu.halted, a.cpu.retired, a.cpu.regs.rip, a.cpu.regs.flags.get(), ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+}
+
 describe('JIT', () => {
   it('translates 32-bit flat code to WebAssembly (--jit-backend=wasm), ending a translation before an instruction it does not write', () => {
     const code = COUNT_DOWN;
@@ -215,22 +237,13 @@ describe('JIT', () => {
       'back', 0xa7, 0x0f, 0x94, 0xc3, 0x00, 0xdf, 0x66, 0xab, 0x49, ['jne', 'back'], // cmpsd; sete bl; add bh, bl; stosw; dec ecx; jne
       0xfc, 0xf4, //                                                         cld; hlt
     ]);
-    const sources: string[] = [];
-    const seed = (m: ReturnType<typeof machine>) => {
+    const { a, b, wasm } = interpretedAndWasm(code, (m) => {
       for (let i = 0; i < 0x100; i++) m.memory.write8(0x3000 + i, (i * 37 + 11) & 0xff);
       m.memory.write32(0x3210, 0x12345678);
-      return m;
-    };
-    const a = seed(machine(code, null));
-    const b = seed(machine(code, 2, false, (c) => sources.push(c.source), 'wasm'));
-    a.cpu.run(100000);
-    b.cpu.run(100000);
-    expect(b.cpu.halted).toBe(true);
-    expect([b.cpu.retired, b.cpu.regs.rip, b.cpu.regs.flags.get(), ...b.cpu.regs.gpr.r32.subarray(0, 8)])
-      .toEqual([a.cpu.retired, a.cpu.regs.rip, a.cpu.regs.flags.get(), ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+    });
+    expectSameEnd(b, a);
     expect(Array.from(b.memory.readBytes(0x3000, 0x300))).toEqual(Array.from(a.memory.readBytes(0x3000, 0x300)));
     // The loops ran in WebAssembly: each one's string instructions are in a listing.
-    const wasm = sources.filter((s) => s.includes('WebAssembly')).join('\n');
     for (const m of ['lods', 'stos', 'movs', 'scas', 'cmps']) expect(wasm, m).toContain(`  ${m} `);
     expect(b.cpu.jit!.counters.retired).toBeGreaterThan(100);
   });
@@ -283,21 +296,12 @@ describe('JIT', () => {
       0x0f, 0x92, 0xc2, 0x01, 0xd7, //                                  setb dl; add edi, edx
       0x4e, ['jne', 'round'], 0xf4, //                                  dec esi; jne round; hlt
     ]);
-    const sources: string[] = [];
-    const seed = (m: ReturnType<typeof machine>): ReturnType<typeof machine> => {
+    const { a, b, wasm } = interpretedAndWasm(code, (m) => {
       m.memory.write32(0x3000, 7);
       m.memory.write32(0x3004, 5);
-      return m;
-    };
-    const a = seed(machine(code, null));
-    const b = seed(machine(code, 2, false, (c) => sources.push(c.source), 'wasm'));
-    a.cpu.run(100000);
-    b.cpu.run(100000);
-    expect(a.cpu.halted).toBe(true);
-    expect([b.cpu.halted, b.cpu.retired, b.cpu.regs.rip, b.cpu.regs.flags.get(), ...b.cpu.regs.gpr.r32.subarray(0, 8)])
-      .toEqual([a.cpu.halted, a.cpu.retired, a.cpu.regs.rip, a.cpu.regs.flags.get(), ...a.cpu.regs.gpr.r32.subarray(0, 8)]);
+    });
+    expectSameEnd(b, a);
     expect(Array.from(b.memory.readBytes(0x3000, 8))).toEqual(Array.from(a.memory.readBytes(0x3000, 8)));
-    const wasm = sources.filter((s) => s.includes('WebAssembly')).join('\n');
     for (const m of ['cmpxchg', 'xadd', 'xchg']) expect(wasm, m).toMatch(new RegExp(`  ${m}\\b`));
     expect(b.cpu.jit!.counters.retired).toBeGreaterThan(500);
     expect(b.cpu.jit!.counters.handlerCalls).toBe(0);
