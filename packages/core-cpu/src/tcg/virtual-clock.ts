@@ -6,8 +6,9 @@
  * instruction, timer interrupts arrive at the same instruction boundary, and serial output (tick counts included) is byte-identical.
  *
  * The run loop drives it: it asks how many instructions remain before the next timer
- * deadline and runs at most that many (so a timer fires at its instruction boundary, or
- * within one burst when a device arms a deadline during the burst), then fires what is due.
+ * deadline and runs at most that many (so a timer fires at its instruction boundary; a device
+ * that arms an earlier one during a burst ends the burst: onEarlierDeadline), then fires what
+ * is due.
  * While the CPU is halted no instruction retires, so the loop jumps time to the next
  * deadline (`skipTo`): idle time costs no host time. Host time never enters the count.
  */
@@ -47,6 +48,12 @@ export class VirtualClock implements Clock {
   private seq = 0;
   /** Cached earliest live deadline; NaN when it must be recomputed. */
   private next = Infinity;
+  /**
+   * Called when a timer is armed before every other pending deadline: the run loop, which cut
+   * its burst at the earlier one, ends the burst there so that the new timer too fires at its
+   * instruction boundary.
+   */
+  onEarlierDeadline: (() => void) | null = null;
 
   constructor(options: VirtualClockOptions) {
     const shift = options.shift ?? 0;
@@ -75,8 +82,12 @@ export class VirtualClock implements Clock {
 
   schedule(deadlineNs: number, callback: () => void): Timer {
     const entry: Entry = { deadline: deadlineNs, seq: this.seq++, callback, cancelled: false };
+    const earliest = deadlineNs < this.nextDeadline();
     this.entries.push(entry);
-    if (deadlineNs < this.next) this.next = deadlineNs;
+    if (earliest) {
+      this.next = deadlineNs;
+      this.onEarlierDeadline?.();
+    }
     return {
       cancel: () => {
         if (entry.cancelled) return;

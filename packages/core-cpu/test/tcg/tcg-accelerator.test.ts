@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   createPortBus, createMmioBus, createSharedRamBacking, GuestMemory, realModeSegment, resetCpuState,
-  type InterruptSource, type MachineEvent,
+  type InterruptSource, type IoBus, type MachineEvent,
 } from '@tsemu/devices/platform';
 import { TcgAccelerator, type TcgAcceleratorOptions } from '../../src/tcg/tcg-accelerator.js';
 import { VirtualClock } from '../../src/tcg/virtual-clock.js';
@@ -23,7 +23,7 @@ interface Ack {
 }
 
 /** A real-mode machine: code at 0:1000, IRQ handler (vector 0x20) and #UD/NMI handlers at 0:2000. */
-function machine(code: number[], options: Omit<TcgAcceleratorOptions, 'clock'> & { clock?: VirtualClock | null } = {}) {
+function machine(code: number[], options: Omit<TcgAcceleratorOptions, 'clock'> & { clock?: VirtualClock | null } = {}, morePorts?: (pio: IoBus) => void) {
   const memory = new GuestMemory(createSharedRamBacking(0x100000), [{ gpa: 0, size: 0x100000, offset: 0 }]);
   memory.writeBytes(CODE, Uint8Array.from(code));
   memory.writeBytes(HANDLER, Uint8Array.from([...OUT_EXIT, HLT]));
@@ -45,6 +45,7 @@ function machine(code: number[], options: Omit<TcgAcceleratorOptions, 'clock'> &
     accel.notifyInterrupt();
   };
   pio.register(0x80, 1, { name: 'raise', read: () => 0, write: raise });
+  morePorts?.(pio);
   let done!: (e: MachineEvent) => void;
   const finished = new Promise<MachineEvent>((resolve) => (done = resolve));
   pio.register(0xf4, 1, { name: 'exit', read: () => 0, write: () => {
@@ -84,14 +85,14 @@ describe('the tcg run loop', () => {
     expect(m.acks[0].retired).toBe(5);
   });
 
-  it('takes an interrupt that waited through a long IF-clear stretch within one burst of STI', async () => {
+  it('takes an interrupt that waited through a long IF-clear stretch right after the instruction that STI shadows', async () => {
     // cli; out (raise); 2000 x nop; sti; 1500 x nop; jmp $ (the code ends below the handler at 0x2000)
     const m = machine([0xfa, ...OUT_RAISE, ...new Array<number>(2000).fill(0x90), 0xfb, ...new Array<number>(1500).fill(0x90), 0xeb, 0xfe]);
     await m.run();
     expect(m.acks).toHaveLength(1);
     const sti = 2002;
-    expect(m.acks[0].retired).toBeGreaterThan(sti);
-    expect(m.acks[0].retired).toBeLessThanOrEqual(sti + 1000);
+    // STI ends the burst (SoftCpu.onInterruptWindow): the instruction after it, then the interrupt.
+    expect(m.acks[0].retired).toBe(sti + 2);
   });
 
   it('fires a virtual timer at its instruction boundary (2^shift ns per instruction)', async () => {
@@ -105,6 +106,27 @@ describe('the tcg run loop', () => {
     await m.run();
     expect(firedAt).toBe(1234);
     expect(m.acks).toEqual([{ rip: CODE + 1234, retired: 1234, nowNs: 2468 }]);
+  });
+
+  it('fires a timer a device arms during a burst at its instruction boundary, not at the end of the burst', async () => {
+    const clock = new VirtualClock({ epochMs: 0 });
+    let armedNs = -1;
+    let firedNs = -1;
+    // sti; out 0x42, al (the device arms a timer 3,000 ns ahead); 8,000 x nop; jmp $
+    const m = machine([0xfb, 0xe6, 0x42, ...new Array<number>(8000).fill(0x90), 0xeb, 0xfe], { clock }, (pio) => {
+      pio.register(0x42, 1, { name: 'arm', read: () => 0, write: () => {
+        armedNs = clock.nowNs();
+        clock.schedule(armedNs + 3000, () => {
+          firedNs = clock.nowNs();
+          m.raise();
+        });
+      } });
+    });
+    await m.run();
+    expect(armedNs).toBeGreaterThan(0);
+    expect(firedNs).toBe(armedNs + 3000);
+    expect(m.acks).toHaveLength(1);
+    expect(m.acks[0].nowNs).toBe(armedNs + 3000);
   });
 
   it('fires a virtual timer on time while the guest spins on PAUSE, which counts 140 cycles', async () => {
