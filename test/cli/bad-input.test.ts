@@ -42,6 +42,13 @@ describe('bad input', () => {
     expect(r.stdout).toContain('--debug-exit');
     expect(r.stdout).toContain('--irqchip');
   });
+
+  it('prints the same usage for a bare --help (run is the default command)', async () => {
+    const [top, run] = await Promise.all([runTsemu(['--help']), runTsemu(['run', '--help'])]);
+    expect(top.status).toBe(0);
+    expect(top.stdout).toContain('--debug-exit');
+    expect(top.stdout).toBe(run.stdout);
+  });
 });
 
 describe('an unusable /dev/kvm', () => {

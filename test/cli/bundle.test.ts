@@ -57,6 +57,14 @@ describe('the bundle', () => {
     expect(r.status).toBe(0);
   });
 
+  it('prints its help, whose column widths load string-width on first use (scripts/bundle.mjs defers it)', async () => {
+    if (!built()) return;
+    const r = await runBundle(['--help']);
+    expect(r.stdout).toContain('boot a PC guest');
+    expect(r.stdout).toMatch(/--help +Show help +\[boolean\]/);
+    expect(r.status).toBe(0);
+  });
+
   it('boots the demo guest under KVM, with the vCPU worker bundled beside it', async () => {
     if (!built() || !kvmUsable()) return;
     const r = await runBundle(['--accel=kvm']);

@@ -30,18 +30,18 @@ async function main(rawArgs: string[]): Promise<void> {
   } catch (err) {
     fail(describeError(err), EXIT_USAGE);
   }
-  // `tsemu` and `tsemu -kernel ...` mean `tsemu run ...`.
-  const first = argv[0];
-  if (first === undefined || (first.startsWith('-') && !['--help', '-h', '--version'].includes(first))) argv.unshift('run');
+  // `tsemu`, `tsemu -kernel ...` and `tsemu run ...` all run `run`, yargs' default command, with
+  // no command word left on the line: for a command named on the line yargs renders the whole
+  // help text once it has parsed (command.js, usage.cacheHelpMessage: about 35 ms, and 24 ms
+  // more setting up string-width to measure it), which would come before the machine's first
+  // instruction. `tsemu run --help` prints the same help as `tsemu --help`.
+  if (argv[0] === 'run') argv.shift();
 
-  // `run` has no yargs handler: yargs renders the whole help text after a command's handler
-  // returns (usage.js cacheHelpMessage, about 35 ms of the main thread), which would come
-  // between the machine's setup and its first instruction. The VM runs after parsing instead.
+  // `run` has no handler of its own: the VM runs after parsing, outside yargs.
   const args = (await yargs(argv)
     .scriptName('tsemu')
     .usage('$0 [run] [options]   boot a PC guest (no options: the built-in demo guest); QEMU-style options (-kernel, -m, -device, ...) work too')
-    .command<RunArgs>('run', 'boot a PC machine', (y) => declareRunOptions(y) as never)
-    .demandCommand(1)
+    .command<RunArgs>(['run', '$0'], 'boot a PC machine', (y) => declareRunOptions(y) as never)
     .strict()
     .help()
     .version('0.1.0')
