@@ -68,6 +68,11 @@ const BURST = 200_000;
 const STEP_WINDOW = 256;
 /** Instructions per event-loop turn. */
 const SLICE = 200_000;
+/**
+ * What a halted CPU's jump to the next timer counts against a slice: ten jumps a turn, as when
+ * each counted a burst of 20,000 (a whole 200,000-instruction burst would allow one).
+ */
+const IDLE_SKIP_COST = SLICE / 10;
 /** A keep-alive interval while the vCPU sleeps, so Node does not exit with the run unfinished. */
 const KEEPALIVE_MS = 1 << 30;
 
@@ -157,7 +162,8 @@ export class TcgAccelerator implements Accelerator {
     const clock = options.clock ?? null;
     this.virtualClock = clock instanceof VirtualClock ? clock : null;
     this.virtualClock?.bindCounter(() => this.cpu.cycles);
-    // A timer armed during a burst for before the burst's end: stop after the arming instruction.
+    // A timer armed during a burst ahead of every other deadline: stop after the arming
+    // instruction, so that the next burst is cut at it.
     if (this.virtualClock !== null) this.virtualClock.onEarlierDeadline = () => this.requestStop();
     this.localApic = options.localApic ?? null;
     const apic = this.localApic;
@@ -344,7 +350,7 @@ export class TcgAccelerator implements Accelerator {
           // Idle: nothing retires until the next timer, so time jumps straight to it.
           clock!.skipTo(deadline);
           clock!.runDue();
-          budget -= BURST;
+          budget -= IDLE_SKIP_COST;
           continue;
         }
         // An interrupt waiting for IF or for the end of a shadow: step (IF-clear for a while
