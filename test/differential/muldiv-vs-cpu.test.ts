@@ -103,7 +103,7 @@ function runSoft(cpu: SoftCpu, code: number[]): number {
   if (status !== DecodeStatus.Ok) throw new Error(`decode failed: ${status}`);
   cpu.regs.rip = insn.length;
   try {
-    DISPATCH[insn.entryIndex](cpu, insn);
+    DISPATCH[insn.entry.index](cpu, insn);
     return -1;
   } catch (e) {
     if (e instanceof CpuFault) return e.vector;

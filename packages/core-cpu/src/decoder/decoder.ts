@@ -14,7 +14,7 @@ import {
   PREFIX_CLASS_NONE,
 } from './lookup.js';
 import {
-  CpuMode, DecodeStatus, Instruction, NO_OPCODE_ENTRY, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_OPSIZE,
+  CpuMode, DecodeStatus, Instruction, NO_OPCODE_ENTRY, NO_DECODE_DETAIL, decodeDetail, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_OPSIZE,
   PREFIX_REP, PREFIX_REPNE, PREFIX_REX, PREFIX_SEG, PREFIX_KIND_ADDRSIZE, PREFIX_KIND_LOCK,
   PREFIX_KIND_OPSIZE, PREFIX_KIND_REP, PREFIX_KIND_REPNE, PREFIX_KIND_SEG, REX_B, REX_R, REX_W, REX_X, SEG_DS, SEG_SS,
 } from './instruction.js';
@@ -59,20 +59,14 @@ function resetInstruction(out: Instruction, mode: CpuMode): void {
   out.mode = mode;
   out.length = 0;
   out.opcode = -1;
-  out.entryIndex = -1;
   out.entry = NO_OPCODE_ENTRY;
   out.prefixes = 0;
-  out.prefixOrder = 0;
-  out.segOrder = 0;
-  out.segOverride = -1;
   out.rex = 0;
-  out.hasModrm = false;
   out.modrm = 0;
-  out.mod = 0;
+  out.detail = NO_DECODE_DETAIL;
   out.reg = 0;
   out.rm = 0;
   out.isMem = false;
-  out.hasSib = false;
   out.base = -1;
   out.index = -1;
   out.scale = 0;
@@ -99,24 +93,27 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
   let lastRep = 0; // 0xf2 / 0xf3, for the mandatory-prefix class
   let b = 0;
   let order = 0;
+  let segOrder = 0;
+  let segOverride = -1;
   // Prefixes. A REX prefix counts only when it immediately precedes the opcode.
   for (;;) {
     if (pos >= MAX_INSTRUCTION_LENGTH) {
       out.length = pos;
+      out.detail = decodeDetail(0, segOrder, segOverride, false, 0, false);
       return DecodeStatus.TooLong;
     }
     b = src.fetch8(ip + pos) & 0xff;
     switch (b) {
       case 0x26: case 0x2e: case 0x36: case 0x3e:
         prefixes |= PREFIX_SEG;
-        out.segOverride = (b >> 3) & 3;
-        out.segOrder = out.segOrder * 8 + out.segOverride;
+        segOverride = (b >> 3) & 3;
+        segOrder = segOrder * 8 + segOverride;
         order = order * 8 + PREFIX_KIND_SEG;
         break;
       case 0x64: case 0x65:
         prefixes |= PREFIX_SEG;
-        out.segOverride = b - 0x60;
-        out.segOrder = out.segOrder * 8 + out.segOverride;
+        segOverride = b - 0x60;
+        segOrder = segOrder * 8 + segOverride;
         order = order * 8 + PREFIX_KIND_SEG;
         break;
       case 0x66: prefixes |= PREFIX_OPSIZE; order = order * 8 + PREFIX_KIND_OPSIZE; break;
@@ -153,7 +150,8 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
     out.rex = rex & 0xf;
   }
   out.prefixes = prefixes;
-  out.prefixOrder = order;
+  // Until the ModRM byte is known (an instruction that ends before it has only its prefixes).
+  out.detail = decodeDetail(order, segOrder, segOverride, false, 0, false);
   pos++;
   let opIndex = b;
   if (b === 0x0f) {
@@ -192,7 +190,6 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
   if (opIndex === 0x90 && (rex & REX_B) === 0) slot = lastRep === 0xf3 ? PAUSE_INDEX : NOP_INDEX;
   const entry = OPCODE_TABLE[slot];
   const attrs = entry.attrs;
-  out.entryIndex = slot;
   out.entry = entry;
 
   // A mandatory 66 is part of the opcode, not an operand-size override.
@@ -216,9 +213,8 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
   let segment = SEG_DS;
   if (hasModrm) {
     const mod = modrm >> 6;
-    out.hasModrm = true;
+    let hasSib = false;
     out.modrm = modrm;
-    out.mod = mod;
     out.reg = ((modrm >> 3) & 7) | (rex & REX_R ? 8 : 0);
     out.rm = (modrm & 7) | (rex & REX_B ? 8 : 0);
     if (mod !== 3 && (attrs & ENTRY_MOD_IGNORED) === 0) {
@@ -244,7 +240,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
         let noBase = false;
         if (rm === 4) {
           const sib = byteAt(src, ip, pos++);
-          out.hasSib = true;
+          hasSib = true;
           out.scale = sib >> 6;
           const index = ((sib >> 3) & 7) | (rex & REX_X ? 8 : 0);
           out.index = index === 4 ? -1 : index;
@@ -266,8 +262,9 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
         }
       }
     }
+    out.detail = decodeDetail(order, segOrder, segOverride, true, mod, hasSib);
   }
-  if (out.segOverride >= 0) segment = out.segOverride;
+  if (segOverride >= 0) segment = segOverride;
   out.segment = segment;
 
   // Immediates, relative offsets, moffs and far pointers, in operand order.

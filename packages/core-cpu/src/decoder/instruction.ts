@@ -72,6 +72,50 @@ export const NO_OPCODE_ENTRY: OpcodeEntry = Object.freeze({
 });
 
 /**
+ * What only the decoder and the disassembler read: the prefixes in the order they were encoded
+ * and the ModRM/SIB shape. Kept out of Instruction itself and shared by every instruction with
+ * the same values (decodeDetail): the decode cache holds hundreds of thousands of instructions,
+ * and code too cold for the host's caches runs at the speed its instructions come from memory
+ * (the bench's cold-code loop ran 12% slower with 80 more bytes on each instruction).
+ */
+export interface DecodeDetail {
+  /**
+   * Legacy prefixes in byte order, 3 bits each, first prefix most significant (PREFIX_KIND_*):
+   * lets the disassembler print prefixes the way they were encoded.
+   */
+  readonly prefixOrder: number;
+  /** Sreg numbers of all segment prefixes in byte order, 3 bits each (for the disassembler). */
+  readonly segOrder: number;
+  /** Last segment override prefix (Sreg number) or -1. */
+  readonly segOverride: number;
+  readonly hasModrm: boolean;
+  /** ModRM.mod (0 when there is no ModRM byte). */
+  readonly mod: number;
+  readonly hasSib: boolean;
+}
+
+function newDetail(prefixOrder: number, segOrder: number, segOverride: number, hasModrm: boolean, mod: number, hasSib: boolean): DecodeDetail {
+  return Object.freeze({ prefixOrder, segOrder, segOverride, hasModrm, mod, hasSib });
+}
+
+export const NO_DECODE_DETAIL: DecodeDetail = newDetail(0, 0, -1, false, 0, false);
+
+/** Interned details, by their values packed in one number (prefix runs of up to 5 and 3 segment prefixes). */
+const details = new Map<number, DecodeDetail>();
+
+/** The shared DecodeDetail with these values (a new one for longer prefix runs than the map keys hold). */
+export function decodeDetail(prefixOrder: number, segOrder: number, segOverride: number, hasModrm: boolean, mod: number, hasSib: boolean): DecodeDetail {
+  if (prefixOrder >= 1 << 15 || segOrder >= 1 << 9) return newDetail(prefixOrder, segOrder, segOverride, hasModrm, mod, hasSib);
+  const key = (((prefixOrder * 512 + segOrder) * 8 + segOverride + 1) * 2 + (hasModrm ? 1 : 0)) * 8 + mod * 2 + (hasSib ? 1 : 0);
+  let d = details.get(key);
+  if (d === undefined) {
+    d = newDetail(prefixOrder, segOrder, segOverride, hasModrm, mod, hasSib);
+    details.set(key, d);
+  }
+  return d;
+}
+
+/**
  * Every numeric field holds an int32, which V8 keeps as a small integer: a value of 2^31 or
  * more in one field would change the hidden class of every Instruction, and all optimised code
  * that had read one (the interpreter's handlers, the JIT's translations) would be thrown away
@@ -122,26 +166,16 @@ export interface Instruction {
   mode: CpuMode;
   /** Opcode: 0x00-0xff, or 0x0f00 | second byte. -1 before an opcode was read. */
   opcode: number;
-  /** Index into OPCODE_TABLE, -1 when invalid. */
-  entryIndex: number;
+  /** The opcode table's row (NO_OPCODE_ENTRY when invalid; its `index` is the row's place in OPCODE_TABLE). */
   entry: OpcodeEntry;
   /** PREFIX_* bits. */
   prefixes: number;
-  /**
-   * Legacy prefixes in byte order, 3 bits each, first prefix most significant (PREFIX_KIND_*):
-   * lets the disassembler print prefixes the way they were encoded.
-   */
-  prefixOrder: number;
-  /** Sreg numbers of all segment prefixes in byte order, 3 bits each (for the disassembler). */
-  segOrder: number;
-  /** Last segment override prefix (Sreg number) or -1. */
-  segOverride: number;
   /** REX low nibble (W R X B bits); 0 when absent (check PREFIX_REX for presence). */
   rex: number;
-  hasModrm: boolean;
+  /** The ModRM byte (0 when there is none). */
   modrm: number;
-  mod: number;
-  hasSib: boolean;
+  /** How the instruction was encoded, for the disassembler: see DecodeDetail. */
+  detail: DecodeDetail;
   /** moffs only: high 32 bits of a 64-bit absolute offset (int32). */
   dispHi: number;
   /** Address is RIP (or EIP with 67) + disp + length. */
@@ -160,7 +194,8 @@ export interface Instruction {
  * cache keeps its instructions) it allocates them straight in the old generation. Objects of a
  * class are always allocated young and copied twice by the scavenger: 720,000 of them, the
  * decoded instructions of a Linux boot, cost 224-230 ms of scavenges against 40-46 ms as a
- * literal (a standalone test of the same 31 fields, two runs each).
+ * literal (a standalone test of the then 31 fields, two runs each). Without pointer compression
+ * (Node's builds) each field takes 8 bytes: an instruction is 232 bytes with its array slot.
  */
 export function newInstruction(): Instruction {
   return {
@@ -180,17 +215,11 @@ export function newInstruction(): Instruction {
     disp: 0,
     mode: CpuMode.Bits32,
     opcode: -1,
-    entryIndex: -1,
     entry: NO_OPCODE_ENTRY,
     prefixes: 0,
-    prefixOrder: 0,
-    segOrder: 0,
-    segOverride: -1,
     rex: 0,
-    hasModrm: false,
     modrm: 0,
-    mod: 0,
-    hasSib: false,
+    detail: NO_DECODE_DETAIL,
     dispHi: 0,
     ripRelative: false,
     immHi: 0,

@@ -30,7 +30,7 @@ function addrReg(insn: Instruction, n: number): string {
 
 /** The bracketed address of a ModRM memory operand, with segment prefix when objdump shows one. */
 function modrmAddress(insn: Instruction, address: bigint): string {
-  const seg = insn.segOverride >= 0 && !segmentAsPrefix(insn) ? SREG[insn.segOverride] + ':' : '';
+  const seg = insn.detail.segOverride >= 0 && !segmentAsPrefix(insn) ? SREG[insn.detail.segOverride] + ':' : '';
   if (insn.ripRelative) {
     const ipName = insn.addrSize === 4 ? 'eip' : 'rip';
     return `${seg}[${ipName}${signedDisp(insn.disp)}]`;
@@ -39,7 +39,7 @@ function modrmAddress(insn: Instruction, address: bigint): string {
   if (insn.base >= 0) parts.push(addrReg(insn, insn.base));
   if (insn.index >= 0) {
     parts.push(insn.addrSize === 2 ? addrReg(insn, insn.index) : `${addrReg(insn, insn.index)}*${1 << insn.scale}`);
-  } else if (insn.hasSib && (insn.base >= 0 ? (insn.base & 7) !== 4 || insn.scale !== 0
+  } else if (insn.detail.hasSib && (insn.base >= 0 ? (insn.base & 7) !== 4 || insn.scale !== 0
     : insn.scale !== 0 || (insn.addrSize === 4 && insn.mode !== CpuMode.Bits16))) {
     parts.push(`${insn.addrSize === 8 ? 'riz' : 'eiz'}*${1 << insn.scale}`);
     // binutils prints 67-prefixed index-free forms in 64-bit mode with an unsigned displacement.
@@ -51,7 +51,7 @@ function modrmAddress(insn: Instruction, address: bigint): string {
     return `${seg || 'ds:'}${hex(abs)}`;
   }
   let text = parts.join('+');
-  if (insn.mod !== 0 || insn.base < 0) text += signedDisp(insn.disp);
+  if (insn.detail.mod !== 0 || insn.base < 0) text += signedDisp(insn.disp);
   void address;
   return `${seg}[${text}]`;
 }
@@ -94,11 +94,11 @@ function operandText(insn: Instruction, d: number, immSlot: { n: number }, addre
     case OperandMethod.One: return '1';
     case OperandMethod.St0: return 'st';
     case OperandMethod.StI: return `st(${insn.rm & 7})`;
-    case OperandMethod.X: return stringOperand(insn, bytes, insn.segOverride >= 0 && !segmentAsPrefix(insn) && !segmentHidden(insn) ? insn.segOverride : SEG_DS, 6);
+    case OperandMethod.X: return stringOperand(insn, bytes, insn.detail.segOverride >= 0 && !segmentAsPrefix(insn) && !segmentHidden(insn) ? insn.detail.segOverride : SEG_DS, 6);
     case OperandMethod.Y: return stringOperand(insn, bytes, SEG_ES, 7);
-    case OperandMethod.Xlat: return stringOperand(insn, 1, insn.segOverride >= 0 && !segmentAsPrefix(insn) && !segmentHidden(insn) ? insn.segOverride : SEG_DS, 3);
+    case OperandMethod.Xlat: return stringOperand(insn, 1, insn.detail.segOverride >= 0 && !segmentAsPrefix(insn) && !segmentHidden(insn) ? insn.detail.segOverride : SEG_DS, 3);
     case OperandMethod.O: {
-      const seg = insn.segOverride >= 0 && !segmentAsPrefix(insn) && !segmentHidden(insn) ? insn.segOverride : SEG_DS;
+      const seg = insn.detail.segOverride >= 0 && !segmentAsPrefix(insn) && !segmentHidden(insn) ? insn.detail.segOverride : SEG_DS;
       const off = (BigInt(insn.dispHi >>> 0) << 32n) | BigInt(insn.disp >>> 0);
       return `${SREG[seg]}:${hex(off)}`;
     }
@@ -129,7 +129,7 @@ function operandText(insn: Instruction, d: number, immSlot: { n: number }, addre
  * RIP-relative comments) in Intel syntax; "(bad)" when `insn` holds no valid decode.
  */
 export function disassemble(insn: Instruction, address: number | bigint): string {
-  if (insn.entryIndex < 0) return '(bad)';
+  if (insn.entry.index < 0) return '(bad)';
   const addr = typeof address === 'bigint' ? address : BigInt(address);
   const name = mnemonic(insn);
   const prefix = prefixText(insn, name);

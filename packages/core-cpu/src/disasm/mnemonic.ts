@@ -109,7 +109,7 @@ export function hasMemoryOperand(insn: Instruction): boolean {
 
 /** Segment overrides objdump prints before the mnemonic rather than inside an operand. */
 export function segmentAsPrefix(insn: Instruction): boolean {
-  return !hasMemoryOperand(insn) || (insn.mode === CpuMode.Bits64 && insn.segOverride < 4 && !isStringInsn(insn));
+  return !hasMemoryOperand(insn) || (insn.mode === CpuMode.Bits64 && insn.detail.segOverride < 4 && !isStringInsn(insn));
 }
 
 export function isStringInsn(insn: Instruction): boolean {
@@ -121,6 +121,6 @@ export function isStringInsn(insn: Instruction): boolean {
 
 /** 64-bit mode ignores ES/CS/SS/DS overrides; objdump drops them silently on string instructions. */
 export function segmentHidden(insn: Instruction): boolean {
-  return insn.mode === CpuMode.Bits64 && insn.segOverride < 4 && isStringInsn(insn);
+  return insn.mode === CpuMode.Bits64 && insn.detail.segOverride < 4 && isStringInsn(insn);
 }
 

@@ -75,8 +75,8 @@ function rexUsed(insn: Instruction): number {
       case OperandMethod.E: case OperandMethod.M: case OperandMethod.R: case OperandMethod.RvMw:
         if (insn.isMem) {
           if (insn.base >= 0 || insn.ripRelative) used |= rex & REX_B;
-          if (insn.index >= 0 || (insn.hasSib && (rex & REX_X))) used |= rex & REX_X;
-          if (insn.hasSib) used |= rex & REX_B;
+          if (insn.index >= 0 || (insn.detail.hasSib && (rex & REX_X))) used |= rex & REX_X;
+          if (insn.detail.hasSib) used |= rex & REX_B;
         } else {
           used |= rex & REX_B;
           if (byteReg && (insn.rm & 4)) used |= 0x40;
@@ -116,7 +116,7 @@ export function prefixText(insn: Instruction, name: string): string {
   const long = insn.mode === CpuMode.Bits64;
   const words: string[] = [];
   const kinds: number[] = [];
-  for (let order = insn.prefixOrder; order > 0; order = Math.floor(order / 8)) kinds.unshift(order % 8);
+  for (let order = insn.detail.prefixOrder; order > 0; order = Math.floor(order / 8)) kinds.unshift(order % 8);
   const opsizeShown = (e.special === true && e.mnemonic === 'nop' && !(insn.rex & REX_W)) || opSizeVisible(insn) && !(long && ((insn.rex & REX_W) || (e.attrs & ENTRY_F64)));
   const isLoop = name === 'loop' || name === 'loope' || name === 'loopne';
   const moffs = e.ops.some((d) => (d & 0x1f) === OperandMethod.O);
@@ -126,7 +126,7 @@ export function prefixText(insn: Instruction, name: string): string {
     (insn.isMem && !isLoop && !(insn.mode === CpuMode.Bits16 && absolute));
   const mandatory = e.prefix === 'f3' ? PREFIX_KIND_REP : e.prefix === 'f2' ? PREFIX_KIND_REPNE : e.prefix === '66' ? PREFIX_KIND_OPSIZE : 0;
   const segs: number[] = [];
-  for (let order = insn.segOrder, n = 0; n < kinds.filter((k) => k === PREFIX_KIND_SEG).length; n++, order = Math.floor(order / 8)) {
+  for (let order = insn.detail.segOrder, n = 0; n < kinds.filter((k) => k === PREFIX_KIND_SEG).length; n++, order = Math.floor(order / 8)) {
     segs.unshift(order % 8);
   }
   // Only the last prefix of each group takes effect; earlier ones print under their raw names.
@@ -153,7 +153,7 @@ export function prefixText(insn: Instruction, name: string): string {
         if (!addrShown || moffs) words.push(`addr${insn.addrSize * 8}`);
         break;
       case PREFIX_KIND_SEG:
-        if (segmentAsPrefix(insn) && !segmentHidden(insn)) words.push(SREG[insn.segOverride]);
+        if (segmentAsPrefix(insn) && !segmentHidden(insn)) words.push(SREG[insn.detail.segOverride]);
         break;
       default: break;
     }

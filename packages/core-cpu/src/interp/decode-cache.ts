@@ -45,7 +45,7 @@ export const DECODE_CACHE_SLOTS = 1 << 18;
 const SLOT_MASK = DECODE_CACHE_SLOTS - 1;
 /** Instructions per block at most: bounds the work redone when a block is dropped. */
 export const MAX_BLOCK_INSTRUCTIONS = 64;
-/** Decoded instructions kept at most (about 100 bytes each) before the cache starts over. */
+/** Decoded instructions kept at most (about 230 bytes each with their block slot) before the cache starts over. */
 export const MAX_CACHED_INSTRUCTIONS = 1 << 20;
 
 export interface DecodeCacheCounters {

@@ -84,7 +84,7 @@ const VARIANTS: readonly (readonly Handler[] | undefined)[] = OPCODE_TABLE.map((
 
 /** The handler the run loops call for a decoded instruction (picked once per decode). */
 export function loopHandler(insn: Instruction): Handler {
-  return loopHandlerFor(insn.entryIndex, insn.opSize, insn.isMem);
+  return loopHandlerFor(insn.entry.index, insn.opSize, insn.isMem);
 }
 
 /** loopHandler for table entry `entryIndex` at operand size `opSize` (bytes), register or memory form. */
@@ -107,5 +107,5 @@ const ENDS_BLOCK: readonly boolean[] = OPCODE_TABLE.map((entry, i) =>
 
 /** True when a decoded block must end after `insn`. */
 export function endsBlock(insn: Instruction): boolean {
-  return ENDS_BLOCK[insn.entryIndex];
+  return ENDS_BLOCK[insn.entry.index];
 }

@@ -645,7 +645,7 @@ export class SoftCpu {
     } catch {
       return; // the fault came from fetching the instruction itself
     }
-    if (insn.isMem && READS_FOR_WRITE[insn.entryIndex] !== 0) fault.errorCode |= PF_WRITE;
+    if (insn.isMem && READS_FOR_WRITE[insn.entry.index] !== 0) fault.errorCode |= PF_WRITE;
   }
 
   /** Decodes the instruction at CS:`ip` into `out`; raises #UD/#GP when it does not decode. */

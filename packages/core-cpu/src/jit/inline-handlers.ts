@@ -252,8 +252,8 @@ export function handlerTemplate(h: Handler): HandlerTemplate | null {
 
 /** Instruction fields that are fixed once decoded (number or boolean), folded in as constants. */
 const CONSTANT_FIELDS: ReadonlySet<string> = new Set([
-  'length', 'mode', 'opcode', 'entryIndex', 'prefixes', 'segOverride', 'rex', 'opSize', 'addrSize', 'hasModrm', 'modrm',
-  'mod', 'reg', 'rm', 'isMem', 'hasSib', 'base', 'index', 'scale', 'disp', 'dispHi', 'ripRelative', 'segment', 'imm',
+  'length', 'mode', 'opcode', 'prefixes', 'rex', 'opSize', 'addrSize', 'modrm',
+  'reg', 'rm', 'isMem', 'base', 'index', 'scale', 'disp', 'dispHi', 'ripRelative', 'segment', 'imm',
   'immHi', 'imm2',
 ]);
 

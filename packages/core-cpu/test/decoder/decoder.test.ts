@@ -79,7 +79,7 @@ describe('64-bit mode changes', () => {
     expect(r13.disp).toBe(8);
     expect(r13.segment).toBe(SEG_DS);
     const r12 = dec(M64, '41 8b 04 24').insn;
-    expect(r12.hasSib).toBe(true);
+    expect(r12.detail.hasSib).toBe(true);
     expect(r12.base).toBe(12);
     expect(r12.index).toBe(-1);
   });
@@ -144,7 +144,7 @@ describe('ModRM and SIB forms', () => {
   it('switches between 16- and 32-bit addressing with 67', () => {
     const a32in16 = dec(M16, '67 8b 04 24').insn;
     expect(a32in16.addrSize).toBe(4);
-    expect(a32in16.hasSib).toBe(true);
+    expect(a32in16.detail.hasSib).toBe(true);
     expect(a32in16.segment).toBe(SEG_SS);
     const a16in32 = dec(M32, '67 8b 00').insn;
     expect(a16in32.addrSize).toBe(2);
@@ -167,7 +167,7 @@ describe('ModRM and SIB forms', () => {
     expect(dec(M32, '8b 45 00').insn.segment).toBe(SEG_SS);
     expect(dec(M32, '8b 04 24').insn.segment).toBe(SEG_SS);
     const last = dec(M32, '26 64 8b 00').insn;
-    expect(last.segOverride).toBe(SEG_FS);
+    expect(last.detail.segOverride).toBe(SEG_FS);
     expect(last.segment).toBe(SEG_FS);
     expect(dec(M32, '64 65 8b 45 00').insn.segment).toBe(SEG_GS);
   });
@@ -303,7 +303,7 @@ describe('opcode selection', () => {
     expect(insn.isMem).toBe(true);
     const b = [0x90];
     decode({ fetch8: (x: number) => b[x] }, 0, M32, insn);
-    expect([insn.isMem, insn.segOverride, insn.prefixes, insn.hasSib, insn.disp, insn.length]).toEqual([false, -1, 0, false, 0, 1]);
+    expect([insn.isMem, insn.detail.segOverride, insn.prefixes, insn.detail.hasSib, insn.disp, insn.length]).toEqual([false, -1, 0, false, 0, 1]);
   });
 
   it('flags block ends, privilege and lockability from the table', () => {

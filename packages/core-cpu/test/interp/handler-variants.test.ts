@@ -72,8 +72,8 @@ describe('run-loop handler variants', () => {
     const check = (mode: CpuMode, what: string): void => {
       if (decode(src, 0, mode, insn) !== DecodeStatus.Ok) throw new Error(`${what} does not decode`);
       const variant = loopHandler(insn);
-      const general = DISPATCH[insn.entryIndex];
-      if (variant !== general) picked.add(`${OPCODE_TABLE[insn.entryIndex].key}/${insn.opSize}${insn.isMem ? 'm' : 'r'}`);
+      const general = DISPATCH[insn.entry.index];
+      if (variant !== general) picked.add(`${OPCODE_TABLE[insn.entry.index].key}/${insn.opSize}${insn.isMem ? 'm' : 'r'}`);
       const regs = Array.from({ length: 16 }, () => value());
       const his = Array.from({ length: 16 }, () => rand());
       regs[4] = STACK;

@@ -1,6 +1,6 @@
 /**
  * The dispatch array: for every opcode-table entry, the handler registered under its key,
- * or #UD. Built once at module load; indexed by Instruction.entryIndex on every step.
+ * or #UD. Built once at module load; indexed by Instruction.entry.index on every step.
  */
 import { OPCODE_TABLE } from '../../decoder/opcode-table.js';
 import { raise, Vector } from '../faults.js';

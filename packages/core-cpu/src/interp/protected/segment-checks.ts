@@ -132,6 +132,6 @@ export const READS_FOR_WRITE = Uint8Array.from(OPCODE_TABLE, (e, i) => {
 /** memoryLinear's slow path: the full checks, then the write check for storing instructions. */
 export function checkedMemoryLinear(cpu: SoftCpu, insn: Instruction, offset: number, size: number): number {
   const linear = checkedSegmentLinear(cpu, insn.segment, offset, size);
-  if (STORES_MODRM[insn.entryIndex] !== 0) checkSegmentWrite(cpu, insn.segment);
+  if (STORES_MODRM[insn.entry.index] !== 0) checkSegmentWrite(cpu, insn.segment);
   return linear;
 }
