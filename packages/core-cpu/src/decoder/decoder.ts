@@ -14,7 +14,7 @@ import {
   PREFIX_CLASS_NONE,
 } from './lookup.js';
 import {
-  CpuMode, DecodeStatus, Instruction, NO_OPCODE_ENTRY, NO_DECODE_DETAIL, decodeDetail, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_OPSIZE,
+  CpuMode, DecodeStatus, Instruction, NO_OPCODE_ENTRY, NO_DECODE_DETAIL, decodeDetail, PREFIX_REX_SHIFT, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_OPSIZE,
   PREFIX_REP, PREFIX_REPNE, PREFIX_REX, PREFIX_SEG, PREFIX_KIND_ADDRSIZE, PREFIX_KIND_LOCK,
   PREFIX_KIND_OPSIZE, PREFIX_KIND_REP, PREFIX_KIND_REPNE, PREFIX_KIND_SEG, REX_B, REX_R, REX_W, REX_X, SEG_DS, SEG_SS,
 } from './instruction.js';
@@ -61,8 +61,6 @@ function resetInstruction(out: Instruction, mode: CpuMode): void {
   out.opcode = -1;
   out.entry = NO_OPCODE_ENTRY;
   out.prefixes = 0;
-  out.rex = 0;
-  out.modrm = 0;
   out.detail = NO_DECODE_DETAIL;
   out.reg = 0;
   out.rm = 0;
@@ -145,10 +143,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
     }
     break;
   }
-  if (rex !== 0) {
-    prefixes |= PREFIX_REX;
-    out.rex = rex & 0xf;
-  }
+  if (rex !== 0) prefixes |= PREFIX_REX | ((rex & 0xf) << PREFIX_REX_SHIFT);
   out.prefixes = prefixes;
   // Until the ModRM byte is known (an instruction that ends before it has only its prefixes).
   out.detail = decodeDetail(order, segOrder, segOverride, false, 0, false);
@@ -214,7 +209,6 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
   if (hasModrm) {
     const mod = modrm >> 6;
     let hasSib = false;
-    out.modrm = modrm;
     out.reg = ((modrm >> 3) & 7) | (rex & REX_R ? 8 : 0);
     out.rm = (modrm & 7) | (rex & REX_B ? 8 : 0);
     if (mod !== 3 && (attrs & ENTRY_MOD_IGNORED) === 0) {

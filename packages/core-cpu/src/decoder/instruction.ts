@@ -52,6 +52,19 @@ export const PREFIX_KIND_OPSIZE = 4;
 export const PREFIX_KIND_ADDRSIZE = 5;
 export const PREFIX_KIND_SEG = 6;
 
+/** Where Instruction.prefixes keeps the REX nibble. */
+export const PREFIX_REX_SHIFT = 8;
+
+/** The REX prefix's low nibble (W R X B bits), 0 without one. */
+export function rexOf(insn: Instruction): number {
+  return (insn.prefixes >>> PREFIX_REX_SHIFT) & 0xf;
+}
+
+/** The ModRM byte, rebuilt from the decoded fields (0 when there is none). */
+export function modrmOf(insn: Instruction): number {
+  return insn.detail.hasModrm ? (insn.detail.mod << 6) | ((insn.reg & 7) << 3) | (insn.rm & 7) : 0;
+}
+
 export const REX_B = 1;
 export const REX_X = 2;
 export const REX_R = 4;
@@ -168,12 +181,11 @@ export interface Instruction {
   opcode: number;
   /** The opcode table's row (NO_OPCODE_ENTRY when invalid; its `index` is the row's place in OPCODE_TABLE). */
   entry: OpcodeEntry;
-  /** PREFIX_* bits. */
+  /**
+   * PREFIX_* bits, and in bits 11:8 the REX prefix's low nibble (W R X B; 0 when absent, check
+   * PREFIX_REX for presence): see rexOf.
+   */
   prefixes: number;
-  /** REX low nibble (W R X B bits); 0 when absent (check PREFIX_REX for presence). */
-  rex: number;
-  /** The ModRM byte (0 when there is none). */
-  modrm: number;
   /** How the instruction was encoded, for the disassembler: see DecodeDetail. */
   detail: DecodeDetail;
   /** moffs only: high 32 bits of a 64-bit absolute offset (int32). */
@@ -217,8 +229,6 @@ export function newInstruction(): Instruction {
     opcode: -1,
     entry: NO_OPCODE_ENTRY,
     prefixes: 0,
-    rex: 0,
-    modrm: 0,
     detail: NO_DECODE_DETAIL,
     dispHi: 0,
     ripRelative: false,

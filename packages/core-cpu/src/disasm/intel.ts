@@ -15,7 +15,7 @@
  * Not on the hot path: builds strings freely.
  */
 import { OperandMethod, OperandSize, operandBytes } from '../decoder/operands.js';
-import { CpuMode, SEG_DS, SEG_ES } from '../decoder/instruction.js';
+import { CpuMode, SEG_DS, SEG_ES, rexOf } from '../decoder/instruction.js';
 import type { Instruction } from '../decoder/instruction.js';
 import {
   gprName, hex, maskTo, mnemonic, PTR, segmentAsPrefix, segmentHidden, signedDisp, SREG,
@@ -85,7 +85,7 @@ function operandText(insn: Instruction, d: number, immSlot: { n: number }, addre
       if (!insn.isMem) return gprName(insn, insn.rm, method === OperandMethod.RvMw ? insn.opSize : bytes);
       return memSizePrefix(insn, method === OperandMethod.RvMw ? OperandSize.W : size) + modrmAddress(insn, address);
     case OperandMethod.G: return gprName(insn, insn.reg, bytes);
-    case OperandMethod.Z: return gprName(insn, (insn.opcode & 7) | (insn.rex & 1 ? 8 : 0), bytes);
+    case OperandMethod.Z: return gprName(insn, (insn.opcode & 7) | (rexOf(insn) & 1 ? 8 : 0), bytes);
     case OperandMethod.Reg: return gprName(insn, d >>> 10, bytes);
     case OperandMethod.S: return SREG[insn.reg & 7];
     case OperandMethod.Seg: return SREG[d >>> 10];

@@ -7,7 +7,7 @@
 import { OperandMethod, OperandSize } from '../decoder/operands.js';
 import {
   CpuMode, PREFIX_KIND_ADDRSIZE, PREFIX_KIND_LOCK, PREFIX_KIND_OPSIZE, PREFIX_KIND_REP, PREFIX_KIND_REPNE,
-  PREFIX_KIND_SEG, PREFIX_REX, REX_B, REX_R, REX_W, REX_X,
+  PREFIX_KIND_SEG, PREFIX_REX, REX_B, REX_R, REX_W, REX_X, rexOf,
 } from '../decoder/instruction.js';
 import type { Instruction } from '../decoder/instruction.js';
 import {
@@ -60,7 +60,7 @@ function rexWVisible(insn: Instruction): boolean {
 
 /** REX bits (plus 0x40 itself) that some operand consumed, objdump's rex_used. */
 function rexUsed(insn: Instruction): number {
-  const rex = insn.rex;
+  const rex = rexOf(insn);
   let used = 0;
   const e = insn.entry;
   for (const d of e.ops) {
@@ -117,7 +117,7 @@ export function prefixText(insn: Instruction, name: string): string {
   const words: string[] = [];
   const kinds: number[] = [];
   for (let order = insn.detail.prefixOrder; order > 0; order = Math.floor(order / 8)) kinds.unshift(order % 8);
-  const opsizeShown = (e.special === true && e.mnemonic === 'nop' && !(insn.rex & REX_W)) || opSizeVisible(insn) && !(long && ((insn.rex & REX_W) || (e.attrs & ENTRY_F64)));
+  const opsizeShown = (e.special === true && e.mnemonic === 'nop' && !(rexOf(insn) & REX_W)) || opSizeVisible(insn) && !(long && ((rexOf(insn) & REX_W) || (e.attrs & ENTRY_F64)));
   const isLoop = name === 'loop' || name === 'loope' || name === 'loopne';
   const moffs = e.ops.some((d) => (d & 0x1f) === OperandMethod.O);
   const absolute = insn.isMem && insn.base < 0 && insn.index < 0 && !insn.ripRelative;
@@ -159,7 +159,7 @@ export function prefixText(insn: Instruction, name: string): string {
     }
   }
   if (insn.prefixes & PREFIX_REX) {
-    const rex = insn.rex | 0x40;
+    const rex = rexOf(insn) | 0x40;
     if (rex & ~rexUsed(insn)) words.push(rexName(rex));
   }
   return words.length ? words.join(' ') + ' ' : '';

@@ -252,7 +252,7 @@ export function handlerTemplate(h: Handler): HandlerTemplate | null {
 
 /** Instruction fields that are fixed once decoded (number or boolean), folded in as constants. */
 const CONSTANT_FIELDS: ReadonlySet<string> = new Set([
-  'length', 'mode', 'opcode', 'prefixes', 'rex', 'opSize', 'addrSize', 'modrm',
+  'length', 'mode', 'opcode', 'prefixes', 'opSize', 'addrSize',
   'reg', 'rm', 'isMem', 'base', 'index', 'scale', 'disp', 'dispHi', 'ripRelative', 'segment', 'imm',
   'immHi', 'imm2',
 ]);

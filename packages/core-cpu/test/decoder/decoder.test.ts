@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decode, MAX_INSTRUCTION_LENGTH } from '../../src/decoder/decoder.js';
-import { byteRegIsHigh, cpuModeOf, CpuMode, DecodeStatus, Instruction, PREFIX_LOCK, PREFIX_REP, PREFIX_REPNE, PREFIX_REX, SEG_DS, SEG_FS, SEG_GS, SEG_SS, newInstruction } from '../../src/decoder/instruction.js';
+import { byteRegIsHigh, cpuModeOf, CpuMode, DecodeStatus, Instruction, PREFIX_LOCK, PREFIX_REP, PREFIX_REPNE, PREFIX_REX, SEG_DS, SEG_FS, SEG_GS, SEG_SS, modrmOf, newInstruction, rexOf } from '../../src/decoder/instruction.js';
 import { dec } from './decode-helpers.js';
 
 const M16 = CpuMode.Bits16;
@@ -37,7 +37,20 @@ describe('64-bit mode changes', () => {
     expect(dec(M64, '41 5f').insn.rm).toBe(0);
     const r15 = dec(M64, '41 5f').insn;
     expect(r15.entry.mnemonic).toBe('pop');
-    expect(r15.opcode & 7 | (r15.rex & 1 ? 8 : 0)).toBe(15);
+    expect(r15.opcode & 7 | (rexOf(r15) & 1 ? 8 : 0)).toBe(15);
+  });
+
+  it('keeps the REX nibble in the prefix bits and rebuilds the ModRM byte from its fields', () => {
+    const M32 = CpuMode.Bits32;
+    expect(rexOf(dec(M64, '4d 8b 44 24 08').insn)).toBe(0xd); // mov r8, [r12+8]: W R B
+    expect(rexOf(dec(M64, '8b 44 24 08').insn)).toBe(0);
+    expect(dec(M64, '4d 8b 44 24 08').insn.prefixes & PREFIX_REX).toBe(PREFIX_REX);
+    // mov r8, [r12+8]: ModRM 44 with REX.R and REX.B set (reg 8, rm 12 decoded).
+    expect(modrmOf(dec(M64, '4d 8b 44 24 08').insn)).toBe(0x44);
+    for (const [hex, modrm] of [['8b 44 24 08', 0x44], ['d8 c3', 0xc3], ['dd 9d 78 56 34 12', 0x9d], ['0f 20 c0', 0xc0], ['0f 22 58', 0x58]] as const) {
+      expect(modrmOf(dec(M32, hex).insn), hex).toBe(modrm);
+    }
+    expect(modrmOf(dec(M32, '90').insn)).toBe(0);
   });
 
   it('forces 64-bit operand size on near branches (Intel ignores 66)', () => {
@@ -52,7 +65,7 @@ describe('64-bit mode changes', () => {
     expect(insn.length).toBe(10);
     expect(insn.imm >>> 0).toBe(0x55667788);
     expect(insn.immHi >>> 0).toBe(0x11223344);
-    expect(insn.rex & 1).toBe(1);
+    expect(rexOf(insn) & 1).toBe(1);
   });
 
   it('sign-extends imm32 into immHi for 64-bit operations', () => {

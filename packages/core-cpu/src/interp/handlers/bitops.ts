@@ -209,7 +209,7 @@ export const BITOP_HANDLERS: HandlerTable = {
   bsr_Gv_Ev: scan(false),
   bswap_Zv: (cpu, insn) => {
     const size = insn.opSize;
-    const n = (insn.opcode & 7) | ((insn.rex & 1) << 3);
+    const n = (insn.opcode & 7) | ((insn.prefixes >>> 8 & 1) << 3);
     const g = cpu.regs.gpr;
     if (size === 2) g.r16[n << 1] = 0;
     else if (size === 4) setRegV(cpu, n, 4, byteSwap32(g.r32[n]));

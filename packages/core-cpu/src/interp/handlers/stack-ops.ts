@@ -20,7 +20,7 @@ import { GprSlot } from '../../state/gpr-file.js';
 /** The EFLAGS bits PUSHF pushes: VM and RF never are (SDM Vol. 2B, PUSHF). */
 export const PUSHF_MASK = 0x00fcffff;
 
-export const zReg = (insn: Instruction): number => (insn.opcode & 7) | ((insn.rex & 1) << 3);
+export const zReg = (insn: Instruction): number => (insn.opcode & 7) | ((insn.prefixes >>> 8 & 1) << 3);
 
 function pushSeg(seg: number) {
   return (cpu: SoftCpu, insn: Instruction) => pushV(cpu, insn.opSize, cpu.regs.seg.selector[seg]);

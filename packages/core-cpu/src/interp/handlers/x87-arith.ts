@@ -72,7 +72,7 @@ export function loadSource(cpu: SoftCpu, insn: Instruction, src: Src, fpu: FpuSt
 function arithRegister(op: Op, destIsSti: boolean, popAfter: boolean): Handler {
   return (cpu, insn) => {
     const fpu = enter(cpu, insn);
-    const i = insn.modrm & 7;
+    const i = insn.rm & 7;
     const dest = destIsSti ? i : 0;
     const src = destIsSti ? 0 : i;
     if (isEmpty(fpu, dest) || isEmpty(fpu, src)) {
@@ -135,7 +135,7 @@ function conversionFlags(a: Float80, b: Float80, conv: number): number {
 function compareRegister(unordered: boolean, pops: number, fixedIndex: number): Handler {
   return (cpu, insn) => {
     const fpu = enter(cpu, insn);
-    const i = fixedIndex >= 0 ? fixedIndex : insn.modrm & 7;
+    const i = fixedIndex >= 0 ? fixedIndex : insn.rm & 7;
     let ok: boolean;
     if (isEmpty(fpu, 0) || isEmpty(fpu, i)) ok = compareUnderflow(fpu);
     else ok = commitCompare(fpu, compare(getSt(fpu, 0, OP_A), getSt(fpu, i, OP_B), unordered));
@@ -173,7 +173,7 @@ const ftst: Handler = (cpu, insn) => {
 function compareToEflags(unordered: boolean, popAfter: boolean): Handler {
   return (cpu, insn) => {
     const fpu = enter(cpu, insn);
-    const i = insn.modrm & 7;
+    const i = insn.rm & 7;
     let cc: number;
     let trapped: boolean;
     if (isEmpty(fpu, 0) || isEmpty(fpu, i)) {

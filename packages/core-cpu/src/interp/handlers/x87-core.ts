@@ -14,7 +14,7 @@
  * Scratch values are module-level: nothing is allocated per instruction.
  */
 import { probeWriteRange } from '../addressing.js';
-import type { Instruction } from '../../decoder/instruction.js';
+import { modrmOf, type Instruction } from '../../decoder/instruction.js';
 import { Float80, setIndefinite } from '../../fpu/float80.js';
 import { FSW_B, FSW_ES, FpuState } from '../../fpu/fpu-state.js';
 import { FSW_C1, FSW_DE, FSW_EXCEPTIONS, FSW_IE, FSW_OE, FSW_SF, FSW_UE, FSW_ZE } from '../../fpu/round.js';
@@ -82,7 +82,7 @@ export function enter(cpu: SoftCpu, insn: Instruction): FpuState {
     fpu.fipHi = 0;
   }
   fpu.fcs = r.seg.selector[CS];
-  fpu.fop = ((insn.opcode & 7) << 8) | insn.modrm;
+  fpu.fop = ((insn.opcode & 7) << 8) | modrmOf(insn);
   return fpu;
 }
 

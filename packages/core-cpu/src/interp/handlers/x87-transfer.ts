@@ -68,7 +68,7 @@ const fbld: Handler = (cpu, insn) => {
 
 const fldSti: Handler = (cpu, insn) => {
   const fpu = enter(cpu, insn);
-  const i = insn.modrm & 7;
+  const i = insn.rm & 7;
   if (isEmpty(fpu, i) && isEmpty(fpu, 7)) {
     if (underflow(fpu)) return;
     setIndefinite(RES);
@@ -174,7 +174,7 @@ function storeSti(popAfter: boolean): Handler {
       if (underflow(fpu)) return;
       setIndefinite(RES);
     }
-    setSt(fpu, insn.modrm & 7, RES);
+    setSt(fpu, insn.rm & 7, RES);
     if (popAfter) pop(fpu);
   };
 }
@@ -183,7 +183,7 @@ function storeSti(popAfter: boolean): Handler {
 
 const fxch: Handler = (cpu, insn) => {
   const fpu = enter(cpu, insn);
-  const i = insn.modrm & 7;
+  const i = insn.rm & 7;
   if (isEmpty(fpu, 0) || isEmpty(fpu, i)) {
     if (underflow(fpu)) return;
     if (isEmpty(fpu, 0)) setSt(fpu, 0, setIndefiniteIn(RES));
@@ -206,7 +206,7 @@ function setIndefiniteIn(v: typeof RES): typeof RES {
 function fcmov(mask: number, negate: boolean): Handler {
   return (cpu, insn) => {
     const fpu = enter(cpu, insn);
-    const i = insn.modrm & 7;
+    const i = insn.rm & 7;
     if (isEmpty(fpu, 0) || isEmpty(fpu, i)) {
       if (underflow(fpu)) return;
       setIndefinite(RES);
@@ -222,7 +222,7 @@ function fcmov(mask: number, negate: boolean): Handler {
 function ffree(popAfter: boolean): Handler {
   return (cpu, insn) => {
     const fpu = enterControl(cpu);
-    fpu.valid &= ~(1 << fpu.phys(insn.modrm & 7));
+    fpu.valid &= ~(1 << fpu.phys(insn.rm & 7));
     if (popAfter) pop(fpu);
   };
 }
