@@ -14,7 +14,7 @@ import {
   PREFIX_CLASS_NONE,
 } from './lookup.js';
 import {
-  CpuMode, DecodeStatus, Instruction, NO_OPCODE_ENTRY, NO_DECODE_DETAIL, decodeDetail, PREFIX_REX_SHIFT, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_OPSIZE,
+  CpuMode, DecodeStatus, Instruction, NO_OPCODE_ENTRY, NO_DECODE_DETAIL, clearDetailFields, internDetail, newDetailFields, PREFIX_REX_SHIFT, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_OPSIZE,
   PREFIX_REP, PREFIX_REPNE, PREFIX_REX, PREFIX_SEG, PREFIX_KIND_ADDRSIZE, PREFIX_KIND_LOCK,
   PREFIX_KIND_OPSIZE, PREFIX_KIND_REP, PREFIX_KIND_REPNE, PREFIX_KIND_SEG, REX_B, REX_R, REX_W, REX_X, SEG_DS, SEG_SS,
 } from './instruction.js';
@@ -69,12 +69,19 @@ function resetInstruction(out: Instruction, mode: CpuMode): void {
   out.index = -1;
   out.scale = 0;
   out.disp = 0;
-  out.dispHi = 0;
   out.ripRelative = false;
   out.segment = SEG_DS;
   out.imm = 0;
-  out.immHi = 0;
-  out.imm2 = 0;
+}
+
+/** The decoding instruction's DecodeDetail fields (decode is never re-entered). */
+const detail = newDetailFields();
+
+/** Ends a decode, early or not: the instruction's length and the detail of what was read. */
+function finish(out: Instruction, length: number, status: DecodeStatus): DecodeStatus {
+  out.length = length;
+  out.detail = internDetail(detail);
+  return status;
 }
 
 /**
@@ -83,6 +90,7 @@ function resetInstruction(out: Instruction, mode: CpuMode): void {
  */
 export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruction): DecodeStatus {
   resetInstruction(out, mode);
+  clearDetailFields(detail);
   overrun = false;
   const long = mode === CpuMode.Bits64;
   let pos = 0;
@@ -91,27 +99,21 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
   let lastRep = 0; // 0xf2 / 0xf3, for the mandatory-prefix class
   let b = 0;
   let order = 0;
-  let segOrder = 0;
-  let segOverride = -1;
   // Prefixes. A REX prefix counts only when it immediately precedes the opcode.
   for (;;) {
-    if (pos >= MAX_INSTRUCTION_LENGTH) {
-      out.length = pos;
-      out.detail = decodeDetail(0, segOrder, segOverride, false, 0, false);
-      return DecodeStatus.TooLong;
-    }
+    if (pos >= MAX_INSTRUCTION_LENGTH) return finish(out, pos, DecodeStatus.TooLong);
     b = src.fetch8(ip + pos) & 0xff;
     switch (b) {
       case 0x26: case 0x2e: case 0x36: case 0x3e:
         prefixes |= PREFIX_SEG;
-        segOverride = (b >> 3) & 3;
-        segOrder = segOrder * 8 + segOverride;
+        detail.segOverride = (b >> 3) & 3;
+        detail.segOrder = detail.segOrder * 8 + detail.segOverride;
         order = order * 8 + PREFIX_KIND_SEG;
         break;
       case 0x64: case 0x65:
         prefixes |= PREFIX_SEG;
-        segOverride = b - 0x60;
-        segOrder = segOrder * 8 + segOverride;
+        detail.segOverride = b - 0x60;
+        detail.segOrder = detail.segOrder * 8 + detail.segOverride;
         order = order * 8 + PREFIX_KIND_SEG;
         break;
       case 0x66: prefixes |= PREFIX_OPSIZE; order = order * 8 + PREFIX_KIND_OPSIZE; break;
@@ -145,8 +147,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
   }
   if (rex !== 0) prefixes |= PREFIX_REX | ((rex & 0xf) << PREFIX_REX_SHIFT);
   out.prefixes = prefixes;
-  // Until the ModRM byte is known (an instruction that ends before it has only its prefixes).
-  out.detail = decodeDetail(order, segOrder, segOverride, false, 0, false);
+  detail.prefixOrder = order;
   pos++;
   let opIndex = b;
   if (b === 0x0f) {
@@ -161,13 +162,11 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
   let modrm = 0;
   if (hasModrm) modrm = byteAt(src, ip, pos++);
   if (overrun) {
-    out.length = MAX_INSTRUCTION_LENGTH;
-    return DecodeStatus.TooLong;
+    return finish(out, MAX_INSTRUCTION_LENGTH, DecodeStatus.TooLong);
   }
   let slot = tables.slots[opIndex];
   if (slot === NO_ENTRY) {
-    out.length = pos;
-    return DecodeStatus.Invalid;
+    return finish(out, pos, DecodeStatus.Invalid);
   }
   let pclass = PREFIX_CLASS_NONE;
   if (slot < NO_ENTRY) {
@@ -178,8 +177,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
     const cell = hasModrm ? ((modrm >= 0xc0 ? 64 : 0) | (modrm & 0x3f)) : 0;
     slot = tables.groups[(-slot - 2) * GROUP_SIZE + pclass * 128 + cell];
     if (slot === NO_ENTRY) {
-      out.length = pos;
-      return DecodeStatus.Invalid;
+      return finish(out, pos, DecodeStatus.Invalid);
     }
   }
   if (opIndex === 0x90 && (rex & REX_B) === 0) slot = lastRep === 0xf3 ? PAUSE_INDEX : NOP_INDEX;
@@ -208,7 +206,8 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
   let segment = SEG_DS;
   if (hasModrm) {
     const mod = modrm >> 6;
-    let hasSib = false;
+    detail.hasModrm = true;
+    detail.mod = mod;
     out.reg = ((modrm >> 3) & 7) | (rex & REX_R ? 8 : 0);
     out.rm = (modrm & 7) | (rex & REX_B ? 8 : 0);
     if (mod !== 3 && (attrs & ENTRY_MOD_IGNORED) === 0) {
@@ -234,7 +233,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
         let noBase = false;
         if (rm === 4) {
           const sib = byteAt(src, ip, pos++);
-          hasSib = true;
+          detail.hasSib = true;
           out.scale = sib >> 6;
           const index = ((sib >> 3) & 7) | (rex & REX_X ? 8 : 0);
           out.index = index === 4 ? -1 : index;
@@ -256,9 +255,8 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
         }
       }
     }
-    out.detail = decodeDetail(order, segOrder, segOverride, true, mod, hasSib);
   }
-  if (segOverride >= 0) segment = segOverride;
+  if (detail.segOverride >= 0) segment = detail.segOverride;
   out.segment = segment;
 
   // Immediates, relative offsets, moffs and far pointers, in operand order.
@@ -309,7 +307,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
       case OperandMethod.O:
         if (addrSize === 8) {
           out.disp = readLE(src, ip, pos, 4);
-          out.dispHi = readLE(src, ip, pos + 4, 4);
+          detail.dispHi = readLE(src, ip, pos + 4, 4);
         } else {
           out.disp = readLE(src, ip, pos, addrSize);
         }
@@ -318,7 +316,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
       case OperandMethod.A:
         out.imm = readLE(src, ip, pos, opSize === 2 ? 2 : 4);
         pos += opSize === 2 ? 2 : 4;
-        out.imm2 = readLE(src, ip, pos, 2);
+        detail.imm2 = readLE(src, ip, pos, 2);
         pos += 2;
         immCount = 2;
         continue;
@@ -327,20 +325,14 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
     }
     if (immCount === 0) {
       out.imm = value;
-      out.immHi = hi;
+      detail.immHi = hi;
     } else {
-      out.imm2 = value;
+      detail.imm2 = value;
     }
     immCount++;
   }
 
-  if (overrun || pos > MAX_INSTRUCTION_LENGTH) {
-    out.length = MAX_INSTRUCTION_LENGTH;
-    return DecodeStatus.TooLong;
-  }
-  out.length = pos;
-  if ((prefixes & PREFIX_LOCK) !== 0 && ((attrs & ENTRY_LOCK) === 0 || !out.isMem)) {
-    return DecodeStatus.LockInvalid;
-  }
-  return DecodeStatus.Ok;
+  if (overrun || pos > MAX_INSTRUCTION_LENGTH) return finish(out, MAX_INSTRUCTION_LENGTH, DecodeStatus.TooLong);
+  if ((prefixes & PREFIX_LOCK) !== 0 && ((attrs & ENTRY_LOCK) === 0 || !out.isMem)) return finish(out, pos, DecodeStatus.LockInvalid);
+  return finish(out, pos, DecodeStatus.Ok);
 }

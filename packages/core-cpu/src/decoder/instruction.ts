@@ -85,11 +85,12 @@ export const NO_OPCODE_ENTRY: OpcodeEntry = Object.freeze({
 });
 
 /**
- * What only the decoder and the disassembler read: the prefixes in the order they were encoded
- * and the ModRM/SIB shape. Kept out of Instruction itself and shared by every instruction with
- * the same values (decodeDetail): the decode cache holds hundreds of thousands of instructions,
- * and code too cold for the host's caches runs at the speed its instructions come from memory
- * (the bench's cold-code loop ran 12% slower with 80 more bytes on each instruction).
+ * What the decoder and the disassembler read, and the operand halves only far pointers, ENTER
+ * and 64-bit forms have: the prefixes in the order they were encoded, the ModRM/SIB shape, the
+ * second immediate and high halves. Kept out of Instruction itself and shared by every
+ * instruction with the same values (internDetail): the decode cache holds hundreds of thousands
+ * of instructions, and code too cold for the host's caches runs at the speed its instructions
+ * come from memory (the bench's cold-code loop ran 12% slower with 80 more bytes on each).
  */
 export interface DecodeDetail {
   /**
@@ -105,28 +106,58 @@ export interface DecodeDetail {
   /** ModRM.mod (0 when there is no ModRM byte). */
   readonly mod: number;
   readonly hasSib: boolean;
+  /** High 32 bits of the immediate as a 64-bit value (the imm64 half of MOV r64, imm64; else its sign). */
+  readonly immHi: number;
+  /** Second immediate: ENTER's nesting level (Ib) or a far pointer's selector. */
+  readonly imm2: number;
+  /** moffs only: high 32 bits of a 64-bit absolute offset (int32). */
+  readonly dispHi: number;
 }
 
-function newDetail(prefixOrder: number, segOrder: number, segOverride: number, hasModrm: boolean, mod: number, hasSib: boolean): DecodeDetail {
-  return Object.freeze({ prefixOrder, segOrder, segOverride, hasModrm, mod, hasSib });
+/** The decoder's working copy of a DecodeDetail, interned by internDetail once it is complete. */
+export type DetailFields = { -readonly [K in keyof DecodeDetail]: DecodeDetail[K] };
+
+export function clearDetailFields(f: DetailFields): void {
+  f.prefixOrder = 0;
+  f.segOrder = 0;
+  f.segOverride = -1;
+  f.hasModrm = false;
+  f.mod = 0;
+  f.hasSib = false;
+  f.immHi = 0;
+  f.imm2 = 0;
+  f.dispHi = 0;
 }
 
-export const NO_DECODE_DETAIL: DecodeDetail = newDetail(0, 0, -1, false, 0, false);
+export function newDetailFields(): DetailFields {
+  const f = {} as DetailFields;
+  clearDetailFields(f);
+  return f;
+}
 
-/** Interned details, by their values packed in one number (prefix runs of up to 5 and 3 segment prefixes). */
+/** Interned details, by their values packed in one small integer. */
 const details = new Map<number, DecodeDetail>();
 
-/** The shared DecodeDetail with these values (a new one for longer prefix runs than the map keys hold). */
-export function decodeDetail(prefixOrder: number, segOrder: number, segOverride: number, hasModrm: boolean, mod: number, hasSib: boolean): DecodeDetail {
-  if (prefixOrder >= 1 << 15 || segOrder >= 1 << 9) return newDetail(prefixOrder, segOrder, segOverride, hasModrm, mod, hasSib);
-  const key = (((prefixOrder * 512 + segOrder) * 8 + segOverride + 1) * 2 + (hasModrm ? 1 : 0)) * 8 + mod * 2 + (hasSib ? 1 : 0);
+/**
+ * The shared DecodeDetail with `f`'s values. The key holds runs of up to 4 prefixes (2 of them
+ * segment prefixes), a sign as immHi and a second immediate below 16 (ENTER's usual levels);
+ * anything else gets a detail of its own.
+ */
+export function internDetail(f: DetailFields): DecodeDetail {
+  if (f.prefixOrder >= 1 << 12 || f.segOrder >= 1 << 6 || (f.immHi !== 0 && f.immHi !== -1) || f.imm2 >>> 0 >= 16 || f.dispHi !== 0) {
+    return Object.freeze({ ...f });
+  }
+  const modrmShape = (f.hasModrm ? 8 : 0) | (f.mod << 1) | (f.hasSib ? 1 : 0);
+  const key = (((((f.prefixOrder << 6) | f.segOrder) << 3 | (f.segOverride + 1)) << 4 | modrmShape) << 1 | -f.immHi) << 4 | f.imm2;
   let d = details.get(key);
   if (d === undefined) {
-    d = newDetail(prefixOrder, segOrder, segOverride, hasModrm, mod, hasSib);
+    d = Object.freeze({ ...f });
     details.set(key, d);
   }
   return d;
 }
+
+export const NO_DECODE_DETAIL: DecodeDetail = internDetail(newDetailFields());
 
 /**
  * Every numeric field holds an int32, which V8 keeps as a small integer: a value of 2^31 or
@@ -186,16 +217,10 @@ export interface Instruction {
    * PREFIX_REX for presence): see rexOf.
    */
   prefixes: number;
-  /** How the instruction was encoded, for the disassembler: see DecodeDetail. */
+  /** How the instruction was encoded, and its rare operand halves: see DecodeDetail. */
   detail: DecodeDetail;
-  /** moffs only: high 32 bits of a 64-bit absolute offset (int32). */
-  dispHi: number;
   /** Address is RIP (or EIP with 67) + disp + length. */
   ripRelative: boolean;
-  /** High 32 bits of the immediate as a 64-bit value (the imm64 half of MOV r64, imm64). */
-  immHi: number;
-  /** Second immediate: ENTER's nesting level (Ib) or a far pointer's selector. */
-  imm2: number;
 }
 
 /**
@@ -230,10 +255,7 @@ export function newInstruction(): Instruction {
     entry: NO_OPCODE_ENTRY,
     prefixes: 0,
     detail: NO_DECODE_DETAIL,
-    dispHi: 0,
     ripRelative: false,
-    immHi: 0,
-    imm2: 0,
   };
 }
 

@@ -99,10 +99,10 @@ function operandText(insn: Instruction, d: number, immSlot: { n: number }, addre
     case OperandMethod.Xlat: return stringOperand(insn, 1, insn.detail.segOverride >= 0 && !segmentAsPrefix(insn) && !segmentHidden(insn) ? insn.detail.segOverride : SEG_DS, 3);
     case OperandMethod.O: {
       const seg = insn.detail.segOverride >= 0 && !segmentAsPrefix(insn) && !segmentHidden(insn) ? insn.detail.segOverride : SEG_DS;
-      const off = (BigInt(insn.dispHi >>> 0) << 32n) | BigInt(insn.disp >>> 0);
+      const off = (BigInt(insn.detail.dispHi >>> 0) << 32n) | BigInt(insn.disp >>> 0);
       return `${SREG[seg]}:${hex(off)}`;
     }
-    case OperandMethod.A: return `${hex(insn.imm2)}:${hex(insn.imm >>> 0)}`;
+    case OperandMethod.A: return `${hex(insn.detail.imm2)}:${hex(insn.imm >>> 0)}`;
     case OperandMethod.J: {
       const target = address + BigInt(insn.length) + BigInt(insn.imm);
       // 16-bit IP wraps inside its segment. In 16-bit code `address` is taken (as objdump does)
@@ -114,8 +114,8 @@ function operandText(insn: Instruction, d: number, immSlot: { n: number }, addre
     case OperandMethod.I:
     case OperandMethod.IbSigned: {
       const first = immSlot.n++ === 0;
-      if (!first) return hex(insn.imm2);
-      const value = (BigInt(insn.immHi) << 32n) | BigInt(insn.imm >>> 0);
+      if (!first) return hex(insn.detail.imm2);
+      const value = (BigInt(insn.detail.immHi) << 32n) | BigInt(insn.imm >>> 0);
       // Sign-extended immediates print at the width of the operation (objdump convention).
       const width = method === OperandMethod.IbSigned || size === OperandSize.Z ? insn.opSize : size === OperandSize.B ? 1 : size === OperandSize.W ? 2 : bytes;
       return hex(maskTo(value, width));

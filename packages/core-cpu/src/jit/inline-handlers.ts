@@ -253,9 +253,10 @@ export function handlerTemplate(h: Handler): HandlerTemplate | null {
 /** Instruction fields that are fixed once decoded (number or boolean), folded in as constants. */
 const CONSTANT_FIELDS: ReadonlySet<string> = new Set([
   'length', 'mode', 'opcode', 'prefixes', 'opSize', 'addrSize',
-  'reg', 'rm', 'isMem', 'base', 'index', 'scale', 'disp', 'dispHi', 'ripRelative', 'segment', 'imm',
-  'immHi', 'imm2',
+  'reg', 'rm', 'isMem', 'base', 'index', 'scale', 'disp', 'ripRelative', 'segment', 'imm',
 ]);
+/** DecodeDetail fields a handler may read (insn.detail.<field>), folded in the same way. */
+const CONSTANT_DETAIL_FIELDS: ReadonlySet<string> = new Set(['immHi', 'imm2', 'dispHi']);
 
 function literal(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false';
@@ -312,6 +313,14 @@ export function instantiate(t: HandlerTemplate, insn: Instruction, index: number
       if (toks[dot]?.text === '.' && toks[field]?.kind === 'id' && CONSTANT_FIELDS.has(toks[field].text)) {
         out.push(literal(record[toks[field].text]));
         k = field;
+        continue;
+      }
+      // insn.detail.<constant field> -> its value
+      const dot2 = next(field);
+      const inner = next(dot2);
+      if (toks[dot]?.text === '.' && toks[field]?.text === 'detail' && toks[dot2]?.text === '.' && toks[inner]?.kind === 'id' && CONSTANT_DETAIL_FIELDS.has(toks[inner].text)) {
+        out.push(literal((insn.detail as unknown as Record<string, unknown>)[toks[inner].text]));
+        k = inner;
         continue;
       }
     }

@@ -64,14 +64,14 @@ describe('64-bit mode changes', () => {
     const { insn } = dec(M64, '49 b8 88 77 66 55 44 33 22 11');
     expect(insn.length).toBe(10);
     expect(insn.imm >>> 0).toBe(0x55667788);
-    expect(insn.immHi >>> 0).toBe(0x11223344);
+    expect(insn.detail.immHi >>> 0).toBe(0x11223344);
     expect(rexOf(insn) & 1).toBe(1);
   });
 
   it('sign-extends imm32 into immHi for 64-bit operations', () => {
     const { insn } = dec(M64, '48 c7 c0 f0 ff ff ff');
     expect(insn.imm).toBe(-16);
-    expect(insn.immHi).toBe(-1);
+    expect(insn.detail.immHi).toBe(-1);
   });
 
   it('uses RIP-relative addressing for mod=00 rm=101, even with REX.B', () => {
@@ -109,7 +109,7 @@ describe('64-bit mode changes', () => {
     const wide = dec(M64, '48 a1 88 77 66 55 44 33 22 11').insn;
     expect(wide.length).toBe(10);
     expect(wide.disp).toBe(0x55667788);
-    expect(wide.dispHi).toBe(0x11223344);
+    expect(wide.detail.dispHi).toBe(0x11223344);
     expect(dec(M64, '67 a1 44 33 22 11').insn.length).toBe(6);
   });
 
@@ -295,11 +295,11 @@ describe('opcode selection', () => {
 
   it('reads far pointers and ENTER immediates into imm and imm2', () => {
     const far32 = dec(M32, 'ea 78 56 34 12 34 12').insn;
-    expect([far32.imm, far32.imm2, far32.length]).toEqual([0x12345678, 0x1234, 7]);
+    expect([far32.imm, far32.detail.imm2, far32.length]).toEqual([0x12345678, 0x1234, 7]);
     const far16 = dec(M16, 'ea 34 12 00 f0').insn;
-    expect([far16.imm, far16.imm2, far16.length]).toEqual([0x1234, 0xf000, 5]);
+    expect([far16.imm, far16.detail.imm2, far16.length]).toEqual([0x1234, 0xf000, 5]);
     const enter = dec(M32, 'c8 10 00 05').insn;
-    expect([enter.imm, enter.imm2]).toEqual([0x10, 5]);
+    expect([enter.imm, enter.detail.imm2]).toEqual([0x10, 5]);
   });
 
   it('sign-extends Ibs and branch offsets but not Ib', () => {

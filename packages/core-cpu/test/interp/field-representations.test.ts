@@ -71,7 +71,8 @@ describe('hidden classes of the hot objects', () => {
     const far = dec(CpuMode.Bits32, 'ea 78 56 34 c1 08 00').insn;
     expect(moffs.disp >>> 0).toBe(0xc1001000);
     expect(far.imm >>> 0).toBe(0xc1345678);
-    expect(far.imm2).toBe(8);
+    expect(far.detail.imm2).toBe(8);
+    expect(haveSameMap(far.detail, low.detail)).toBe(true);
     expect(haveSameMap(moffs, low)).toBe(true);
     expect(haveSameMap(far, low)).toBe(true);
   });

@@ -39,8 +39,10 @@ const OPCODES = {
 } as const;
 
 describe('REP STOS and REP MOVS in runs', () => {
-  it('leave memory and ESI/EDI/ECX as the element loop does, over 400 random cases in both directions', () => {
+  it('leave memory and ESI/EDI/ECX as the element loop does, over 400 random cases in both directions', async () => {
     for (let round = 0; round < 400; round++) {
+      // A turn of the event loop now and then (see test/support/jit-setup.ts).
+      if (round % 50 === 49) await new Promise<void>((resolve) => setImmediate(resolve));
       const op = rand(2) === 0 ? 'stos' : 'movs';
       const size = [1, 2, 4][rand(3)] as 1 | 2 | 4;
       const down = rand(2) === 0;
@@ -171,9 +173,11 @@ function elementLoopOnly(paged: PagedLinearMemory): LinearMemory {
 }
 
 describe('REPE and REPNE SCAS in runs', () => {
-  it('stop where the element loop stops, with its ECX, EDI, EFLAGS and instruction count, over 400 random cases', () => {
+  it('stop where the element loop stops, with its ECX, EDI, EFLAGS and instruction count, over 400 random cases', async () => {
     let ended = 0;
     for (let round = 0; round < 400; round++) {
+      // A turn of the event loop now and then (see test/support/jit-setup.ts).
+      if (round % 50 === 49) await new Promise<void>((resolve) => setImmediate(resolve));
       const size = [1, 2, 4][rand(3)] as 1 | 2 | 4;
       const repne = rand(2) === 0;
       const code = [...(size === 2 ? [0x66] : []), repne ? 0xf2 : 0xf3, size === 1 ? 0xae : 0xaf, 0xf4];

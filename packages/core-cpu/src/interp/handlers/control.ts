@@ -254,8 +254,8 @@ export const CONTROL_HANDLERS: HandlerTable = {
     else g.r16[8] += insn.imm;
     setIp(cpu, insn.opSize, target);
   },
-  jmp_Ap: (cpu, insn) => farJump(cpu, insn.imm2, insn.imm >>> 0, insn.opSize),
-  call_Ap: (cpu, insn) => farCall(cpu, insn.imm2, insn.imm >>> 0, insn.opSize),
+  jmp_Ap: (cpu, insn) => farJump(cpu, insn.detail.imm2, insn.imm >>> 0, insn.opSize),
+  call_Ap: (cpu, insn) => farCall(cpu, insn.detail.imm2, insn.imm >>> 0, insn.opSize),
   jmp_Mp: (cpu, insn) => farPointer(cpu, insn, false),
   call_Mp: (cpu, insn) => farPointer(cpu, insn, true),
   retf: (cpu, insn) => farReturn(cpu, insn, 0),

@@ -104,7 +104,7 @@ function xchg(sizeOf: (i: Instruction) => number) {
  * mode a 64-bit (or, with 67, zero-extended 32-bit) absolute address.
  */
 function moffs(cpu: SoftCpu, insn: Instruction, size: number): number {
-  if (insn.mode === 64) return canonicalLinear(cpu, insn.segment, insn.disp, insn.addrSize === 8 ? insn.dispHi | 0 : 0);
+  if (insn.mode === 64) return canonicalLinear(cpu, insn.segment, insn.disp, insn.addrSize === 8 ? insn.detail.dispHi | 0 : 0);
   return linearOf(cpu, insn, insn.disp >>> 0, size);
 }
 
@@ -169,7 +169,7 @@ function movsxd(cpu: SoftCpu, insn: Instruction): void {
 /** MOV r, imm (B8+r): REX.W takes a full 64-bit immediate. */
 function movZvIv(cpu: SoftCpu, insn: Instruction): void {
   const n = (insn.opcode & 7) | ((insn.prefixes >>> 8 & 1) << 3);
-  if (insn.opSize === 8) setReg64(cpu, n, insn.imm, insn.immHi);
+  if (insn.opSize === 8) setReg64(cpu, n, insn.imm, insn.detail.immHi);
   else setRegV(cpu, n, insn.opSize, insn.imm);
 }
 

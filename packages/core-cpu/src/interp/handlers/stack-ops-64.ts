@@ -36,7 +36,7 @@ function store(cpu: SoftCpu, size: number, lo: number, hi: number, vLo: number, 
 export function enter64(cpu: SoftCpu, insn: Instruction): void {
   const size = insn.opSize === 2 ? 2 : 8;
   const g = cpu.regs.gpr;
-  const level = insn.imm2 & 31;
+  const level = insn.detail.imm2 & 31;
   sub(g.r32[RSP] >>> 0, g.hi[RSP], size);
   store(cpu, size, p.lo, p.hi, g.r32[RBP], g.hi[RBP]);
   const frameLo = p.lo;

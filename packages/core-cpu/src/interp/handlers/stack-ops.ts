@@ -63,7 +63,7 @@ function enter(cpu: SoftCpu, insn: Instruction): void {
   const g = cpu.regs.gpr;
   const big = (cpu.regs.seg.attr[Seg.SS] & 0x4000) !== 0;
   const mask = big ? 0xffffffff : 0xffff;
-  const level = insn.imm2 & 31;
+  const level = insn.detail.imm2 & 31;
   const esp = g.r32[4] >>> 0;
   const bp = big ? g.r32[5] >>> 0 : g.r16[10];
   let sp = ((esp & mask) - size) & mask;
@@ -109,8 +109,8 @@ export const STACK_HANDLERS: HandlerTable = {
     }
   },
   // In 64-bit mode the immediate is sign-extended to 64 bits (immHi holds its sign).
-  push_Iz: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm, insn.immHi),
-  push_Ibs: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm, insn.immHi),
+  push_Iz: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm, insn.detail.immHi),
+  push_Ibs: (cpu, insn) => pushV(cpu, insn.opSize, insn.imm, insn.detail.immHi),
   push_Ev: (cpu, insn) => {
     if (insn.opSize === 8) {
       const lo = readE64(cpu, insn, insn.isMem ? memoryLinear(cpu, insn, 8) : 0);
