@@ -69,7 +69,6 @@ function resetInstruction(out: Instruction, mode: CpuMode): void {
   out.index = -1;
   out.scale = 0;
   out.disp = 0;
-  out.ripRelative = false;
   out.segment = SEG_DS;
   out.imm = 0;
 }
@@ -241,7 +240,7 @@ export function decode(src: ByteSource, ip: number, mode: CpuMode, out: Instruct
           if (baseLow === 5 && mod === 0) noBase = true;
         } else if (rm === 5 && mod === 0) {
           noBase = true;
-          out.ripRelative = long;
+          detail.ripRelative = long;
         }
         if (!noBase) {
           out.base = baseLow | (rex & REX_B ? 8 : 0);

@@ -112,6 +112,8 @@ export interface DecodeDetail {
   readonly imm2: number;
   /** moffs only: high 32 bits of a 64-bit absolute offset (int32). */
   readonly dispHi: number;
+  /** 64-bit mode: the address is RIP (or EIP with 67) + disp + length (base and index are -1). */
+  readonly ripRelative: boolean;
 }
 
 /** The decoder's working copy of a DecodeDetail, interned by internDetail once it is complete. */
@@ -127,6 +129,7 @@ export function clearDetailFields(f: DetailFields): void {
   f.immHi = 0;
   f.imm2 = 0;
   f.dispHi = 0;
+  f.ripRelative = false;
 }
 
 export function newDetailFields(): DetailFields {
@@ -139,16 +142,17 @@ export function newDetailFields(): DetailFields {
 const details = new Map<number, DecodeDetail>();
 
 /**
- * The shared DecodeDetail with `f`'s values. The key holds runs of up to 4 prefixes (2 of them
- * segment prefixes), a sign as immHi and a second immediate below 16 (ENTER's usual levels);
- * anything else gets a detail of its own.
+ * The shared DecodeDetail with `f`'s values, looked up by a key of 30 bits (a small integer to
+ * V8): up to 4 prefixes, a segment prefix (or two, the first of them ES, CS, SS or DS), a sign
+ * as immHi and a second immediate below 16 (ENTER's usual levels). Anything else, rare in any
+ * code, gets a detail of its own.
  */
 export function internDetail(f: DetailFields): DecodeDetail {
-  if (f.prefixOrder >= 1 << 12 || f.segOrder >= 1 << 6 || (f.immHi !== 0 && f.immHi !== -1) || f.imm2 >>> 0 >= 16 || f.dispHi !== 0) {
+  if (f.prefixOrder >= 1 << 12 || f.segOrder >= 1 << 5 || (f.immHi !== 0 && f.immHi !== -1) || f.imm2 >>> 0 >= 16 || f.dispHi !== 0) {
     return Object.freeze({ ...f });
   }
-  const modrmShape = (f.hasModrm ? 8 : 0) | (f.mod << 1) | (f.hasSib ? 1 : 0);
-  const key = (((((f.prefixOrder << 6) | f.segOrder) << 3 | (f.segOverride + 1)) << 4 | modrmShape) << 1 | -f.immHi) << 4 | f.imm2;
+  const modrmShape = (f.ripRelative ? 16 : 0) | (f.hasModrm ? 8 : 0) | (f.mod << 1) | (f.hasSib ? 1 : 0);
+  const key = (((((f.prefixOrder << 5) | f.segOrder) << 3 | (f.segOverride + 1)) << 5 | modrmShape) << 1 | -f.immHi) << 4 | f.imm2;
   let d = details.get(key);
   if (d === undefined) {
     d = Object.freeze({ ...f });
@@ -219,8 +223,6 @@ export interface Instruction {
   prefixes: number;
   /** How the instruction was encoded, and its rare operand halves: see DecodeDetail. */
   detail: DecodeDetail;
-  /** Address is RIP (or EIP with 67) + disp + length. */
-  ripRelative: boolean;
 }
 
 /**
@@ -255,7 +257,6 @@ export function newInstruction(): Instruction {
     entry: NO_OPCODE_ENTRY,
     prefixes: 0,
     detail: NO_DECODE_DETAIL,
-    ripRelative: false,
   };
 }
 

@@ -31,7 +31,7 @@ function addrReg(insn: Instruction, n: number): string {
 /** The bracketed address of a ModRM memory operand, with segment prefix when objdump shows one. */
 function modrmAddress(insn: Instruction, address: bigint): string {
   const seg = insn.detail.segOverride >= 0 && !segmentAsPrefix(insn) ? SREG[insn.detail.segOverride] + ':' : '';
-  if (insn.ripRelative) {
+  if (insn.detail.ripRelative) {
     const ipName = insn.addrSize === 4 ? 'eip' : 'rip';
     return `${seg}[${ipName}${signedDisp(insn.disp)}]`;
   }
@@ -57,7 +57,7 @@ function modrmAddress(insn: Instruction, address: bigint): string {
 }
 
 function ripComment(insn: Instruction, address: bigint): string {
-  if (!insn.ripRelative) return '';
+  if (!insn.detail.ripRelative) return '';
   const target = maskTo(address + BigInt(insn.length) + BigInt(insn.disp), insn.addrSize === 4 ? 4 : 8);
   return `        # ${hex(target)}`;
 }

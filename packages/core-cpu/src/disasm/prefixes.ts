@@ -74,7 +74,7 @@ function rexUsed(insn: Instruction): number {
         break;
       case OperandMethod.E: case OperandMethod.M: case OperandMethod.R: case OperandMethod.RvMw:
         if (insn.isMem) {
-          if (insn.base >= 0 || insn.ripRelative) used |= rex & REX_B;
+          if (insn.base >= 0 || insn.detail.ripRelative) used |= rex & REX_B;
           if (insn.index >= 0 || (insn.detail.hasSib && (rex & REX_X))) used |= rex & REX_X;
           if (insn.detail.hasSib) used |= rex & REX_B;
         } else {
@@ -120,7 +120,7 @@ export function prefixText(insn: Instruction, name: string): string {
   const opsizeShown = (e.special === true && e.mnemonic === 'nop' && !(rexOf(insn) & REX_W)) || opSizeVisible(insn) && !(long && ((rexOf(insn) & REX_W) || (e.attrs & ENTRY_F64)));
   const isLoop = name === 'loop' || name === 'loope' || name === 'loopne';
   const moffs = e.ops.some((d) => (d & 0x1f) === OperandMethod.O);
-  const absolute = insn.isMem && insn.base < 0 && insn.index < 0 && !insn.ripRelative;
+  const absolute = insn.isMem && insn.base < 0 && insn.index < 0 && !insn.detail.ripRelative;
   const stringOps = e.ops.some((d) => { const m = d & 0x1f; return m === OperandMethod.X || m === OperandMethod.Y || m === OperandMethod.Xlat; });
   const addrShown = stringOps || (e.attrs & ENTRY_MNEMONIC_BY_ADDR) !== 0 ||
     (insn.isMem && !isLoop && !(insn.mode === CpuMode.Bits16 && absolute));

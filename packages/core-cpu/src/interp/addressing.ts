@@ -31,11 +31,11 @@ export function effectiveOffset(cpu: SoftCpu, insn: Instruction): number {
     // memory operand measured 0-5% slower on the bench's memory-bound loops (four pairs).
     let off = insn.disp;
     if (insn.base >= 0) off += g.r32[insn.base];
+    // EIP-relative: an address-size prefix on RIP-relative addressing in 64-bit mode (no base).
+    // `=== true`: a plain truth test of a boolean is V8's generic ToBoolean (about ten machine
+    // instructions); a compare with true is two.
+    else if (insn.mode === 64 && insn.detail.ripRelative === true) off += cpu.regs.rip;
     if (insn.index >= 0) off += g.r32[insn.index] << insn.scale;
-    // `=== true`: a plain truth test of a boolean field is V8's generic ToBoolean (about ten
-    // machine instructions on every memory operand); a compare with true is two. (EIP-relative:
-    // an address-size prefix on RIP-relative addressing in 64-bit mode.)
-    if (insn.ripRelative === true) off += cpu.regs.rip;
     return off >>> 0;
   }
   throw new Error('effectiveOffset: 64-bit addressing goes through linear64()');

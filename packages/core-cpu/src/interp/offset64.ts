@@ -19,7 +19,7 @@ export function offset64(cpu: SoftCpu, insn: Instruction): number {
     const sum = lo + (g.r32[insn.base] >>> 0);
     lo = sum >>> 0;
     hi += g.hi[insn.base] + (sum > 0xffffffff ? 1 : 0);
-  } else if (insn.ripRelative) {
+  } else if (insn.detail.ripRelative) {
     const sum = lo + (cpu.regs.rip >>> 0);
     lo = sum >>> 0;
     hi += cpu.regs.ripHi + (sum > 0xffffffff ? 1 : 0);

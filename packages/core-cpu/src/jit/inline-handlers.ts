@@ -253,10 +253,10 @@ export function handlerTemplate(h: Handler): HandlerTemplate | null {
 /** Instruction fields that are fixed once decoded (number or boolean), folded in as constants. */
 const CONSTANT_FIELDS: ReadonlySet<string> = new Set([
   'length', 'mode', 'opcode', 'prefixes', 'opSize', 'addrSize',
-  'reg', 'rm', 'isMem', 'base', 'index', 'scale', 'disp', 'ripRelative', 'segment', 'imm',
+  'reg', 'rm', 'isMem', 'base', 'index', 'scale', 'disp', 'segment', 'imm',
 ]);
 /** DecodeDetail fields a handler may read (insn.detail.<field>), folded in the same way. */
-const CONSTANT_DETAIL_FIELDS: ReadonlySet<string> = new Set(['immHi', 'imm2', 'dispHi']);
+const CONSTANT_DETAIL_FIELDS: ReadonlySet<string> = new Set(['immHi', 'imm2', 'dispHi', 'ripRelative']);
 
 function literal(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false';

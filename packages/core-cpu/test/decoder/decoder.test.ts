@@ -77,12 +77,12 @@ describe('64-bit mode changes', () => {
   it('uses RIP-relative addressing for mod=00 rm=101, even with REX.B', () => {
     for (const hex of ['8b 05 10 00 00 00', '41 8b 05 10 00 00 00']) {
       const { insn } = dec(M64, hex);
-      expect(insn.ripRelative).toBe(true);
+      expect(insn.detail.ripRelative).toBe(true);
       expect(insn.base).toBe(-1);
       expect(insn.disp).toBe(0x10);
     }
     const legacy = dec(M32, '8b 05 10 00 00 00').insn;
-    expect(legacy.ripRelative).toBe(false);
+    expect(legacy.detail.ripRelative).toBe(false);
     expect(legacy.base).toBe(-1);
   });
 

@@ -88,7 +88,6 @@ describe('handler variants fixed to one operand size and kind', () => {
       insn.index = (rand() & 7) - 1;
       insn.scale = rand() & 3;
       insn.disp = value() | 0;
-      insn.ripRelative = false;
       insn.reg = rand() & 7;
       const regs = Array.from({ length: 8 }, () => value());
       const load = () => {

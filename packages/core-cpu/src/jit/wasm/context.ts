@@ -397,7 +397,7 @@ export class WasmContext {
 
   /** Pushes the instruction's 32-bit offset (base + index*scale + disp). */
   offset(insn: Instruction): void {
-    if (insn.addrSize !== 4 || insn.ripRelative) throw new Unsupported('addressing');
+    if (insn.addrSize !== 4 || insn.detail.ripRelative) throw new Unsupported('addressing');
     const c = this.code;
     c.i32(insn.disp | 0);
     if (insn.base >= 0) c.get(L.e0 + insn.base).op(Op.i32Add);
