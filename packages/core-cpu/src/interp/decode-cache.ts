@@ -58,6 +58,8 @@ export interface DecodeCacheCounters {
   flushes: number;
 }
 
+const NO_INSTRUCTIONS: Instruction[] = [];
+
 /** A run of decoded instructions in one page, executed by SoftCpu's run loop. */
 export class CodeBlock {
   /** Backing offset of the first byte; -1 once dropped (lookups then miss). */
@@ -71,8 +73,12 @@ export class CodeBlock {
   crossKey = -1;
   /** Backing offset one past the instruction's last byte in the next page (crossKey's range). */
   crossEnd = -1;
-  /** The decoded instructions, each with its handler and block-runner case (Instruction.handler, hotCase). */
-  readonly insns: Instruction[] = [];
+  /**
+   * The decoded instructions, each with its handler and block-runner case (Instruction.handler,
+   * hotCase). Set once, when the block is built, to an array of exactly their number: one grown
+   * by push holds 17 slots or more, and the runner's next load is the array.
+   */
+  insns: Instruction[] = NO_INSTRUCTIONS;
   /** Interpreted runs so far: the JIT's hotness count. */
   runs = 0;
   /** Translations of the block dropped on entry, made for a CPU state that no longer held. */
@@ -179,6 +185,8 @@ export class DecodeCache {
   /** Dropped blocks still listed in byPage (removed in a sweep once they outnumber the live ones). */
   private deadListed = 0;
   private readonly source = new PageBytes();
+  /** The block being built, copied into an array of its own size when it is complete. */
+  private readonly building: Instruction[] = [];
   readonly counters: DecodeCacheCounters = { misses: 0, decoded: 0, invalidations: 0, flushes: 0 };
   /** Called when a write dropped at least one block (the run loop may be inside it). */
   onDrop: (() => void) | null = null;
@@ -236,6 +244,8 @@ export class DecodeCache {
     src.next = nextKey;
     src.crossed = false;
     const block = new CodeBlock(key, mode);
+    const insns = this.building;
+    insns.length = 0;
     let at = key;
     let next = ip;
     for (let n = 0; n < MAX_BLOCK_INSTRUCTIONS; n++) {
@@ -255,7 +265,7 @@ export class DecodeCache {
         // An instruction that runs into the next page stays the block's own.
         if (!src.crossed) this.share(at, insn);
       }
-      block.insns.push(insn);
+      insns.push(insn);
       at += insn.length;
       next += insn.length;
       if (src.crossed) {
@@ -266,7 +276,8 @@ export class DecodeCache {
       }
       if (endsBlock(insn)) break;
     }
-    if (block.insns.length === 0) return null;
+    if (insns.length === 0) return null;
+    block.insns = insns.slice();
     block.end = at;
     this.counters.decoded += block.insns.length;
     if (this.cachedInstructions + block.insns.length > MAX_CACHED_INSTRUCTIONS) this.flush();
