@@ -140,6 +140,12 @@ export function newDetailFields(): DetailFields {
 
 /** Interned details, by their values packed in one small integer. */
 const details = new Map<number, DecodeDetail>();
+/**
+ * Interned details at most. Real code has a few hundred distinct ones; a guest that decodes
+ * every prefix and operand combination gets details of its own past this, as the decoded
+ * instructions holding them come and go, instead of a map that only grows.
+ */
+export const MAX_INTERNED_DETAILS = 1 << 14;
 
 /**
  * The shared DecodeDetail with `f`'s values, looked up by a key of 30 bits (a small integer to
@@ -147,6 +153,11 @@ const details = new Map<number, DecodeDetail>();
  * as immHi and a second immediate below 16 (ENTER's usual levels). Anything else, rare in any
  * code, gets a detail of its own.
  */
+/** How many details are interned (for tests: the map's bound). */
+export function internedDetails(): number {
+  return details.size;
+}
+
 export function internDetail(f: DetailFields): DecodeDetail {
   if (f.prefixOrder >= 1 << 12 || f.segOrder >= 1 << 5 || (f.immHi !== 0 && f.immHi !== -1) || f.imm2 >>> 0 >= 16 || f.dispHi !== 0) {
     return Object.freeze({ ...f });
@@ -156,7 +167,7 @@ export function internDetail(f: DetailFields): DecodeDetail {
   let d = details.get(key);
   if (d === undefined) {
     d = Object.freeze({ ...f });
-    details.set(key, d);
+    if (details.size < MAX_INTERNED_DETAILS) details.set(key, d);
   }
   return d;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decode, MAX_INSTRUCTION_LENGTH } from '../../src/decoder/decoder.js';
-import { byteRegIsHigh, cpuModeOf, CpuMode, DecodeStatus, Instruction, PREFIX_LOCK, PREFIX_REP, PREFIX_REPNE, PREFIX_REX, SEG_DS, SEG_FS, SEG_GS, SEG_SS, modrmOf, newInstruction, rexOf } from '../../src/decoder/instruction.js';
+import { byteRegIsHigh, cpuModeOf, CpuMode, DecodeStatus, Instruction, PREFIX_LOCK, PREFIX_REP, PREFIX_REPNE, PREFIX_REX, SEG_DS, SEG_FS, SEG_GS, SEG_SS, modrmOf, newInstruction, rexOf, internDetail, internedDetails, newDetailFields, MAX_INTERNED_DETAILS } from '../../src/decoder/instruction.js';
 import { dec } from './decode-helpers.js';
 
 const M16 = CpuMode.Bits16;
@@ -51,6 +51,25 @@ describe('64-bit mode changes', () => {
       expect(modrmOf(dec(M32, hex).insn), hex).toBe(modrm);
     }
     expect(modrmOf(dec(M32, '90').insn)).toBe(0);
+  });
+
+  it('shares one detail between instructions encoded alike, and interns a bounded number', () => {
+    const a = dec(M64, '48 8b 44 24 08').insn;
+    const b = dec(M64, '48 8b 4c 24 10').insn;
+    expect(a.detail).toBe(b.detail);
+    expect(a.detail).not.toBe(dec(M64, '48 8b 40 08').insn.detail); // no SIB byte
+    const f = newDetailFields();
+    for (let order = 0; order < 1 << 12; order++) {
+      for (let mod = 0; mod < 4; mod++) {
+        f.prefixOrder = order;
+        f.mod = mod;
+        f.hasModrm = true;
+        const d = internDetail(f);
+        expect([d.prefixOrder, d.mod]).toEqual([order, mod]);
+      }
+    }
+    expect(internedDetails()).toBeLessThanOrEqual(MAX_INTERNED_DETAILS);
+    expect(internedDetails()).toBeGreaterThan(MAX_INTERNED_DETAILS / 2);
   });
 
   it('forces 64-bit operand size on near branches (Intel ignores 66)', () => {
