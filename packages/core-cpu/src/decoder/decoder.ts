@@ -14,7 +14,7 @@ import {
   PREFIX_CLASS_NONE,
 } from './lookup.js';
 import {
-  CpuMode, DecodeStatus, Instruction, NO_OPCODE_ENTRY, NO_DECODE_DETAIL, clearDetailFields, internDetail, newDetailFields, PREFIX_REX_SHIFT, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_OPSIZE,
+  CpuMode, DecodeStatus, Instruction, NO_OPCODE_ENTRY, clearDetailFields, internDetail, newDetailFields, PREFIX_REX_SHIFT, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_OPSIZE,
   PREFIX_REP, PREFIX_REPNE, PREFIX_REX, PREFIX_SEG, PREFIX_KIND_ADDRSIZE, PREFIX_KIND_LOCK,
   PREFIX_KIND_OPSIZE, PREFIX_KIND_REP, PREFIX_KIND_REPNE, PREFIX_KIND_SEG, REX_B, REX_R, REX_W, REX_X, SEG_DS, SEG_SS,
 } from './instruction.js';
@@ -61,7 +61,6 @@ function resetInstruction(out: Instruction, mode: CpuMode): void {
   out.opcode = -1;
   out.entry = NO_OPCODE_ENTRY;
   out.prefixes = 0;
-  out.detail = NO_DECODE_DETAIL;
   out.reg = 0;
   out.rm = 0;
   out.isMem = false;
@@ -76,7 +75,7 @@ function resetInstruction(out: Instruction, mode: CpuMode): void {
 /** The decoding instruction's DecodeDetail fields (decode is never re-entered). */
 const detail = newDetailFields();
 
-/** Ends a decode, early or not: the instruction's length and the detail of what was read. */
+/** Ends every decode, early or not: the instruction's length and the detail of what was read. */
 function finish(out: Instruction, length: number, status: DecodeStatus): DecodeStatus {
   out.length = length;
   out.detail = internDetail(detail);

@@ -147,17 +147,17 @@ const details = new Map<number, DecodeDetail>();
  */
 export const MAX_INTERNED_DETAILS = 1 << 14;
 
+/** How many details are interned (for tests: the map's bound). */
+export function internedDetails(): number {
+  return details.size;
+}
+
 /**
  * The shared DecodeDetail with `f`'s values, looked up by a key of 30 bits (a small integer to
  * V8): up to 4 prefixes, a segment prefix (or two, the first of them ES, CS, SS or DS), a sign
  * as immHi and a second immediate below 16 (ENTER's usual levels). Anything else, rare in any
  * code, gets a detail of its own.
  */
-/** How many details are interned (for tests: the map's bound). */
-export function internedDetails(): number {
-  return details.size;
-}
-
 export function internDetail(f: DetailFields): DecodeDetail {
   if (f.prefixOrder >= 1 << 12 || f.segOrder >= 1 << 5 || (f.immHi !== 0 && f.immHi !== -1) || f.imm2 >>> 0 >= 16 || f.dispHi !== 0) {
     return Object.freeze({ ...f });
@@ -245,7 +245,7 @@ export interface Instruction {
  * class are always allocated young and copied twice by the scavenger: 720,000 of them, the
  * decoded instructions of a Linux boot, cost 224-230 ms of scavenges against 40-46 ms as a
  * literal (a standalone test of the then 31 fields, two runs each). Without pointer compression
- * (Node's builds) each field takes 8 bytes: an instruction is 232 bytes with its array slot.
+ * (Node's builds) each field takes 8 bytes: an instruction is about 190 bytes with its array slot.
  */
 export function newInstruction(): Instruction {
   return {

@@ -23,6 +23,7 @@ import {
 import { offset64, offsetHi } from '../offset64.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import type { HandlerTable } from './types.js';
+import { zReg } from './stack-ops.js';
 
 /** BT (reads only), BTS, BTR, BTC in Group 8 ModRM.reg order minus 4. */
 export const BitOp = { BT: 0, BTS: 1, BTR: 2, BTC: 3 } as const;
@@ -209,7 +210,7 @@ export const BITOP_HANDLERS: HandlerTable = {
   bsr_Gv_Ev: scan(false),
   bswap_Zv: (cpu, insn) => {
     const size = insn.opSize;
-    const n = (insn.opcode & 7) | ((insn.prefixes >>> 8 & 1) << 3);
+    const n = zReg(insn);
     const g = cpu.regs.gpr;
     if (size === 2) g.r16[n << 1] = 0;
     else if (size === 4) setRegV(cpu, n, 4, byteSwap32(g.r32[n]));

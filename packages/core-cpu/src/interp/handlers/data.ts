@@ -23,6 +23,7 @@ import type { SoftCpu } from '../soft-cpu.js';
 import { loadSegment } from '../protected/segment-load.js';
 import { checkSegmentWrite } from '../protected/segment-checks.js';
 import type { Handler, HandlerTable } from './types.js';
+import { zReg } from './stack-ops.js';
 
 const byteSize = () => 1;
 const vSize = (insn: Instruction) => insn.opSize;
@@ -168,7 +169,7 @@ function movsxd(cpu: SoftCpu, insn: Instruction): void {
 
 /** MOV r, imm (B8+r): REX.W takes a full 64-bit immediate. */
 function movZvIv(cpu: SoftCpu, insn: Instruction): void {
-  const n = (insn.opcode & 7) | ((insn.prefixes >>> 8 & 1) << 3);
+  const n = zReg(insn);
   if (insn.opSize === 8) setReg64(cpu, n, insn.imm, insn.detail.immHi);
   else setRegV(cpu, n, insn.opSize, insn.imm);
 }
@@ -191,7 +192,7 @@ function movOvRax(cpu: SoftCpu, insn: Instruction): void {
 
 /** XCHG rAX, r (90+r; 90 itself without REX.B is NOP and decodes as such). */
 function xchgZvRax(cpu: SoftCpu, insn: Instruction): void {
-  const n = (insn.opcode & 7) | ((insn.prefixes >>> 8 & 1) << 3);
+  const n = zReg(insn);
   const size = insn.opSize;
   const g = cpu.regs.gpr;
   if (size === 8) {
@@ -252,7 +253,7 @@ export const DATA_HANDLERS: HandlerTable = {
   mov_Eb_Ib: movEbIb,
   mov_Ev_Iz: movEvIz,
   mov_Zb_Ib: (cpu, insn) => {
-    const n = insn.opcode & 7 | ((insn.prefixes >>> 8 & 1) << 3);
+    const n = zReg(insn);
     cpu.regs.gpr.r8[insn.prefixes & 0x40 ? n << 2 : n < 4 ? n << 2 : ((n - 4) << 2) | 1] = insn.imm;
   },
   mov_Zv_Iv: movZvIv,

@@ -3,7 +3,7 @@
  * PUSHF/POPF, ENTER/LEAVE. A POP to memory computes the address after incrementing the
  * stack pointer, as the SDM specifies for POP r/m with an rSP-based address.
  */
-import type { Instruction } from '../../decoder/instruction.js';
+import { PREFIX_REX_SHIFT, REX_B, type Instruction } from '../../decoder/instruction.js';
 import { Seg } from '../../state/segment-cache.js';
 import { memoryLinear, readE, readE64, readMem, segmentLinear, setRegV, writeE, writeE64, writeMem } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
@@ -20,7 +20,8 @@ import { GprSlot } from '../../state/gpr-file.js';
 /** The EFLAGS bits PUSHF pushes: VM and RF never are (SDM Vol. 2B, PUSHF). */
 export const PUSHF_MASK = 0x00fcffff;
 
-export const zReg = (insn: Instruction): number => (insn.opcode & 7) | ((insn.prefixes >>> 8 & 1) << 3);
+/** The register in an opcode's low 3 bits (50+r, B8+r, 90+r, 0F C8+r), extended by REX.B. */
+export const zReg = (insn: Instruction): number => (insn.opcode & 7) | (((insn.prefixes >>> PREFIX_REX_SHIFT) & REX_B) << 3);
 
 function pushSeg(seg: number) {
   return (cpu: SoftCpu, insn: Instruction) => pushV(cpu, insn.opSize, cpu.regs.seg.selector[seg]);
