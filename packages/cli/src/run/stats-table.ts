@@ -91,3 +91,13 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
   for (const [label, value] of rows) lines.push(`${label.padEnd(40)} ${value.padStart(16)}`);
   return lines.join('\n');
 }
+
+/**
+ * The host the figures were measured on: Node's version, the cores it may use and the options
+ * it started with (on a 2-core host the software CPU runs under `--v8-pool-size=1`, which
+ * packages/cli/bin/relaunch.js adds).
+ */
+export function formatHostLine(nodeVersion: string, cores: number, nodeOptions: readonly string[]): string {
+  const options = nodeOptions.length > 0 ? nodeOptions.join(' ') : 'none';
+  return `host: Node ${nodeVersion}, ${cores} ${cores === 1 ? 'core' : 'cores'}, Node options: ${options}`;
+}

@@ -8,8 +8,8 @@
  * helpers' nice value lets them run on idle cores and yield to the guest otherwise; the helpers
  * still finish their work (the process's total CPU time is unchanged). Measured alone, in turn:
  * run-queue wait 0.27-0.28 s instead of 1.10-1.15 s, /init at 11.1-12.1 s against 12.2-13.0 s.
- * (`node --v8-pool-size=1` does as well on this host but is fixed at launch, and caps the
- * helpers on hosts with cores to spare.)
+ * On a 2-core host tsemu also runs with one helper instead of four (`--v8-pool-size=1`, set at
+ * Node's start by packages/cli/bin/relaunch.js); this priority still orders that one.
  *
  * Threads created later by the vCPU thread (worker threads) inherit its priority, not the
  * helpers'. Linux only: elsewhere setpriority() takes a process, not a thread.

@@ -5,6 +5,7 @@
  * status. Resets reload the guest images and restart the vCPU, as a PC's firmware would.
  */
 import { writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createKvmAccelerator, createMmapRamBacking, probeKvm } from '@tsemu/accel-kvm';
 import { createTcgAccelerator, type TcgAccelerator } from '@tsemu/core-cpu';
 import { PcMachine } from '@tsemu/devices';
@@ -15,7 +16,7 @@ import { StdioConsole } from '../console/stdio-console.js';
 import { readGuestImages } from './guest-images.js';
 import { checkAcceleratorOptions, createMachineClock, softwareCpuOption } from './machine-clock.js';
 import { openSerialBackend } from './serial-backend.js';
-import { formatStatsTable, formatTcgStats } from './stats-table.js';
+import { formatHostLine, formatStatsTable, formatTcgStats } from './stats-table.js';
 import { TraceSink } from './trace-sink.js';
 import { deprioritiseHelperThreads } from './thread-priority.js';
 
@@ -36,10 +37,6 @@ function kvmDevicePath(): string {
 }
 
 /**
- * kvm when asked for or (auto) usable; tcg when asked for, when (auto) an option needs the
- * software CPU, or when (auto) KVM is not usable.
- */
-/**
  * TSEMU_JIT_THRESHOLD: the JIT threshold when --jit-threshold is not given (the test suite's JIT
  * run sets it to 0 for every tsemu it starts); undefined: the JIT's default.
  */
@@ -59,6 +56,10 @@ function jitBackendFromEnvironment(): 'wasm' | 'js' | undefined {
   return text;
 }
 
+/**
+ * kvm when asked for or (auto) usable; tcg when asked for, when (auto) an option needs the
+ * software CPU, or when (auto) KVM is not usable.
+ */
 function chooseAccelerator(config: VmConfig, trace: ((line: string) => void) | null): 'kvm' | 'tcg' {
   if (config.accel === 'tcg') return 'tcg';
   if (config.accel === 'kvm') checkAcceleratorOptions(config, 'kvm');
@@ -209,6 +210,7 @@ export async function runVm(config: VmConfig): Promise<number> {
         const elapsed = Number(process.hrtime.bigint() - started);
         if (accel.kind === 'kvm') stderrLine(formatStatsTable('kvm exits', accel.stats(), elapsed));
         else if (tcg) stderrLine(formatTcgStats(tcg.tcgStats(), elapsed));
+        stderrLine(formatHostLine(process.version, availableParallelism(), process.execArgv));
         if (images.bios) stderrLine(`POST codes: ${machine.post.count}, last 0x${(machine.post.lastCode ?? 0xff).toString(16)}`);
       }
       await accel.destroy();
