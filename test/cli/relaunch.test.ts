@@ -22,7 +22,7 @@ describe('when tsemu restarts itself', () => {
     expect(missingNodeOptions(host({ args: [], kvmUsable: () => false }))).toEqual([POOL]);
   });
 
-  it('runs as started on larger hosts, under KVM, for help, and when Node options were chosen', () => {
+  it('runs as started on larger hosts, under KVM, for help, with an IPC channel, and when Node options were chosen', () => {
     expect(missingNodeOptions(host({ cores: 4 }))).toEqual([]);
     expect(missingNodeOptions(host({ args: ['--accel=kvm'] }))).toEqual([]);
     expect(missingNodeOptions(host({ args: [] }))).toEqual([]); // auto with KVM usable
@@ -30,6 +30,7 @@ describe('when tsemu restarts itself', () => {
     expect(missingNodeOptions(host({ execArgv: ['--inspect'] }))).toEqual([]);
     expect(missingNodeOptions(host({ env: { NODE_OPTIONS: '--max-old-space-size=512' } }))).toEqual([]);
     expect(missingNodeOptions(host({ env: { TSEMU_NO_RELAUNCH: '1' } }))).toEqual([]);
+    expect(missingNodeOptions(host({ ipc: true }))).toEqual([]);
   });
 
   it('reads the accelerator from tsemu and QEMU spellings, the last one winning', () => {

@@ -18,13 +18,14 @@ export const SINGLE_WORKER_MAX_CORES = 2;
  * The Node options tsemu wants on this host and is not running with: empty when it should run
  * as started. Only a run of the software CPU wants any (KVM's guests do not wait on V8's
  * compiler). Someone who starts Node with options of their own (on its command line or in
- * NODE_OPTIONS) keeps exactly those; TSEMU_NO_RELAUNCH=1 turns the restart off.
+ * NODE_OPTIONS) keeps exactly those; TSEMU_NO_RELAUNCH=1 turns the restart off; and a tsemu
+ * started with an IPC channel (child_process.fork) keeps it, which a new image would not know.
  *
- * @param {{ cores: number, execArgv: readonly string[], env: Record<string, string | undefined>, args: readonly string[], kvmUsable: () => boolean }} host
+ * @param {{ cores: number, execArgv: readonly string[], env: Record<string, string | undefined>, args: readonly string[], kvmUsable: () => boolean, ipc?: boolean }} host
  * @returns {string[]}
  */
-export function missingNodeOptions({ cores, execArgv, env, args, kvmUsable }) {
-  if (env.TSEMU_NO_RELAUNCH || cores > SINGLE_WORKER_MAX_CORES) return [];
+export function missingNodeOptions({ cores, execArgv, env, args, kvmUsable, ipc = false }) {
+  if (env.TSEMU_NO_RELAUNCH || ipc || cores > SINGLE_WORKER_MAX_CORES) return [];
   if (execArgv.length > 0 || (env.NODE_OPTIONS ?? '').trim() !== '') return [];
   if (args.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-version')) return [];
   const accel = requestedAccelerator(args);

@@ -19,7 +19,7 @@ const kvmUsable = () => {
     return false;
   }
 };
-const options = missingNodeOptions({ cores: availableParallelism(), execArgv: process.execArgv, env: process.env, args: process.argv.slice(2), kvmUsable });
+const options = missingNodeOptions({ cores: availableParallelism(), execArgv: process.execArgv, env: process.env, args: process.argv.slice(2), kvmUsable, ipc: process.channel !== undefined });
 if (options.length > 0) relaunchWith(options);
 
 const entry = tsemuEntry(import.meta.url, Boolean(process.env.TSEMU_NO_BUNDLE));
