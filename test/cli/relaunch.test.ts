@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain JavaScript (it runs before anything is built), without declarations.
 import { missingNodeOptions, requestedAccelerator } from '../../packages/cli/bin/relaunch.js';
 import { assemble, nasmAvailable, requireTool, SHARED_GUESTS_DIR } from '../support/nasm.js';
-import { kvmUsable, runTsemu, TSEMU_BIN } from '../support/tsemu-process.js';
+import { kvmUsable, TSEMU_BIN } from '../support/tsemu-process.js';
 
 const POOL = '--v8-pool-size=1';
 
@@ -68,24 +68,36 @@ describe('the restarted command', () => {
   afterEach(() => {
     for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  const start = (args: string[]) => {
-    const child = spawn(process.execPath, [TSEMU_BIN, ...args], { env: plainEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] });
+  // runTsemu puts its env over this process's, so a NODE_OPTIONS of the developer's would stay:
+  // these runs get exactly the environment given.
+  const start = (args: string[], env = plainEnvironment()) => {
+    const child = spawn(process.execPath, [TSEMU_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     started.push(child);
     return child;
   };
+  /** A run to its end: status and both streams. */
+  const run = (args: string[], env = plainEnvironment()) => {
+    const child = start(args, env);
+    child.stdin.end();
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+  };
 
   it(`runs the software CPU with Node options: ${expectedOptions} on this ${availableParallelism()}-core host`, async () => {
-    const r = await runTsemu(['--accel=tcg', '--stats'], { env: plainEnvironment() as Record<string, string> });
+    const r = await run(['--accel=tcg', '--stats']);
     expect(r.stdout).toContain('fib(90) = 0x27f80ddaa1ba7878');
     expect(r.stderr).toContain(`Node options: ${expectedOptions}`);
     expect(r.status).toBe(0);
-    const optedOut = await runTsemu(['--accel=tcg', '--stats'], { env: { TSEMU_NO_RELAUNCH: '1' } });
+    const optedOut = await run(['--accel=tcg', '--stats'], { ...plainEnvironment(), TSEMU_NO_RELAUNCH: '1' });
     expect(optedOut.stderr).toContain('Node options: none');
   });
 
   it('leaves KVM runs as started', async () => {
     if (!kvmUsable()) return;
-    const r = await runTsemu(['--accel=kvm', '--stats'], { env: plainEnvironment() as Record<string, string> });
+    const r = await run(['--accel=kvm', '--stats']);
     expect(r.stderr).toContain('Node options: none');
     expect(r.status).toBe(0);
   });

@@ -9,6 +9,7 @@
 // on such a host the command replaces itself with `node --v8-pool-size=1 <the same command>`:
 // execve(2), the same process id, standard streams and environment, and no parent process
 // left to forward signals or outlive.
+import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** The most cores at which tsemu asks for a single V8 worker: the hosts it was measured on. */
@@ -46,8 +47,9 @@ export function requestedAccelerator(args) {
   let accel = 'auto';
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    const [flag, inline] = arg.startsWith('-') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => inline ?? args[++i] ?? '';
+    const eq = arg.startsWith('-') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = () => (eq > 0 ? arg.slice(eq + 1) : args[++i] ?? '');
     if (flag === '--accel' || flag === '-accel') accel = value();
     else if (flag === '-enable-kvm' || flag === '--enable-kvm') accel = 'kvm';
     else if (flag === '-machine' || flag === '--machine' || flag === '-M') {
@@ -56,6 +58,16 @@ export function requestedAccelerator(args) {
     }
   }
   return accel === 'kvm:tcg' ? 'auto' : accel;
+}
+
+/** Whether the KVM device (TSEMU_KVM_DEVICE, else /dev/kvm) opens read-write: what `--accel=auto` would use. */
+export function kvmDeviceUsable(env) {
+  try {
+    accessSync(env.TSEMU_KVM_DEVICE ?? '/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const F_SETFD = 2;

@@ -4,22 +4,17 @@
 // dist/bundle/ (scripts/bundle.mjs): one file starts in about half the time of the ~300
 // modules it is made of. The bundle runs only while it is newer than every package's last
 // compile (entry.js), so a plain `tsc -b` after an edit runs the edited code.
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { tsemuEntry } from './entry.js';
-import { missingNodeOptions, relaunchWith } from './relaunch.js';
+import { kvmDeviceUsable, missingNodeOptions, relaunchWith } from './relaunch.js';
 
 // On a 2-core host the software CPU first becomes `node --v8-pool-size=1 tsemu ...`
 // (relaunch.js says why).
-const kvmUsable = () => {
-  try {
-    accessSync(process.env.TSEMU_KVM_DEVICE ?? '/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const options = missingNodeOptions({ cores: availableParallelism(), execArgv: process.execArgv, env: process.env, args: process.argv.slice(2), kvmUsable, ipc: process.channel !== undefined });
+const options = missingNodeOptions({
+  cores: availableParallelism(), execArgv: process.execArgv, env: process.env, args: process.argv.slice(2),
+  kvmUsable: () => kvmDeviceUsable(process.env), ipc: process.channel !== undefined,
+});
 if (options.length > 0) relaunchWith(options);
 
 const entry = tsemuEntry(import.meta.url, Boolean(process.env.TSEMU_NO_BUNDLE));
