@@ -14,7 +14,7 @@ import { GprFile, GprSlot } from '../../state/gpr-file.js';
 import { Seg } from '../../state/segment-cache.js';
 import {
   canonicalLinear, effectiveOffset, getReg64, linearOf, memoryLinear, readE, readE8, readE16, readE32, readE64, readG,
-  readG8, readG16, readG32, readG64, readMem, readMem64, setReg64, setRegV, writeE, writeE8, writeE16, writeE32,
+  readG8, readG16, readG32, readG64, readMem, readMem64, setReg8, setReg64, setRegV, writeE, writeE8, writeE16, writeE32,
   writeE64, writeG, writeG8, writeG16, writeG32, writeG64, writeMem, writeMem64,
 } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
@@ -252,10 +252,7 @@ export const DATA_HANDLERS: HandlerTable = {
   mov_Gv_Ev: movGvEv,
   mov_Eb_Ib: movEbIb,
   mov_Ev_Iz: movEvIz,
-  mov_Zb_Ib: (cpu, insn) => {
-    const n = zReg(insn);
-    cpu.regs.gpr.r8[insn.prefixes & 0x40 ? n << 2 : n < 4 ? n << 2 : ((n - 4) << 2) | 1] = insn.imm;
-  },
+  mov_Zb_Ib: (cpu, insn) => setReg8(cpu, insn, zReg(insn), insn.imm),
   mov_Zv_Iv: movZvIv,
   mov_AL_Ob: (cpu, insn) => void (cpu.regs.gpr.r8[0] = readMem(cpu, moffs(cpu, insn, 1), 1)),
   mov_rAX_Ov: movRaxOv,
