@@ -11,7 +11,7 @@ import { offset64, offsetHi } from './offset64.js';
 import { raise, Vector } from './faults.js';
 import type { SoftCpu } from './soft-cpu.js';
 import {
-  checkedMemoryLinear, checkedSegmentLinear, SIMPLE_MASK, SIMPLE_VALUE, WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE,
+  checkedMemoryLinear, checkedSegmentLinear, SegmentTest,
 } from './protected/segment-checks.js';
 
 const SS = 2;
@@ -99,7 +99,7 @@ export function isStackReference(insn: Instruction): boolean {
 export function segmentLinear(cpu: SoftCpu, seg: number, offset: number, size: number): number {
   const f = cpu.regs.seg.fields;
   // Anything but a usable expand-up data segment takes the full checks (protected/segment-checks.ts).
-  if ((f[SegField.Attr | seg] & SIMPLE_MASK) !== SIMPLE_VALUE) return checkedSegmentLinear(cpu, seg, offset, size);
+  if ((f[SegField.Attr | seg] & SegmentTest.SimpleMask) !== SegmentTest.SimpleValue) return checkedSegmentLinear(cpu, seg, offset, size);
   if (offset + size - 1 > f[SegField.Limit | seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
   return (f[seg] + offset) >>> 0; // SegField.Base is 0
 }
@@ -119,7 +119,7 @@ export function memoryLinear(cpu: SoftCpu, insn: Instruction, size = 1): number 
   const f = cpu.regs.seg.fields;
   const seg = insn.segment;
   const offset = effectiveOffset(cpu, insn);
-  if ((f[SegField.Attr | seg] & WRITABLE_SIMPLE_MASK) !== WRITABLE_SIMPLE_VALUE) return checkedMemoryLinear(cpu, insn, offset, size);
+  if ((f[SegField.Attr | seg] & SegmentTest.WritableSimpleMask) !== SegmentTest.WritableSimpleValue) return checkedMemoryLinear(cpu, insn, offset, size);
   if (offset + size - 1 > f[SegField.Limit | seg] >>> 0) raise(seg === SS ? Vector.SS : Vector.GP, 0);
   return (f[seg] + offset) >>> 0; // SegField.Base is 0
 }

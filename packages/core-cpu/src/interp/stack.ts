@@ -11,37 +11,43 @@ import { Seg, SegField } from '../state/segment-cache.js';
 import { canonicalLinear, readMem64, segmentLinear, writeMem64 } from './addressing.js';
 import type { SoftCpu } from './soft-cpu.js';
 
-const RSP = 4;
-const ATTR_DB = 0x4000;
-const ATTR_L = 0x2000;
-const EFER_LMA = 0x400;
+/**
+ * A const enum, so that tsc writes the numbers in: a module's `const` stays a variable in the
+ * bundle, loaded and checked at every push and pop (see SegmentTest in segment-checks.ts).
+ */
+const enum Stack {
+  RSP = 4,
+  AttrDb = 0x4000,
+  AttrL = 0x2000,
+  EferLma = 0x400,
+}
 const TWO_32 = 4294967296;
 
 function stack32(cpu: SoftCpu): boolean {
   // Through SegmentCache.fields, the array segmentLinear reads next.
-  return (cpu.regs.seg.fields[SegField.Attr | Seg.SS] & ATTR_DB) !== 0;
+  return (cpu.regs.seg.fields[SegField.Attr | Seg.SS] & Stack.AttrDb) !== 0;
 }
 
 /** True in 64-bit mode (IA-32e with CS.L): the stack pointer is all of RSP. */
 export function stack64(cpu: SoftCpu): boolean {
   const r = cpu.regs;
-  return (r.efer & EFER_LMA) !== 0 && (r.seg.attr[Seg.CS] & ATTR_L) !== 0;
+  return (r.efer & Stack.EferLma) !== 0 && (r.seg.attr[Seg.CS] & Stack.AttrL) !== 0;
 }
 
 /** RSP + delta (|delta| < 2^32) with the carry into bits 63:32. */
 export function addRsp(cpu: SoftCpu, delta: number): void {
   const g = cpu.regs.gpr;
-  const sum = (g.r32[RSP] >>> 0) + delta;
-  g.r32[RSP] = sum | 0;
-  if (sum >= TWO_32) g.hi[RSP] = (g.hi[RSP] + 1) | 0;
-  else if (sum < 0) g.hi[RSP] = (g.hi[RSP] - 1) | 0;
+  const sum = (g.r32[Stack.RSP] >>> 0) + delta;
+  g.r32[Stack.RSP] = sum | 0;
+  if (sum >= TWO_32) g.hi[Stack.RSP] = (g.hi[Stack.RSP] + 1) | 0;
+  else if (sum < 0) g.hi[Stack.RSP] = (g.hi[Stack.RSP] - 1) | 0;
 }
 
 /** The canonical linear address RSP + delta (64-bit mode; #SS(0) when not canonical). */
 export function stackAddress64(cpu: SoftCpu, delta: number): number {
   const g = cpu.regs.gpr;
-  let lo = (g.r32[RSP] >>> 0) + delta;
-  let hi = g.hi[RSP];
+  let lo = (g.r32[Stack.RSP] >>> 0) + delta;
+  let hi = g.hi[Stack.RSP];
   if (lo >= TWO_32) {
     lo -= TWO_32;
     hi = (hi + 1) | 0;
@@ -76,26 +82,26 @@ export function push16(cpu: SoftCpu, v: number): void {
     cpu.mem.write16(stackAddress64(cpu, -2), v & 0xffff);
     addRsp(cpu, -2);
   } else if (stack32(cpu)) {
-    const sp = (g.r32[RSP] - 2) >>> 0;
+    const sp = (g.r32[Stack.RSP] - 2) >>> 0;
     cpu.mem.write16(segmentLinear(cpu, Seg.SS, sp, 2), v & 0xffff);
-    g.r32[RSP] = sp;
+    g.r32[Stack.RSP] = sp;
   } else {
-    const sp = (g.r16[RSP << 1] - 2) & 0xffff;
+    const sp = (g.r16[Stack.RSP << 1] - 2) & 0xffff;
     cpu.mem.write16(segmentLinear(cpu, Seg.SS, sp, 2), v & 0xffff);
-    g.r16[RSP << 1] = sp;
+    g.r16[Stack.RSP << 1] = sp;
   }
 }
 
 export function push32(cpu: SoftCpu, v: number): void {
   const g = cpu.regs.gpr;
   if (stack32(cpu)) {
-    const sp = (g.r32[RSP] - 4) >>> 0;
+    const sp = (g.r32[Stack.RSP] - 4) >>> 0;
     cpu.mem.write32(segmentLinear(cpu, Seg.SS, sp, 4), v >>> 0);
-    g.r32[RSP] = sp;
+    g.r32[Stack.RSP] = sp;
   } else {
-    const sp = (g.r16[RSP << 1] - 4) & 0xffff;
+    const sp = (g.r16[Stack.RSP << 1] - 4) & 0xffff;
     cpu.mem.write32(segmentLinear(cpu, Seg.SS, sp, 4), v >>> 0);
-    g.r16[RSP << 1] = sp;
+    g.r16[Stack.RSP << 1] = sp;
   }
 }
 
@@ -107,26 +113,26 @@ export function pop16(cpu: SoftCpu): number {
     return v;
   }
   if (stack32(cpu)) {
-    const v = cpu.mem.read16(segmentLinear(cpu, Seg.SS, g.r32[RSP] >>> 0, 2));
-    g.r32[RSP] = g.r32[RSP] + 2;
+    const v = cpu.mem.read16(segmentLinear(cpu, Seg.SS, g.r32[Stack.RSP] >>> 0, 2));
+    g.r32[Stack.RSP] = g.r32[Stack.RSP] + 2;
     return v;
   }
-  const sp = g.r16[RSP << 1];
+  const sp = g.r16[Stack.RSP << 1];
   const v = cpu.mem.read16(segmentLinear(cpu, Seg.SS, sp, 2));
-  g.r16[RSP << 1] = sp + 2;
+  g.r16[Stack.RSP << 1] = sp + 2;
   return v;
 }
 
 export function pop32(cpu: SoftCpu): number {
   const g = cpu.regs.gpr;
   if (stack32(cpu)) {
-    const v = cpu.mem.read32(segmentLinear(cpu, Seg.SS, g.r32[RSP] >>> 0, 4));
-    g.r32[RSP] = g.r32[RSP] + 4;
+    const v = cpu.mem.read32(segmentLinear(cpu, Seg.SS, g.r32[Stack.RSP] >>> 0, 4));
+    g.r32[Stack.RSP] = g.r32[Stack.RSP] + 4;
     return v;
   }
-  const sp = g.r16[RSP << 1];
+  const sp = g.r16[Stack.RSP << 1];
   const v = cpu.mem.read32(segmentLinear(cpu, Seg.SS, sp, 4));
-  g.r16[RSP << 1] = sp + 4;
+  g.r16[Stack.RSP << 1] = sp + 4;
   return v;
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GDT, idtGate, place, protectedMachine, SEL, segmentDescriptor, TEST_CODE } from './protected-machine.js';
 import { asm, haveNasm } from './sys-asm.js';
+import { SegmentTest } from '../../src/interp/protected/segment-checks.js';
+import { ATTR_S, ATTR_UNUSABLE } from '../../src/state/segment-cache.js';
 
 const SEL_XONLY = 0x50; // execute-only code
 const SEL_DOWN16 = 0x58; // expand-down data, limit 0x0fff, B = 0
@@ -26,6 +28,17 @@ function outcome(source: string): string {
   if (m.cpu.regs.gpr.r32[1] === 1) return 'ok';
   return `${m.cpu.lastException === 12 ? '#SS' : m.cpu.lastException === 13 ? '#GP' : m.cpu.lastException}(${m.cpu.regs.gpr.r32[2]})`;
 }
+
+describe('the fast paths\' attribute tests', () => {
+  // Written as numbers (a const enum), so they are checked against the attribute bits here.
+  // Descriptor type bits (SDM Vol. 3, 3.4.5.1): code 0x8, expand-down (data) 0x4, writable 0x2.
+  it('take usable, expand-up data segments and, for writes, writable ones', () => {
+    expect(SegmentTest.SimpleMask).toBe(ATTR_UNUSABLE | ATTR_S | 0x8 | 0x4);
+    expect(SegmentTest.SimpleValue).toBe(ATTR_S);
+    expect(SegmentTest.WritableSimpleMask).toBe(SegmentTest.SimpleMask | 0x2);
+    expect(SegmentTest.WritableSimpleValue).toBe(ATTR_S | 0x2);
+  });
+});
 
 describe.runIf(haveNasm)('protected-mode data segment checks', () => {
   it('expand-down (B = 0): offsets above the limit up to 0xFFFF are valid, at or below it #GP(0)', () => {
