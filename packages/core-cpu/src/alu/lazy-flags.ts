@@ -17,12 +17,25 @@
  * which hold with a carry-in as well (ADC, SBB), so no wider arithmetic is needed.
  */
 
-export const CF = 0x0001;
-export const PF = 0x0004;
-export const AF = 0x0010;
-export const ZF = 0x0040;
-export const SF = 0x0080;
-export const OF = 0x0800;
+/**
+ * The arithmetic flags' bits, and the sets that shifts, multiplies and rotates compute outright
+ * (LazyFlags.recordResultOnly's eager mask), as const enums: tsc writes the numbers in. Handlers
+ * of modules with imports that combine them in a module `const` leave a variable in the bundle
+ * (esbuild inlines constants only from modules without imports) that V8 loads and checks at
+ * every use (see SegmentTest in interp/protected/segment-checks.ts).
+ */
+export const enum FlagBit { CF = 0x0001, PF = 0x0004, AF = 0x0010, ZF = 0x0040, SF = 0x0080, OF = 0x0800 }
+export const enum EagerFlags {
+  Shift = FlagBit.CF | FlagBit.OF | FlagBit.AF,
+  Mul = FlagBit.CF | FlagBit.OF | FlagBit.AF | FlagBit.ZF,
+  Rotate = FlagBit.CF | FlagBit.OF,
+}
+export const CF: number = FlagBit.CF;
+export const PF: number = FlagBit.PF;
+export const AF: number = FlagBit.AF;
+export const ZF: number = FlagBit.ZF;
+export const SF: number = FlagBit.SF;
+export const OF: number = FlagBit.OF;
 export const ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
 /** Bit 1 of EFLAGS always reads as one. */
 export const EFLAGS_FIXED = 0x0002;

@@ -16,7 +16,7 @@
  * #DE (divide by zero, or a quotient that does not fit, including the most negative dividend
  * divided by -1) is raised before any register is written.
  */
-import { AF, CF, OF, ZF } from '../../alu/lazy-flags.js';
+import { EagerFlags, FlagBit } from '../../alu/lazy-flags.js';
 import type { Instruction } from '../../decoder/instruction.js';
 import { divU128, geU64, mulS64, mulU64, neg64, wide } from '../../alu/wide.js';
 import { memoryLinear, readE, readE64, readG, readG64, setReg64, signExtend, writeG, writeG64 } from '../addressing.js';
@@ -26,7 +26,7 @@ import type { Handler, HandlerTable } from './types.js';
 import { GprSlot } from '../../state/gpr-file.js';
 
 const TWO_32 = 4294967296;
-export const MUL_EAGER = CF | OF | AF | ZF;
+export const MUL_EAGER: number = EagerFlags.Mul;
 
 
 /** High 32 bits of the unsigned product of two uint32 values, exact. */
@@ -68,7 +68,7 @@ function divide64By32(hi: number, lo: number, d: number): void {
 
 /** Records MUL/IMUL flags: CF = OF = `overflow`, AF and ZF clear, SF and PF from the low half. */
 function mulFlags(cpu: SoftCpu, bits: number, low: number, overflow: boolean): void {
-  cpu.regs.flags.recordResultOnly(bits, low, 0, overflow ? CF | OF : 0, MUL_EAGER);
+  cpu.regs.flags.recordResultOnly(bits, low, 0, overflow ? FlagBit.CF | FlagBit.OF : 0, EagerFlags.Mul);
 }
 
 function sourceOperand(cpu: SoftCpu, insn: Instruction, size: number): number {
@@ -94,7 +94,7 @@ function mulEv64(cpu: SoftCpu, insn: Instruction): void {
   mulU64(g.r32[0], g.hi[0], lo, cpu.valueHi);
   setReg64(cpu, 0, wide.w0, wide.w1);
   setReg64(cpu, 2, wide.w2, wide.w3);
-  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, (wide.w2 | wide.w3) !== 0 ? CF | OF : 0, MUL_EAGER);
+  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, (wide.w2 | wide.w3) !== 0 ? FlagBit.CF | FlagBit.OF : 0, EagerFlags.Mul);
 }
 
 function imulEv64(cpu: SoftCpu, insn: Instruction): void {
@@ -103,14 +103,14 @@ function imulEv64(cpu: SoftCpu, insn: Instruction): void {
   mulS64(g.r32[0], g.hi[0], lo, cpu.valueHi);
   setReg64(cpu, 0, wide.w0, wide.w1);
   setReg64(cpu, 2, wide.w2, wide.w3);
-  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, signedOverflow128() ? CF | OF : 0, MUL_EAGER);
+  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, signedOverflow128() ? FlagBit.CF | FlagBit.OF : 0, EagerFlags.Mul);
 }
 
 /** Two- and three-operand IMUL at 64 bits: the product truncated to 64 bits into the reg operand. */
 function imulTruncated64(cpu: SoftCpu, insn: Instruction, aLo: number, aHi: number, bLo: number, bHi: number): void {
   mulS64(aLo, aHi, bLo, bHi);
   writeG64(cpu, insn, wide.w0, wide.w1);
-  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, signedOverflow128() ? CF | OF : 0, MUL_EAGER);
+  cpu.regs.flags.recordResultOnly(64, wide.w0, wide.w1, signedOverflow128() ? FlagBit.CF | FlagBit.OF : 0, EagerFlags.Mul);
 }
 
 function divEv64(cpu: SoftCpu, insn: Instruction): void {

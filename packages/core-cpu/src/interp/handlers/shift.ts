@@ -29,7 +29,7 @@
  * shiftRotate, doubleShift and their 64-bit forms are exported so unit tests can drive them
  * without a CPU.
  */
-import { AF, CF, OF, type LazyFlags } from '../../alu/lazy-flags.js';
+import { EagerFlags, FlagBit, type LazyFlags } from '../../alu/lazy-flags.js';
 import type { Instruction } from '../../decoder/instruction.js';
 import { bit64, shl64, shr64, sar64, wide } from '../../alu/wide.js';
 import { memoryLinear, readE, readE64, readG, readG64, writeE, writeE64 } from '../addressing.js';
@@ -42,8 +42,7 @@ export const ShiftOp = { ROL: 0, ROR: 1, RCL: 2, RCR: 3, SHL: 4, SHR: 5, SAL: 6,
 export type ShiftOp = (typeof ShiftOp)[keyof typeof ShiftOp];
 
 const MASK = [0, 0xff, 0xffff, 0, 0xffffffff] as const;
-const ROTATE_FLAGS = CF | OF;
-export const SHIFT_EAGER = CF | OF | AF;
+export const SHIFT_EAGER: number = EagerFlags.Shift;
 
 /**
  * Rotates leave SF ZF AF PF as they were and write CF and OF: those two move to the eager part
@@ -51,14 +50,14 @@ export const SHIFT_EAGER = CF | OF | AF;
  * folded (get() is the same as after folding everything and writing the two bits).
  */
 export function setRotateFlags(f: LazyFlags, cf: number, of: number): void {
-  f.raw = (f.raw & ~ROTATE_FLAGS) | cf | (of << 11);
-  f.lazy &= ~ROTATE_FLAGS;
+  f.raw = (f.raw & ~EagerFlags.Rotate) | cf | (of << 11);
+  f.lazy &= ~EagerFlags.Rotate;
 }
 
 /** ROL/ROR by an immediate other than 1: the hardware writes CF only. */
 export function setCarryOnly(f: LazyFlags, cf: number): void {
-  f.raw = (f.raw & ~CF) | cf;
-  f.lazy &= ~CF;
+  f.raw = (f.raw & ~FlagBit.CF) | cf;
+  f.lazy &= ~FlagBit.CF;
 }
 
 /**
@@ -125,7 +124,7 @@ export function shiftRotate(f: LazyFlags, op: number, size: number, value: numbe
         r = 0;
         cf = count === bits ? v & 1 : 0;
       }
-      f.recordResultOnly(bits, r, 0, cf | ((((v >>> top) ^ (v >>> (top - 1))) & 1) << 11), SHIFT_EAGER);
+      f.recordResultOnly(bits, r, 0, cf | ((((v >>> top) ^ (v >>> (top - 1))) & 1) << 11), EagerFlags.Shift);
       return r >>> 0;
     case ShiftOp.SHR:
       if (count < bits) {
@@ -135,14 +134,14 @@ export function shiftRotate(f: LazyFlags, op: number, size: number, value: numbe
         r = 0;
         cf = count === bits ? v >>> top : 0;
       }
-      f.recordResultOnly(bits, r, 0, cf | ((v >>> top) << 11), SHIFT_EAGER);
+      f.recordResultOnly(bits, r, 0, cf | ((v >>> top) << 11), EagerFlags.Shift);
       return r >>> 0;
     default: {
       // SAR: sign-extend to 32 bits, so counts up to 31 fill with the sign at every size.
       const s = (v << (32 - bits)) >> (32 - bits);
       r = (s >> count) & mask;
       cf = (s >> (count - 1)) & 1;
-      f.recordResultOnly(bits, r, 0, cf, SHIFT_EAGER);
+      f.recordResultOnly(bits, r, 0, cf, EagerFlags.Shift);
       return r >>> 0;
     }
   }
@@ -184,7 +183,7 @@ export function doubleShift(f: LazyFlags, left: boolean, size: number, dest: num
   }
   r = (r & mask) >>> 0;
   const of = left ? ((d >>> top) ^ (d >>> (top - 1))) & 1 : ((d >>> top) ^ s) & 1;
-  f.recordResultOnly(bits, r, 0, cf | (of << 11), SHIFT_EAGER);
+  f.recordResultOnly(bits, r, 0, cf | (of << 11), EagerFlags.Shift);
   return r;
 }
 
@@ -271,17 +270,17 @@ export function shiftRotate64(f: LazyFlags, op: number, lo: number, hi: number, 
     case ShiftOp.SAL:
       cf = bit64(lo, hi, 64 - count);
       shl64(lo, hi, count);
-      f.recordResultOnly(64, wide.lo, wide.hi, cf | ((top ^ next) << 11), SHIFT_EAGER);
+      f.recordResultOnly(64, wide.lo, wide.hi, cf | ((top ^ next) << 11), EagerFlags.Shift);
       return;
     case ShiftOp.SHR:
       cf = bit64(lo, hi, count - 1);
       shr64(lo, hi, count);
-      f.recordResultOnly(64, wide.lo, wide.hi, cf | (top << 11), SHIFT_EAGER);
+      f.recordResultOnly(64, wide.lo, wide.hi, cf | (top << 11), EagerFlags.Shift);
       return;
     default:
       cf = bit64(lo, hi, count - 1);
       sar64(lo, hi, count);
-      f.recordResultOnly(64, wide.lo, wide.hi, cf, SHIFT_EAGER);
+      f.recordResultOnly(64, wide.lo, wide.hi, cf, EagerFlags.Shift);
   }
 }
 
@@ -315,7 +314,7 @@ export function doubleShift64(f: LazyFlags, left: boolean, dLo: number, dHi: num
     wide.lo |= wLo;
     wide.hi |= wHi;
   }
-  f.recordResultOnly(64, wide.lo, wide.hi, cf | (of << 11), SHIFT_EAGER);
+  f.recordResultOnly(64, wide.lo, wide.hi, cf | (of << 11), EagerFlags.Shift);
 }
 
 const byteSize = (): number => 1;
