@@ -5,6 +5,7 @@
 // only while it is newer than every package's last compile (else the packages themselves), so
 // a `tsc -b` without this step never runs stale code. koffi stays outside (a native addon).
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from './bundle-options.mjs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -43,19 +44,6 @@ await build({
     'vcpu-worker': 'packages/accel-kvm/dist/vcpu-worker.js',
   },
   outdir: 'packages/cli/dist/bundle',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['koffi'],
-  minifyWhitespace: true,
-  // Puts each exported constant's value where another module uses it (esbuild turns a
-  // module's `const` into `var`, which V8 must load and check on every use: 3-4 machine
-  // instructions per constant in the interpreter's handlers). Identifiers keep their names.
-  // Linux boot to the first console line under the interpreter alone, in turn with the
-  // bundle without it: 30.4/31.6 s against 31.4/32.0 s.
-  minifySyntax: true,
-  legalComments: 'none',
-  logLevel: 'warning',
+  ...BUNDLE_OPTIONS,
   plugins: [lazyInit],
 });

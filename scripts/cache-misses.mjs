@@ -3,7 +3,12 @@
 // cold-code row move by half from hour to hour on a shared host (its L3 is shared); these counts
 // repeat. Usage (after `npm run build`):
 //
-//   node scripts/cache-misses.mjs [row substring, default "cold"] [checkout, default this one]
+//   node scripts/cache-misses.mjs [row substring, default "cold"] [checkout, default this one] [--bundled]
+//
+// --bundled counts the bench bundled as the tsemu command is (scripts/bundle-options.mjs), which
+// is the code a Linux boot runs: V8 compiles a module's constants differently there (the
+// interpreter's paging row, 2026-11-29: 205 host instructions per guest instruction unbundled,
+// 200 bundled, before the const enums of that day).
 //
 // It runs the row twice under cachegrind, for 21 and 41 measured rounds with no warm-up, and
 // prints the difference per guest instruction: start-up and V8's compiling cancel out. The last
@@ -11,7 +16,9 @@
 // takes about a minute; the two run at once. docs/software-cpu.md ("What the cold-code row
 // waits on") has the figures and what they showed.
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROUNDS = [21, 41];
@@ -23,17 +30,30 @@ const COUNTS = {
 
 if (process.env.CACHE_MISSES_CHILD) {
   // The measured process: one row, a fixed number of rounds, no time-based warm-up.
-  const { measureInterpreter } = await import(pathToFileURL(resolve(process.env.CACHE_MISSES_ROOT, 'bench/dist/interp-mips.js')).href);
+  const { measureInterpreter } = await import(pathToFileURL(process.env.CACHE_MISSES_MODULE).href);
   const [figure] = measureInterpreter(Number(process.env.CACHE_MISSES_ROUNDS), 0, null, process.env.CACHE_MISSES_ROW);
   if (figure === undefined) throw new Error(`no bench row contains '${process.env.CACHE_MISSES_ROW}'`);
   console.log(`row\t${figure.name}\t${figure.instructions}`); // instructions: one round's
 } else {
-  const row = process.argv[2] ?? 'cold';
-  const root = resolve(process.argv[3] ?? fileURLToPath(new URL('..', import.meta.url)));
-  const runs = await Promise.all(ROUNDS.map((rounds) => cachegrind(root, row, rounds)));
+  const args = process.argv.slice(2).filter((a) => a !== '--bundled');
+  const bundled = args.length !== process.argv.length - 2;
+  const row = args[0] ?? 'cold';
+  const root = resolve(args[1] ?? fileURLToPath(new URL('..', import.meta.url)));
+  const bench = resolve(root, 'bench/dist/interp-mips.js');
+  const scratch = bundled ? mkdtempSync(join(tmpdir(), 'cache-misses-')) : null;
+  let module = bench;
+  if (scratch !== null) {
+    const { build } = await import('esbuild');
+    const { BUNDLE_OPTIONS } = await import('./bundle-options.mjs');
+    module = join(scratch, 'interp-mips.js');
+    await build({ ...BUNDLE_OPTIONS, entryPoints: [bench], outfile: module, external: [...BUNDLE_OPTIONS.external, 'v86'] });
+  }
+  const runs = await Promise.all(ROUNDS.map((rounds) => cachegrind(module, row, rounds))).finally(() => {
+    if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+  });
   const [first, second] = runs;
   const guest = (ROUNDS[1] - ROUNDS[0]) * second.perRound;
-  console.log(`${second.name}: ${ROUNDS[1] - ROUNDS[0]} rounds, ${guest} guest instructions (${root})`);
+  console.log(`${second.name}: ${ROUNDS[1] - ROUNDS[0]} rounds, ${guest} guest instructions (${root}${bundled ? ', bundled' : ''})`);
   for (const name of Object.keys(COUNTS)) {
     const extra = second.counts[name] - first.counts[name];
     console.log(`  ${name.padEnd(16)} ${(extra / guest).toFixed(3).padStart(9)} per guest instruction`);
@@ -41,10 +61,10 @@ if (process.env.CACHE_MISSES_CHILD) {
 }
 
 /** One cachegrind run of `rounds` rounds: the row's name, guest instructions a round, and the counts. */
-function cachegrind(root, row, rounds) {
+function cachegrind(module, row, rounds) {
   const args = ['--tool=cachegrind', '--cache-sim=yes', '--LL=2097152,16,64', '--smc-check=all', '--cachegrind-out-file=/dev/null',
     process.execPath, '--single-threaded', fileURLToPath(import.meta.url)];
-  const env = { ...process.env, CACHE_MISSES_CHILD: '1', CACHE_MISSES_ROOT: root, CACHE_MISSES_ROUNDS: String(rounds), CACHE_MISSES_ROW: row };
+  const env = { ...process.env, CACHE_MISSES_CHILD: '1', CACHE_MISSES_MODULE: module, CACHE_MISSES_ROUNDS: String(rounds), CACHE_MISSES_ROW: row };
   return new Promise((done, fail) => {
     execFile('valgrind', args, { env, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
       if (err) return fail(new Error(`valgrind (${rounds} rounds) failed: ${err.message}\n${stderr.slice(-2000)}`));
