@@ -20,7 +20,7 @@ import type { IoBus } from '@tsemu/devices/platform';
 import { decode, MAX_INSTRUCTION_LENGTH, type ByteSource } from '../decoder/decoder.js';
 import { CpuMode, DecodeStatus, Instruction, newInstruction } from '../decoder/instruction.js';
 import { CpuRegisters } from '../state/cpu-registers.js';
-import { Seg, SegmentCache } from '../state/segment-cache.js';
+import { Attr, Seg, SegmentCache } from '../state/segment-cache.js';
 import { CpuFault, raise, Vector } from './faults.js';
 import { deliverException } from './interrupts.js';
 import { afterInstruction, EVENT_CODE_CHANGED, EVENT_STOP } from './debug-traps.js';
@@ -57,8 +57,6 @@ const PF_WRITE = 2;
 const SLOT_MASK = DECODE_CACHE_SLOTS - 1;
 const CR0_PE = 1;
 const EFER_LMA = 0x400;
-const ATTR_L = 0x2000;
-const ATTR_DB = 0x4000;
 const TWO_32 = 4294967296;
 const CANONICAL_HI = 0xffff;
 // Stand-ins for the cache arrays when there is no MMU (keeps the loop's locals monomorphic).
@@ -235,8 +233,8 @@ export class SoftCpu {
     const r = this.regs;
     if (!(r.cr0 & CR0_PE)) return CpuMode.Bits16;
     const attr = r.seg.attr[CS];
-    if (r.efer & EFER_LMA && attr & ATTR_L) return CpuMode.Bits64;
-    return attr & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16;
+    if (r.efer & EFER_LMA && attr & Attr.L) return CpuMode.Bits64;
+    return attr & Attr.Db ? CpuMode.Bits32 : CpuMode.Bits16;
   }
 
   /**
@@ -342,14 +340,14 @@ export class SoftCpu {
     this.modeChanged = false;
     if (((r.efer & EFER_LMA) !== 0) !== (this.mem !== this.legacyMem)) this.syncLongMode();
     // 64-bit mode has a loop of its own, so the legacy loop below stays as lean as before.
-    if (r.efer & EFER_LMA && r.cr0 & CR0_PE && r.seg.attr[CS] & ATTR_L) return this.execute64(limit);
+    if (r.efer & EFER_LMA && r.cr0 & CR0_PE && r.seg.attr[CS] & Attr.L) return this.execute64(limit);
     const segBase = r.seg.base;
     const segAttr = r.seg.attr;
     // The decoding mode and CS base hold until CS, CR0 or EFER change: they are taken once
     // here, and the loop returns (run() calls again) after an instruction that may have
     // changed them (modeChanged) or after a trap delivered between instructions.
     const csBase = segBase[CS];
-    const mode: CpuMode = r.cr0 & CR0_PE ? (segAttr[CS] & ATTR_DB ? CpuMode.Bits32 : CpuMode.Bits16) : CpuMode.Bits16;
+    const mode: CpuMode = r.cr0 & CR0_PE ? (segAttr[CS] & Attr.Db ? CpuMode.Bits32 : CpuMode.Bits16) : CpuMode.Bits16;
     const ipMask = mode === CpuMode.Bits16 ? 0xffff : -1;
     const mmu = this.mmu;
     const cache = this.decodeCache;
@@ -530,7 +528,7 @@ export class SoftCpu {
     return jit.compile(block, ip, {
       mmu: this.mmu,
       longMode,
-      stack32: (r.seg.attr[Seg.SS] & ATTR_DB) !== 0,
+      stack32: (r.seg.attr[Seg.SS] & Attr.Db) !== 0,
       flatSegs: flatSegments(r.seg),
       wideSegs: wideSegments(r.seg),
       segBases: r.seg.base,

@@ -7,31 +7,29 @@
  * and limit are ignored, and a non-canonical stack address raises #SS(0). Pushes are 8 bytes
  * (or 2 with a 66 prefix); 32-bit pushes do not exist there.
  */
-import { Seg, SegField } from '../state/segment-cache.js';
+import { Attr, Seg, SegField } from '../state/segment-cache.js';
 import { canonicalLinear, readMem64, segmentLinear, writeMem64 } from './addressing.js';
 import type { SoftCpu } from './soft-cpu.js';
 
 /**
  * A const enum, so that tsc writes the numbers in: a module's `const` stays a variable in the
- * bundle, loaded and checked at every push and pop (see SegmentTest in segment-checks.ts).
+ * bundle, loaded and checked at every push and pop (see Attr in state/segment-cache.ts).
  */
 const enum Stack {
   RSP = 4,
-  AttrDb = 0x4000,
-  AttrL = 0x2000,
   EferLma = 0x400,
 }
 const TWO_32 = 4294967296;
 
 function stack32(cpu: SoftCpu): boolean {
   // Through SegmentCache.fields, the array segmentLinear reads next.
-  return (cpu.regs.seg.fields[SegField.Attr | Seg.SS] & Stack.AttrDb) !== 0;
+  return (cpu.regs.seg.fields[SegField.Attr | Seg.SS] & Attr.Db) !== 0;
 }
 
 /** True in 64-bit mode (IA-32e with CS.L): the stack pointer is all of RSP. */
 export function stack64(cpu: SoftCpu): boolean {
   const r = cpu.regs;
-  return (r.efer & Stack.EferLma) !== 0 && (r.seg.attr[Seg.CS] & Stack.AttrL) !== 0;
+  return (r.efer & Stack.EferLma) !== 0 && (r.seg.attr[Seg.CS] & Attr.L) !== 0;
 }
 
 /** RSP + delta (|delta| < 2^32) with the carry into bits 63:32. */

@@ -24,7 +24,7 @@
  */
 import type { Instruction } from '../decoder/instruction.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../interp/protected/segment-checks.js';
-import { ATTR_DB } from '../state/segment-cache.js';
+import { Attr } from '../state/segment-cache.js';
 import { materialize, MEMORY_FLAGS, type StaticFlags } from './flag-state.js';
 import type { AccessMasks } from '../mmu/mmu.js';
 
@@ -299,7 +299,7 @@ export class TranslationContext {
     // Outside what it was translated for, the block is interpreted instead (returns 0).
     for (const s of [...this.flatSegs].sort()) out.push(`if (!(${flatTest(s)})) return 0;`);
     if (this.fastMemory) out.push(`const MMU = cpu.mmu; if (!(${this.masksHold()})) return 0;`);
-    if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) return 0;`);
+    if (this.usesStack) out.push(`if (($sa[${SS}] & ${Attr.Db}) === 0) return 0;`);
     return out;
   }
 
@@ -320,7 +320,7 @@ export class TranslationContext {
     const leave = exitTo(`k0 + ${done}`, rip === 'same' ? 'r.rip' : rip);
     for (const s of [...this.flatSegs].sort()) out.push(`if (!(${flatTest(s)})) ${leave}`);
     if (this.fastMemory) out.push(`if (!(${this.masksHold()})) ${leave}`);
-    if (this.usesStack) out.push(`if (($sa[${SS}] & ${ATTR_DB}) === 0) ${exitTo(`k0 + ${done}`, rip === 'same' ? 'r.rip' : rip)}`);
+    if (this.usesStack) out.push(`if (($sa[${SS}] & ${Attr.Db}) === 0) ${exitTo(`k0 + ${done}`, rip === 'same' ? 'r.rip' : rip)}`);
     return out.join(' ');
   }
 }

@@ -9,17 +9,31 @@ import type { SegmentState } from '@tsemu/devices/platform';
 export const enum Seg { ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5, LDTR = 6, TR = 7 }
 export const SEGMENT_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', 'ldt', 'tr'] as const;
 
-/** Attribute bits, as in bits 8-23 of a descriptor's high dword (type, S, DPL, P, AVL, L, D/B, G). */
+/**
+ * Attribute bits, as in bits 8-23 of a descriptor's high dword (type, S, DPL, P, AVL, L, D/B,
+ * G), and the type bits of code and data segments (SDM Vol. 3, 3.4.5.1). A const enum, so tsc
+ * writes the numbers in: the interpreter tests some on every memory operand, push and pop, and
+ * a module's `const` stays a variable in the bundle, loaded and checked at each use (esbuild
+ * inlines constants only from modules without imports).
+ */
+export const enum Attr {
+  /** Data: writable; code: readable. */
+  Writable = 0x2,
+  Readable = 0x2,
+  /** Data: expand-down; code: conforming. */
+  ExpandDown = 0x4,
+  Code = 0x8,
+  S = 0x0010,
+  P = 0x0080,
+  Avl = 0x1000,
+  L = 0x2000,
+  Db = 0x4000,
+  G = 0x8000,
+  /** Not a descriptor bit: the register holds a null selector and must not be used (VMX's "unusable"). */
+  Unusable = 0x10000,
+}
 export const ATTR_TYPE_MASK = 0x000f;
-export const ATTR_S = 0x0010;
 export const ATTR_DPL_SHIFT = 5;
-export const ATTR_P = 0x0080;
-export const ATTR_AVL = 0x1000;
-export const ATTR_L = 0x2000;
-export const ATTR_DB = 0x4000;
-export const ATTR_G = 0x8000;
-/** Not a descriptor bit: the register holds a null selector and must not be used (VMX's "unusable"). */
-export const ATTR_UNUSABLE = 0x10000;
 
 /** Where SegmentCache.fields keeps a segment's base, limit and attributes: `[seg]`, `[SegField.Limit | seg]`, `[SegField.Attr | seg]`. */
 export const enum SegField {
@@ -65,8 +79,8 @@ export class SegmentCache {
     this.baseHi[seg] = Number(BigInt.asIntN(32, s.base >> 32n));
     this.limit[seg] = s.limit | 0;
     this.attr[seg] =
-      (s.type & ATTR_TYPE_MASK) | (s.s ? ATTR_S : 0) | ((s.dpl & 3) << ATTR_DPL_SHIFT) | (s.present ? ATTR_P : 0) |
-      (s.avl ? ATTR_AVL : 0) | (s.l ? ATTR_L : 0) | (s.db ? ATTR_DB : 0) | (s.g ? ATTR_G : 0) | (s.unusable ? ATTR_UNUSABLE : 0);
+      (s.type & ATTR_TYPE_MASK) | (s.s ? Attr.S : 0) | ((s.dpl & 3) << ATTR_DPL_SHIFT) | (s.present ? Attr.P : 0) |
+      (s.avl ? Attr.Avl : 0) | (s.l ? Attr.L : 0) | (s.db ? Attr.Db : 0) | (s.g ? Attr.G : 0) | (s.unusable ? Attr.Unusable : 0);
   }
 
   save(seg: number): SegmentState {
@@ -76,14 +90,14 @@ export class SegmentCache {
       base: (BigInt(this.baseHi[seg] >>> 0) << 32n) | BigInt(this.base[seg] >>> 0),
       limit: this.limit[seg] >>> 0,
       type: a & ATTR_TYPE_MASK,
-      s: (a & ATTR_S) !== 0,
+      s: (a & Attr.S) !== 0,
       dpl: (a >> ATTR_DPL_SHIFT) & 3,
-      present: (a & ATTR_P) !== 0,
-      avl: (a & ATTR_AVL) !== 0,
-      l: (a & ATTR_L) !== 0,
-      db: (a & ATTR_DB) !== 0,
-      g: (a & ATTR_G) !== 0,
-      unusable: (a & ATTR_UNUSABLE) !== 0,
+      present: (a & Attr.P) !== 0,
+      avl: (a & Attr.Avl) !== 0,
+      l: (a & Attr.L) !== 0,
+      db: (a & Attr.Db) !== 0,
+      g: (a & Attr.G) !== 0,
+      unusable: (a & Attr.Unusable) !== 0,
     };
   }
 }

@@ -14,7 +14,7 @@ import { cpuEnvironmentOf } from '../../cpu-model/cpu-environment.js';
 import { cpuidQuery } from '../../cpu-model/cpuid.js';
 import { CPUID_7_EBX } from '../../cpu-model/cpuid-bits.js';
 import { APIC_BASE_EN, MISC_ENABLE_LIMIT_CPUID, MSR } from '../../cpu-model/msr-file.js';
-import { ATTR_DB, ATTR_DPL_SHIFT, ATTR_G, ATTR_L, ATTR_P, ATTR_S, Seg } from '../../state/segment-cache.js';
+import { Attr, ATTR_DPL_SHIFT, Seg } from '../../state/segment-cache.js';
 import { setRegV } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
@@ -36,10 +36,10 @@ const EBX = 3;
 const ESP = 4;
 
 /** Flat 4 GiB segments as SYSENTER/SYSEXIT load them: accessed execute/read code, accessed read/write data. */
-const FLAT_CODE = 0xb | ATTR_S | ATTR_P | ATTR_DB | ATTR_G;
-const FLAT_DATA = 0x3 | ATTR_S | ATTR_P | ATTR_DB | ATTR_G;
+const FLAT_CODE = 0xb | Attr.S | Attr.P | Attr.Db | Attr.G;
+const FLAT_DATA = 0x3 | Attr.S | Attr.P | Attr.Db | Attr.G;
 /** IA-32e mode: the code segment SYSENTER and REX.W SYSEXIT load is 64-bit (L = 1, D = 0). */
-const FLAT_CODE64 = 0xb | ATTR_S | ATTR_P | ATTR_L | ATTR_G;
+const FLAT_CODE64 = 0xb | Attr.S | Attr.P | Attr.L | Attr.G;
 const DPL3 = 3 << ATTR_DPL_SHIFT;
 
 /** CPL with virtual-8086 mode counted as 3 (RDMSR, RDTSC and SYSEXIT all check it). */

@@ -9,7 +9,7 @@
  */
 import { Priv } from '../../mmu/paging-walk.js';
 import type { Mmu } from '../../mmu/mmu.js';
-import { ATTR_UNUSABLE, Seg } from '../../state/segment-cache.js';
+import { Attr, Seg } from '../../state/segment-cache.js';
 import { raise } from '../faults.js';
 import { PagedLinearMemory } from '../paged-memory.js';
 import type { SoftCpu } from '../soft-cpu.js';
@@ -92,7 +92,7 @@ export function tryReadDescriptor(cpu: SoftCpu, selector: number): boolean {
   let base: number;
   let limit: number;
   if (selector & 4) {
-    if (s.attr[Seg.LDTR] & ATTR_UNUSABLE || (s.selector[Seg.LDTR] & 0xfffc) === 0) return false;
+    if (s.attr[Seg.LDTR] & Attr.Unusable || (s.selector[Seg.LDTR] & 0xfffc) === 0) return false;
     base = linearBase(s.base[Seg.LDTR], s.baseHi[Seg.LDTR]);
     limit = s.limit[Seg.LDTR] >>> 0;
   } else {
@@ -159,7 +159,7 @@ export function loadNull(cpu: SoftCpu, seg: number, selector: number): void {
   s.base[seg] = 0;
   s.baseHi[seg] = 0;
   s.limit[seg] = 0;
-  s.attr[seg] = ATTR_UNUSABLE;
+  s.attr[seg] = Attr.Unusable;
 }
 
 /** Sets the accessed bit of a code/data descriptor in memory (a locked write on hardware). */

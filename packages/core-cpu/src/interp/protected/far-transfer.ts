@@ -5,7 +5,7 @@
  * returns to the same or an outer level. Every check happens before the first register
  * is committed; pushes go through the uncommitted `frame`.
  */
-import { Seg } from '../../state/segment-cache.js';
+import { Attr, Seg } from '../../state/segment-cache.js';
 import { segmentLinear } from '../addressing.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
@@ -20,7 +20,6 @@ import {
   checkTssStackSegment, commitFrameSp, frameOnCurrentStack, frameOnNewStack, framePush, readTssStack, tssStack,
 } from './stack-frame.js';
 
-const ATTR_DB = 0x4000;
 const EFER_LMA = 0x400;
 
 function legacyOnly(cpu: SoftCpu, size: number): void {
@@ -131,7 +130,7 @@ function callGate(cpu: SoftCpu, gateSelector: number, call: boolean): void {
   frameOnNewStack(tssStack.sp, dpl, newSs & 0xfffc);
   const s = r.seg;
   const g = r.gpr;
-  const oldBig = (s.attr[Seg.SS] & ATTR_DB) !== 0;
+  const oldBig = (s.attr[Seg.SS] & Attr.Db) !== 0;
   const oldSp = oldBig ? g.r32[4] >>> 0 : g.r16[8];
   framePush(cpu, gsize, s.selector[Seg.SS]);
   framePush(cpu, gsize, gsize === 2 ? oldSp & 0xffff : g.r32[4]);
@@ -170,7 +169,7 @@ export function checkReturnCode(selector: number, cpl: number): void {
 
 /** Reads `size` bytes at `offset` in SS (limit-checked, #SS(0)). */
 export function stackRead(cpu: SoftCpu, offset: number, size: number): number {
-  const off = cpu.regs.seg.attr[Seg.SS] & ATTR_DB ? offset >>> 0 : offset & 0xffff;
+  const off = cpu.regs.seg.attr[Seg.SS] & Attr.Db ? offset >>> 0 : offset & 0xffff;
   const lin = segmentLinear(cpu, Seg.SS, off, size);
   return size === 2 ? cpu.mem.read16(lin) : cpu.mem.read32(lin) >>> 0;
 }
@@ -192,7 +191,7 @@ export function protectedFarReturn(cpu: SoftCpu, size: number, imm: number): voi
   const r = cpu.regs;
   const g = r.gpr;
   const cpl = r.cpl;
-  const big = (r.seg.attr[Seg.SS] & ATTR_DB) !== 0;
+  const big = (r.seg.attr[Seg.SS] & Attr.Db) !== 0;
   const sp = big ? g.r32[4] >>> 0 : g.r16[8];
   const eip = stackRead(cpu, sp, size);
   const cs = stackRead(cpu, sp + size, size) & 0xffff;
@@ -215,7 +214,7 @@ export function protectedFarReturn(cpu: SoftCpu, size: number, imm: number): voi
   loadOuterStack(cpu, ss, rpl);
   setAccessed(cpu);
   loadCache(cpu, Seg.SS, ss);
-  if (r.seg.attr[Seg.SS] & ATTR_DB) g.r32[4] = newSp + imm;
+  if (r.seg.attr[Seg.SS] & Attr.Db) g.r32[4] = newSp + imm;
   else g.r16[8] = newSp + imm;
   desc.lo = clo;
   desc.hi = chi;

@@ -6,7 +6,7 @@
  * was not a software INT. Task gates and task returns (NT) go to task-switch.ts, and
  * virtual-8086 mode's interrupts and IRETs to v86.ts.
  */
-import { Seg } from '../../state/segment-cache.js';
+import { Attr, Seg } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import {
@@ -29,7 +29,6 @@ const FLAG_IOPL = 0x3000;
 const FLAG_NT = 0x4000;
 const FLAG_RF = 0x10000;
 const FLAG_VM = 0x20000;
-const ATTR_DB = 0x4000;
 const EFER_LMA = 0x400;
 
 /**
@@ -101,7 +100,7 @@ export function protectedModeInterrupt(
     saddr = desc.addr;
     frameOnNewStack(tssStack.sp, dpl, (newSs & 0xfffc) | ext);
     framePush(cpu, gsize, s.selector[Seg.SS]);
-    framePush(cpu, gsize, s.attr[Seg.SS] & ATTR_DB ? g.r32[4] : g.r16[8]);
+    framePush(cpu, gsize, s.attr[Seg.SS] & Attr.Db ? g.r32[4] : g.r16[8]);
   } else frameOnCurrentStack(cpu, ext);
   framePush(cpu, gsize, fault ? flags | FLAG_RF : flags);
   framePush(cpu, gsize, s.selector[Seg.CS]);
@@ -145,7 +144,7 @@ export function protectedIret(cpu: SoftCpu, size: number): void {
     return;
   }
   const cpl = r.cpl;
-  const big = (r.seg.attr[Seg.SS] & ATTR_DB) !== 0;
+  const big = (r.seg.attr[Seg.SS] & Attr.Db) !== 0;
   const sp = big ? g.r32[4] >>> 0 : g.r16[8];
   const eip = stackRead(cpu, sp, size);
   const cs = stackRead(cpu, sp + size, size) & 0xffff;
@@ -183,7 +182,7 @@ export function protectedIret(cpu: SoftCpu, size: number): void {
   loadOuterStack(cpu, ss, rpl);
   setAccessed(cpu);
   loadCache(cpu, Seg.SS, ss);
-  if (r.seg.attr[Seg.SS] & ATTR_DB) g.r32[4] = newSp;
+  if (r.seg.attr[Seg.SS] & Attr.Db) g.r32[4] = newSp;
   else g.r16[8] = newSp;
   desc.lo = clo;
   desc.hi = chi;

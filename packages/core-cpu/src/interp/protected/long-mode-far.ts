@@ -9,7 +9,7 @@
  * parameter copy). Task gates and TSS targets are #GP in IA-32e mode. As elsewhere, every
  * check and push happens before the first register is committed.
  */
-import { Seg } from '../../state/segment-cache.js';
+import { Attr, Seg } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import {
@@ -25,8 +25,6 @@ import { invalidateDataSegments } from './segment-load.js';
 import { commitFrameSp, frameOnCurrentStack, framePush } from './stack-frame.js';
 
 const D_L = 1 << 21;
-const ATTR_L = 0x2000;
-const ATTR_DB = 0x4000;
 const CONFORMING = TYPE_CONFORMING << D_TYPE_SHIFT;
 const TWO_32 = 4294967296;
 
@@ -35,7 +33,7 @@ function canonical(hi: number): boolean {
 }
 
 function in64(cpu: SoftCpu): boolean {
-  return (cpu.regs.seg.attr[Seg.CS] & ATTR_L) !== 0;
+  return (cpu.regs.seg.attr[Seg.CS] & Attr.L) !== 0;
 }
 
 /** Checks the target offset for the code segment in `desc` (#GP(0)); returns true for 64-bit code. */
@@ -194,6 +192,6 @@ function advanceSp(cpu: SoftCpu, wide: boolean, n: number): void {
     const sum = (g.r32[4] >>> 0) + n;
     g.r32[4] = sum | 0;
     if (sum >= TWO_32) g.hi[4] = (g.hi[4] + 1) | 0;
-  } else if (cpu.regs.seg.attr[Seg.SS] & ATTR_DB) g.r32[4] = g.r32[4] + n;
+  } else if (cpu.regs.seg.attr[Seg.SS] & Attr.Db) g.r32[4] = g.r32[4] + n;
   else g.r16[8] = g.r16[8] + n;
 }

@@ -11,7 +11,7 @@
  * is committed; pushes go through the MMU with the new privilege.
  */
 import { Priv } from '../../mmu/paging-walk.js';
-import { ATTR_DPL_SHIFT, ATTR_UNUSABLE, Seg } from '../../state/segment-cache.js';
+import { Attr, ATTR_DPL_SHIFT, Seg } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import {
@@ -111,7 +111,7 @@ export function loadNullStack(cpu: SoftCpu, cpl: number): void {
   s.baseHi[Seg.SS] = 0;
   s.limit[Seg.SS] = 0;
   // Usable for 64-bit stack accesses (which ignore it); DPL keeps the privilege readable.
-  s.attr[Seg.SS] = ATTR_UNUSABLE | (cpl << ATTR_DPL_SHIFT);
+  s.attr[Seg.SS] = Attr.Unusable | (cpl << ATTR_DPL_SHIFT);
 }
 
 /**

@@ -8,7 +8,7 @@ import { raise, Vector } from '../faults.js';
 import type { PagedLinearMemory } from '../paged-memory.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { mmuOf } from './descriptor.js';
-import { ATTR_L, Seg } from '../../state/segment-cache.js';
+import { Attr, Seg } from '../../state/segment-cache.js';
 
 export const CR0_PE = 1;
 export const CR0_TS = 1 << 3;
@@ -49,10 +49,10 @@ export function writeCr0(cpu: SoftCpu, value: number): void {
   if (v & CR0_NW && !(v & CR0_CD)) raise(Vector.GP, 0);
   let efer = r.efer;
   if (v & CR0_PG && !(r.cr0 & CR0_PG) && efer & EFER_LME) {
-    if (!(r.cr4 & CR4_PAE) || r.seg.attr[Seg.CS] & ATTR_L) raise(Vector.GP, 0);
+    if (!(r.cr4 & CR4_PAE) || r.seg.attr[Seg.CS] & Attr.L) raise(Vector.GP, 0);
     efer |= EFER_LMA;
   } else if (!(v & CR0_PG)) {
-    if (efer & EFER_LMA && r.seg.attr[Seg.CS] & ATTR_L) raise(Vector.GP, 0);
+    if (efer & EFER_LMA && r.seg.attr[Seg.CS] & Attr.L) raise(Vector.GP, 0);
     efer &= ~EFER_LMA;
   }
   v |= 0;

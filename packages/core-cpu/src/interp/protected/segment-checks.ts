@@ -15,37 +15,27 @@
  */
 import { OPCODE_TABLE } from '../../decoder/opcode-table.js';
 import type { Instruction } from '../../decoder/instruction.js';
-import { ATTR_UNUSABLE, type SegmentCache } from '../../state/segment-cache.js';
+import { Attr, type SegmentCache } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 
 const SS = 2;
 const FLAG_VM = 0x20000;
-const ATTR_S = 0x10;
-const ATTR_CODE = 0x8;
-const ATTR_EXPAND_DOWN = 0x4;
-const ATTR_READABLE = 0x2;
-const ATTR_WRITABLE = 0x2;
-const ATTR_DB = 0x4000;
-const ATTR_L = 0x2000;
 const EFER_LMA = 0x400;
 
 /**
- * The attribute tests of the interpreter's memory fast paths, as a const enum so that tsc
- * writes the numbers in: a module's `const` stays a variable in the bundle (esbuild inlines
- * constants only from modules without imports), which V8 loads and checks at every memory
- * operand (bundled interpreter bench, paging row: 200.0 host instructions per guest
- * instruction with them as variables, 196.0 without, under cachegrind).
+ * The attribute tests of the interpreter's memory fast paths, a const enum like Attr (tsc
+ * writes the numbers in; bundled interpreter bench, paging row: 200.0 host instructions per
+ * guest instruction with them as module variables, 196.0 without, under cachegrind).
  * - Simple: a usable expand-up data segment (S = 1, code = 0, expand-down = 0), for which the
  *   plain limit check is complete (segmentLinear's first test).
  * - WritableSimple: the simple case, and writable as well (memoryLinear's).
- * ATTR_UNUSABLE is 0x10000 (state/segment-cache.ts; a test checks the two agree).
  */
 export const enum SegmentTest {
-  SimpleMask = 0x10000 | 0x10 | 0x8 | 0x4,
-  SimpleValue = 0x10,
-  WritableSimpleMask = SimpleMask | 0x2,
-  WritableSimpleValue = SimpleValue | 0x2,
+  SimpleMask = Attr.Unusable | Attr.S | Attr.Code | Attr.ExpandDown,
+  SimpleValue = Attr.S,
+  WritableSimpleMask = SimpleMask | Attr.Writable,
+  WritableSimpleValue = SimpleValue | Attr.Writable,
 }
 export const SIMPLE_MASK: number = SegmentTest.SimpleMask;
 export const SIMPLE_VALUE: number = SegmentTest.SimpleValue;
@@ -100,11 +90,11 @@ export function checkedSegmentLinear(cpu: SoftCpu, seg: number, offset: number, 
     return (s.base[seg] + offset) >>> 0;
   }
   const a = s.attr[seg];
-  if (a & ATTR_UNUSABLE) raise(vector, 0);
-  if (a & ATTR_S && a & ATTR_CODE) {
-    if (!(a & ATTR_READABLE)) raise(vector, 0);
-  } else if (a & ATTR_S && a & ATTR_EXPAND_DOWN) {
-    const upper = a & ATTR_DB ? 0xffffffff : 0xffff;
+  if (a & Attr.Unusable) raise(vector, 0);
+  if (a & Attr.S && a & Attr.Code) {
+    if (!(a & Attr.Readable)) raise(vector, 0);
+  } else if (a & Attr.S && a & Attr.ExpandDown) {
+    const upper = a & Attr.Db ? 0xffffffff : 0xffff;
     if (offset <= s.limit[seg] >>> 0 || end > upper) raise(vector, 0);
     return (s.base[seg] + offset) >>> 0;
   }
@@ -122,8 +112,8 @@ export function checkSegmentWrite(cpu: SoftCpu, seg: number): void {
   if (!(r.cr0 & 1) || r.flags.raw & FLAG_VM) return;
   const a = r.seg.attr[seg];
   // 64-bit mode ignores segment types (and data registers may hold null selectors).
-  if (r.efer & EFER_LMA && r.seg.attr[1] & ATTR_L) return;
-  if ((a & (ATTR_S | ATTR_CODE | ATTR_WRITABLE)) !== (ATTR_S | ATTR_WRITABLE)) raise(seg === SS ? Vector.SS : Vector.GP, 0);
+  if (r.efer & EFER_LMA && r.seg.attr[1] & Attr.L) return;
+  if ((a & (Attr.S | Attr.Code | Attr.Writable)) !== (Attr.S | Attr.Writable)) raise(seg === SS ? Vector.SS : Vector.GP, 0);
 }
 
 /** Stores that do not read their destination first (everything else in STORING does). */

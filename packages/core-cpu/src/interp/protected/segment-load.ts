@@ -4,7 +4,7 @@
  * for SS), table limits, descriptor type, RPL/CPL/DPL, present (#NP, or #SS for SS), and the
  * accessed bit. `loadSegment` is the one entry for MOV/POP/Lxx in every mode.
  */
-import { ATTR_S, ATTR_UNUSABLE, Seg } from '../../state/segment-cache.js';
+import { Attr, Seg } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import { loadRealModeSegment } from '../stack.js';
@@ -16,7 +16,6 @@ import {
 
 const FLAG_VM = 0x20000;
 const EFER_LMA = 0x400;
-const ATTR_L = 0x2000;
 
 /** True when `hi` is a present-or-not writable data segment (what SS needs). */
 export function isWritableData(hi: number): boolean {
@@ -44,7 +43,7 @@ export function loadSegment(cpu: SoftCpu, seg: number, selector: number): void {
   if (seg === Seg.SS) {
     if (code === 0) {
       // 64-bit mode allows a null SS below CPL 3 (RPL = CPL), SDM Vol. 2 "MOV" 64-bit mode.
-      if (r.efer & EFER_LMA && r.seg.attr[Seg.CS] & ATTR_L && cpl !== 3 && (selector & 3) === cpl) {
+      if (r.efer & EFER_LMA && r.seg.attr[Seg.CS] & Attr.L && cpl !== 3 && (selector & 3) === cpl) {
         loadNullStack(cpu, cpl);
         return;
       }
@@ -81,8 +80,8 @@ export function invalidateDataSegments(cpu: SoftCpu): void {
   const cpl = cpu.regs.cpl;
   for (const seg of OUTER_SEGS) {
     const a = s.attr[seg];
-    if (a & ATTR_UNUSABLE) continue;
-    const conformingCode = (a & (ATTR_S | 0xc)) === (ATTR_S | 0xc);
+    if (a & Attr.Unusable) continue;
+    const conformingCode = (a & (Attr.S | 0xc)) === (Attr.S | 0xc);
     if (!conformingCode && ((a >> 5) & 3) < cpl) loadNull(cpu, seg, 0);
   }
 }

@@ -6,7 +6,7 @@
  * (expand-up or expand-down) and writes; the caller commits with `commitFrameSp`.
  */
 import { Priv } from '../../mmu/paging-walk.js';
-import { Seg } from '../../state/segment-cache.js';
+import { Attr, Seg } from '../../state/segment-cache.js';
 import { raise, Vector } from '../faults.js';
 import type { SoftCpu } from '../soft-cpu.js';
 import {
@@ -15,7 +15,6 @@ import {
 } from './descriptor.js';
 import { checkStackDescriptor } from './segment-load.js';
 
-const ATTR_DB = 0x4000;
 const ATTR_EXPAND_DOWN_DATA = 0x1c; // S | code | expand-down bits of the attribute word
 const EXPAND_DOWN = 0x14;
 
@@ -31,7 +30,7 @@ export function frameOnCurrentStack(cpu: SoftCpu, errorCode: number): void {
   frame.base = s.base[Seg.SS];
   frame.limit = s.limit[Seg.SS] >>> 0;
   frame.attr = s.attr[Seg.SS];
-  frame.sp = frame.attr & ATTR_DB ? cpu.regs.gpr.r32[4] >>> 0 : cpu.regs.gpr.r16[8];
+  frame.sp = frame.attr & Attr.Db ? cpu.regs.gpr.r32[4] >>> 0 : cpu.regs.gpr.r16[8];
   frame.priv = cpu.regs.cpl === 3 ? Priv.USER : Priv.SUPERVISOR;
   frame.errorCode = errorCode;
 }
@@ -41,7 +40,7 @@ export function frameOnNewStack(sp: number, cpl: number, errorCode: number): voi
   frame.base = descBase(desc.lo, desc.hi);
   frame.limit = descLimit(desc.lo, desc.hi);
   frame.attr = (desc.hi >>> 8) & 0xf0ff;
-  frame.sp = frame.attr & ATTR_DB ? sp >>> 0 : sp & 0xffff;
+  frame.sp = frame.attr & Attr.Db ? sp >>> 0 : sp & 0xffff;
   frame.priv = cpl === 3 ? Priv.USER : Priv.SUPERVISOR;
   frame.errorCode = errorCode;
 }
@@ -49,14 +48,14 @@ export function frameOnNewStack(sp: number, cpl: number, errorCode: number): voi
 function inLimit(offset: number, size: number): boolean {
   const end = offset + size - 1;
   if ((frame.attr & ATTR_EXPAND_DOWN_DATA) === EXPAND_DOWN) {
-    return offset > frame.limit && end <= (frame.attr & ATTR_DB ? 0xffffffff : 0xffff);
+    return offset > frame.limit && end <= (frame.attr & Attr.Db ? 0xffffffff : 0xffff);
   }
   return end <= frame.limit;
 }
 
 /** Pushes `size` (2 or 4) bytes onto the frame's stack; #SS(frame.errorCode) if it does not fit. */
 export function framePush(cpu: SoftCpu, size: number, v: number): void {
-  const sp = frame.attr & ATTR_DB ? (frame.sp - size) >>> 0 : (frame.sp - size) & 0xffff;
+  const sp = frame.attr & Attr.Db ? (frame.sp - size) >>> 0 : (frame.sp - size) & 0xffff;
   if (!inLimit(sp, size)) raise(Vector.SS, frame.errorCode);
   const lin = (frame.base + sp) >>> 0;
   const m = mmuOf(cpu);
@@ -71,7 +70,7 @@ export function framePush(cpu: SoftCpu, size: number, v: number): void {
 /** Writes the frame's stack pointer to ESP (SP only for a 16-bit stack). */
 export function commitFrameSp(cpu: SoftCpu): void {
   const g = cpu.regs.gpr;
-  if (frame.attr & ATTR_DB) g.r32[4] = frame.sp;
+  if (frame.attr & Attr.Db) g.r32[4] = frame.sp;
   else g.r16[8] = frame.sp;
 }
 

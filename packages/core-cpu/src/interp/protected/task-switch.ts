@@ -10,7 +10,7 @@
  * only then are the new LDT and segment descriptors checked: a fault there is raised in the
  * context of the new task (#TS(selector), #NP, #SS), as the SDM specifies.
  */
-import { ATTR_UNUSABLE, Seg } from '../../state/segment-cache.js';
+import { Attr, Seg } from '../../state/segment-cache.js';
 import { CpuFault, raise, Vector } from '../faults.js';
 import { deliverException } from '../interrupts.js';
 import { noteFlagsLoaded, taskSwitchTrap } from '../debug-traps.js';
@@ -235,7 +235,7 @@ function loadTaskLdt(cpu: SoftCpu, ldt: number, ext: number): void {
     loadNull(cpu, Seg.LDTR, ldt);
     return;
   }
-  cpu.regs.seg.attr[Seg.LDTR] = ATTR_UNUSABLE;
+  cpu.regs.seg.attr[Seg.LDTR] = Attr.Unusable;
   if (ldt & 4) raise(Vector.TS, code | ext);
   readDescriptor(cpu, ldt, Vector.TS, ext);
   if (isSegment(desc.hi) || descType(desc.hi) !== SYS_LDT) raise(Vector.TS, code | ext);
@@ -250,7 +250,7 @@ function loadTaskLdt(cpu: SoftCpu, ldt: number, ext: number): void {
  */
 function loadTaskSegments(cpu: SoftCpu, ext: number): void {
   const s = cpu.regs.seg;
-  for (const seg of SEG_ORDER) s.attr[seg] = ATTR_UNUSABLE;
+  for (const seg of SEG_ORDER) s.attr[seg] = Attr.Unusable;
   const cs = s.selector[Seg.CS];
   const cpl = cs & 3;
   // CS.

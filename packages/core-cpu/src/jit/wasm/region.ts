@@ -22,7 +22,7 @@ import { Code, L, UNLIKELY } from './code.js';
 import { STATUS, Unsupported, WasmContext } from './context.js';
 import { packedMasks, type AccessMasks } from '../../mmu/mmu.js';
 import { WRITABLE_SIMPLE_MASK, WRITABLE_SIMPLE_VALUE } from '../../interp/protected/segment-checks.js';
-import { ATTR_DB, SegmentCache } from '../../state/segment-cache.js';
+import { Attr, SegmentCache } from '../../state/segment-cache.js';
 import { GprSlot } from '../../state/gpr-file.js';
 import { Op, uleb } from './encoder.js';
 import { condition, directForm, nearTransfer } from './forms.js';
@@ -344,7 +344,7 @@ export function generateWasmRegion(
     leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(LIMIT, s)).i32(-1).op(Op.i32Eq));
     leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(BASE, s)).i32(base).op(Op.i32Eq));
   }
-  if (ctx.usesStack) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(ATTR, SS)).i32(ATTR_DB).op(Op.i32And));
+  if (ctx.usesStack) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, seg(ATTR, SS)).i32(Attr.Db).op(Op.i32And));
   // The access masks written into the code (packedMasks: the host's for this call).
   if (ctx.usesMasks) leaveUnless(() => p.i32(0).mem(Op.i32Load, 2, status(STATUS.masks)).i32(packedMasks(masks)).op(Op.i32Eq));
   // RIP constants are linear addresses only with the CS base it had (the jump cache keys on RIP).
