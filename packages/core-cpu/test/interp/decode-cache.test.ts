@@ -251,6 +251,35 @@ describe('DecodeCache', () => {
     expect(cpu.regs.gpr.r32[0]).toBe(2);
   });
 
+  it('runs the new page after the guest remaps the page it is running in and INVLPGs it', () => {
+    // The block runner goes from block to block in one page without a TLB lookup (hot-dispatch.ts):
+    // that holds only because INVLPG ends its call. The loop runs F1's blocks at 0x400021 and
+    // 0x400040 twice, then points its own page at F2 and goes on to the same two addresses.
+    const { cpu, mmu, memory } = cachedCpu([]);
+    const pd = 0x10000;
+    const low = 0x12000;
+    const pt = 0x11000;
+    memory.write32(pd, low | 3);
+    for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
+    memory.write32(pd + 4, pt | 3);
+    memory.write32(pt, 0x30000 | 3);
+    const f1 = new Uint8Array(0x50).fill(0x90);
+    f1.set([0x31, 0xdb, 0x43, 0x83, 0xfb, 0x03, 0x74, 0x08, 0xeb, 0x17], 0); // xor ebx,ebx; inc ebx; cmp ebx,3; je 0x10; jmp 0x21
+    f1.set([0xc7, 0x05, 0x00, 0x10, 0x01, 0x00, 0x03, 0x00, 0x04, 0x00], 0x10); // mov dword [0x11000], 0x40003
+    f1.set([0x0f, 0x01, 0x3d, 0x00, 0x00, 0x40, 0x00, 0xeb, 0x1d], 0x1a); // invlpg [0x400000]; jmp 0x40
+    const f2 = f1.slice();
+    f1.set([0x83, 0xc0, 0x01, 0xeb, 0xbd], 0x40); // add eax, 1; jmp 0x02
+    f2.set([0xba, 0xaa, 0x00, 0x00, 0x00, 0xf4], 0x40); // mov edx, 0xaa; hlt
+    memory.writeBytes(0x30000, f1);
+    memory.writeBytes(0x40000, f2);
+    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, pd);
+    cpu.regs.rip = 0x400000;
+    cpu.run(1000);
+    expect(cpu.halted).toBe(true);
+    expect(cpu.regs.gpr.r32[0]).toBe(2);
+    expect(cpu.regs.gpr.r32[2]).toBe(0xaa);
+  });
+
   it('delivers a fault in the middle of a run and keeps running from the handler', () => {
     const { cpu, memory } = cachedCpu([
       0xb0, 0x07, // mov al, 7
