@@ -248,7 +248,9 @@ export class DecodeCache {
     insns.length = 0;
     let at = key;
     let next = ip;
-    for (let n = 0; n < MAX_BLOCK_INSTRUCTIONS; n++) {
+    // The page's end ends the block: the next page's bytes are wherever its TLB entry says, and
+    // the shared instructions at the start of the next RAM page are another page's.
+    for (let n = 0; n < MAX_BLOCK_INSTRUCTIONS && at < src.limit; n++) {
       let insn = this.sharedAt(at, mode);
       if (insn !== null) {
         // Decoded from the same bytes for another block; it must also fit below a 16-bit wrap here.

@@ -280,6 +280,39 @@ describe('DecodeCache', () => {
     expect(cpu.regs.gpr.r32[2]).toBe(0xaa);
   });
 
+  it('ends a block at its page end even when the next backing page has code decoded at its start', () => {
+    // Page A's last instruction ends at the page end. The RAM page after A's (B) holds code
+    // decoded earlier, at its offset 0, but the linear page after A maps to C: the block must stop
+    // at A's end, and the CPU fetch the next instruction through the TLB, from C.
+    const { cpu, mmu, memory } = cachedCpu([]);
+    const pd = 0x10000;
+    const low = 0x12000;
+    const pt = 0x11000;
+    memory.write32(pd, low | 3);
+    for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
+    memory.write32(pd + 4, pt | 3);
+    memory.write32(pt, 0x30000 | 3); // 0x400000: A
+    memory.write32(pt + 4, 0x50000 | 3); // 0x401000: C
+    memory.write32(pt + 8, 0x31000 | 3); // 0x402000: B, the RAM page after A's
+    memory.writeBytes(0x30ffb, Uint8Array.from([0xbb, 0x01, 0x00, 0x00, 0x00])); // mov ebx, 1 (ends at A's end)
+    memory.writeBytes(0x31000, Uint8Array.from([0xb8, 0xbb, 0xbb, 0x00, 0x00, 0xf4])); // mov eax, 0xbbbb; hlt
+    memory.writeBytes(0x50000, Uint8Array.from([0xb8, 0xcc, 0xcc, 0x00, 0x00, 0xf4])); // mov eax, 0xcccc; hlt
+    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, pd);
+    const runFrom = (rip: number): void => {
+      cpu.regs.rip = rip;
+      cpu.halted = false;
+      cpu.run(10);
+    };
+    // Twice each: a fetch without a TLB entry runs on its own, the next one from a cached block.
+    runFrom(0x402000);
+    runFrom(0x402000);
+    expect(cpu.regs.gpr.r32[0]).toBe(0xbbbb);
+    runFrom(0x400ffb);
+    runFrom(0x400ffb);
+    expect(cpu.regs.gpr.r32[3]).toBe(1);
+    expect(cpu.regs.gpr.r32[0]).toBe(0xcccc);
+  });
+
   it('delivers a fault in the middle of a run and keeps running from the handler', () => {
     const { cpu, memory } = cachedCpu([
       0xb0, 0x07, // mov al, 7
