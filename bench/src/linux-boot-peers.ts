@@ -15,6 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { linuxGuestImages, PromptDialogue } from './linux-guest.js';
 import { debianSeabios, loadV86, startV86, type Firmware, type V86Package } from './v86-linux.js';
+import type { BootPromptSeconds } from './linux-boot.js';
 
 const QEMU = '/usr/bin/qemu-system-i386';
 const BOOT_LIMIT_MS = 10 * 60_000;
@@ -118,7 +119,11 @@ function v86Boot(pkg: V86Package, firmware: Firmware, kernel: string, initrd: st
   });
 }
 
-export async function runLinuxBootPeersBench(): Promise<string[]> {
+/**
+ * `tsemu`: this run's own boots (runLinuxBootBench), from which the ratios the issues ask for are
+ * printed beside the peers' figures: tsemu's time over each peer's, the same kernel, host and hour.
+ */
+export async function runLinuxBootPeersBench(tsemu: BootPromptSeconds = {}): Promise<string[]> {
   const images = linuxGuestImages();
   if (typeof images === 'string') return [images];
   const { kernel, initrd } = images;
@@ -129,6 +134,7 @@ export async function runLinuxBootPeersBench(): Promise<string[]> {
 
   // TSEMU_BENCH_PEERS=qemu,v86-jit,v86-interp (any of them): only those, e.g. to repeat one.
   const only = process.env.TSEMU_BENCH_PEERS?.split(',') ?? ['qemu', 'v86-jit', 'v86-interp'];
+  const peers: { qemu?: number; v86Jit?: number; v86Interp?: number } = {};
   const version = !only.includes('qemu') ? null : existsSync(QEMU) ? qemuVersion() : null;
   if (!only.includes('qemu')) {
     // not asked for
@@ -138,6 +144,7 @@ export async function runLinuxBootPeersBench(): Promise<string[]> {
     const qemuName = `QEMU ${version} TCG (qemu-system-i386 -accel tcg, SeaBIOS + kernel)`;
     try {
       const f = await qemuBoot(kernel, initrd);
+      peers.qemu = f.promptMs / 1000;
       lines.push(`${qemuName}: prompt after ${(f.promptMs / 1000).toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
     } catch (e) {
       lines.push(`${qemuName}: failed: ${(e as Error).message}`);
@@ -157,6 +164,7 @@ export async function runLinuxBootPeersBench(): Promise<string[]> {
     const name = `v86 ${pkg.version} ${what} (${how}; headless in Node, SeaBIOS ${firmware.version} + kernel)`;
     try {
       const f = await v86Boot(pkg, firmware, kernel, initrd, jit);
+      peers[jit ? 'v86Jit' : 'v86Interp'] = f.promptMs / 1000;
       lines.push(`${name}: prompt after ${(f.promptMs / 1000).toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
     } catch (e) {
       lines.push(`${name}: failed: ${(e as Error).message}`);
@@ -166,5 +174,17 @@ export async function runLinuxBootPeersBench(): Promise<string[]> {
     "  host CPU: user + system of the emulator's process until the prompt, all its threads; for v86",
     "  that includes V8 compiling the JIT's generated wasm on background threads, so it can exceed wall",
   );
+  const ratios = [
+    bootRatio('tsemu JIT / QEMU TCG', tsemu.on, peers.qemu, 'issue 5: at most 1.5'),
+    bootRatio('tsemu JIT / v86 JIT', tsemu.on, peers.v86Jit, 'issue 5: under 1'),
+    bootRatio('tsemu interpreter / v86 interpreter', tsemu.off, peers.v86Interp, 'issue 4: at most 0.75, 60 s where v86 takes 80'),
+  ].filter((r) => r !== null);
+  if (ratios.length > 0) lines.push('ratios of time to the prompt, this run (wall clock, one boot each):', ...ratios);
   return lines;
+}
+
+/** One ratio line, or null when either boot did not run (or failed) in this run. */
+function bootRatio(what: string, ours: number | undefined, theirs: number | undefined, goal: string): string | null {
+  if (ours === undefined || theirs === undefined) return null;
+  return `  ${what}: ${(ours / theirs).toFixed(2)} (${ours.toFixed(1)} s / ${theirs.toFixed(1)} s; ${goal})`;
 }

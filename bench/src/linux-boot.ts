@@ -42,7 +42,13 @@ function bootOnce(kernel: string, initrd: string, jit: 'on' | 'off' | 'js'): Pro
   });
 }
 
-export async function runLinuxBootBench(): Promise<string[]> {
+/**
+ * Host seconds to the first shell prompt of each boot this run made, by --jit mode: filled in by
+ * runLinuxBootBench for the peers' bench to print its ratios with (linux-boot-peers.ts).
+ */
+export type BootPromptSeconds = Partial<Record<'off' | 'on' | 'js', number>>;
+
+export async function runLinuxBootBench(prompts: BootPromptSeconds = {}): Promise<string[]> {
   const images = linuxGuestImages();
   if (typeof images === 'string') return [images];
   const { kernel, initrd } = images;
@@ -50,6 +56,7 @@ export async function runLinuxBootBench(): Promise<string[]> {
   try {
     for (const jit of ['off', 'on', 'js'] as const) {
       const f = await bootOnce(kernel, initrd, jit);
+      prompts[jit] = f.promptMs / 1000;
       const mips = /(\d+(?:\.\d+)?)\s*MIPS/.exec(f.stats)?.[1] ?? '?';
       const what = jit === 'off' ? 'interpreter alone (--jit=off)' : jit === 'on' ? 'JIT (--jit=on, WebAssembly translations: the default)' : 'JIT with JavaScript translations only (--jit-backend=js)';
       lines.push(`${what}: first shell prompt after ${(f.promptMs / 1000).toFixed(1)} s host time; guest /proc/uptime then ${f.guestUptime.toFixed(2)} s; ${mips} MIPS (--stats)`);

@@ -5,7 +5,7 @@
 import { runIoBusBench } from './io-bus-dispatch.js';
 import { runKvmPioBench } from './kvm-pio-exit.js';
 import { runInterpreterVsV86Bench } from './v86-interp.js';
-import { runLinuxBootBench } from './linux-boot.js';
+import { runLinuxBootBench, type BootPromptSeconds } from './linux-boot.js';
 import { runLinuxBootPeersBench } from './linux-boot-peers.js';
 import { runLinuxBootPhasesBench } from './linux-boot-phases.js';
 import { runStartupBench } from './startup.js';
@@ -18,6 +18,7 @@ section('tsemu start-up (`tsemu --version`)', runStartupBench());
 section('IoBus dispatch (benchmark.js, ns per operation)', await runIoBusBench());
 section('KVM port-I/O exit round trip: tsemu vs a C program, same guest', await runKvmPioBench());
 section('Software CPU (interpreter, then JIT) vs v86 (same guests)', await runInterpreterVsV86Bench());
-section('Linux 686 under --accel=tcg: start to the first shell prompt', await runLinuxBootBench());
-section('Linux 686, the peers: QEMU TCG and v86 (JIT, interpreter), same kernel and initramfs', await runLinuxBootPeersBench());
+const bootPrompts: BootPromptSeconds = {};
+section('Linux 686 under --accel=tcg: start to the first shell prompt', await runLinuxBootBench(bootPrompts));
+section('Linux 686, the peers: QEMU TCG and v86 (JIT, interpreter), same kernel and initramfs', await runLinuxBootPeersBench(bootPrompts));
 section('Linux 686: where the time goes, tsemu\'s JIT against v86\'s (console-log markers)', await runLinuxBootPhasesBench());
