@@ -145,7 +145,7 @@ export async function runLinuxBootPeersBench(tsemu: BootPromptSeconds = {}): Pro
     try {
       const f = await qemuBoot(kernel, initrd);
       peers.qemu = f.promptMs / 1000;
-      lines.push(`${qemuName}: prompt after ${(f.promptMs / 1000).toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
+      lines.push(`${qemuName}: prompt after ${peers.qemu.toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
     } catch (e) {
       lines.push(`${qemuName}: failed: ${(e as Error).message}`);
     }
@@ -164,8 +164,9 @@ export async function runLinuxBootPeersBench(tsemu: BootPromptSeconds = {}): Pro
     const name = `v86 ${pkg.version} ${what} (${how}; headless in Node, SeaBIOS ${firmware.version} + kernel)`;
     try {
       const f = await v86Boot(pkg, firmware, kernel, initrd, jit);
-      peers[jit ? 'v86Jit' : 'v86Interp'] = f.promptMs / 1000;
-      lines.push(`${name}: prompt after ${(f.promptMs / 1000).toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
+      const seconds = f.promptMs / 1000;
+      peers[jit ? 'v86Jit' : 'v86Interp'] = seconds;
+      lines.push(`${name}: prompt after ${seconds.toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
     } catch (e) {
       lines.push(`${name}: failed: ${(e as Error).message}`);
     }

@@ -267,10 +267,11 @@ export function createBlockRunner(): BlockRunner {
           let b = block;
           if (ip !== blockIp || b.key === -1) {
             const lin = (next.csBase + ip) >>> 0;
-            if (lin >>> 12 !== page) {
-              const e = next.entries[lin >>> 12];
-              if ((e & next.fetchMask) !== next.fetchExpect || (next.checkTag === true && next.tags[lin >>> 12] !== 0)) break;
-              page = lin >>> 12;
+            const linPage = lin >>> 12;
+            if (linPage !== page) {
+              const e = next.entries[linPage];
+              if ((e & next.fetchMask) !== next.fetchExpect || (next.checkTag === true && next.tags[linPage] !== 0)) break;
+              page = linPage;
               frame = e & -4096;
             }
             const key = frame | (lin & 4095);

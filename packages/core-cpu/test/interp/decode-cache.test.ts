@@ -27,6 +27,19 @@ function cachedCpu(code: number[], at = 0x7c00) {
   return { cpu, memory, mmu, cache: cpu.decodeCache! };
 }
 
+/** The page directory the paging tests use: RAM's first MiB identity-mapped (the tables live there). */
+const PD = 0x10000;
+/** The page table for linear 4 MiB up, where each test maps the frames its code runs from. */
+const PT = 0x11000;
+
+/** Writes PD and PT (PT empty until the test maps its pages); the CPU enters paging with PD. */
+function pagingAt4MiB(memory: GuestMemory): void {
+  const low = 0x12000;
+  memory.write32(PD, low | 3);
+  for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
+  memory.write32(PD + 4, PT | 3);
+}
+
 /** Switches the CPU to flat 32-bit protected mode at CPL 0 (cr0 as given, mirrored into the MMU). */
 function enterFlat32(cpu: SoftCpu, mmu: Mmu, cr0: number, cr3 = 0): void {
   const s = cpu.regs.save();
@@ -150,18 +163,13 @@ describe('DecodeCache', () => {
 
   it('rebuilds a page-crossing block when the next page is remapped, and never runs the old bytes', () => {
     const { cpu, mmu, memory, cache } = cachedCpu([]);
-    const pd = 0x10000;
-    const low = 0x12000;
-    const pt = 0x11000;
-    memory.write32(pd, low | 3); // 0-4 MiB identity
-    for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
-    memory.write32(pd + 4, pt | 3); // 4 MiB: the first page fixed, the second switched between frames
-    memory.write32(pt, 0x30000 | 3);
-    memory.write32(pt + 4, 0x40000 | 3);
+    pagingAt4MiB(memory); // 4 MiB: the first page fixed, the second switched between frames
+    memory.write32(PT, 0x30000 | 3);
+    memory.write32(PT + 4, 0x40000 | 3);
     memory.writeBytes(0x30ffe, Uint8Array.from([0xb8, 0x01])); //             mov eax, 0x??????01 ...
     memory.writeBytes(0x40000, Uint8Array.from([0x00, 0x00, 0x00, 0xf4])); // ... 0x00000001; hlt
     memory.writeBytes(0x50000, Uint8Array.from([0x02, 0x00, 0x00, 0xf4])); // ... 0x00000201; hlt
-    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, pd);
+    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, PD);
     const again = () => {
       cpu.regs.rip = 0x400ffe;
       cpu.halted = false;
@@ -171,7 +179,7 @@ describe('DecodeCache', () => {
     again();
     expect(cpu.regs.gpr.r32[0]).toBe(1);
     expect(cache.lookup(0x30ffe, 32)?.crossKey).toBe(0x40000);
-    mmu.write32(pt + 4, 0x50000 | 3, 0); // the guest remaps the second page, then INVLPG
+    mmu.write32(PT + 4, 0x50000 | 3, 0); // the guest remaps the second page, then INVLPG
     mmu.invlpg(0x401000);
     again();
     expect(cpu.regs.gpr.r32[0]).toBe(0x201);
@@ -229,21 +237,15 @@ describe('DecodeCache', () => {
 
   it('follows a remapped page: the same linear address runs the new physical page', () => {
     const { cpu, mmu, memory } = cachedCpu([]);
-    const pd = 0x10000;
-    const pt = 0x11000;
-    memory.write32(pd, 0x0 | 3); // 0-4 MiB identity, for the page tables themselves
-    const low = 0x12000;
-    memory.write32(pd, low | 3);
-    for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
-    memory.write32(pd + 4, pt | 3); // 4 MiB: one page, switched between two frames
-    memory.write32(pt, 0x30000 | 3);
+    pagingAt4MiB(memory); // 4 MiB: one page, switched between two frames
+    memory.write32(PT, 0x30000 | 3);
     memory.writeBytes(0x30000, Uint8Array.from([0xb8, 0x01, 0x00, 0x00, 0x00, 0xf4])); // mov eax, 1; hlt
     memory.writeBytes(0x40000, Uint8Array.from([0xb8, 0x02, 0x00, 0x00, 0x00, 0xf4])); // mov eax, 2; hlt
-    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, pd);
+    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, PD);
     cpu.regs.rip = 0x400000;
     cpu.run(10);
     expect(cpu.regs.gpr.r32[0]).toBe(1);
-    mmu.write32(pt, 0x40000 | 3, 0); // the guest edits its page table, then INVLPG
+    mmu.write32(PT, 0x40000 | 3, 0); // the guest edits its page table, then INVLPG
     mmu.invlpg(0x400000);
     cpu.regs.rip = 0x400000;
     cpu.halted = false;
@@ -256,13 +258,8 @@ describe('DecodeCache', () => {
     // that holds only because INVLPG ends its call. The loop runs F1's blocks at 0x400021 and
     // 0x400040 twice, then points its own page at F2 and goes on to the same two addresses.
     const { cpu, mmu, memory } = cachedCpu([]);
-    const pd = 0x10000;
-    const low = 0x12000;
-    const pt = 0x11000;
-    memory.write32(pd, low | 3);
-    for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
-    memory.write32(pd + 4, pt | 3);
-    memory.write32(pt, 0x30000 | 3);
+    pagingAt4MiB(memory);
+    memory.write32(PT, 0x30000 | 3);
     const f1 = new Uint8Array(0x50).fill(0x90);
     f1.set([0x31, 0xdb, 0x43, 0x83, 0xfb, 0x03, 0x74, 0x08, 0xeb, 0x17], 0); // xor ebx,ebx; inc ebx; cmp ebx,3; je 0x10; jmp 0x21
     f1.set([0xc7, 0x05, 0x00, 0x10, 0x01, 0x00, 0x03, 0x00, 0x04, 0x00], 0x10); // mov dword [0x11000], 0x40003
@@ -272,7 +269,7 @@ describe('DecodeCache', () => {
     f2.set([0xba, 0xaa, 0x00, 0x00, 0x00, 0xf4], 0x40); // mov edx, 0xaa; hlt
     memory.writeBytes(0x30000, f1);
     memory.writeBytes(0x40000, f2);
-    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, pd);
+    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, PD);
     cpu.regs.rip = 0x400000;
     cpu.run(1000);
     expect(cpu.halted).toBe(true);
@@ -285,19 +282,14 @@ describe('DecodeCache', () => {
     // decoded earlier, at its offset 0, but the linear page after A maps to C: the block must stop
     // at A's end, and the CPU fetch the next instruction through the TLB, from C.
     const { cpu, mmu, memory } = cachedCpu([]);
-    const pd = 0x10000;
-    const low = 0x12000;
-    const pt = 0x11000;
-    memory.write32(pd, low | 3);
-    for (let p = 0; p < 256; p++) memory.write32(low + p * 4, (p << 12) | 3);
-    memory.write32(pd + 4, pt | 3);
-    memory.write32(pt, 0x30000 | 3); // 0x400000: A
-    memory.write32(pt + 4, 0x50000 | 3); // 0x401000: C
-    memory.write32(pt + 8, 0x31000 | 3); // 0x402000: B, the RAM page after A's
+    pagingAt4MiB(memory);
+    memory.write32(PT, 0x30000 | 3); // 0x400000: A
+    memory.write32(PT + 4, 0x50000 | 3); // 0x401000: C
+    memory.write32(PT + 8, 0x31000 | 3); // 0x402000: B, the RAM page after A's
     memory.writeBytes(0x30ffb, Uint8Array.from([0xbb, 0x01, 0x00, 0x00, 0x00])); // mov ebx, 1 (ends at A's end)
     memory.writeBytes(0x31000, Uint8Array.from([0xb8, 0xbb, 0xbb, 0x00, 0x00, 0xf4])); // mov eax, 0xbbbb; hlt
     memory.writeBytes(0x50000, Uint8Array.from([0xb8, 0xcc, 0xcc, 0x00, 0x00, 0xf4])); // mov eax, 0xcccc; hlt
-    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, pd);
+    enterFlat32(cpu, mmu, CR0_PE | CR0_PG, PD);
     const runFrom = (rip: number): void => {
       cpu.regs.rip = rip;
       cpu.halted = false;
