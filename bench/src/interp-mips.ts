@@ -3,7 +3,8 @@
  * second: a real-mode ALU/memory/branch loop, and a 32-bit flat protected-mode loop of calls
  * and returns, stack traffic, SIB addressing and carry tricks (without paging, then with
  * paging on identity-mapped 4 KiB pages), and a paged loop shaped like the Linux boot's hot spots
- * (multi-precision multiply-accumulate, shifts, MOVZX); then cold code (cold-code.ts): 1,920
+ * (multi-precision multiply-accumulate, shifts, MOVZX), locals in a stack frame, and the kind of
+ * integer workload the JIT issue's anchors used (sieve-crc-workload.ts); then cold code (cold-code.ts): 1,920
  * small functions each run a few hundred times, too much decoded code for the host's caches, as
  * in a kernel's early init. The guest bytes are in interp-workloads.ts and cold-code.ts;
  * v86-interp.ts runs the same ones under v86 for the peer comparison.
@@ -17,6 +18,7 @@ import {
   REAL_MODE_LOOP, flat32Data,
 } from './interp-workloads.js';
 import { COLD_CODE, COLD_TABLE, coldCode } from './cold-code.js';
+import { SIEVE_CRC_LOOP, sieveCrcInstructions } from './sieve-crc-workload.js';
 
 interface Workload {
   name: string;
@@ -40,6 +42,7 @@ export const WORKLOADS: Workload[] = [
   flat32('32-bit flat protected mode, paging on (4 KiB pages)', true),
   flat32('32-bit paged: multi-precision multiply-accumulate', true, MPI_LOOP, MPI_INSTRUCTIONS),
   flat32('32-bit paged: locals in the stack frame (EBP-relative)', true, FRAME_LOOP, FRAME_INSTRUCTIONS),
+  flat32('32-bit paged: sieve, CRC-32, copies, calls', true, SIEVE_CRC_LOOP, sieveCrcInstructions()),
   coldWorkload(),
 ];
 

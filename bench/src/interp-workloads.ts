@@ -49,6 +49,8 @@ export const FLAT32_LOOP = [
   0xc3, //                               ret
 ];
 export const FLAT32_INSTRUCTIONS = 3 + CALLS * 16 + 1;
+/** Where FLAT32_LOOP's HLT is (its function follows it). */
+export const FLAT32_HLT_OFFSET = 19;
 export const PAGE_DIRECTORY = 0x90000;
 export const PAGE_TABLE = 0x91000;
 

@@ -96,9 +96,10 @@ export function realModeLoopImage(): Uint8Array {
 
 /**
  * A flat 32-bit loop (FLAT32_LOOP unless given) at 0x10000, its data at 0x20000, and (paged)
- * identity page tables for the low 4 MiB.
+ * identity page tables for the low 4 MiB. The prologue jumps to `entry`: the loop, unless
+ * something in `extra` is to run it (workload-guest.ts).
  */
-export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT32_LOOP, extra: readonly Chunk[] = []): Uint8Array {
+export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT32_LOOP, extra: readonly Chunk[] = [], entry = 0x10000): Uint8Array {
   const prologue = [
     0xbc, ...le32(0x80000), //                   mov esp, 0x80000
     ...(paging
@@ -112,11 +113,11 @@ export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT3
       : []),
   ];
   const prologueAddress = 0x11000;
-  const jump = 0xe9; //                         jmp 0x10000 (rel32 from the next instruction)
+  const jump = 0xe9; //                         jmp entry (rel32 from the next instruction)
   const jumpFrom = prologueAddress + prologue.length + 5;
   const chunks: Chunk[] = [
     { address: 0x10000, bytes: loop },
-    { address: prologueAddress, bytes: [...prologue, jump, ...le32(0x10000 - jumpFrom)] },
+    { address: prologueAddress, bytes: [...prologue, jump, ...le32(entry - jumpFrom)] },
     { address: 0x20000, bytes: new Uint8Array(flat32Data().buffer) },
     ...extra,
   ];

@@ -21,6 +21,7 @@ import { cpuMicros, measureInterpreter, MIN_WARMUP_MS, mipsFigure, type MipsFigu
 import { FLAT32_INSTRUCTIONS, FRAME_INSTRUCTIONS, FRAME_LOOP, MPI_INSTRUCTIONS, MPI_LOOP, REAL_MODE_INSTRUCTIONS } from './interp-workloads.js';
 import { flat32LoopImage, realModeLoopImage } from './v86-guest.js';
 import { COLD_CODE, COLD_TABLE, coldCode } from './cold-code.js';
+import { SIEVE_CRC_LOOP, sieveCrcInstructions } from './sieve-crc-workload.js';
 
 /** The parts of v86's API this uses (its own typings are not required at build time). */
 interface V86Cpu {
@@ -42,6 +43,13 @@ interface V86Workload {
   /** Linear address of the loop's first instruction. */
   start: number;
   instructions: number;
+  /**
+   * What v86's own counter reports beyond that. On the sieve it reports one more than the
+   * architectural count (REP string instructions count once each in tsemu and in the JavaScript
+   * mirror, test/bench/v86-guest.test.ts); its two REPs are the only instructions the other loops
+   * lack, and the extra one fits the 8 KiB REP STOSD being counted once per page.
+   */
+  v86Extra?: number;
 }
 
 const V86_WORKLOADS: V86Workload[] = [
@@ -50,6 +58,7 @@ const V86_WORKLOADS: V86Workload[] = [
   { image: () => flat32LoopImage(true), start: 0x10000, instructions: FLAT32_INSTRUCTIONS },
   { image: () => flat32LoopImage(true, MPI_LOOP), start: 0x10000, instructions: MPI_INSTRUCTIONS },
   { image: () => flat32LoopImage(true, FRAME_LOOP), start: 0x10000, instructions: FRAME_INSTRUCTIONS },
+  { image: () => flat32LoopImage(true, SIEVE_CRC_LOOP), start: 0x10000, instructions: sieveCrcInstructions(), v86Extra: 1 },
   coldImage(),
 ];
 
@@ -128,7 +137,8 @@ async function measureV86(V86: V86Constructor, wasmPath: string, jit: boolean, r
         const ns = Number(process.hrtime.bigint() - start);
         const us = Math.max(1, cpuMicros() - cpuStart);
         const ran = (cpu.instruction_counter[0] - counted) >>> 0;
-        if (ran !== w.instructions) throw new Error(`v86 ran ${ran} instructions, expected ${w.instructions}`);
+        const expected = w.instructions + (w.v86Extra ?? 0);
+        if (ran !== expected) throw new Error(`v86 ran ${ran} instructions, expected ${expected}`);
         if (round >= WARMUP_ROUNDS && performance.now() >= warmupEnd) {
           wall.push((w.instructions / ns) * 1e3);
           cpuRates.push(w.instructions / us);
