@@ -145,7 +145,7 @@ export async function runLinuxBootPeersBench(tsemu: BootPromptSeconds = {}): Pro
     try {
       const f = await qemuBoot(kernel, initrd);
       peers.qemu = f.promptMs / 1000;
-      lines.push(`${qemuName}: prompt after ${peers.qemu.toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
+      lines.push(`${qemuName}: prompt after ${peers.qemu.toFixed(2)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
     } catch (e) {
       lines.push(`${qemuName}: failed: ${(e as Error).message}`);
     }
@@ -166,7 +166,7 @@ export async function runLinuxBootPeersBench(tsemu: BootPromptSeconds = {}): Pro
       const f = await v86Boot(pkg, firmware, kernel, initrd, jit);
       const seconds = f.promptMs / 1000;
       peers[jit ? 'v86Jit' : 'v86Interp'] = seconds;
-      lines.push(`${name}: prompt after ${seconds.toFixed(1)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
+      lines.push(`${name}: prompt after ${seconds.toFixed(2)} s wall; guest /proc/uptime ${f.guestUptime.toFixed(2)} s${cpuText(f.cpuSeconds)}; 1 run`);
     } catch (e) {
       lines.push(`${name}: failed: ${(e as Error).message}`);
     }
@@ -187,5 +187,5 @@ export async function runLinuxBootPeersBench(tsemu: BootPromptSeconds = {}): Pro
 /** One ratio line, or null when either boot did not run (or failed) in this run. */
 function bootRatio(what: string, ours: number | undefined, theirs: number | undefined, goal: string): string | null {
   if (ours === undefined || theirs === undefined) return null;
-  return `  ${what}: ${(ours / theirs).toFixed(2)} (${ours.toFixed(1)} s / ${theirs.toFixed(1)} s; ${goal})`;
+  return `  ${what}: ${(ours / theirs).toFixed(2)} (${ours.toFixed(2)} s / ${theirs.toFixed(2)} s; ${goal})`;
 }

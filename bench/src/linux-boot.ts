@@ -59,7 +59,7 @@ export async function runLinuxBootBench(prompts: BootPromptSeconds = {}): Promis
       prompts[jit] = f.promptMs / 1000;
       const mips = /(\d+(?:\.\d+)?)\s*MIPS/.exec(f.stats)?.[1] ?? '?';
       const what = jit === 'off' ? 'interpreter alone (--jit=off)' : jit === 'on' ? 'JIT (--jit=on, WebAssembly translations: the default)' : 'JIT with JavaScript translations only (--jit-backend=js)';
-      lines.push(`${what}: first shell prompt after ${(f.promptMs / 1000).toFixed(1)} s host time; guest /proc/uptime then ${f.guestUptime.toFixed(2)} s; ${mips} MIPS (--stats)`);
+      lines.push(`${what}: first shell prompt after ${(f.promptMs / 1000).toFixed(2)} s host time; guest /proc/uptime then ${f.guestUptime.toFixed(2)} s; ${mips} MIPS (--stats)`);
     }
     lines.push(`anchors from the issues (measured there, not in this run): v86 interpreter ~80 s, v86 JIT 8.4 s, QEMU 7.2 TCG 4.35 s to /init`);
     return lines;
