@@ -11,13 +11,13 @@
  * guest's own /proc/uptime read at the prompt, and the host CPU time spent until then: the lead's
  * jobs share this 2-core machine, so wall time alone can mislead.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { linuxGuestImages, PromptDialogue } from './linux-guest.js';
+import { QEMU_I386, QEMU_MISSING, qemuVersion } from './qemu.js';
 import { debianSeabios, loadV86, startV86, type Firmware, type V86Package } from './v86-linux.js';
 import type { BootPromptSeconds } from './linux-boot.js';
 
-const QEMU = '/usr/bin/qemu-system-i386';
 const BOOT_LIMIT_MS = 10 * 60_000;
 /** After `poweroff`, how long the guest gets to print its last words before it is killed. */
 const POWEROFF_GRACE_MS = 30_000;
@@ -45,17 +45,11 @@ function cpuText(seconds: number): string {
   return Number.isNaN(seconds) ? '' : `; ${seconds.toFixed(1)} s host CPU`;
 }
 
-function qemuVersion(): string | null {
-  const r = spawnSync(QEMU, ['--version'], { encoding: 'latin1' });
-  if (r.error !== undefined || r.status !== 0) return null;
-  return /version (\S+)/.exec(r.stdout)?.[1] ?? '?';
-}
-
 function qemuBoot(kernel: string, initrd: string): Promise<BootFigures> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const args = ['-accel', 'tcg', '-m', '256', '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0', '-nographic', '-no-reboot'];
-    const child = spawn(QEMU, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(QEMU_I386, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const dialogue = new PromptDialogue(started);
     let cpuSeconds = NaN;
     let err = '';
@@ -135,11 +129,11 @@ export async function runLinuxBootPeersBench(tsemu: BootPromptSeconds = {}): Pro
   // TSEMU_BENCH_PEERS=qemu,v86-jit,v86-interp (any of them): only those, e.g. to repeat one.
   const only = process.env.TSEMU_BENCH_PEERS?.split(',') ?? ['qemu', 'v86-jit', 'v86-interp'];
   const peers: { qemu?: number; v86Jit?: number; v86Interp?: number } = {};
-  const version = !only.includes('qemu') ? null : existsSync(QEMU) ? qemuVersion() : null;
+  const version = !only.includes('qemu') ? null : qemuVersion();
   if (!only.includes('qemu')) {
     // not asked for
   } else if (version === null) {
-    lines.push(`QEMU TCG: skipped: ${QEMU} is missing or does not run (\`apt-get install qemu-system-x86\`)`);
+    lines.push(QEMU_MISSING);
   } else {
     const qemuName = `QEMU ${version} TCG (qemu-system-i386 -accel tcg, SeaBIOS + kernel)`;
     try {

@@ -11,18 +11,18 @@
  * output until its CPU slice ends (serial-backend.ts), which moves each marker by at most one
  * slice (milliseconds against seconds).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FLAT32_HLT_OFFSET, FLAT32_INSTRUCTIONS, FLAT32_LOOP, FRAME_INSTRUCTIONS, FRAME_LOOP, MPI_INSTRUCTIONS, MPI_LOOP } from './interp-workloads.js';
+import { QEMU_I386, QEMU_MISSING, qemuVersion } from './qemu.js';
 import { SIEVE_CRC_HLT_OFFSET, SIEVE_CRC_LOOP, sieveCrcInstructions } from './sieve-crc-workload.js';
 import { loadV86, type V86Package } from './v86-linux.js';
 import { END_MARKER, markedInstructions, repeatedLoopImage, START_MARKER, type RepeatedLoop } from './workload-guest.js';
 
 const TSEMU = fileURLToPath(new URL('../../packages/cli/bin/tsemu.js', import.meta.url));
-const QEMU = '/usr/bin/qemu-system-i386';
 const RUN_LIMIT_MS = 5 * 60_000;
 /** Instructions a guest runs (rounded up to whole rounds): 1-3 s for a JIT. TSEMU_BENCH_WORKLOAD_MINSTR changes it. */
 const DEFAULT_MINSTR = 2200;
@@ -104,11 +104,6 @@ interface Peer {
   time(imagePath: string, image: Uint8Array): Promise<number>;
 }
 
-function qemuVersionText(): string {
-  const r = spawnSync(QEMU, ['--version'], { encoding: 'latin1' });
-  return r.error === undefined && r.status === 0 ? `QEMU ${/version (\S+)/.exec(r.stdout)?.[1] ?? '?'}` : '';
-}
-
 async function peers(): Promise<{ peers: Peer[]; skipped: string[]; versions: string[] }> {
   const list: Peer[] = [
     {
@@ -117,17 +112,18 @@ async function peers(): Promise<{ peers: Peer[]; skipped: string[]; versions: st
     },
   ];
   const skipped: string[] = [];
-  if (!existsSync(QEMU)) skipped.push(`QEMU TCG: skipped: no ${QEMU} (\`apt-get install qemu-system-x86\`)`);
+  const qemu = qemuVersion();
+  if (qemu === null) skipped.push(QEMU_MISSING);
   else {
     list.push({
       name: 'QEMU TCG',
-      time: (path) => timeChild(QEMU, ['-accel', 'tcg', '-m', '32', '-kernel', path, '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot']),
+      time: (path) => timeChild(QEMU_I386, ['-accel', 'tcg', '-m', '32', '-kernel', path, '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot']),
     });
   }
   const pkg = await loadV86();
   if (typeof pkg === 'string') skipped.push(`v86 JIT: skipped: ${pkg}`);
   else list.push({ name: 'v86 JIT', time: (_path, image) => timeV86(pkg, image) });
-  return { peers: list, skipped, versions: [qemuVersionText(), typeof pkg === 'string' ? '' : `v86 ${pkg.version}`].filter((v) => v !== '') };
+  return { peers: list, skipped, versions: [qemu === null ? '' : `QEMU ${qemu}`, typeof pkg === 'string' ? '' : `v86 ${pkg.version}`].filter((v) => v !== '') };
 }
 
 export async function runWorkloadPeersBench(): Promise<string[]> {
