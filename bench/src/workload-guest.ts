@@ -13,8 +13,9 @@
 import { le32 } from './interp-workloads.js';
 import { flat32LoopImage } from './v86-guest.js';
 
-export const START_MARKER = 'S';
-export const END_MARKER = 'E';
+/** STX and ETX: bytes no firmware or loader prints, so nothing else on COM1 is taken for a marker. */
+export const START_MARKER = '\x02';
+export const END_MARKER = '\x03';
 
 const COM1 = 0x3f8;
 const DRIVER = 0x12000;
@@ -51,14 +52,14 @@ export function repeatedLoopImage(w: RepeatedLoop, rounds: number): Uint8Array {
   const jnzNext = callNext + 6 + 2; // after the DEC (6 bytes) and the JNZ (2)
   const code = [
     0x66, 0xba, COM1 & 0xff, COM1 >> 8, //        mov dx, COM1
-    0xb0, START_MARKER.charCodeAt(0), //          mov al, 'S'
+    0xb0, START_MARKER.charCodeAt(0), //          mov al, STX
     0xee, //                                      out dx, al
     // again:
     0xe8, ...le32(0x10000 - callNext), //         call loop
     0xff, 0x0d, ...le32(ROUND_COUNTER), //        dec dword [ROUND_COUNTER]
     0x75, (again - jnzNext) & 0xff, //            jnz again
     0x66, 0xba, COM1 & 0xff, COM1 >> 8, //        mov dx, COM1 (the loops use EDX)
-    0xb0, END_MARKER.charCodeAt(0), //            mov al, 'E'
+    0xb0, END_MARKER.charCodeAt(0), //            mov al, ETX
     0xee, //                                      out dx, al
     0xfa, //                                      cli
     0xf4, //                                      hlt
