@@ -77,6 +77,7 @@ export function formatTcgStats(s: TcgStats, elapsedNs: number): string {
     rows.push(['JIT instructions retired in translations', `${s.jit.retired} (${s.instructions > 0 ? ((100 * s.jit.retired) / s.instructions).toFixed(1) : '0.0'}%)`]);
     rows.push(['JIT time translating ms', ms(s.jit.compileNs)]);
     rows.push(['JIT translations dropped on entry (stale)', String(s.jit.stale)]);
+    if (s.jit.wasmFull > 0) rows.push(['JIT translations made in JavaScript: WebAssembly at its limit', String(s.jit.wasmFull)]);
     if (s.jit.failures > 0) rows.push(['JIT translations that failed (interpreted)', String(s.jit.failures)]);
   } else rows.push(['JIT', 'off']);
   rows.push(['TLB fills', String(s.tlb.fills)]);

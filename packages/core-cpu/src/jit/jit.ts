@@ -114,6 +114,11 @@ export interface JitCounters {
   /** Blocks translated, and how many of them to WebAssembly. */
   compiled: number;
   wasm: number;
+  /**
+   * Blocks translated to JavaScript because WebAssembly translations were at their limit
+   * (WasmRuntime.maxLiveTranslations).
+   */
+  wasmFull: number;
   /** Instructions translated, and how many of them inline (the rest call their handler). */
   instructions: number;
   inlined: number;
@@ -175,7 +180,7 @@ export class Jit {
   readonly maxRegionBlocks: number;
   readonly backend: JitBackend;
   // The counts that pass 2^31 in a long run start as doubles (WIDE_ZERO).
-  readonly counters: JitCounters = { compiled: 0, wasm: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, slowAccesses: 0, hostTimeStamps: 0, slowHeavy: 0, handlerCalls: 0, failures: 0, stale: 0 };
+  readonly counters: JitCounters = { compiled: 0, wasm: 0, wasmFull: 0, instructions: 0, inlined: 0, direct: 0, entries: WIDE_ZERO, chained: WIDE_ZERO, wasmChained: WIDE_ZERO, retired: WIDE_ZERO, compileNs: WIDE_ZERO, sharedEntries: 0, slowAccesses: 0, hostTimeStamps: 0, slowHeavy: 0, handlerCalls: 0, failures: 0, stale: 0 };
   private readonly onCompile: ((compiled: CompiledBlock, block: CodeBlock) => void) | null;
   private readonly onFailure: ((reason: string, block: CodeBlock) => void) | null;
 
@@ -257,6 +262,10 @@ export class Jit {
     if (mmu === null || target!.longMode) return null;
     const runtime = WasmRuntime.of(mmu);
     if (runtime === null) return null;
+    if (runtime.full) {
+      this.counters.wasmFull++;
+      return null;
+    }
     let region;
     try {
       region = generateWasmRegion([{ block, ip }, ...members], target!.stack32 ?? true, target!.wideSegs ?? 0, target!.segBases ?? [], accessMasksOf(mmu), runtime.layout, this.onCompile !== null, block.slowCalls);

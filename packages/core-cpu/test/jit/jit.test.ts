@@ -132,6 +132,37 @@ describe('JIT', () => {
     expect(sources[0]).toMatch(/^\/\/ block at 0x1005, 4 instructions, 32-bit code, branches inside, WebAssembly \(a \d+-byte function\)\n0x1005  add eax,ecx/);
   });
 
+  it('makes JavaScript translations instead of WebAssembly ones while WasmRuntime.maxLiveTranslations are alive', () => {
+    // Eight functions called in a loop: each is hot, and each return site too.
+    const functions = Array.from({ length: 8 }, (_v, i) => [`f${i}`, 0x83, 0xc0, i + 1, 0xc3] as (number | string)[]); // add eax, i+1; ret
+    const code = asm32([
+      0xbd, 100, 0, 0, 0, //  mov ebp, 100
+      0x31, 0xc0, //          xor eax, eax
+      'loop',
+      ...functions.map((_f, i): [string, string] => ['call', `f${i}`]),
+      0x4d, ['jne', 'loop'], 0xf4, // dec ebp; jne loop; hlt
+      ...functions.flat(),
+    ]);
+    const limit = WasmRuntime.maxLiveTranslations;
+    WasmRuntime.maxLiveTranslations = 2;
+    try {
+      const a = machine(code, null);
+      const b = machine(code, 2, false, null, 'wasm');
+      a.cpu.run(100000);
+      b.cpu.run(100000);
+      expectSameEnd(b, a);
+      expect(a.cpu.regs.gpr.r32[0]).toBe(100 * 36);
+      const c = b.cpu.jit!.counters;
+      // Nothing was dropped, so no slot came free: two WebAssembly translations, the rest JavaScript.
+      expect(c.wasm).toBe(2);
+      expect(c.wasmFull).toBeGreaterThan(0);
+      expect(c.compiled - c.wasm).toBe(c.wasmFull);
+      expect(c.retired).toBeGreaterThan(b.cpu.retired / 2);
+    } finally {
+      WasmRuntime.maxLiveTranslations = limit;
+    }
+  });
+
   it('keeps real-mode code in JavaScript translations under --jit-backend=wasm', () => {
     const code = [0xb9, 0x64, 0x00, 0x01, 0xc8, 0x49, 0x75, 0xfb, 0xf4]; // mov cx,100; add ax,cx; dec cx; jne; hlt
     const m = machine(code, 0, true, null, 'wasm');

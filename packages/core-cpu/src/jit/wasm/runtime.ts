@@ -169,6 +169,14 @@ function translationModule(region: WasmRegion, pages: number): Uint8Array {
 }
 
 export class WasmRuntime {
+  /**
+   * WebAssembly translations alive at once at most; past it the JIT makes JavaScript ones until
+   * dropped translations free their slots. Each is a module of its own, and V8 maps each
+   * module's code separately: at threshold 0 the Linux boot reached Linux's limit of 65,530
+   * mappings a process (vm.max_map_count) with about 30,000 of them alive, and V8 ends the
+   * process when a mapping fails. At the default threshold that boot makes about 650.
+   */
+  static maxLiveTranslations = 8192;
   readonly layout: WasmLayout;
   private readonly status: Int32Array;
   /** What a translation module imports: the memory and the host table. */
@@ -486,6 +494,11 @@ export class WasmRuntime {
     cpu.retired = base + n;
     settleStall(cpu, st);
     return slowExit ? n + this.runSlowExit(cpu) : n;
+  }
+
+  /** True when WasmRuntime.maxLiveTranslations translations hold a slot: make no more for now. */
+  get full(): boolean {
+    return this.nextSlot - this.freeSlots.length >= WasmRuntime.maxLiveTranslations;
   }
 
   /**
