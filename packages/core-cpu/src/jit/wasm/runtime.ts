@@ -173,8 +173,9 @@ export class WasmRuntime {
    * WebAssembly translations alive at once at most; past it the JIT makes JavaScript ones until
    * dropped translations free their slots. Each is a module of its own, and V8 maps each
    * module's code separately: at threshold 0 the Linux boot reached Linux's limit of 65,530
-   * mappings a process (vm.max_map_count) with about 30,000 of them alive, and V8 ends the
-   * process when a mapping fails. At the default threshold that boot makes about 650.
+   * mappings a process (vm.max_map_count) with some 30,000 of them alive (about two mappings
+   * each), and V8 ends the process when a mapping fails. At the default threshold that boot
+   * makes about 650.
    */
   static maxLiveTranslations = 8192;
   readonly layout: WasmLayout;
