@@ -18,7 +18,7 @@ import {
   REAL_MODE_LOOP, flat32Data,
 } from './interp-workloads.js';
 import { COLD_CODE, COLD_TABLE, coldCode } from './cold-code.js';
-import { SIEVE_CRC_LOOP, sieveCrcInstructions } from './sieve-crc-workload.js';
+import { SIEVE_CRC_INSTRUCTIONS, SIEVE_CRC_LOOP } from './sieve-crc-workload.js';
 
 interface Workload {
   name: string;
@@ -42,7 +42,7 @@ export const WORKLOADS: Workload[] = [
   flat32('32-bit flat protected mode, paging on (4 KiB pages)', true),
   flat32('32-bit paged: multi-precision multiply-accumulate', true, MPI_LOOP, MPI_INSTRUCTIONS),
   flat32('32-bit paged: locals in the stack frame (EBP-relative)', true, FRAME_LOOP, FRAME_INSTRUCTIONS),
-  flat32('32-bit paged: sieve, CRC-32, copies, calls', true, SIEVE_CRC_LOOP, sieveCrcInstructions()),
+  flat32('32-bit paged: sieve, CRC-32, copies, calls', true, SIEVE_CRC_LOOP, SIEVE_CRC_INSTRUCTIONS),
   coldWorkload(),
 ];
 

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { GUEST_PROMPT } from '@tsemu/cli';
 import { linuxGuestImages } from './linux-guest.js';
-import { debianSeabios, loadV86, startV86 } from './v86-linux.js';
+import { debianSeabios, loadV86, runV86Until, startV86 } from './v86-linux.js';
 
 const TSEMU = fileURLToPath(new URL('../../packages/cli/bin/tsemu.js', import.meta.url));
 const BOOT_LIMIT_MS = 5 * 60_000;
@@ -81,23 +81,13 @@ async function v86Markers(kernel: string, initrd: string): Promise<number[] | st
   if (typeof pkg === 'string') return pkg;
   const firmware = debianSeabios();
   if (typeof firmware === 'string') return firmware;
-  return new Promise((resolve, reject) => {
-    const clock = new MarkerClock(process.hrtime.bigint());
-    const emulator = startV86(pkg, firmware, kernel, initrd, true);
-    let finished = false;
-    const finish = (error: Error | null): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(limit);
-      emulator.destroy().then(() => (error === null ? resolve(clock.at) : reject(error)), reject);
-    };
-    const limit = setTimeout(() => finish(new Error(`v86 stopped after ${clock.at.length} of ${MARKERS.length} markers`)), BOOT_LIMIT_MS);
-    emulator.add_listener('serial0-output-byte', (byte) => {
-      if (finished) return;
-      clock.feed(String.fromCharCode(byte as number));
-      if (clock.done) finish(null);
-    });
-  });
+  const clock = new MarkerClock(process.hrtime.bigint());
+  const emulator = startV86(pkg, firmware, kernel, initrd, true);
+  await runV86Until(emulator, (byte) => {
+    clock.feed(String.fromCharCode(byte));
+    return clock.done;
+  }, BOOT_LIMIT_MS, () => `v86 stopped after ${clock.at.length} of ${MARKERS.length} markers`);
+  return clock.at;
 }
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(2).padStart(7);

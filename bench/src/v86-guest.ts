@@ -130,3 +130,19 @@ export function flat32LoopImage(paging: boolean, loop: readonly number[] = FLAT3
   }
   return multibootImage(0x10000, 0x10800, prologueAddress, chunks);
 }
+
+/**
+ * v86's options for booting a Multiboot `image` headless with no BIOS (it enters the image in
+ * flat protected mode itself); the caller adds autostart and the JIT's setting.
+ */
+export function v86MultibootOptions(wasmPath: string, image: Uint8Array): Record<string, unknown> {
+  return {
+    wasm_path: wasmPath,
+    memory_size: 32 * 2 ** 20,
+    vga_memory_size: 2 * 2 ** 20,
+    multiboot: { buffer: image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) },
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  };
+}

@@ -19,9 +19,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cpuMicros, measureInterpreter, MIN_WARMUP_MS, mipsFigure, type MipsFigure } from './interp-mips.js';
 import { FLAT32_INSTRUCTIONS, FRAME_INSTRUCTIONS, FRAME_LOOP, MPI_INSTRUCTIONS, MPI_LOOP, REAL_MODE_INSTRUCTIONS } from './interp-workloads.js';
-import { flat32LoopImage, realModeLoopImage } from './v86-guest.js';
+import { flat32LoopImage, realModeLoopImage, v86MultibootOptions } from './v86-guest.js';
 import { COLD_CODE, COLD_TABLE, coldCode } from './cold-code.js';
-import { SIEVE_CRC_LOOP, sieveCrcInstructions } from './sieve-crc-workload.js';
+import { SIEVE_CRC_INSTRUCTIONS, SIEVE_CRC_LOOP } from './sieve-crc-workload.js';
 
 /** The parts of v86's API this uses (its own typings are not required at build time). */
 interface V86Cpu {
@@ -58,7 +58,7 @@ const V86_WORKLOADS: V86Workload[] = [
   { image: () => flat32LoopImage(true), start: 0x10000, instructions: FLAT32_INSTRUCTIONS },
   { image: () => flat32LoopImage(true, MPI_LOOP), start: 0x10000, instructions: MPI_INSTRUCTIONS },
   { image: () => flat32LoopImage(true, FRAME_LOOP), start: 0x10000, instructions: FRAME_INSTRUCTIONS },
-  { image: () => flat32LoopImage(true, SIEVE_CRC_LOOP), start: 0x10000, instructions: sieveCrcInstructions(), v86Extra: 1 },
+  { image: () => flat32LoopImage(true, SIEVE_CRC_LOOP), start: 0x10000, instructions: SIEVE_CRC_INSTRUCTIONS, v86Extra: 1 },
   coldImage(),
 ];
 
@@ -89,17 +89,7 @@ async function loadV86(): Promise<{ V86: V86Constructor; wasmPath: string } | st
 function create(V86: V86Constructor, wasmPath: string, image: Uint8Array, jit: boolean): Promise<V86Instance> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('v86 did not load within 30 s')), 30_000);
-    const emulator = new V86({
-      wasm_path: wasmPath,
-      memory_size: 32 * 2 ** 20,
-      vga_memory_size: 2 * 2 ** 20,
-      multiboot: { buffer: image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) },
-      disable_jit: !jit,
-      autostart: false,
-      disable_keyboard: true,
-      disable_mouse: true,
-      disable_speaker: true,
-    });
+    const emulator = new V86({ ...v86MultibootOptions(wasmPath, image), disable_jit: !jit, autostart: false });
     emulator.add_listener('emulator-loaded', () => {
       clearTimeout(timer);
       resolve(emulator);

@@ -83,3 +83,24 @@ export function startV86(pkg: V86Package, firmware: Firmware, kernel: string, in
     disable_speaker: true,
   });
 }
+
+/**
+ * Hands each byte `emulator` prints on COM1 to `onByte` until it returns true, or fails with
+ * `limitMessage()` once `limitMs` have passed; either way then destroys the emulator (without
+ * that the process would never exit) before settling.
+ */
+export function runV86Until(emulator: V86Instance, onByte: (byte: number) => boolean, limitMs: number, limitMessage: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let finished = false;
+    const finish = (error: Error | null): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(limit);
+      emulator.destroy().then(() => (error === null ? resolve() : reject(error)), reject);
+    };
+    const limit = setTimeout(() => finish(new Error(limitMessage())), limitMs);
+    emulator.add_listener('serial0-output-byte', (byte) => {
+      if (!finished && onByte(byte as number)) finish(null);
+    });
+  });
+}

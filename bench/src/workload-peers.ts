@@ -18,8 +18,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FLAT32_HLT_OFFSET, FLAT32_INSTRUCTIONS, FLAT32_LOOP, FRAME_INSTRUCTIONS, FRAME_LOOP, MPI_INSTRUCTIONS, MPI_LOOP } from './interp-workloads.js';
 import { QEMU_I386, QEMU_MISSING, qemuVersion } from './qemu.js';
-import { SIEVE_CRC_HLT_OFFSET, SIEVE_CRC_LOOP, sieveCrcInstructions } from './sieve-crc-workload.js';
-import { loadV86, type V86Package } from './v86-linux.js';
+import { SIEVE_CRC_HLT_OFFSET, SIEVE_CRC_INSTRUCTIONS, SIEVE_CRC_LOOP } from './sieve-crc-workload.js';
+import { loadV86, runV86Until, type V86Package } from './v86-linux.js';
+import { v86MultibootOptions } from './v86-guest.js';
 import { END_MARKER, markedInstructions, repeatedLoopImage, START_MARKER, type RepeatedLoop } from './workload-guest.js';
 
 const TSEMU = fileURLToPath(new URL('../../packages/cli/bin/tsemu.js', import.meta.url));
@@ -31,11 +32,11 @@ const LOOPS: RepeatedLoop[] = [
   { name: '32-bit paged: calls, stack, SIB, carry', loop: FLAT32_LOOP, instructions: FLAT32_INSTRUCTIONS, hltOffset: FLAT32_HLT_OFFSET },
   { name: '32-bit paged: multi-precision multiply-accumulate', loop: MPI_LOOP, instructions: MPI_INSTRUCTIONS },
   { name: '32-bit paged: locals in the stack frame', loop: FRAME_LOOP, instructions: FRAME_INSTRUCTIONS },
-  { name: '32-bit paged: sieve, CRC-32, copies, calls', loop: SIEVE_CRC_LOOP, instructions: sieveCrcInstructions(), hltOffset: SIEVE_CRC_HLT_OFFSET },
+  { name: '32-bit paged: sieve, CRC-32, copies, calls', loop: SIEVE_CRC_LOOP, instructions: SIEVE_CRC_INSTRUCTIONS, hltOffset: SIEVE_CRC_HLT_OFFSET },
 ];
 
 /** Milliseconds between the markers, as seen in a stream of output bytes. */
-class MarkerClock {
+class MarkedStretch {
   private startNs = -1n;
   ms = -1;
 
@@ -55,7 +56,7 @@ class MarkerClock {
 /** A child process run until its output holds both markers (then killed); milliseconds between them. */
 function timeChild(command: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const clock = new MarkerClock();
+    const clock = new MarkedStretch();
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
@@ -72,31 +73,11 @@ function timeChild(command: string, args: string[]): Promise<number> {
   });
 }
 
-function timeV86(pkg: V86Package, image: Uint8Array): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const clock = new MarkerClock();
-    const emulator = new pkg.V86({
-      wasm_path: pkg.wasmPath,
-      memory_size: 32 * 2 ** 20,
-      vga_memory_size: 2 * 2 ** 20,
-      multiboot: { buffer: image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength) },
-      autostart: true,
-      disable_keyboard: true,
-      disable_mouse: true,
-      disable_speaker: true,
-    });
-    let finished = false;
-    const finish = (error: Error | null): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(limit);
-      emulator.destroy().then(() => (error === null ? resolve(clock.ms) : reject(error)), reject);
-    };
-    const limit = setTimeout(() => finish(new Error(`no end marker within ${RUN_LIMIT_MS / 1000} s`)), RUN_LIMIT_MS);
-    emulator.add_listener('serial0-output-byte', (byte) => {
-      if (clock.feed(String.fromCharCode(byte as number))) finish(null);
-    });
-  });
+async function timeV86(pkg: V86Package, image: Uint8Array): Promise<number> {
+  const clock = new MarkedStretch();
+  const emulator = new pkg.V86({ ...v86MultibootOptions(pkg.wasmPath, image), autostart: true });
+  await runV86Until(emulator, (byte) => clock.feed(String.fromCharCode(byte)), RUN_LIMIT_MS, () => `no end marker within ${RUN_LIMIT_MS / 1000} s`);
+  return clock.ms;
 }
 
 interface Peer {
